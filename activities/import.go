@@ -1,0 +1,292 @@
+// Package activities holds Kith's Temporal activities: thin, idempotent methods on
+// structs that hold their dependencies as interfaces from package kith.
+package activities
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/quality"
+)
+
+// ErrInvalidCSV is the application error type of a file that cannot be imported at
+// all (no header, no email column, changed while importing). It is not retried.
+const ErrInvalidCSV = "InvalidCSV"
+
+// DefaultImportBatch is how many rows one import transaction commits.
+const DefaultImportBatch = 500
+
+// Import reads CSV files of contacts into the store.
+type Import struct {
+	Store kith.ImportStore
+	Now   func() time.Time
+}
+
+// ImportFileInput names the file to import and the import it belongs to.
+type ImportFileInput struct {
+	ImportID  string `json:"import_id"` // stable across retries: the checkpoint key
+	Path      string `json:"path"`      // readable by the worker
+	SHA256    string `json:"sha256"`    // of the whole file, to refuse a file that changed
+	BatchSize int    `json:"batch_size,omitempty"`
+}
+
+// ImportProgress is the heartbeat of ImportFile: the starter reads it from the
+// pending activity to draw its progress bar.
+type ImportProgress struct {
+	Checkpoint kith.ImportCheckpoint `json:"checkpoint"`
+	Size       int64                 `json:"size"`
+}
+
+// ImportFile imports the file batch by batch from the last committed checkpoint:
+// every batch commits its rows, its quarantined rows and the new checkpoint in one
+// transaction, so a retry on another worker resumes exactly where the last commit
+// ended and no row is stored twice.
+func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.ImportCheckpoint, error) {
+	cp, err := a.Store.ImportCheckpoint(ctx, in.ImportID)
+	if err != nil || cp.Done {
+		return cp, err
+	}
+	f, err := os.Open(in.Path)
+	if err != nil {
+		return cp, invalidCSV("cannot open %s: %v", in.Path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return cp, err
+	}
+	if cp.Offset == 0 && in.SHA256 != "" {
+		sum, err := FileSHA256(in.Path)
+		if err != nil {
+			return cp, err
+		}
+		if sum != in.SHA256 {
+			return cp, invalidCSV("%s changed since the import started; start a new import", in.Path)
+		}
+	}
+	h, err := ReadHeader(f)
+	if err != nil {
+		return cp, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidCSV, err)
+	}
+	start := max(cp.Offset, h.End)
+	if _, err := f.Seek(start, io.SeekStart); err != nil {
+		return cp, err
+	}
+	batch := in.BatchSize
+	if batch <= 0 {
+		batch = DefaultImportBatch
+	}
+	now := a.Now
+	if now == nil {
+		now = time.Now
+	}
+	fileRef := in.SHA256
+	if len(fileRef) > 16 {
+		fileRef = fileRef[:16]
+	}
+	rows := newRowReader(f, start, len(h.Columns))
+	for {
+		b := kith.ImportBatch{ImportID: in.ImportID, From: start}
+		at := now().UTC()
+		for b.Rows < batch {
+			rec, span, perr := rows.next()
+			if perr == io.EOF {
+				b.Done = true
+				break
+			}
+			b.Rows++
+			ref := fmt.Sprintf("%s:row:%d", fileRef, cp.Row+b.Rows)
+			var vs kith.Violations
+			var fields map[kith.Field]string
+			if perr != nil {
+				vs = kith.Violations{{Code: "malformed_csv", Message: perr.Error(), Severity: kith.SeverityReject}}
+			} else {
+				fields, vs = h.parse(rec)
+			}
+			if vs.Rejects() {
+				raw := make([]byte, span.end-span.start)
+				if _, err := f.ReadAt(raw, span.start); err != nil && err != io.EOF {
+					return cp, err
+				}
+				b.Quarantine = append(b.Quarantine, kith.Quarantined{Source: kith.SourceImport, Ref: ref, Payload: raw, Violations: vs})
+				continue
+			}
+			in := kith.ContactInput{Fields: make(map[kith.Field]kith.Value, len(fields))}
+			for k, v := range fields {
+				in.Fields[k] = kith.Value{Value: v, Provenance: kith.Provenance{Source: kith.SourceImport, Ref: ref, At: at}}
+			}
+			b.Contacts = append(b.Contacts, in)
+		}
+		b.To = rows.offset()
+		cp, err = a.Store.CommitImportBatch(ctx, b)
+		if err != nil {
+			// A conflict means another attempt moved the checkpoint: retrying
+			// re-reads it and resumes from there.
+			return cp, fmt.Errorf("commit rows %d-%d: %w", cp.Row+1, cp.Row+b.Rows, err)
+		}
+		activity.RecordHeartbeat(ctx, ImportProgress{Checkpoint: cp, Size: st.Size()})
+		if cp.Done {
+			return cp, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return cp, err
+		}
+		start = b.To
+	}
+}
+
+func invalidCSV(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidCSV, nil)
+}
+
+// FileSHA256 returns the hex SHA-256 of a file.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Header is a CSV file's header row mapped onto profile fields.
+type Header struct {
+	Columns []string     // as written in the file
+	Fields  []kith.Field // per column; "" for a column Kith does not import
+	Ignored []string     // columns Kith does not import
+	End     int64        // byte offset just after the header
+}
+
+// ReadHeader reads and checks the header row of r: it must name an email column,
+// and no field twice. The error says what was found and what is expected.
+func ReadHeader(r io.Reader) (Header, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	rec, err := cr.Read()
+	var h Header
+	switch {
+	case err == io.EOF:
+		return h, errors.New("the file is empty: expected a header row naming at least an email column")
+	case err != nil:
+		return h, fmt.Errorf("the header row is not valid CSV (%v): expected a header row naming at least an email column", err)
+	}
+	h.End = cr.InputOffset()
+	h.Columns = rec
+	seen := map[kith.Field]bool{}
+	for i, col := range rec {
+		name := strings.ToLower(strings.TrimSpace(col))
+		if i == 0 {
+			name = strings.TrimPrefix(name, "\ufeff") // a byte-order mark from spreadsheet exports
+		}
+		if !utf8.ValidString(name) {
+			return h, errors.New("the header row is not text: is this a CSV file?")
+		}
+		f, ok := kith.ParseField(name)
+		if !ok {
+			h.Fields = append(h.Fields, "")
+			h.Ignored = append(h.Ignored, col)
+			continue
+		}
+		if seen[f] {
+			return h, fmt.Errorf("the header names column %q twice", name)
+		}
+		seen[f] = true
+		h.Fields = append(h.Fields, f)
+	}
+	if !seen[kith.FieldEmail] {
+		return h, fmt.Errorf("the header has no email column (found %s); expected columns: %s",
+			quoteList(rec), fieldList())
+	}
+	return h, nil
+}
+
+func (h Header) parse(rec []string) (map[kith.Field]string, kith.Violations) {
+	if len(rec) != len(h.Columns) {
+		return nil, kith.Violations{{Code: "wrong_field_count", Severity: kith.SeverityReject,
+			Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.Columns))}}
+	}
+	raw := make(map[kith.Field]string, len(rec))
+	for i, f := range h.Fields {
+		if f != "" {
+			raw[f] = rec[i]
+		}
+	}
+	std, vs := quality.Standardize(raw)
+	if _, ok := std[kith.FieldEmail]; !ok && !vs.Rejects() {
+		vs = append(vs, kith.Violation{Field: string(kith.FieldEmail), Code: "required", Message: "is required", Severity: kith.SeverityReject})
+	}
+	return std, vs
+}
+
+func quoteList(cols []string) string {
+	if len(cols) == 0 {
+		return "no columns"
+	}
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		if len(c) > 40 || !utf8.ValidString(c) {
+			c = "…"
+		}
+		q[i] = fmt.Sprintf("%q", c)
+	}
+	return strings.Join(q, ", ")
+}
+
+func fieldList() string {
+	s := make([]string, len(kith.ProfileFields))
+	for i, f := range kith.ProfileFields {
+		s[i] = string(f)
+	}
+	return strings.Join(s, ", ")
+}
+
+// rowReader reads CSV records and the byte span each came from.
+type rowReader struct {
+	cr   *csv.Reader
+	base int64
+	prev int64
+}
+
+type span struct{ start, end int64 }
+
+func newRowReader(r io.Reader, base int64, fields int) *rowReader {
+	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
+	cr.FieldsPerRecord = -1 // field counts are checked per row, against the header
+	cr.ReuseRecord = true
+	return &rowReader{cr: cr, base: base, prev: base}
+}
+
+// next returns the next record, or a parse error for a malformed one (the reader
+// then continues after it), or io.EOF.
+func (r *rowReader) next() ([]string, span, error) {
+	rec, err := r.cr.Read()
+	s := span{start: r.prev, end: r.offset()}
+	r.prev = s.end
+	if err != nil && err != io.EOF {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			err = fmt.Errorf("malformed CSV: %v", pe.Err)
+		}
+	}
+	return rec, s, err
+}
+
+func (r *rowReader) offset() int64 { return r.base + r.cr.InputOffset() }

@@ -1,0 +1,269 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kithhq/kith"
+)
+
+// identityLock serializes the creation of identities, so two concurrent upserts of
+// the same new email cannot create two contacts.
+const identityLock = 0x6b697469
+
+// profileColumns are the contacts columns written by an upsert, in COPY order.
+var profileColumns = func() []string {
+	cols := []string{"id"}
+	for _, f := range kith.ProfileFields {
+		cols = append(cols, string(f))
+	}
+	return append(cols, "field_provenance", "created_at", "updated_at")
+}()
+
+// UpsertContacts implements kith.ContactStore.
+func (s *Store) UpsertContacts(ctx context.Context, in []kith.ContactInput) (kith.UpsertResult, error) {
+	var res kith.UpsertResult
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		res, err = s.upsertContacts(ctx, tx, in)
+		return err
+	})
+	return res, err
+}
+
+// upsertContacts resolves each input by its email identity, merges it into the
+// existing contact (kith.Contact.Merge) or creates one, and writes every changed
+// contact with one COPY and one INSERT … ON CONFLICT.
+func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.ContactInput) (kith.UpsertResult, error) {
+	var res kith.UpsertResult
+	if len(in) == 0 {
+		return res, nil
+	}
+	emails := make([]string, 0, len(in))
+	for i, c := range in {
+		e := c.Fields[kith.FieldEmail].Value
+		if e == "" {
+			return res, fmt.Errorf("contact input %d has no email", i)
+		}
+		emails = append(emails, e)
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, identityLock); err != nil {
+		return res, err
+	}
+	existing, err := contactsByEmail(ctx, tx, emails)
+	if err != nil {
+		return res, err
+	}
+
+	now := s.now().UTC()
+	byEmail := make(map[string]*kith.Contact, len(in))
+	var order []*kith.Contact // contacts to write, in input order
+	dirty := map[*kith.Contact]bool{}
+	created := map[*kith.Contact]bool{}
+	for _, c := range in {
+		email := c.Fields[kith.FieldEmail].Value
+		ct, seen := byEmail[email]
+		if !seen {
+			if old, ok := existing[email]; ok {
+				ct = &old
+			} else {
+				ct = &kith.Contact{ID: uuid.NewString(), CreatedAt: now}
+				created[ct] = true
+			}
+			byEmail[email] = ct
+			order = append(order, ct)
+		}
+		if changed := ct.Merge(c.Fields); len(changed) > 0 {
+			dirty[ct] = true
+		}
+	}
+	for _, ct := range order {
+		switch {
+		case created[ct]:
+			res.Created++
+		case dirty[ct]:
+			res.Updated++
+		default:
+			res.Unchanged++
+		}
+	}
+	// Inputs that repeat an email in the same batch count as unchanged repeats.
+	res.Unchanged += len(in) - len(order)
+
+	var write []*kith.Contact
+	for _, ct := range order {
+		if dirty[ct] {
+			ct.UpdatedAt = now
+			write = append(write, ct)
+		}
+	}
+	if err := writeContacts(ctx, tx, write); err != nil {
+		return res, err
+	}
+	var newIDs, newEmails []string
+	for _, ct := range order {
+		if created[ct] {
+			newIDs = append(newIDs, ct.ID)
+			newEmails = append(newEmails, ct.Get(kith.FieldEmail))
+		}
+	}
+	if len(newIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO identities (kind, value, contact_id, source)
+			SELECT 'email', e, id::uuid, 'upsert' FROM unnest($1::text[], $2::text[]) AS t(e, id)
+			ON CONFLICT DO NOTHING`, pq.Array(newEmails), pq.Array(newIDs)); err != nil {
+			return res, fmt.Errorf("insert identities: %w", err)
+		}
+	}
+	return res, nil
+}
+
+
+// selectContact is the column list that scanContact reads, after any leading columns.
+var selectContact = func() string {
+	cols := []string{"c.id"}
+	for _, f := range kith.ProfileFields {
+		cols = append(cols, "c."+string(f)+"::text")
+	}
+	return strings.Join(append(cols, "c.field_provenance", "c.created_at", "c.updated_at"), ", ")
+}()
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanContact(row scanner, lead ...any) (kith.Contact, error) {
+	var (
+		c    kith.Contact
+		prov []byte
+		vals = make([]sql.NullString, len(kith.ProfileFields))
+	)
+	dest := append(lead, &c.ID)
+	for i := range vals {
+		dest = append(dest, &vals[i])
+	}
+	dest = append(dest, &prov, &c.CreatedAt, &c.UpdatedAt)
+	if err := row.Scan(dest...); err != nil {
+		return c, err
+	}
+	provs := map[kith.Field]kith.Provenance{}
+	if err := json.Unmarshal(prov, &provs); err != nil {
+		return c, fmt.Errorf("contact %s: field_provenance: %w", c.ID, err)
+	}
+	c.Fields = make(map[kith.Field]kith.Value, len(vals))
+	for i, f := range kith.ProfileFields {
+		if vals[i].Valid {
+			c.Fields[f] = kith.Value{Value: vals[i].String, Provenance: provs[f]}
+		}
+	}
+	return c, nil
+}
+
+func contactsByEmail(ctx context.Context, tx *sqlx.Tx, emails []string) (map[string]kith.Contact, error) {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT i.value, `+selectContact+`
+		FROM identities i JOIN contacts c ON c.id = i.contact_id
+		WHERE i.kind = 'email' AND i.namespace = '' AND i.value = ANY($1)
+		FOR UPDATE OF c`, pq.Array(emails))
+	if err != nil {
+		return nil, fmt.Errorf("look up contacts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]kith.Contact, len(emails))
+	for rows.Next() {
+		var email string
+		c, err := scanContact(rows, &email)
+		if err != nil {
+			return nil, err
+		}
+		out[email] = c
+	}
+	return out, rows.Err()
+}
+
+// writeContacts copies cs into a temporary table and upserts them in one statement.
+func writeContacts(ctx context.Context, tx *sqlx.Tx, cs []*kith.Contact) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS contacts_in (LIKE contacts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+		return fmt.Errorf("create contacts_in: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("contacts_in", profileColumns...))
+	if err != nil {
+		return fmt.Errorf("copy contacts: %w", err)
+	}
+	for _, c := range cs {
+		prov := make(map[kith.Field]kith.Provenance, len(c.Fields))
+		args := []any{c.ID}
+		for _, f := range kith.ProfileFields {
+			v, ok := c.Fields[f]
+			if !ok || v.Value == "" {
+				args = append(args, nil)
+				continue
+			}
+			args = append(args, v.Value)
+			prov[f] = v.Provenance
+		}
+		pj, err := json.Marshal(prov)
+		if err != nil {
+			stmt.Close()
+			return err
+		}
+		args = append(args, string(pj), c.CreatedAt, c.UpdatedAt)
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			stmt.Close()
+			return fmt.Errorf("copy contact %s: %w", c.ID, err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		stmt.Close()
+		return fmt.Errorf("copy contacts: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return fmt.Errorf("copy contacts: %w", err)
+	}
+	set := make([]string, 0, len(profileColumns))
+	for _, col := range profileColumns[1:] {
+		if col != "created_at" {
+			set = append(set, col+" = EXCLUDED."+col)
+		}
+	}
+	cols := strings.Join(profileColumns, ", ")
+	_, err = tx.ExecContext(ctx, `INSERT INTO contacts (`+cols+`) SELECT `+cols+` FROM contacts_in
+		ON CONFLICT (id) DO UPDATE SET `+strings.Join(set, ", "))
+	if err != nil {
+		return fmt.Errorf("upsert contacts: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `TRUNCATE contacts_in`)
+	return err
+}
+
+// Contact implements kith.ContactStore.
+func (s *Store) Contact(ctx context.Context, id string) (kith.Contact, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return kith.Contact{}, kith.Errorf(kith.CodeNotFound, "no contact %q", id)
+	}
+	row := s.db.QueryRowContext(ctx, `SELECT `+selectContact+` FROM contacts c WHERE c.id = $1`, id)
+	c, err := scanContact(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, kith.Errorf(kith.CodeNotFound, "no contact %q", id)
+	}
+	return c, err
+}
+
+// ContactIDByEmail returns the contact that owns an email identity.
+func (s *Store) ContactIDByEmail(ctx context.Context, email string) (string, error) {
+	var id string
+	err := s.db.GetContext(ctx, &id, `SELECT contact_id::text FROM identities WHERE kind = 'email' AND namespace = '' AND value = $1`, email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", kith.Errorf(kith.CodeNotFound, "no contact with that email")
+	}
+	return id, err
+}

@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kithhq/kith"
+)
+
+type checkpointRow struct {
+	Offset      int64 `db:"byte_offset"`
+	Row         int   `db:"row_count"`
+	Created     int   `db:"created"`
+	Updated     int   `db:"updated"`
+	Unchanged   int   `db:"unchanged"`
+	Quarantined int   `db:"quarantined"`
+	Done        bool  `db:"done"`
+}
+
+const selectCheckpoint = `SELECT byte_offset, row_count, created, updated, unchanged, quarantined, done
+	FROM import_checkpoints WHERE import_id = $1`
+
+// ImportCheckpoint implements kith.ImportStore.
+func (s *Store) ImportCheckpoint(ctx context.Context, importID string) (kith.ImportCheckpoint, error) {
+	var r checkpointRow
+	err := s.db.GetContext(ctx, &r, selectCheckpoint, importID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return kith.ImportCheckpoint{}, nil
+	}
+	if err != nil {
+		return kith.ImportCheckpoint{}, fmt.Errorf("read import checkpoint: %w", err)
+	}
+	return kith.ImportCheckpoint(r), nil
+}
+
+// CommitImportBatch implements kith.ImportStore: rows, quarantine and checkpoint
+// commit together, so a crash either keeps all three or none.
+func (s *Store) CommitImportBatch(ctx context.Context, b kith.ImportBatch) (kith.ImportCheckpoint, error) {
+	var cp kith.ImportCheckpoint
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var r checkpointRow
+		err := tx.GetContext(ctx, &r, selectCheckpoint+` FOR UPDATE`, b.ImportID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("read import checkpoint: %w", err)
+		}
+		cp = kith.ImportCheckpoint(r)
+		if cp.Offset != b.From || cp.Done {
+			return kith.Errorf(kith.CodeConflict, "import %s is at offset %d (done=%v), batch starts at %d", b.ImportID, cp.Offset, cp.Done, b.From)
+		}
+		res, err := s.upsertContacts(ctx, tx, b.Contacts)
+		if err != nil {
+			return err
+		}
+		if _, err := quarantine(ctx, tx, b.Quarantine); err != nil {
+			return err
+		}
+		cp.Offset, cp.Done = b.To, b.Done
+		cp.Row += b.Rows
+		cp.Created += res.Created
+		cp.Updated += res.Updated
+		cp.Unchanged += res.Unchanged
+		cp.Quarantined += len(b.Quarantine)
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO import_checkpoints (import_id, byte_offset, row_count, created, updated, unchanged, quarantined, done)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (import_id) DO UPDATE SET byte_offset = EXCLUDED.byte_offset, row_count = EXCLUDED.row_count,
+				created = EXCLUDED.created, updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged,
+				quarantined = EXCLUDED.quarantined, done = EXCLUDED.done, updated_at = now()`,
+			b.ImportID, cp.Offset, cp.Row, cp.Created, cp.Updated, cp.Unchanged, cp.Quarantined, cp.Done)
+		return err
+	})
+	return cp, err
+}

@@ -1,0 +1,55 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/kithhq/kith/devstack"
+	"github.com/kithhq/kith/postgres"
+)
+
+var stack *devstack.Stack
+
+func TestMain(m *testing.M) {
+	os.Exit(devstack.TestMain(m, devstack.Options{Postgres: true}, &stack))
+}
+
+var dbSeq atomic.Int64
+
+// newStore returns a store on a fresh, migrated database of its own.
+func newStore(t *testing.T) *postgres.Store {
+	t.Helper()
+	s := devstack.Require(t, stack)
+	ctx := context.Background()
+	admin, err := postgres.Open(ctx, s.Postgres.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("test_%d_%s", os.Getpid(), strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())))
+	if len(name) > 60 {
+		name = fmt.Sprintf("%s_%d", name[:50], dbSeq.Add(1))
+	}
+	if _, err := admin.DB().ExecContext(ctx, `DROP DATABASE IF EXISTS `+name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.DB().ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(s.Postgres.URL)
+	u.Path = "/" + name
+	st, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

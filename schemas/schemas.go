@@ -1,0 +1,16 @@
+// Package schemas embeds Kith's schemas: PostgreSQL migrations (postgres/NNNN_*.sql,
+// applied in order), BigQuery star-schema tables (bigquery/*.json) and, later, form
+// definitions. schemas/README.md documents the canonical model column by column.
+package schemas
+
+import "embed"
+
+// Postgres holds the migrations, named NNNN_description.sql.
+//
+//go:embed postgres/*.sql
+var Postgres embed.FS
+
+// BigQuery holds one table definition per file: bigquery/<table>.json.
+//
+//go:embed bigquery/*.json
+var BigQuery embed.FS

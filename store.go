@@ -1,0 +1,74 @@
+package kith
+
+import "context"
+
+// ContactInput is one incoming observation of a contact, identified by its email.
+type ContactInput struct {
+	Fields map[Field]Value `json:"fields"`
+}
+
+// UpsertResult counts what an upsert did.
+type UpsertResult struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+}
+
+// Add sums two results.
+func (r UpsertResult) Add(o UpsertResult) UpsertResult {
+	return UpsertResult{r.Created + o.Created, r.Updated + o.Updated, r.Unchanged + o.Unchanged}
+}
+
+// ContactStore keeps canonical contacts.
+type ContactStore interface {
+	// UpsertContacts resolves each input to a contact by its email identity, creating
+	// the contact when none exists, and merges the fields with Contact.Merge.
+	UpsertContacts(ctx context.Context, in []ContactInput) (UpsertResult, error)
+	// Contact returns the contact with the given ID, or an error with CodeNotFound.
+	Contact(ctx context.Context, id string) (Contact, error)
+}
+
+// EventStore keeps events and quarantined input.
+type EventStore interface {
+	// InsertEvents stores events, ignoring any whose EventID is already stored, and
+	// returns how many were new.
+	InsertEvents(ctx context.Context, events []Event) (int, error)
+	// Quarantine stores rejected input, once per (Source, Ref).
+	Quarantine(ctx context.Context, q []Quarantined) error
+}
+
+// ImportCheckpoint is how far an import has got, committed together with the rows
+// it covers, so a restarted worker resumes exactly where the last commit ended.
+type ImportCheckpoint struct {
+	Offset      int64 `json:"offset"` // byte offset of the next unread row
+	Row         int   `json:"row"`    // data rows read so far (the header is not a row)
+	Created     int   `json:"created"`
+	Updated     int   `json:"updated"`
+	Unchanged   int   `json:"unchanged"`
+	Quarantined int   `json:"quarantined"`
+	Done        bool  `json:"done"`
+}
+
+// ImportBatch is one batch of an import: rows to upsert, rows to quarantine, and the
+// position after them. From is the offset the batch starts at; a commit whose From
+// does not match the stored checkpoint is refused as a conflict (another attempt got
+// there first).
+type ImportBatch struct {
+	ImportID   string
+	From       int64
+	To         int64
+	Rows       int
+	Done       bool
+	Contacts   []ContactInput
+	Quarantine []Quarantined
+}
+
+// ImportStore commits import batches atomically with their checkpoint.
+type ImportStore interface {
+	// ImportCheckpoint returns the last committed checkpoint, the zero value for a new
+	// import.
+	ImportCheckpoint(ctx context.Context, importID string) (ImportCheckpoint, error)
+	// CommitImportBatch upserts the contacts, quarantines the rejects and advances the
+	// checkpoint in one transaction, returning the new checkpoint.
+	CommitImportBatch(ctx context.Context, b ImportBatch) (ImportCheckpoint, error)
+}

@@ -1,0 +1,87 @@
+package kith
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Severity says whether a violation rejects a value or only warns about it.
+type Severity string
+
+// Severities.
+const (
+	SeverityReject Severity = "reject"
+	SeverityWarn   Severity = "warn"
+)
+
+// Violation is one problem with one field of an input, in a shape that forms can
+// show inline and quarantine can store.
+type Violation struct {
+	Field    string   `json:"field"`
+	Code     string   `json:"code"`
+	Message  string   `json:"message"`
+	Severity Severity `json:"severity"`
+}
+
+// Violations is a list of violations.
+type Violations []Violation
+
+// Rejects reports whether any violation rejects the input.
+func (vs Violations) Rejects() bool {
+	for _, v := range vs {
+		if v.Severity == SeverityReject {
+			return true
+		}
+	}
+	return false
+}
+
+// String joins the violations for a person to read; it never includes the values.
+func (vs Violations) String() string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.Field + ": " + v.Message
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Code classifies an error for the caller: what went wrong, not where.
+type Code string
+
+// Error codes.
+const (
+	CodeInvalid  Code = "invalid"
+	CodeNotFound Code = "not_found"
+	CodeConflict Code = "conflict"
+	CodeInternal Code = "internal"
+)
+
+// Error is a user-facing error: a code, a message a person can act on, and the
+// field-level violations behind it, if any.
+type Error struct {
+	Code       Code
+	Message    string
+	Violations Violations
+}
+
+func (e *Error) Error() string {
+	if len(e.Violations) == 0 {
+		return e.Message
+	}
+	return e.Message + ": " + e.Violations.String()
+}
+
+// Errorf returns an *Error with the given code.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, CodeInternal for an error without one.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}

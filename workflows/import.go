@@ -1,0 +1,76 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/activities"
+)
+
+// ImportContactsName is the wire name of ImportContacts.
+const ImportContactsName = "ImportContacts"
+
+// ImportWorkflowID is the workflow ID of an import of the file with the given
+// SHA-256: starting the same file while its import runs attaches to that run.
+func ImportWorkflowID(sha256 string) string {
+	if len(sha256) > 16 {
+		sha256 = sha256[:16]
+	}
+	return "import/" + sha256
+}
+
+// ImportInput names a CSV file of contacts that the workers can read.
+type ImportInput struct {
+	Path      string `json:"path"`
+	SHA256    string `json:"sha256"`
+	Size      int64  `json:"size"`
+	BatchSize int    `json:"batch_size,omitempty"`
+}
+
+// ImportSummary is the result of ImportContacts, shown in the Temporal UI.
+type ImportSummary struct {
+	Rows        int `json:"rows"`
+	Created     int `json:"created"`
+	Updated     int `json:"updated"`
+	Unchanged   int `json:"unchanged"`
+	Quarantined int `json:"quarantined"`
+}
+
+// fileImportOptions: a file import runs as long as the file needs and heartbeats
+// after every committed batch; a worker that dies is noticed within the heartbeat
+// timeout and the retry resumes from the committed checkpoint.
+var fileImportOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 6 * time.Hour,
+	HeartbeatTimeout:    15 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		NonRetryableErrorTypes: []string{activities.ErrInvalidCSV},
+	},
+}
+
+// ImportContacts imports a CSV file of contacts: valid rows are standardized and
+// upserted, the rest quarantined with their violations.
+func ImportContacts(ctx workflow.Context, in ImportInput) (ImportSummary, error) {
+	ctx = workflow.WithActivityOptions(ctx, fileImportOptions)
+	exec := workflow.GetInfo(ctx).WorkflowExecution
+	var a *activities.Import
+	var cp kith.ImportCheckpoint
+	err := workflow.ExecuteActivity(ctx, a.ImportFile, activities.ImportFileInput{
+		ImportID:  exec.ID + "/" + exec.RunID,
+		Path:      in.Path,
+		SHA256:    in.SHA256,
+		BatchSize: in.BatchSize,
+	}).Get(ctx, &cp)
+	if err != nil {
+		return ImportSummary{}, err
+	}
+	return ImportSummary{
+		Rows: cp.Row, Created: cp.Created, Updated: cp.Updated,
+		Unchanged: cp.Unchanged, Quarantined: cp.Quarantined,
+	}, nil
+}
