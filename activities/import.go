@@ -82,7 +82,7 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 	if err != nil {
 		return cp, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidCSV, err)
 	}
-	start := max(cp.Offset, h.End)
+	start := max(cp.Offset, h.End) // the header is read anew on every attempt
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return cp, err
 	}
@@ -98,9 +98,9 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 	if len(fileRef) > 16 {
 		fileRef = fileRef[:16]
 	}
-	rows := newRowReader(f, start, len(h.Columns))
+	rows := newRowReader(f, start)
 	for {
-		b := kith.ImportBatch{ImportID: in.ImportID, From: start}
+		b := kith.ImportBatch{ImportID: in.ImportID, From: cp.Offset}
 		at := now().UTC()
 		for b.Rows < batch {
 			rec, span, perr := rows.next()
@@ -145,7 +145,6 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 		if err := ctx.Err(); err != nil {
 			return cp, err
 		}
-		start = b.To
 	}
 }
 
@@ -267,7 +266,7 @@ type rowReader struct {
 
 type span struct{ start, end int64 }
 
-func newRowReader(r io.Reader, base int64, fields int) *rowReader {
+func newRowReader(r io.Reader, base int64) *rowReader {
 	cr := csv.NewReader(bufio.NewReaderSize(r, 64<<10))
 	cr.FieldsPerRecord = -1 // field counts are checked per row, against the header
 	cr.ReuseRecord = true

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/google/uuid"
@@ -73,7 +74,7 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 		ct, seen := byEmail[email]
 		if !seen {
 			if old, ok := existing[email]; ok {
-				ct = &old
+				ct = &kith.Contact{ID: old.ID, Fields: maps.Clone(old.Fields), CreatedAt: old.CreatedAt, UpdatedAt: old.UpdatedAt}
 			} else {
 				ct = &kith.Contact{ID: uuid.NewString(), CreatedAt: now}
 				created[ct] = true
@@ -81,8 +82,22 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 			byEmail[email] = ct
 			order = append(order, ct)
 		}
-		if changed := ct.Merge(c.Fields); len(changed) > 0 {
+		ct.Merge(c.Fields)
+	}
+	// A contact is dirty when its values differ from what was stored: merges that
+	// churn within one batch (an older row, then a newer one) and end where they
+	// started write nothing.
+	for _, ct := range order {
+		if created[ct] {
 			dirty[ct] = true
+			continue
+		}
+		old := existing[ct.Get(kith.FieldEmail)]
+		for _, f := range kith.ProfileFields {
+			if ct.Get(f) != old.Get(f) {
+				dirty[ct] = true
+				break
+			}
 		}
 	}
 	for _, ct := range order {

@@ -3,6 +3,8 @@ package workflows
 import (
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -20,6 +22,17 @@ func ImportWorkflowID(sha256 string) string {
 		sha256 = sha256[:16]
 	}
 	return "import/" + sha256
+}
+
+// ImportStartOptions starts an import of in: the same file while its import runs
+// attaches to that run rather than importing twice; a later import of it runs anew.
+func ImportStartOptions(in ImportInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       ImportWorkflowID(in.SHA256),
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}
 }
 
 // ImportInput names a CSV file of contacts that the workers can read.

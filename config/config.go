@@ -1,0 +1,115 @@
+// Package config is Kith's typed configuration, read once at the edge (flags and
+// environment) by the worker and starter mains and validated before anything
+// starts. Nothing deeper reads the environment.
+package config
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+)
+
+// Config is everything a Kith process needs to reach its dependencies.
+type Config struct {
+	DatabaseURL string // DATABASE_URL
+
+	TemporalAddress   string // TEMPORAL_ADDRESS, host:port
+	TemporalNamespace string // TEMPORAL_NAMESPACE
+	TemporalTLSCert   string // TEMPORAL_TLS_CERT, client certificate file (mTLS)
+	TemporalTLSKey    string // TEMPORAL_TLS_KEY
+	TemporalAPIKey    string // TEMPORAL_API_KEY (Temporal Cloud); never logged
+
+	BigQueryProject  string // BIGQUERY_PROJECT
+	BigQueryDataset  string // BIGQUERY_DATASET
+	BigQueryEmulator string // BIGQUERY_EMULATOR_HOST, host:port; empty for real BigQuery
+
+	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
+}
+
+// Vars documents every environment variable: name, default, meaning. The README's
+// configuration table is this list.
+var Vars = [][3]string{
+	{"DATABASE_URL", "(required)", "PostgreSQL connection URL"},
+	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
+	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
+	{"TEMPORAL_TLS_CERT", "", "client certificate file for mTLS (with TEMPORAL_TLS_KEY)"},
+	{"TEMPORAL_TLS_KEY", "", "client key file for mTLS"},
+	{"TEMPORAL_API_KEY", "", "API key (Temporal Cloud); implies TLS"},
+	{"BIGQUERY_PROJECT", "kith-local", "GCP project of the warehouse"},
+	{"BIGQUERY_DATASET", "kith", "BigQuery dataset of the star schema"},
+	{"BIGQUERY_EMULATOR_HOST", "", "host:port of a BigQuery emulator; empty uses real BigQuery with default credentials"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+}
+
+// FromEnv reads the configuration from getenv and validates it. needDB says
+// whether this process needs PostgreSQL.
+func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL:       get("DATABASE_URL", ""),
+		TemporalAddress:   get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace: get("TEMPORAL_NAMESPACE", "default"),
+		TemporalTLSCert:   get("TEMPORAL_TLS_CERT", ""),
+		TemporalTLSKey:    get("TEMPORAL_TLS_KEY", ""),
+		TemporalAPIKey:    get("TEMPORAL_API_KEY", ""),
+		BigQueryProject:   get("BIGQUERY_PROJECT", "kith-local"),
+		BigQueryDataset:   get("BIGQUERY_DATASET", "kith"),
+		BigQueryEmulator:  get("BIGQUERY_EMULATOR_HOST", ""),
+	}
+	var errs []error
+	if needDB && c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is not set: point it at PostgreSQL, e.g. postgres://user@host:5432/kith?sslmode=disable"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("DATABASE_URL must be a postgres:// URL"))
+	}
+	if !strings.Contains(c.TemporalAddress, ":") {
+		errs = append(errs, fmt.Errorf("TEMPORAL_ADDRESS %q must be host:port", c.TemporalAddress))
+	}
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or neither"))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %v (use debug, info, warn or error)", err))
+	}
+	return c, errors.Join(errs...)
+}
+
+// Logger returns the JSON logger every Kith process writes to stderr.
+func (c Config) Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// TemporalOptions returns the client options for the configured Temporal server.
+func (c Config) TemporalOptions(log *slog.Logger) (client.Options, error) {
+	o := client.Options{
+		HostPort:  c.TemporalAddress,
+		Namespace: c.TemporalNamespace,
+		Logger:    tlog.NewStructuredLogger(log),
+	}
+	if c.TemporalTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TemporalTLSCert, c.TemporalTLSKey)
+		if err != nil {
+			return o, fmt.Errorf("TEMPORAL_TLS_CERT/KEY: %w", err)
+		}
+		o.ConnectionOptions.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	if c.TemporalAPIKey != "" {
+		o.Credentials = client.NewAPIKeyStaticCredentials(c.TemporalAPIKey)
+		if o.ConnectionOptions.TLS == nil {
+			o.ConnectionOptions.TLS = &tls.Config{}
+		}
+	}
+	return o, nil
+}

@@ -1,0 +1,143 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/kithhq/kith/devstack"
+	"github.com/kithhq/kith/postgres"
+)
+
+var (
+	stack *devstack.Stack
+	bins  string // directory with the worker and starter binaries built for this run
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "kith-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if !testing.Short() {
+		// The binaries under test, built from this checkout.
+		out, err := exec.Command("go", "build", "-o", dir+"/", "../worker", "../starter").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "build worker and starter: %v\n%s", err, out)
+			return 1
+		}
+	}
+	bins = dir
+	return devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true}, &stack)
+}
+
+// env is one test's world: its own database, the shared Temporal server.
+type env struct {
+	t     *testing.T
+	dbURL string
+	store *postgres.Store
+	vars  []string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	s := devstack.Require(t, stack)
+	ctx := context.Background()
+	admin, err := postgres.Open(ctx, s.Postgres.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := "e2e_" + strings.ToLower(t.Name())
+	admin.DB().ExecContext(ctx, `DROP DATABASE IF EXISTS `+name)
+	if _, err := admin.DB().ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(s.Postgres.URL)
+	u.Path = "/" + name
+	e := &env{t: t, dbURL: u.String()}
+	e.vars = append(os.Environ(), "DATABASE_URL="+e.dbURL, "TEMPORAL_ADDRESS="+s.Temporal.Address,
+		"TEMPORAL_NAMESPACE="+s.Temporal.Namespace, "LOG_LEVEL=warn")
+	if out, err := e.cmd("starter", "migrate").CombinedOutput(); err != nil {
+		t.Fatalf("starter migrate: %v\n%s", err, out)
+	}
+	if e.store, err = postgres.Open(ctx, e.dbURL); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.store.Close() })
+	return e
+}
+
+func (e *env) cmd(name string, args ...string) *exec.Cmd {
+	c := exec.Command(filepath.Join(bins, name), args...)
+	c.Env = e.vars
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return c
+}
+
+// startWorker starts a worker process; it is stopped at the end of the test.
+func (e *env) startWorker() *exec.Cmd {
+	e.t.Helper()
+	w := e.cmd("worker")
+	var logs bytes.Buffer
+	w.Stdout, w.Stderr = &logs, &logs
+	if err := w.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		w.Process.Signal(syscall.SIGTERM)
+		w.Wait()
+		if e.t.Failed() {
+			e.t.Logf("worker %d output:\n%s", w.Process.Pid, logs.String())
+		}
+	})
+	return w
+}
+
+func (e *env) count(query string) int {
+	e.t.Helper()
+	var n int
+	if err := e.store.DB().Get(&n, query); err != nil {
+		e.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func temporalClient(t *testing.T) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: stack.Temporal.Address, Namespace: stack.Temporal.Namespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

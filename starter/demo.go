@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/api/iterator"
+
+	"github.com/kithhq/kith/devstack"
+	"github.com/kithhq/kith/postgres"
+	"github.com/kithhq/kith/warehouse"
+)
+
+//go:embed testdata/contacts.csv
+var sampleContacts []byte
+
+func runDemo(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	exit := fs.Bool("exit", e.getenv("DEMO_EXIT") == "1", "exit when the import is done instead of waiting for Ctrl-C (also DEMO_EXIT=1)")
+	dir := fs.String("dir", ".demo", "where the demo keeps its logs and sample file")
+	if err := fs.Parse(args); err != nil {
+		return usagef("%v", err)
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(*dir)
+	logf, err := os.Create(filepath.Join(abs, "stack.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, "==> "+format+"\n", a...) }
+
+	say("starting PostgreSQL, the Temporal dev server and the BigQuery emulator (logs: %s)", logf.Name())
+	stack, err := devstack.Start(ctx, devstack.Options{Postgres: true, Temporal: true, BigQuery: true, Log: logf, Getenv: e.getenv})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("stopping the stack")
+		stack.Stop()
+	}()
+
+	store, err := postgres.Open(ctx, stack.Postgres.URL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	say("PostgreSQL ready; migrations applied: %v", applied)
+
+	wh, err := warehouse.Open(ctx, stack.BigQuery.Project, "kith", stack.BigQuery.Host)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	if err := wh.EnsureSchema(ctx); err != nil {
+		return err
+	}
+	var tables []string
+	it := wh.Client().Dataset("kith").Tables(ctx)
+	for {
+		t, err := it.Next()
+		if err == iterator.Done {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		tables = append(tables, t.TableID)
+	}
+	say("BigQuery emulator ready; star schema tables: %v", tables)
+
+	workerBin, err := siblingBinary("worker")
+	if err != nil {
+		return err
+	}
+	worker := exec.Command(workerBin)
+	worker.Env = append(os.Environ(), stack.Env()...)
+	worker.Stdout, worker.Stderr = logf, logf
+	worker.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := worker.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer func() {
+		worker.Process.Signal(syscall.SIGTERM)
+		worker.Wait()
+	}()
+	say("worker started (pid %d)", worker.Process.Pid)
+
+	sample := filepath.Join(abs, "contacts.csv")
+	if err := os.WriteFile(sample, sampleContacts, 0o644); err != nil {
+		return err
+	}
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort: stack.Temporal.Address, Namespace: stack.Temporal.Namespace,
+		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	for i, title := range []string{"importing the sample contacts", "importing the same file again (idempotent: nothing new)"} {
+		say("%s: %s", title, sample)
+		in, err := prepareImport(sample, 10)
+		if err != nil {
+			return err
+		}
+		run, err := startImport(ctx, c, in)
+		if err != nil {
+			return err
+		}
+		sum, err := waitImport(ctx, c, run, in.Size, e.stderr)
+		if err != nil {
+			return err
+		}
+		printSummary(e.stdout, sum)
+		if i == 0 {
+			if err := printQuarantine(ctx, store, e.stdout); err != nil {
+				return err
+			}
+		}
+	}
+
+	say("Temporal Web UI: %s/namespaces/%s/workflows", stack.Temporal.UIURL, stack.Temporal.Namespace)
+	say("list the workflows: bin/temporal workflow list --address %s", stack.Temporal.Address)
+	say("PostgreSQL: psql '%s'", stack.Postgres.URL)
+	if *exit {
+		return nil
+	}
+	say("the stack keeps running; press Ctrl-C to stop it")
+	<-ctx.Done()
+	return nil
+}
+
+func printQuarantine(ctx context.Context, store *postgres.Store, w io.Writer) error {
+	var rows []struct {
+		Ref    string `db:"source_ref"`
+		Reason string `db:"reason"`
+	}
+	err := store.DB().SelectContext(ctx, &rows, `
+		SELECT source_ref, string_agg(coalesce(nullif(v->>'field', '') || ': ', '') || (v->>'message'), '; ') AS reason
+		FROM quarantine, jsonb_array_elements(violations) v
+		GROUP BY id, source_ref ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "quarantined rows (kept whole in the quarantine table):\n")
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-28s %s\n", r.Ref, r.Reason)
+	}
+	return nil
+}
+
+// siblingBinary finds another Kith binary next to this one (make builds both into bin/).
+func siblingBinary(name string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s not found next to %s: build it with `make build`", name, self)
+	}
+	return p, nil
+}

@@ -1,0 +1,81 @@
+// Command starter is Kith's command line: it serves the HTTP API, runs migrations,
+// starts imports and runs the demo. One file per subcommand.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, env env) error
+}
+
+// env is what a subcommand may touch of the outside world.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+var commands = map[string]command{
+	"migrate": {"apply the PostgreSQL migrations (idempotent)", runMigrate},
+	"import":  {"import a CSV file of contacts through the ImportContacts workflow", runImport},
+	"demo":    {"start the local stack, the worker, and import the sample contacts", runDemo},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, env{os.Getenv, os.Stdout, os.Stderr}); err != nil {
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line; main exits 2 for it.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func run(ctx context.Context, args []string, e env) error {
+	if len(args) < 2 || args[1] == "help" || args[1] == "-h" || args[1] == "--help" {
+		fmt.Fprint(e.stdout, usage())
+		if len(args) < 2 {
+			return usagef("no subcommand")
+		}
+		return nil
+	}
+	cmd, ok := commands[args[1]]
+	if !ok {
+		return usagef("unknown subcommand %q\n%s", args[1], usage())
+	}
+	return cmd.run(ctx, args[2:], e)
+}
+
+func usage() string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	s := "usage: starter <subcommand> [flags]\n\nsubcommands:\n"
+	for _, n := range names {
+		s += fmt.Sprintf("  %-10s %s\n", n, commands[n].summary)
+	}
+	return s + "\nRun `starter <subcommand> -h` for its flags. Configuration comes from the environment (see README).\n"
+}

@@ -1,0 +1,155 @@
+// Package warehouse loads Kith's star schema into BigQuery with
+// cloud.google.com/go/bigquery. Tables are defined in schemas/bigquery; the same
+// code talks to real BigQuery and to the local emulator.
+package warehouse
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"cloud.google.com/go/bigquery"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+
+	"github.com/kithhq/kith/schemas"
+)
+
+// Warehouse is a BigQuery dataset holding the star schema.
+type Warehouse struct {
+	bq      *bigquery.Client
+	project string
+	dataset string
+}
+
+// Open connects to BigQuery. With emulatorHost (host:port) it talks to the emulator
+// without credentials; otherwise it uses application default credentials.
+func Open(ctx context.Context, project, dataset, emulatorHost string) (*Warehouse, error) {
+	var opts []option.ClientOption
+	if emulatorHost != "" {
+		opts = append(opts, option.WithEndpoint("http://"+emulatorHost), option.WithoutAuthentication())
+	}
+	c, err := bigquery.NewClient(ctx, project, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to BigQuery: %w", err)
+	}
+	return &Warehouse{bq: c, project: project, dataset: dataset}, nil
+}
+
+// Close closes the client.
+func (w *Warehouse) Close() error { return w.bq.Close() }
+
+// Client exposes the BigQuery client for queries.
+func (w *Warehouse) Client() *bigquery.Client { return w.bq }
+
+// Table returns the fully qualified `project.dataset.table` name that DML needs
+// (the emulator rejects shorter ones).
+func (w *Warehouse) Table(name string) string {
+	return fmt.Sprintf("`%s.%s.%s`", w.project, w.dataset, name)
+}
+
+// TableDef is one star-schema table as defined in schemas/bigquery/<name>.json.
+type TableDef struct {
+	Name           string          `json:"-"`
+	Description    string          `json:"description"`
+	Key            string          `json:"key"`
+	PartitionField string          `json:"partition_field"`
+	Clustering     []string        `json:"clustering"`
+	Schema         json.RawMessage `json:"schema"`
+	Fields         bigquery.Schema `json:"-"`
+}
+
+// Tables returns the star-schema table definitions, by name.
+func Tables() ([]TableDef, error) {
+	files, err := fs.Glob(schemas.BigQuery, "bigquery/*.json")
+	if err != nil {
+		return nil, err
+	}
+	var defs []TableDef
+	for _, f := range files {
+		b, err := fs.ReadFile(schemas.BigQuery, f)
+		if err != nil {
+			return nil, err
+		}
+		var d TableDef
+		if err := json.Unmarshal(b, &d); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		d.Name = strings.TrimSuffix(path.Base(f), ".json")
+		if d.Fields, err = bigquery.SchemaFromJSON(d.Schema); err != nil {
+			return nil, fmt.Errorf("%s: schema: %w", f, err)
+		}
+		defs = append(defs, d)
+	}
+	return defs, nil
+}
+
+// EnsureSchema creates the dataset and every table that is missing (partitioned by
+// day on the table's partition field, clustered as defined) and adds columns that
+// a definition has and the table lacks. It is idempotent.
+func (w *Warehouse) EnsureSchema(ctx context.Context) error {
+	ds := w.bq.Dataset(w.dataset)
+	if err := ds.Create(ctx, &bigquery.DatasetMetadata{Description: "Kith star schema"}); err != nil && !isStatus(err, http.StatusConflict) {
+		return fmt.Errorf("create dataset %s: %w", w.dataset, err)
+	}
+	defs, err := Tables()
+	if err != nil {
+		return err
+	}
+	for _, d := range defs {
+		if err := w.ensureTable(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Warehouse) ensureTable(ctx context.Context, d TableDef) error {
+	t := w.bq.Dataset(w.dataset).Table(d.Name)
+	md, err := t.Metadata(ctx)
+	if isStatus(err, http.StatusNotFound) {
+		meta := &bigquery.TableMetadata{Description: d.Description, Schema: d.Fields}
+		if d.PartitionField != "" {
+			meta.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: d.PartitionField}
+		}
+		if len(d.Clustering) > 0 {
+			meta.Clustering = &bigquery.Clustering{Fields: d.Clustering}
+		}
+		if err := t.Create(ctx, meta); err != nil && !isStatus(err, http.StatusConflict) {
+			return fmt.Errorf("create table %s: %w", d.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("table %s: %w", d.Name, err)
+	}
+	have := map[string]bool{}
+	for _, f := range md.Schema {
+		have[f.Name] = true
+	}
+	grown := md.Schema
+	for _, f := range d.Fields {
+		if !have[f.Name] {
+			nf := *f
+			nf.Required = false // BigQuery adds only NULLABLE columns to existing tables
+			grown = append(grown, &nf)
+		}
+	}
+	if len(grown) == len(md.Schema) {
+		return nil
+	}
+	if _, err := t.Update(ctx, bigquery.TableMetadataToUpdate{Schema: grown}, md.ETag); err != nil {
+		return fmt.Errorf("add columns to %s: %w", d.Name, err)
+	}
+	return nil
+}
+
+func isStatus(err error, code int) bool {
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == code
+}

@@ -1,0 +1,77 @@
+// Command worker runs Kith's Temporal worker: it wires configuration to PostgreSQL
+// and the activities, registers every workflow and activity, and polls the kith
+// task queue until SIGINT or SIGTERM, finishing the tasks in hand before it exits.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/config"
+	"github.com/kithhq/kith/postgres"
+	"github.com/kithhq/kith/workflows"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	if len(args) > 1 {
+		return fmt.Errorf("takes no arguments; configure it with the environment (see README)")
+	}
+	cfg, err := config.FromEnv(getenv, true)
+	if err != nil {
+		return err
+	}
+	log := cfg.Logger()
+
+	store, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	opts, err := cfg.TemporalOptions(log)
+	if err != nil {
+		return err
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	defer c.Close()
+
+	w := worker.New(c, workflows.TaskQueue, worker.Options{
+		// Let activities in hand finish (and commit their batch) on shutdown.
+		WorkerStopTimeout: 30 * time.Second,
+	})
+	workflows.Register(w, workflows.Activities{
+		Import: &activities.Import{Store: store, Now: time.Now},
+	})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace)
+	<-ctx.Done()
+	log.Info("worker stopping")
+	w.Stop()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
