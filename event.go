@@ -22,7 +22,7 @@ type Event struct {
 // nothing is lost and it can be fixed and replayed.
 type Quarantined struct {
 	Source     Source     `json:"source"`
-	Ref        string     `json:"ref"` // unique per source: a redelivery is stored once
+	Ref        string     `json:"ref"`     // unique per source: a redelivery is stored once
 	Payload    []byte     `json:"payload"` // the input byte for byte, even when it is not text
 	Violations Violations `json:"violations"`
 }

@@ -112,7 +112,6 @@ func (s *Stack) Env() []string {
 	return env
 }
 
-
 // findBin finds a tool built by `make tools`: $KITH_BIN_DIR/name, else bin/name in
 // the nearest directory at or above the working directory that has one.
 func findBin(name string, getenv func(string) string) (string, error) {

@@ -141,7 +141,6 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 	return res, nil
 }
 
-
 // selectContact is the column list that scanContact reads, after any leading columns.
 var selectContact = func() string {
 	cols := []string{"c.id"}

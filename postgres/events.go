@@ -88,4 +88,3 @@ func quarantine(ctx context.Context, tx *sqlx.Tx, q []kith.Quarantined) (int, er
 	n, err := res.RowsAffected()
 	return int(n), err
 }
-
