@@ -1,0 +1,47 @@
+# Kith — the two commands a newcomer needs:
+#   make demo   run Kith's main job end to end on the local stack
+#   make test   run the unit and integration tests
+# Both do their own set-up: Debian packages (as root), pinned tools into bin/.
+
+GO       ?= go
+GOTEST   ?= $(GO) test -race -timeout 30m
+DEMO_EXIT ?=
+export DEMO_EXIT
+
+.PHONY: all build tools prereqs test test-short demo lint clean
+
+all: build
+
+## build: the worker and starter binaries, into bin/
+build:
+	$(GO) build -o bin/ ./worker ./starter
+
+## tools: the pinned Temporal CLI and BigQuery emulator, cached per user (slow the first time)
+tools: prereqs
+	tools/build.sh temporal
+	tools/build.sh bigquery-emulator
+
+prereqs:
+	tools/prereqs.sh postgres clang
+
+## test: unit and integration tests against real PostgreSQL, Temporal and the BigQuery emulator
+test: tools
+	$(GOTEST) ./...
+
+## test-short: unit tests only (no servers)
+test-short:
+	$(GO) test -short ./...
+
+## demo: start the stack and the worker, import the sample contacts (DEMO_EXIT=1 to exit when done)
+demo: tools build
+	bin/starter demo
+
+## lint: gofmt, go vet, and the Temporal SDK's workflowcheck (determinism)
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	tools/build.sh workflowcheck
+	bin/workflowcheck ./...
+
+clean:
+	rm -rf bin .demo
