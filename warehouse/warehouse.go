@@ -89,13 +89,22 @@ func Tables() ([]TableDef, error) {
 	return defs, nil
 }
 
-// EnsureSchema creates the dataset and every table that is missing (partitioned by
-// day on the table's partition field, clustered as defined) and adds columns that
-// a definition has and the table lacks. It is idempotent.
+// EnsureSchema creates the dataset and every table that is missing, partitioned by
+// day on the table's partition field and clustered as defined. It is idempotent.
+// (Growing an existing table's columns is the warehouse load's job: the emulator
+// supports neither ALTER TABLE ADD COLUMN nor a schema patch.)
 func (w *Warehouse) EnsureSchema(ctx context.Context) error {
+	// Look before creating: the emulator answers a duplicate create with 500, not 409.
 	ds := w.bq.Dataset(w.dataset)
-	if err := ds.Create(ctx, &bigquery.DatasetMetadata{Description: "Kith star schema"}); err != nil && !isStatus(err, http.StatusConflict) {
-		return fmt.Errorf("create dataset %s: %w", w.dataset, err)
+	_, err := ds.Metadata(ctx)
+	if isStatus(err, http.StatusNotFound) {
+		err = ds.Create(ctx, &bigquery.DatasetMetadata{Description: "Kith star schema"})
+		if isStatus(err, http.StatusConflict) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("dataset %s: %w", w.dataset, err)
 	}
 	defs, err := Tables()
 	if err != nil {
@@ -111,40 +120,22 @@ func (w *Warehouse) EnsureSchema(ctx context.Context) error {
 
 func (w *Warehouse) ensureTable(ctx context.Context, d TableDef) error {
 	t := w.bq.Dataset(w.dataset).Table(d.Name)
-	md, err := t.Metadata(ctx)
-	if isStatus(err, http.StatusNotFound) {
-		meta := &bigquery.TableMetadata{Description: d.Description, Schema: d.Fields}
-		if d.PartitionField != "" {
-			meta.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: d.PartitionField}
-		}
-		if len(d.Clustering) > 0 {
-			meta.Clustering = &bigquery.Clustering{Fields: d.Clustering}
-		}
-		if err := t.Create(ctx, meta); err != nil && !isStatus(err, http.StatusConflict) {
-			return fmt.Errorf("create table %s: %w", d.Name, err)
+	_, err := t.Metadata(ctx)
+	if !isStatus(err, http.StatusNotFound) {
+		if err != nil {
+			return fmt.Errorf("table %s: %w", d.Name, err)
 		}
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("table %s: %w", d.Name, err)
+	meta := &bigquery.TableMetadata{Description: d.Description, Schema: d.Fields}
+	if d.PartitionField != "" {
+		meta.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: d.PartitionField}
 	}
-	have := map[string]bool{}
-	for _, f := range md.Schema {
-		have[f.Name] = true
+	if len(d.Clustering) > 0 {
+		meta.Clustering = &bigquery.Clustering{Fields: d.Clustering}
 	}
-	grown := md.Schema
-	for _, f := range d.Fields {
-		if !have[f.Name] {
-			nf := *f
-			nf.Required = false // BigQuery adds only NULLABLE columns to existing tables
-			grown = append(grown, &nf)
-		}
-	}
-	if len(grown) == len(md.Schema) {
-		return nil
-	}
-	if _, err := t.Update(ctx, bigquery.TableMetadataToUpdate{Schema: grown}, md.ETag); err != nil {
-		return fmt.Errorf("add columns to %s: %w", d.Name, err)
+	if err := t.Create(ctx, meta); err != nil && !isStatus(err, http.StatusConflict) {
+		return fmt.Errorf("create table %s: %w", d.Name, err)
 	}
 	return nil
 }
