@@ -33,7 +33,6 @@ const DefaultImportBatch = 500
 // Import reads CSV files of contacts into the store.
 type Import struct {
 	Store kith.ImportStore
-	Now   func() time.Time
 }
 
 // ImportFileInput names the file to import and the import it belongs to.
@@ -42,6 +41,10 @@ type ImportFileInput struct {
 	Path      string `json:"path"`      // readable by the worker
 	SHA256    string `json:"sha256"`    // of the whole file, to refuse a file that changed
 	BatchSize int    `json:"batch_size,omitempty"`
+	// AsOf is when the file's data was observed (default: its modification time).
+	// Row n is taken as observed at AsOf + n µs, so later rows of a file win over
+	// earlier ones and importing the same file again changes nothing.
+	AsOf time.Time `json:"as_of"`
 }
 
 // ImportProgress is the heartbeat of ImportFile: the starter reads it from the
@@ -90,10 +93,11 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 	if batch <= 0 {
 		batch = DefaultImportBatch
 	}
-	now := a.Now
-	if now == nil {
-		now = time.Now
+	asOf := in.AsOf
+	if asOf.IsZero() {
+		asOf = st.ModTime()
 	}
+	asOf = asOf.UTC().Truncate(time.Second)
 	fileRef := in.SHA256
 	if len(fileRef) > 16 {
 		fileRef = fileRef[:16]
@@ -101,7 +105,6 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 	rows := newRowReader(f, start)
 	for {
 		b := kith.ImportBatch{ImportID: in.ImportID, From: cp.Offset}
-		at := now().UTC()
 		for b.Rows < batch {
 			rec, span, perr := rows.next()
 			if perr == io.EOF {
@@ -125,6 +128,7 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 				b.Quarantine = append(b.Quarantine, kith.Quarantined{Source: kith.SourceImport, Ref: ref, Payload: raw, Violations: vs})
 				continue
 			}
+			at := asOf.Add(time.Duration(cp.Row+b.Rows) * time.Microsecond)
 			in := kith.ContactInput{Fields: make(map[kith.Field]kith.Value, len(fields))}
 			for k, v := range fields {
 				in.Fields[k] = kith.Value{Value: v, Provenance: kith.Provenance{Source: kith.SourceImport, Ref: ref, At: at}}

@@ -96,7 +96,7 @@ func prepareImport(path string, batch int) (workflows.ImportInput, error) {
 	if err != nil {
 		return workflows.ImportInput{}, err
 	}
-	return workflows.ImportInput{Path: abs, SHA256: sum, Size: st.Size(), BatchSize: batch}, nil
+	return workflows.ImportInput{Path: abs, SHA256: sum, Size: st.Size(), BatchSize: batch, AsOf: st.ModTime().UTC()}, nil
 }
 
 func startImport(ctx context.Context, c client.Client, in workflows.ImportInput) (client.WorkflowRun, error) {

@@ -61,7 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		WorkerStopTimeout: 30 * time.Second,
 	})
 	workflows.Register(w, workflows.Activities{
-		Import: &activities.Import{Store: store, Now: time.Now},
+		Import: &activities.Import{Store: store},
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

@@ -41,6 +41,9 @@ type ImportInput struct {
 	SHA256    string `json:"sha256"`
 	Size      int64  `json:"size"`
 	BatchSize int    `json:"batch_size,omitempty"`
+	// AsOf is when the file's data was observed; the starter sends the file's
+	// modification time.
+	AsOf time.Time `json:"as_of"`
 }
 
 // ImportSummary is the result of ImportContacts, shown in the Temporal UI.
@@ -78,6 +81,7 @@ func ImportContacts(ctx workflow.Context, in ImportInput) (ImportSummary, error)
 		Path:      in.Path,
 		SHA256:    in.SHA256,
 		BatchSize: in.BatchSize,
+		AsOf:      in.AsOf,
 	}).Get(ctx, &cp)
 	if err != nil {
 		return ImportSummary{}, err
