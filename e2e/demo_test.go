@@ -1,0 +1,105 @@
+package e2e_test
+
+import (
+	"bufio"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kithhq/kith/devstack"
+)
+
+// TestDemo runs `starter demo` as a newcomer would: it starts its own stack, imports
+// the sample twice, and keeps running until Ctrl-C; meanwhile the import is listed
+// by `bin/temporal workflow list`. After Ctrl-C nothing it started is left running.
+func TestDemo(t *testing.T) {
+	devstack.Require(t, stack)
+	temporalBin, err := filepath.Abs("../bin/temporal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := exec.Command(filepath.Join(bins, "starter"), "demo", "-dir", t.TempDir())
+	demo.Dir = ".." // where a newcomer runs it
+	pr, pw := io.Pipe()
+	demo.Stdout, demo.Stderr = pw, pw
+	demo.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := demo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- demo.Wait(); pw.Close() }()
+
+	var out strings.Builder
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	address := ""
+	deadline := time.After(4 * time.Minute)
+wait:
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("demo ended early:\n%s", out.String())
+			}
+			out.WriteString(l + "\n")
+			if m := regexp.MustCompile(`workflow list --address (\S+)`).FindStringSubmatch(l); m != nil {
+				address = m[1]
+			}
+			if strings.Contains(l, "press Ctrl-C") {
+				break wait
+			}
+		case <-deadline:
+			demo.Process.Kill()
+			t.Fatalf("demo not ready within 4 minutes:\n%s", out.String())
+		}
+	}
+	go func() {
+		for l := range lines {
+			out.WriteString(l + "\n")
+		}
+	}()
+	for _, want := range []string{
+		"star schema tables: [dim_contact fact_event fact_order fact_ticket]",
+		"import done: 36 rows: 25 imported (new), 1 updated, 1 unchanged, 9 quarantined",
+		"import done: 36 rows: 0 imported (new), 0 updated, 27 unchanged, 9 quarantined",
+		"row has 3 fields, the header has 9",
+		"Temporal Web UI: http://127.0.0.1:",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+	list, err := exec.Command(temporalBin, "workflow", "list", "--address", address).CombinedOutput()
+	if err != nil {
+		t.Fatalf("temporal workflow list: %v\n%s", err, list)
+	}
+	if strings.Count(string(list), "ImportContacts") != 2 || !strings.Contains(string(list), "Completed") {
+		t.Errorf("workflow list shows:\n%s\nwant two completed ImportContacts", list)
+	}
+
+	demo.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("demo exited with %v after Ctrl-C:\n%s", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		demo.Process.Kill()
+		t.Fatal("demo did not stop within a minute of Ctrl-C")
+	}
+	// The stack and the worker are gone: the Temporal address no longer answers.
+	if err := exec.Command(temporalBin, "workflow", "list", "--address", address, "--command-timeout", "2s").Run(); err == nil {
+		t.Errorf("Temporal at %s still answers after the demo stopped", address)
+	}
+}
