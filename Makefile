@@ -36,12 +36,14 @@ test-short:
 demo: tools build
 	bin/starter demo
 
-## lint: gofmt, go vet, and the Temporal SDK's workflowcheck (determinism)
+## lint: gofmt, go vet, the Temporal SDK's workflowcheck (determinism), docker-compose.yml syntax
 lint:
+	tools/prereqs.sh compose
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	tools/build.sh workflowcheck
 	bin/workflowcheck ./...
+	docker-compose -f docker-compose.yml config -q
 
 clean:
 	rm -rf bin .demo

@@ -2,14 +2,15 @@
 # Checks the machine packages Kith's tests and demo need, and installs the missing
 # ones from Debian when run as root; otherwise prints the one command to run.
 #
-#   tools/prereqs.sh postgres clang chromium
+#   tools/prereqs.sh postgres clang chromium compose
 set -euo pipefail
 
-declare -A pkg=( [postgres]=postgresql [clang]=clang [chromium]=chromium )
+declare -A pkg=( [postgres]=postgresql [clang]=clang [chromium]=chromium [compose]=docker-compose )
 declare -A present=(
   [postgres]='compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null'
   [clang]='command -v clang >/dev/null && command -v clang++ >/dev/null'
   [chromium]='command -v chromium >/dev/null'
+  [compose]='command -v docker-compose >/dev/null'
 )
 
 missing=()
