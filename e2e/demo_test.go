@@ -64,10 +64,14 @@ wait:
 			t.Fatalf("demo not ready within 4 minutes:\n%s", out.String())
 		}
 	}
+	head := out.String()
+	var tail strings.Builder
+	drained := make(chan struct{})
 	go func() {
 		for l := range lines {
-			out.WriteString(l + "\n")
+			tail.WriteString(l + "\n")
 		}
+		close(drained)
 	}()
 	for _, want := range []string{
 		"star schema tables: [dim_contact fact_event fact_order fact_ticket]",
@@ -76,8 +80,8 @@ wait:
 		"row has 3 fields, the header has 9",
 		"Temporal Web UI: http://127.0.0.1:",
 	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(head, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, head)
 		}
 	}
 	list, err := exec.Command(temporalBin, "workflow", "list", "--address", address).CombinedOutput()
@@ -91,8 +95,9 @@ wait:
 	demo.Process.Signal(syscall.SIGINT)
 	select {
 	case err := <-exited:
+		<-drained
 		if err != nil {
-			t.Fatalf("demo exited with %v after Ctrl-C:\n%s", err, out.String())
+			t.Fatalf("demo exited with %v after Ctrl-C:\n%s%s", err, head, tail.String())
 		}
 	case <-time.After(time.Minute):
 		demo.Process.Kill()

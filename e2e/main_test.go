@@ -5,7 +5,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,19 +60,11 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
-	admin, err := postgres.Open(ctx, s.Postgres.URL)
+	url, err := postgres.CreateDatabase(ctx, s.Postgres.URL, "e2e_"+strings.ToLower(t.Name()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
-	name := "e2e_" + strings.ToLower(t.Name())
-	admin.DB().ExecContext(ctx, `DROP DATABASE IF EXISTS `+name)
-	if _, err := admin.DB().ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(s.Postgres.URL)
-	u.Path = "/" + name
-	e := &env{t: t, dbURL: u.String()}
+	e := &env{t: t, dbURL: url}
 	e.vars = append(os.Environ(), "DATABASE_URL="+e.dbURL, "TEMPORAL_ADDRESS="+s.Temporal.Address,
 		"TEMPORAL_NAMESPACE="+s.Temporal.Namespace, "LOG_LEVEL=warn")
 	if out, err := e.cmd("starter", "migrate").CombinedOutput(); err != nil {

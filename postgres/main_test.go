@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -26,24 +25,15 @@ func newStore(t *testing.T) *postgres.Store {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
-	admin, err := postgres.Open(ctx, s.Postgres.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
 	name := fmt.Sprintf("test_%d_%s", os.Getpid(), strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())))
 	if len(name) > 60 {
 		name = fmt.Sprintf("%s_%d", name[:50], dbSeq.Add(1))
 	}
-	if _, err := admin.DB().ExecContext(ctx, `DROP DATABASE IF EXISTS `+name); err != nil {
+	url, err := postgres.CreateDatabase(ctx, s.Postgres.URL, name)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.DB().ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(s.Postgres.URL)
-	u.Path = "/" + name
-	st, err := postgres.Open(ctx, u.String())
+	st, err := postgres.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}

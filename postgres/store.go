@@ -6,6 +6,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -61,4 +62,32 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// CreateDatabase (re)creates an empty database called name on the server at url
+// and returns the URL of the new database. Tests use it to give each test a
+// database of its own; name must be a plain identifier.
+func CreateDatabase(ctx context.Context, url, name string) (string, error) {
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return "", fmt.Errorf("database name %q: use lower-case letters, digits and _", name)
+		}
+	}
+	admin, err := Open(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	if _, err := admin.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		return "", fmt.Errorf("drop database %s: %w", name, err)
+	}
+	if _, err := admin.db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
 }
