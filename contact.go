@@ -12,10 +12,13 @@ type Field string
 // The profile fields of the canonical model.
 const (
 	FieldEmail      Field = "email"
-	FieldPhone      Field = "phone"
+	FieldPhone      Field = "phone"           // E.164
+	FieldPhoneType  Field = "phone_type"      // mobile, fixed_line, … (derived from phone)
+	FieldPhoneExt   Field = "phone_extension" // kept apart from the E.164 number
 	FieldFirstName  Field = "first_name"
 	FieldLastName   Field = "last_name"
-	FieldBirthDate  Field = "birth_date"
+	FieldBirthDate  Field = "birth_date" // YYYY-MM-DD
+	FieldAge        Field = "age"        // years; kept when no birth date is known
 	FieldCountry    Field = "country"
 	FieldCity       Field = "city"
 	FieldPostalCode Field = "postal_code"
@@ -24,8 +27,8 @@ const (
 // ProfileFields lists every profile field in a fixed order; code that walks the
 // fields uses it so that results never depend on map order.
 var ProfileFields = []Field{
-	FieldEmail, FieldPhone, FieldFirstName, FieldLastName,
-	FieldBirthDate, FieldCountry, FieldCity, FieldPostalCode,
+	FieldEmail, FieldPhone, FieldPhoneType, FieldPhoneExt, FieldFirstName, FieldLastName,
+	FieldBirthDate, FieldAge, FieldCountry, FieldCity, FieldPostalCode,
 }
 
 // ParseField reports whether name is a profile field.

@@ -22,6 +22,9 @@ type Violation struct {
 	Code     string   `json:"code"`
 	Message  string   `json:"message"`
 	Severity Severity `json:"severity"`
+	// Suggestion is a corrected value to offer the person ("did you mean …?"),
+	// never applied automatically.
+	Suggestion string `json:"suggestion,omitempty"`
 }
 
 // Violations is a list of violations.

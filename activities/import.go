@@ -45,6 +45,8 @@ type ImportFileInput struct {
 	// Row n is taken as observed at AsOf + n µs, so later rows of a file win over
 	// earlier ones and importing the same file again changes nothing.
 	AsOf time.Time `json:"as_of"`
+	// Region reads phones and numeric dates of rows without a country (e.g. "US").
+	Region string `json:"region,omitempty"`
 }
 
 // ImportProgress is the heartbeat of ImportFile: the starter reads it from the
@@ -85,6 +87,7 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 	if err != nil {
 		return cp, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidCSV, err)
 	}
+	h.opts = quality.Options{DefaultRegion: in.Region, Now: time.Now()}
 	start := max(cp.Offset, h.End) // the header is read anew on every attempt
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return cp, err
@@ -176,6 +179,7 @@ type Header struct {
 	Fields  []kith.Field // per column; "" for a column Kith does not import
 	Ignored []string     // columns Kith does not import
 	End     int64        // byte offset just after the header
+	opts    quality.Options
 }
 
 // ReadHeader reads and checks the header row of r: it must name an email column,
@@ -232,11 +236,12 @@ func (h Header) parse(rec []string) (map[kith.Field]string, kith.Violations) {
 			raw[f] = rec[i]
 		}
 	}
-	std, vs := quality.Standardize(raw)
-	if _, ok := std[kith.FieldEmail]; !ok && !vs.Rejects() {
+	res := quality.Record(raw, h.opts)
+	vs := res.Violations
+	if _, ok := res.Fields[kith.FieldEmail]; !ok && !vs.Rejects() {
 		vs = append(vs, kith.Violation{Field: string(kith.FieldEmail), Code: "required", Message: "is required", Severity: kith.SeverityReject})
 	}
-	return std, vs
+	return res.Fields, vs
 }
 
 func quoteList(cols []string) string {

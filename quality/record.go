@@ -1,99 +1,154 @@
-// Package quality validates and standardizes customer data. It is pure: no I/O,
-// no clock, no globals that change.
+// Package quality validates and standardizes customer data, scores profile
+// completeness and imputes missing fields. It is pure: no I/O, no clock (callers
+// pass the time), no globals that change.
 //
-// The rules here are the minimal set the foundation needs (trim, email syntax and
-// case, ISO dates, country codes); the full rules (phones to E.164, date formats,
-// names, completeness, imputation) build on this entry point.
+// Record is the one entry point every source uses (forms, imports, CRM sync,
+// cleaning), so that every source behaves the same.
 package quality
 
 import (
+	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/kithhq/kith"
 )
 
-// Standardize trims every value and standardizes the fields it knows, returning
-// the standardized record (empty values dropped) and its violations. The violations
-// never contain the value itself, so they are safe to log.
-func Standardize(raw map[kith.Field]string) (map[kith.Field]string, kith.Violations) {
-	out := make(map[kith.Field]string, len(raw))
-	var vs kith.Violations
-	for _, f := range kith.ProfileFields {
+// Options configure standardization.
+type Options struct {
+	// DefaultRegion is the ISO country used to read phones and numeric dates when
+	// the record has no country (e.g. "US"); empty means international form only.
+	DefaultRegion string
+	// Now is the day birth dates and ages are checked against.
+	Now time.Time
+	// MinAge and MaxAge bound a plausible age (defaults 13 and 120).
+	MinAge, MaxAge int
+	// Weights for the completeness score (default DefaultWeights).
+	Weights Weights
+}
+
+func (o Options) withDefaults() Options {
+	if o.MinAge == 0 {
+		o.MinAge = 13
+	}
+	if o.MaxAge == 0 {
+		o.MaxAge = 120
+	}
+	if o.Weights == nil {
+		o.Weights = DefaultWeights
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) // no clock here: callers pass Now
+	}
+	return o
+}
+
+// Result is a standardized record.
+type Result struct {
+	// Fields holds the standardized values; rejected and empty ones are absent.
+	Fields map[kith.Field]string
+	// Violations lists every problem found: rejects (the value was dropped) and
+	// warnings (kept, but worth a look). They never contain the values.
+	Violations   kith.Violations
+	Completeness Completeness
+}
+
+// Record validates and standardizes one raw record: country first (phones, dates
+// and postal codes are read by it), then email, phone (E.164, with its type and
+// extension), names, birth date, age (in range, and agreeing with the birth date),
+// city and postal code; then scores its completeness.
+func Record(raw map[kith.Field]string, opts Options) Result {
+	opts = opts.withDefaults()
+	r := Result{Fields: make(map[kith.Field]string, len(raw))}
+	val := func(f kith.Field) (string, bool) {
 		v, ok := raw[f]
 		if !ok {
-			continue
+			return "", false
 		}
 		if !utf8.ValidString(v) {
-			vs = append(vs, reject(f, "not_utf8", "is not valid UTF-8 text"))
-			continue
+			r.Violations = append(r.Violations, reject(f, "not_utf8", "is not valid UTF-8 text"))
+			return "", false
 		}
-		v = strings.Join(strings.FieldsFunc(v, unicode.IsSpace), " ")
-		if v == "" {
-			continue
-		}
-		std, v2 := standardizeField(f, v)
-		if v2 != nil {
-			vs = append(vs, *v2)
-			continue
-		}
-		out[f] = std
+		v = strings.TrimSpace(v)
+		return v, v != ""
 	}
-	return out, vs
-}
-
-func standardizeField(f kith.Field, v string) (string, *kith.Violation) {
-	switch f {
-	case kith.FieldEmail:
-		return Email(v)
-	case kith.FieldBirthDate:
-		if _, err := time.Parse(time.DateOnly, v); err != nil {
-			vr := reject(f, "invalid_date", "must be a date in the form YYYY-MM-DD")
-			return "", &vr
-		}
-	case kith.FieldCountry:
-		if len(v) != 2 || !isLetters(v) {
-			vr := reject(f, "invalid_country", "must be a two-letter ISO 3166-1 country code")
-			return "", &vr
-		}
-		return strings.ToUpper(v), nil
-	}
-	return v, nil
-}
-
-// Email lower-cases and checks an email address: one @, a non-empty local part of at
-// most 64 bytes, a dotted domain, no spaces, at most 254 bytes in all.
-func Email(v string) (string, *kith.Violation) {
-	v = strings.ToLower(strings.TrimSpace(v))
-	local, domain, ok := strings.Cut(v, "@")
-	switch {
-	case !ok || local == "" || domain == "" || strings.Contains(domain, "@"):
-		vr := reject(kith.FieldEmail, "invalid_email", "must be an address like name@example.com")
-		return "", &vr
-	case len(v) > 254 || len(local) > 64:
-		vr := reject(kith.FieldEmail, "email_too_long", "is longer than an address may be")
-		return "", &vr
-	case strings.ContainsAny(v, " \t,;<>()[]\\\""):
-		vr := reject(kith.FieldEmail, "invalid_email", "contains a character an address may not")
-		return "", &vr
-	case !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, ".."):
-		vr := reject(kith.FieldEmail, "invalid_email_domain", "needs a domain like example.com after the @")
-		return "", &vr
-	}
-	return v, nil
-}
-
-func isLetters(s string) bool {
-	for _, r := range s {
-		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
-			return false
+	keep := func(f kith.Field) func(string, kith.Violations) {
+		return func(v string, vs kith.Violations) {
+			r.Violations = append(r.Violations, vs...)
+			if v != "" {
+				r.Fields[f] = v
+			}
 		}
 	}
-	return true
+
+	region := opts.DefaultRegion
+	if v, ok := val(kith.FieldCountry); ok {
+		c, vs := Country(v)
+		keep(kith.FieldCountry)(c, vs)
+		if c != "" {
+			region = c
+		}
+	}
+	if v, ok := val(kith.FieldEmail); ok {
+		keep(kith.FieldEmail)(Email(v))
+	}
+	if v, ok := val(kith.FieldPhone); ok {
+		p, vs := Phone(v, region)
+		keep(kith.FieldPhone)(p.E164, vs)
+		if p.E164 != "" {
+			keep(kith.FieldPhoneType)(p.Type, nil)
+			keep(kith.FieldPhoneExt)(p.Extension, nil)
+		}
+	}
+	for _, f := range []kith.Field{kith.FieldFirstName, kith.FieldLastName} {
+		if v, ok := val(f); ok {
+			keep(f)(Name(v, f))
+		}
+	}
+	var birth time.Time
+	if v, ok := val(kith.FieldBirthDate); ok {
+		d, vs := BirthDate(v, region, opts.Now, opts.MaxAge)
+		if !d.Time.IsZero() {
+			birth = d.Time
+			keep(kith.FieldBirthDate)(d.ISO(), vs)
+		} else {
+			keep(kith.FieldBirthDate)("", vs)
+		}
+	}
+	if v, ok := val(kith.FieldAge); ok {
+		keep(kith.FieldAge)(age(v, birth, opts))
+	}
+	if v, ok := val(kith.FieldCity); ok {
+		keep(kith.FieldCity)(Name(v, kith.FieldCity))
+	}
+	if v, ok := val(kith.FieldPostalCode); ok {
+		keep(kith.FieldPostalCode)(PostalCode(v, r.Fields[kith.FieldCountry]))
+	}
+
+	provided := make(map[kith.Field]kith.Value, len(r.Fields))
+	for f, v := range r.Fields {
+		provided[f] = kith.Value{Value: v}
+	}
+	r.Completeness = Score(provided, opts.Weights)
+	return r
 }
 
-func reject(f kith.Field, code, msg string) kith.Violation {
-	return kith.Violation{Field: string(f), Code: code, Message: msg, Severity: kith.SeverityReject}
+// age checks a stated age: a whole number within [MinAge, MaxAge] that agrees
+// (within a year) with the birth date when one is known.
+func age(v string, birth time.Time, opts Options) (string, kith.Violations) {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return "", kith.Violations{reject(kith.FieldAge, "invalid_age", "must be a whole number of years")}
+	}
+	if n < opts.MinAge || n > opts.MaxAge {
+		return "", kith.Violations{reject(kith.FieldAge, "implausible_age",
+			"must be between "+strconv.Itoa(opts.MinAge)+" and "+strconv.Itoa(opts.MaxAge))}
+	}
+	if !birth.IsZero() {
+		if d := AgeOn(birth, opts.Now) - n; d > 1 || d < -1 {
+			return "", kith.Violations{reject(kith.FieldAge, "age_contradicts_birth_date", "does not agree with the birth date")}
+		}
+	}
+	return strconv.Itoa(n), nil
 }

@@ -14,3 +14,8 @@ var Postgres embed.FS
 //
 //go:embed bigquery/*.json
 var BigQuery embed.FS
+
+// QualityWeights holds the default completeness weights per profile field.
+//
+//go:embed quality/weights.json
+var QualityWeights []byte

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kithhq/kith/activities"
 	"github.com/kithhq/kith/config"
+	"github.com/kithhq/kith/quality"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -23,6 +24,7 @@ func runImport(ctx context.Context, args []string, e env) error {
 	fs.SetOutput(e.stderr)
 	batch := fs.Int("batch", activities.DefaultImportBatch, "rows per committed batch")
 	detach := fs.Bool("detach", false, "start the import and return without waiting")
+	region := fs.String("region", "", "ISO country for phones and dates of rows without a country (e.g. US)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: starter import [-batch N] [-detach] contacts.csv")
 		fmt.Fprintln(e.stderr, "The file needs a header row with an email column; the worker must be able to read the path.")
@@ -44,6 +46,13 @@ func runImport(ctx context.Context, args []string, e env) error {
 	in, err := prepareImport(fs.Arg(0), *batch)
 	if err != nil {
 		return err
+	}
+	if *region != "" {
+		c, vs := quality.Country(*region)
+		if c == "" {
+			return usagef("-region: %s", vs.String())
+		}
+		in.Region = c
 	}
 	opts, err := cfg.TemporalOptions(cfg.Logger())
 	if err != nil {

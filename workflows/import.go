@@ -44,6 +44,8 @@ type ImportInput struct {
 	// AsOf is when the file's data was observed; the starter sends the file's
 	// modification time.
 	AsOf time.Time `json:"as_of"`
+	// Region reads phones and numeric dates of rows without a country.
+	Region string `json:"region,omitempty"`
 }
 
 // ImportSummary is the result of ImportContacts, shown in the Temporal UI.
@@ -82,6 +84,7 @@ func ImportContacts(ctx workflow.Context, in ImportInput) (ImportSummary, error)
 		SHA256:    in.SHA256,
 		BatchSize: in.BatchSize,
 		AsOf:      in.AsOf,
+		Region:    in.Region,
 	}).Get(ctx, &cp)
 	if err != nil {
 		return ImportSummary{}, err

@@ -1,0 +1,103 @@
+package quality
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/kithhq/kith"
+)
+
+// Country returns the ISO 3166-1 alpha-2 code for an alpha-2 or alpha-3 code, an
+// English country name or a common variant (UK, USA, Holland, Deutschland …),
+// ignoring case, accents, dots and "the".
+func Country(v string) (string, kith.Violations) {
+	key := countryKey(v)
+	if key == "" {
+		return "", nil
+	}
+	if c, ok := countries[key]; ok {
+		return c, nil
+	}
+	return "", kith.Violations{reject(kith.FieldCountry, "invalid_country", "is not a country we know: use a name or an ISO 3166-1 code like NO or NOR")}
+}
+
+// countries maps normalized codes, names and variants to alpha-2 codes.
+var countries = func() map[string]string {
+	m := map[string]string{}
+	names := display.English.Regions()
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			code := string([]rune{a, b})
+			r, err := language.ParseRegion(code)
+			// ZZZ marks codes that are not ISO 3166-1 countries (UK, EU, UN …).
+			if err != nil || !r.IsCountry() || r.String() != code || r.ISO3() == "ZZZ" {
+				continue
+			}
+			m[countryKey(code)] = code
+			m[countryKey(r.ISO3())] = code
+			if n := names.Name(r); n != "" {
+				m[countryKey(n)] = code
+			}
+		}
+	}
+	for variant, code := range countryVariants {
+		m[countryKey(variant)] = code
+	}
+	return m
+}()
+
+// countryVariants are names people write that are not the English short name.
+var countryVariants = map[string]string{
+	"UK": "GB", "Great Britain": "GB", "Britain": "GB", "England": "GB", "Scotland": "GB",
+	"Wales": "GB", "Northern Ireland": "GB", "United Kingdom of Great Britain and Northern Ireland": "GB",
+	"USA": "US", "U.S.A.": "US", "U.S.": "US", "America": "US", "United States of America": "US",
+	"Holland": "NL", "The Netherlands": "NL", "Nederland": "NL", "Deutschland": "DE",
+	"Germany, Federal Republic of": "DE", "España": "ES", "Espana": "ES", "Italia": "IT",
+	"Schweiz": "CH", "Suisse": "CH", "Svizzera": "CH", "Österreich": "AT", "Sverige": "SE",
+	"Norge": "NO", "Danmark": "DK", "Suomi": "FI", "Polska": "PL", "Brasil": "BR",
+	"México": "MX", "Russian Federation": "RU", "Republic of Korea": "KR", "South Korea": "KR",
+	"Korea, Republic of": "KR", "North Korea": "KP", "Czech Republic": "CZ", "Czechia": "CZ",
+	"Ivory Coast": "CI", "Cote d'Ivoire": "CI", "Viet Nam": "VN", "UAE": "AE",
+	"Republic of Ireland": "IE", "Eire": "IE", "Türkiye": "TR", "Turkey": "TR",
+	"Hong Kong": "HK", "Macao": "MO", "Burma": "MM", "Swaziland": "SZ", "Cape Verde": "CV",
+	"East Timor": "TL", "Vatican": "VA", "Holy See": "VA", "Macedonia": "MK",
+	"Bosnia": "BA", "Bosnia and Herzegovina": "BA", "Congo-Kinshasa": "CD", "Congo-Brazzaville": "CG",
+	"DR Congo": "CD", "Democratic Republic of the Congo": "CD", "Republic of the Congo": "CG",
+}
+
+var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+
+// countryKey folds case, accents, punctuation and a leading "the".
+func countryKey(s string) string {
+	if isASCII(s) {
+		s = strings.ToLower(s)
+	} else if t, _, err := transform.String(stripMarks, s); err == nil {
+		s = strings.ToLower(t)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case r == '.' || r == '\'' || r == '’' || r == ',' || r == '(' || r == ')':
+		case r == '&':
+			b.WriteString(" and")
+			space = true
+		case unicode.IsSpace(r) || r == '-':
+			space = b.Len() > 0
+		default:
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimPrefix(b.String(), "the ")
+}

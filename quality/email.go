@@ -1,0 +1,222 @@
+package quality
+
+import (
+	"strings"
+
+	"golang.org/x/net/idna"
+
+	"github.com/kithhq/kith"
+)
+
+// Email standardizes an email address. Policy (documented for the forms and the
+// import):
+//   - trimmed, and lower-cased whole: every major provider treats the local part
+//     case-insensitively, and identity matching needs one spelling;
+//   - the local part is a dot-atom (RFC 5322 atext and single dots); quoted local
+//     parts ("a b"@x) and comments are rejected: no mail platform accepts them;
+//   - the domain has at least two labels of letters, digits and inner hyphens, each
+//     at most 63 bytes, and an alphabetic (or xn--) top-level label; an IDN domain
+//     is converted to punycode (bücher.de → xn--bcher-kva.de); IP literals are
+//     rejected;
+//   - at most 64 bytes before the @ and 254 in all;
+//   - warnings, never changes: a likely typo of a common domain (with a
+//     suggestion), a role address (info@, sales@ …), a disposable domain.
+//
+// No network lookups are made.
+func Email(v string) (string, kith.Violations) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	local, domain, ok := strings.Cut(v, "@")
+	if !ok || local == "" || domain == "" {
+		return "", kith.Violations{reject(kith.FieldEmail, "invalid_email", "must be an address like name@example.com")}
+	}
+	if strings.Contains(domain, "@") {
+		return "", kith.Violations{reject(kith.FieldEmail, "invalid_email", "must contain exactly one @")}
+	}
+	if len(local) > 64 {
+		return "", kith.Violations{reject(kith.FieldEmail, "email_too_long", "has more than 64 characters before the @")}
+	}
+	if !dotAtom(local) {
+		return "", kith.Violations{reject(kith.FieldEmail, "invalid_email", "has a character or dot that is not allowed before the @")}
+	}
+	ascii, ok := emailDomain(domain)
+	if !ok {
+		return "", kith.Violations{reject(kith.FieldEmail, "invalid_email_domain", "needs a domain like example.com after the @")}
+	}
+	v = local + "@" + ascii
+	if len(v) > 254 {
+		return "", kith.Violations{reject(kith.FieldEmail, "email_too_long", "is longer than 254 characters")}
+	}
+	var vs kith.Violations
+	if s := domainSuggestion(ascii); s != "" {
+		w := warn(kith.FieldEmail, "email_domain_typo", "the domain looks like a typo of "+s)
+		w.Suggestion = local + "@" + s
+		vs = append(vs, w)
+	}
+	if roleLocalParts[local] {
+		vs = append(vs, warn(kith.FieldEmail, "role_address", "is a role address, not a person's"))
+	}
+	if disposableDomains[ascii] {
+		vs = append(vs, warn(kith.FieldEmail, "disposable_address", "is a disposable address"))
+	}
+	return v, vs
+}
+
+// dotAtom reports whether s is an RFC 5322 dot-atom: atext runs joined by single dots.
+func dotAtom(s string) bool {
+	if s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.':
+		case strings.IndexByte("!#$%&'*+/=?^_`{|}~-", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+var idnaProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.StrictDomainName(true), idna.VerifyDNSLength(true))
+
+// emailDomain returns the ASCII (punycode) form of a mail domain, or false.
+func emailDomain(d string) (string, bool) {
+	ascii := d
+	if !isASCII(d) {
+		var err error
+		if ascii, err = idnaProfile.ToASCII(d); err != nil {
+			return "", false
+		}
+	}
+	labels := strings.Split(ascii, ".")
+	if len(labels) < 2 {
+		return "", false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return "", false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+				return "", false
+			}
+		}
+	}
+	tld := labels[len(labels)-1]
+	if len(tld) < 2 || (!strings.HasPrefix(tld, "xn--") && !isLetters(tld)) {
+		return "", false
+	}
+	return ascii, true
+}
+
+// commonDomains are the mailbox providers whose near-misses get a suggestion.
+var commonDomains = []string{
+	"gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "hotmail.com",
+	"hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com", "icloud.com",
+	"me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "protonmail.com", "proton.me",
+	"mail.ru", "yandex.ru", "orange.fr", "free.fr", "comcast.net", "t-online.de",
+}
+
+var commonDomainSet = func() map[string]bool {
+	m := map[string]bool{}
+	for _, d := range commonDomains {
+		m[d] = true
+	}
+	return m
+}()
+
+// domainSuggestion returns the common domain d is one or two edits away from.
+func domainSuggestion(d string) string {
+	if commonDomainSet[d] || len(d) < 6 {
+		return ""
+	}
+	best, bestDist := "", 3
+	for _, c := range commonDomains {
+		if abs(len(c)-len(d)) > 2 {
+			continue
+		}
+		if dist := osaDistance(d, c, bestDist); dist < bestDist {
+			best, bestDist = c, dist
+		}
+	}
+	return best
+}
+
+// osaDistance is the optimal-string-alignment edit distance of ASCII a and b
+// (insertions, deletions, substitutions, adjacent transpositions), or max when it
+// is at least max.
+func osaDistance(a, b string, max int) int {
+	var rows [3][64]int
+	if len(b) >= 64 || len(a) >= 64 {
+		return max
+	}
+	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
+	for j := 0; j <= len(b); j++ {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d = min(d, prev2[j-2]+1)
+			}
+			cur[j] = d
+			rowMin = min(rowMin, d)
+		}
+		if rowMin >= max {
+			return max
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return min(prev[len(b)], max)
+}
+
+var roleLocalParts = map[string]bool{
+	"admin": true, "administrator": true, "billing": true, "contact": true, "help": true,
+	"hello": true, "hr": true, "info": true, "jobs": true, "marketing": true, "no-reply": true,
+	"noreply": true, "office": true, "postmaster": true, "sales": true, "support": true,
+	"team": true, "webmaster": true,
+}
+
+// disposableDomains is a small list of the most common throwaway-mail domains; a
+// full, updated list belongs in data that ops can refresh.
+var disposableDomains = map[string]bool{
+	"mailinator.com": true, "guerrillamail.com": true, "10minutemail.com": true,
+	"temp-mail.org": true, "yopmail.com": true, "trashmail.com": true, "sharklasers.com": true,
+	"getnada.com": true, "dispostable.com": true, "throwawaymail.com": true, "maildrop.cc": true,
+	"tempmail.net": true, "fakeinbox.com": true, "mailnesia.com": true,
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -1,0 +1,59 @@
+package quality
+
+import (
+	"github.com/nyaruka/phonenumbers/v2"
+
+	"github.com/kithhq/kith"
+)
+
+// PhoneNumber is a standardized phone number.
+type PhoneNumber struct {
+	E164      string // +4722334455
+	Type      string // mobile, fixed_line, fixed_line_or_mobile, toll_free, voip, …
+	Extension string // digits after "ext." / "x", kept apart from the number
+	Region    string // the region the number belongs to
+}
+
+// Phone parses a phone number written in international form (+…) or in the
+// national form of region (the record's country, else the configured default),
+// and returns it in E.164 with its type and extension. A number that is not valid
+// for its region is rejected.
+func Phone(v, region string) (PhoneNumber, kith.Violations) {
+	var n phonenumbers.PhoneNumber
+	if err := phonenumbers.ParseToNumber(v, region, &n); err != nil {
+		msg := "is not a phone number"
+		if err == phonenumbers.ErrInvalidCountryCode {
+			msg = "needs a country code like +47, or a country on the record"
+		}
+		return PhoneNumber{}, kith.Violations{reject(kith.FieldPhone, "invalid_phone", msg)}
+	}
+	got := phonenumbers.GetRegionCodeForNumber(&n)
+	if !phonenumbers.IsValidNumberForRegion(&n, got) {
+		where := got
+		if where == "" || where == "ZZ" {
+			where = region
+		}
+		return PhoneNumber{}, kith.Violations{reject(kith.FieldPhone, "invalid_phone", "is not a valid number for "+where)}
+	}
+	return PhoneNumber{
+		E164:      phonenumbers.Format(&n, phonenumbers.E164),
+		Type:      phoneTypes[phonenumbers.GetNumberType(&n)],
+		Extension: n.GetExtension(),
+		Region:    got,
+	}, nil
+}
+
+var phoneTypes = map[phonenumbers.PhoneNumberType]string{
+	phonenumbers.FIXED_LINE:           "fixed_line",
+	phonenumbers.MOBILE:               "mobile",
+	phonenumbers.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
+	phonenumbers.TOLL_FREE:            "toll_free",
+	phonenumbers.PREMIUM_RATE:         "premium_rate",
+	phonenumbers.SHARED_COST:          "shared_cost",
+	phonenumbers.VOIP:                 "voip",
+	phonenumbers.PERSONAL_NUMBER:      "personal_number",
+	phonenumbers.PAGER:                "pager",
+	phonenumbers.UAN:                  "uan",
+	phonenumbers.VOICEMAIL:            "voicemail",
+	phonenumbers.UNKNOWN:              "unknown",
+}
