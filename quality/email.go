@@ -127,14 +127,43 @@ var commonDomainSet = func() map[string]bool {
 	return m
 }()
 
+// letterCounts is a histogram of a domain's bytes, folded into 64 buckets.
+type letterCounts [64]int8
+
+func countLetters(s string) letterCounts {
+	var c letterCounts
+	for i := 0; i < len(s); i++ {
+		c[s[i]&63]++
+	}
+	return c
+}
+
+var commonDomainCounts = func() []letterCounts {
+	out := make([]letterCounts, len(commonDomains))
+	for i, d := range commonDomains {
+		out[i] = countLetters(d)
+	}
+	return out
+}()
+
 // domainSuggestion returns the common domain d is one or two edits away from.
 func domainSuggestion(d string) string {
 	if commonDomainSet[d] || len(d) < 6 {
 		return ""
 	}
 	best, bestDist := "", 3
-	for _, c := range commonDomains {
+	dc := countLetters(d)
+	for i, c := range commonDomains {
 		if abs(len(c)-len(d)) > 2 {
+			continue
+		}
+		// Each edit changes the byte histogram by at most 2: more than 4 apart
+		// cannot be within 2 edits. This skips almost every candidate cheaply.
+		diff := 0
+		for k := range dc {
+			diff += abs(int(dc[k]) - int(commonDomainCounts[i][k]))
+		}
+		if diff > 4 {
 			continue
 		}
 		if dist := osaDistance(d, c, bestDist); dist < bestDist {

@@ -1,6 +1,8 @@
 package quality
 
 import (
+	"strconv"
+
 	"github.com/nyaruka/phonenumbers/v2"
 
 	"github.com/kithhq/kith"
@@ -11,7 +13,6 @@ type PhoneNumber struct {
 	E164      string // +4722334455
 	Type      string // mobile, fixed_line, fixed_line_or_mobile, toll_free, voip, …
 	Extension string // digits after "ext." / "x", kept apart from the number
-	Region    string // the region the number belongs to
 }
 
 // Phone parses a phone number written in international form (+…) or in the
@@ -27,19 +28,20 @@ func Phone(v, region string) (PhoneNumber, kith.Violations) {
 		}
 		return PhoneNumber{}, kith.Violations{reject(kith.FieldPhone, "invalid_phone", msg)}
 	}
-	got := phonenumbers.GetRegionCodeForNumber(&n)
-	if !phonenumbers.IsValidNumberForRegion(&n, got) {
-		where := got
-		if where == "" || where == "ZZ" {
-			where = region
+	// One type lookup answers validity too: a number is valid exactly when it
+	// matches one of its region's number types (this is IsValidNumber's own test).
+	typ := phonenumbers.GetNumberType(&n)
+	if typ == phonenumbers.UNKNOWN {
+		where := region
+		if where == "" {
+			where = "+" + strconv.Itoa(int(n.GetCountryCode()))
 		}
 		return PhoneNumber{}, kith.Violations{reject(kith.FieldPhone, "invalid_phone", "is not a valid number for "+where)}
 	}
 	return PhoneNumber{
 		E164:      phonenumbers.Format(&n, phonenumbers.E164),
-		Type:      phoneTypes[phonenumbers.GetNumberType(&n)],
+		Type:      phoneTypes[typ],
 		Extension: n.GetExtension(),
-		Region:    got,
 	}, nil
 }
 

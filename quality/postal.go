@@ -52,19 +52,28 @@ var postalFormats = map[string]postalFormat{
 	}},
 }
 
+var postalSeparators = strings.NewReplacer(" ", "", "-", "")
+
 // PostalCode checks a postal code against the format of country (see
 // PostalCountries) and returns it in its usual written form.
 func PostalCode(v, country string) (string, kith.Violations) {
-	s := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(v)))
+	s := strings.ToUpper(postalSeparators.Replace(strings.TrimSpace(v)))
 	if s == "" {
 		return "", nil
 	}
 	pf, ok := postalFormats[country]
 	if !ok {
-		if len(s) > 12 {
+		// Unchecked country: letters, digits, spaces and dashes, at most 12.
+		out := strings.ToUpper(collapseSpaces(v))
+		if len(out) > 12 {
 			return "", kith.Violations{reject(kith.FieldPostalCode, "invalid_postal_code", "is longer than any postal code")}
 		}
-		return strings.ToUpper(collapseSpaces(v)), nil
+		for i := 0; i < len(out); i++ {
+			if c := out[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ' || c == '-') {
+				return "", kith.Violations{reject(kith.FieldPostalCode, "invalid_postal_code", "has characters a postal code does not have")}
+			}
+		}
+		return out, nil
 	}
 	if !pf.check(s) {
 		return "", kith.Violations{reject(kith.FieldPostalCode, "invalid_postal_code", "is not a postal code of "+country+" (like "+pf.example+")")}
