@@ -8,7 +8,7 @@ GOTEST   ?= $(GO) test -race -timeout 30m
 DEMO_EXIT ?=
 export DEMO_EXIT
 
-.PHONY: all build tools prereqs test test-short demo lint clean
+.PHONY: all build tools prereqs test test-short demo lint bench clean
 
 all: build
 
@@ -44,6 +44,10 @@ lint:
 	tools/build.sh workflowcheck
 	bin/workflowcheck ./...
 	docker-compose -f docker-compose.yml config -q
+
+## bench: benchmarks, medians written to docs/benchmarks.md
+bench:
+	tools/bench.sh
 
 clean:
 	rm -rf bin .demo

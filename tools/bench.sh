@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs the quality benchmarks and writes their medians to docs/benchmarks.md,
+# with the full record path compared against the bare phonenumbers parse + format
+# measured in the same run.
+#
+#   tools/bench.sh [count]     (default count 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-10}
+raw=$(mktemp)
+go test -run '^$' -bench . -benchmem -count "$count" ./quality | tee "$raw" >&2
+
+medians=$(awk '/^Benchmark/ {
+    name=$1; sub(/-[0-9]+$/, "", name)
+    ns[name]=ns[name] " " $3; b[name]=$5; a[name]=$7
+  }
+  END {
+    for (n in ns) {
+      k=split(substr(ns[n],2), v, " ")
+      for (i=1;i<=k;i++) for (j=i+1;j<=k;j++) if (v[j]+0 < v[i]+0) { t=v[i]; v[i]=v[j]; v[j]=t }
+      m = (k%2) ? v[(k+1)/2] : (v[k/2]+v[k/2+1])/2
+      printf "%s %.0f %s %s\n", n, m, b[n], a[n]
+    }
+  }' "$raw" | sort)
+
+floor=$(awk '$1=="BenchmarkPhoneFloor"{print $2}' <<<"$medians")
+record=$(awk '$1=="BenchmarkRecord"{print $2}' <<<"$medians")
+ratio=$(awk -v r="$record" -v f="$floor" 'BEGIN{printf "%.2f", r/f}')
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`tools/bench.sh\` — do not edit by hand; rerun it."
+  echo
+  echo "## quality: record standardization"
+  echo
+  echo "Machine: $(nproc) cores, ${cpu}; $(go version | cut -d' ' -f3); $(date -u +%Y-%m-%d)."
+  echo "Medians of $count runs of \`go test -bench . -benchmem ./quality\`, all in one run."
+  echo
+  echo "| benchmark | median ns/op | B/op | allocs/op |"
+  echo "| --- | ---: | ---: | ---: |"
+  while read -r n m b a; do echo "| ${n#Benchmark} | $m | $b | $a |"; done <<<"$medians"
+  echo
+  echo "Full record path (email, phone, birth date, country, names, completeness) against the"
+  echo "floor (bare \`phonenumbers.Parse\` + E.164 \`Format\` of the same number): **${ratio}×**"
+  echo "(target ≤ 1.2×)."
+} > docs/benchmarks.md
+echo "wrote docs/benchmarks.md (record/floor = ${ratio}x)" >&2
