@@ -53,15 +53,11 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		stack.Stop()
 	}()
 
-	store, err := postgres.Open(ctx, stack.Postgres.URL)
+	store, applied, err := openMigrated(ctx, stack.Postgres.URL)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	applied, err := store.Migrate(ctx)
-	if err != nil {
-		return err
-	}
 	say("PostgreSQL ready; migrations applied: %v", applied)
 
 	wh, err := warehouse.Open(ctx, stack.BigQuery.Project, "kith", stack.BigQuery.Host)

@@ -19,15 +19,25 @@ func runMigrate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	store, err := postgres.Open(ctx, cfg.DatabaseURL)
+	store, applied, err := openMigrated(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	applied, err := store.Migrate(ctx)
-	if err != nil {
-		return err
-	}
+	store.Close()
 	fmt.Fprintf(e.stdout, "migrations applied: %d %v\n", len(applied), applied)
 	return nil
+}
+
+// openMigrated connects to PostgreSQL and applies the migrations it lacks.
+func openMigrated(ctx context.Context, url string) (*postgres.Store, []int, error) {
+	store, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, applied, nil
 }
