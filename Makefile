@@ -4,7 +4,7 @@
 # Both do their own set-up: Debian packages (as root), pinned tools into bin/.
 
 GO       ?= go
-GOTEST   ?= $(GO) test -race -timeout 30m
+GOTEST   ?= $(GO) test -race -count=1 -timeout 30m
 DEMO_EXIT ?=
 export DEMO_EXIT
 
