@@ -53,7 +53,6 @@ type ImportFileInput struct {
 // pending activity to draw its progress bar.
 type ImportProgress struct {
 	Checkpoint kith.ImportCheckpoint `json:"checkpoint"`
-	Size       int64                 `json:"size"`
 }
 
 // ImportFile imports the file batch by batch from the last committed checkpoint:
@@ -145,7 +144,7 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 			// re-reads it and resumes from there.
 			return cp, fmt.Errorf("commit rows %d-%d: %w", cp.Row+1, cp.Row+b.Rows, err)
 		}
-		activity.RecordHeartbeat(ctx, ImportProgress{Checkpoint: cp, Size: st.Size()})
+		activity.RecordHeartbeat(ctx, ImportProgress{Checkpoint: cp})
 		if cp.Done {
 			return cp, nil
 		}

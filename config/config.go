@@ -4,6 +4,7 @@
 package config
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -30,21 +31,6 @@ type Config struct {
 	BigQueryEmulator string // BIGQUERY_EMULATOR_HOST, host:port; empty for real BigQuery
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
-}
-
-// Vars documents every environment variable: name, default, meaning. The README's
-// configuration table is this list.
-var Vars = [][3]string{
-	{"DATABASE_URL", "(required)", "PostgreSQL connection URL"},
-	{"TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend host:port"},
-	{"TEMPORAL_NAMESPACE", "default", "Temporal namespace"},
-	{"TEMPORAL_TLS_CERT", "", "client certificate file for mTLS (with TEMPORAL_TLS_KEY)"},
-	{"TEMPORAL_TLS_KEY", "", "client key file for mTLS"},
-	{"TEMPORAL_API_KEY", "", "API key (Temporal Cloud); implies TLS"},
-	{"BIGQUERY_PROJECT", "kith-local", "GCP project of the warehouse"},
-	{"BIGQUERY_DATASET", "kith", "BigQuery dataset of the star schema"},
-	{"BIGQUERY_EMULATOR_HOST", "", "host:port of a BigQuery emulator; empty uses real BigQuery with default credentials"},
-	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 }
 
 // FromEnv reads the configuration from getenv and validates it. needDB says
@@ -89,6 +75,19 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 // Logger returns the JSON logger every Kith process writes to stderr.
 func (c Config) Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// DialTemporal connects to the configured Temporal server.
+func (c Config) DialTemporal(ctx context.Context, log *slog.Logger) (client.Client, error) {
+	o, err := c.TemporalOptions(log)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.DialContext(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", c.TemporalAddress, err)
+	}
+	return cl, nil
 }
 
 // TemporalOptions returns the client options for the configured Temporal server.

@@ -35,13 +35,6 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{db: db, now: time.Now}, nil
 }
 
-// WithClock returns a copy of s that reads time from now (for tests).
-func (s *Store) WithClock(now func() time.Time) *Store {
-	c := *s
-	c.now = now
-	return &c
-}
-
 // DB exposes the connection pool for tests and ad-hoc queries.
 func (s *Store) DB() *sqlx.DB { return s.db }
 

@@ -109,12 +109,11 @@ func Record(raw map[kith.Field]string, opts Options) Result {
 	var birth time.Time
 	if v, ok := val(kith.FieldBirthDate); ok {
 		d, vs := BirthDate(v, region, opts.Now, opts.MaxAge)
-		if !d.Time.IsZero() {
-			birth = d.Time
-			keep(kith.FieldBirthDate)(d.ISO(), vs)
-		} else {
-			keep(kith.FieldBirthDate)("", vs)
+		iso := ""
+		if birth = d.Time; !birth.IsZero() {
+			iso = d.ISO()
 		}
+		keep(kith.FieldBirthDate)(iso, vs)
 	}
 	if v, ok := val(kith.FieldAge); ok {
 		keep(kith.FieldAge)(age(v, birth, opts))

@@ -54,13 +54,9 @@ func runImport(ctx context.Context, args []string, e env) error {
 		}
 		in.Region = c
 	}
-	opts, err := cfg.TemporalOptions(cfg.Logger())
+	c, err := cfg.DialTemporal(ctx, cfg.Logger())
 	if err != nil {
-		return err
-	}
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w (is the server running? `make demo` starts one)", cfg.TemporalAddress, err)
+		return fmt.Errorf("%w (is the server running? `make demo` starts one)", err)
 	}
 	defer c.Close()
 	run, err := startImport(ctx, c, in)

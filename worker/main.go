@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/kithhq/kith/activities"
@@ -46,13 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	defer store.Close()
 
-	opts, err := cfg.TemporalOptions(log)
+	c, err := cfg.DialTemporal(ctx, log)
 	if err != nil {
 		return err
-	}
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
 	defer c.Close()
 
