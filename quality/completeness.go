@@ -4,14 +4,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/schemas"
 )
 
-// Weights give each profile field its share of the completeness score.
-type Weights map[kith.Field]float64
+// Weights give each profile field its share of the completeness score, in the
+// order of kith.ProfileFields.
+type Weights []float64
+
+// Of returns the weight of f.
+func (w Weights) Of(f kith.Field) float64 {
+	if i := slices.Index(kith.ProfileFields, f); i >= 0 && i < len(w) {
+		return w[i]
+	}
+	return 0
+}
 
 // DefaultWeights are the weights in schemas/quality/weights.json.
 var DefaultWeights = func() Weights {
@@ -29,7 +38,7 @@ func ParseWeights(b []byte) (Weights, error) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, err
 	}
-	w := Weights{}
+	w := make(Weights, len(kith.ProfileFields))
 	for k, v := range raw {
 		if len(k) > 0 && k[0] == '_' {
 			continue
@@ -42,7 +51,7 @@ func ParseWeights(b []byte) (Weights, error) {
 		if err := json.Unmarshal(v, &x); err != nil || x < 0 {
 			return nil, fmt.Errorf("weight of %s must be a non-negative number", k)
 		}
-		w[f] = x
+		w[slices.Index(kith.ProfileFields, f)] = x
 	}
 	return w, nil
 }
@@ -64,23 +73,36 @@ type Completeness struct {
 // Score computes the completeness of fields under w: the weighted share of fields
 // present, an imputed value counting half.
 func Score(fields map[kith.Field]kith.Value, w Weights) Completeness {
+	return score(w, func(f kith.Field) (bool, bool) {
+		v, ok := fields[f]
+		return ok && v.Value != "", v.Imputed
+	})
+}
+
+// score is Score over any field store: has reports whether a field has a value and
+// whether that value is imputed.
+func score(w Weights, has func(kith.Field) (present, imputed bool)) Completeness {
 	var total, have float64
 	type gain struct {
 		f      kith.Field
 		points float64
 	}
-	var missing []gain
-	for _, f := range kith.ProfileFields {
-		wt := w[f]
+	var buf [16]gain // more than there are profile fields: no allocation
+	missing := buf[:0]
+	for i, f := range kith.ProfileFields {
+		if i >= len(w) {
+			break
+		}
+		wt := w[i]
 		if wt == 0 {
 			continue
 		}
 		total += wt
-		v, ok := fields[f]
+		present, imputed := has(f)
 		switch {
-		case !ok || v.Value == "":
+		case !present:
 			missing = append(missing, gain{f, wt})
-		case v.Imputed:
+		case imputed:
 			have += wt / 2
 			missing = append(missing, gain{f, wt / 2})
 		default:
@@ -92,7 +114,13 @@ func Score(fields map[kith.Field]kith.Value, w Weights) Completeness {
 		return c
 	}
 	c.Score = int(math.Round(100 * have / total))
-	sort.SliceStable(missing, func(i, j int) bool { return missing[i].points > missing[j].points })
+	// Insertion sort: stable, and the list is a handful of fields.
+	for i := 1; i < len(missing); i++ {
+		for j := i; j > 0 && missing[j].points > missing[j-1].points; j-- {
+			missing[j], missing[j-1] = missing[j-1], missing[j]
+		}
+	}
+	c.Missing = make([]Gain, 0, len(missing))
 	for _, g := range missing {
 		c.Missing = append(c.Missing, Gain{Field: g.f, Points: int(math.Round(100 * g.points / total))})
 	}

@@ -25,7 +25,15 @@ type ParsedDate struct {
 }
 
 // ISO returns the date as YYYY-MM-DD.
-func (d ParsedDate) ISO() string { return d.Time.Format(time.DateOnly) }
+func (d ParsedDate) ISO() string {
+	y, m, day := d.Time.Date()
+	if y < 0 || y > 9999 {
+		return d.Time.Format(time.DateOnly)
+	}
+	b := [10]byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10), byte('0' + m%10), '-', byte('0' + day/10), byte('0' + day%10)}
+	return string(b[:])
+}
 
 // ParseDate reads a date written as ISO 8601 (2020-04-03, with or without a time),
 // YYYYMMDD, YYYY/MM/DD, DD.MM.YYYY, DD/MM/YYYY or MM/DD/YYYY (by region when both

@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"math/bits"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -42,7 +43,9 @@ func Email(v string) (string, kith.Violations) {
 	if !ok {
 		return "", kith.Violations{reject(kith.FieldEmail, "invalid_email_domain", "needs a domain like example.com after the @")}
 	}
-	v = local + "@" + ascii
+	if ascii != domain {
+		v = local + "@" + ascii
+	}
 	if len(v) > 254 {
 		return "", kith.Violations{reject(kith.FieldEmail, "email_too_long", "is longer than 254 characters")}
 	}
@@ -89,11 +92,11 @@ func emailDomain(d string) (string, bool) {
 			return "", false
 		}
 	}
-	labels := strings.Split(ascii, ".")
-	if len(labels) < 2 {
+	if !strings.Contains(ascii, ".") {
 		return "", false
 	}
-	for _, l := range labels {
+	tld := ascii[strings.LastIndexByte(ascii, '.')+1:]
+	for l := range strings.SplitSeq(ascii, ".") {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return "", false
 		}
@@ -104,7 +107,6 @@ func emailDomain(d string) (string, bool) {
 			}
 		}
 	}
-	tld := labels[len(labels)-1]
 	if len(tld) < 2 || (!strings.HasPrefix(tld, "xn--") && !isLetters(tld)) {
 		return "", false
 	}
@@ -146,16 +148,39 @@ var commonDomainCounts = func() []letterCounts {
 	return out
 }()
 
+// letterSet has bit b&63 set for every byte b of s.
+func letterSet(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		m |= 1 << (s[i] & 63)
+	}
+	return m
+}
+
+var commonDomainSets = func() []uint64 {
+	out := make([]uint64, len(commonDomains))
+	for i, d := range commonDomains {
+		out[i] = letterSet(d)
+	}
+	return out
+}()
+
 // domainSuggestion returns the common domain d is one or two edits away from.
 func domainSuggestion(d string) string {
 	if commonDomainSet[d] || len(d) < 6 {
 		return ""
 	}
 	best, bestDist := "", 3
-	dc := countLetters(d)
+	ds := letterSet(d)
+	var dc letterCounts
 	for i, c := range commonDomains {
-		if abs(len(c)-len(d)) > 2 {
+		// An edit adds or removes at most one byte value in each string, so two
+		// edits change at most four bits of the set: a one-instruction filter.
+		if abs(len(c)-len(d)) > 2 || bits.OnesCount64(ds^commonDomainSets[i]) > 4 {
 			continue
+		}
+		if dc == (letterCounts{}) {
+			dc = countLetters(d)
 		}
 		// Each edit changes the byte histogram by at most 2: more than 4 apart
 		// cannot be within 2 edits. This skips almost every candidate cheaply.

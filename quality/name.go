@@ -22,23 +22,38 @@ func Name(v string, f kith.Field) (string, kith.Violations) {
 	if utf8.RuneCountInString(v) > 100 {
 		return "", kith.Violations{reject(f, "name_too_long", "is longer than 100 characters")}
 	}
-	for _, r := range v {
-		if unicode.IsDigit(r) || unicode.IsControl(r) || strings.ContainsRune("@<>{}[]|\\/#$%^*=+_~", r) {
+	for i := 0; i < len(v); {
+		c := v[i]
+		if c < utf8.RuneSelf {
+			if notInNames[c] {
+				return "", kith.Violations{reject(f, "invalid_name", "has characters a name does not have")}
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(v[i:])
+		if unicode.IsDigit(r) || unicode.IsControl(r) {
 			return "", kith.Violations{reject(f, "invalid_name", "has characters a name does not have")}
 		}
+		i += size
 	}
 	if !singleCase(v) {
 		return v, nil
 	}
-	words := strings.Split(strings.ToLower(v), " ")
-	for i, w := range words {
-		if i > 0 && nameParticles[w] {
-			continue
-		}
-		words[i] = capitalizeWord(w)
-	}
-	return strings.Join(words, " "), nil
+	return capitalizeName(strings.ToLower(v)), nil
 }
+
+// notInNames marks the ASCII bytes a name never has: digits, control characters
+// and markup or code symbols.
+var notInNames = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == 0x7f || (c >= '0' && c <= '9')
+	}
+	for _, c := range []byte("@<>{}[]|\\/#$%^*=+_~") {
+		t[c] = true
+	}
+	return t
+}()
 
 var nameParticles = map[string]bool{
 	"van": true, "der": true, "den": true, "de": true, "del": true, "della": true, "di": true,
@@ -46,27 +61,101 @@ var nameParticles = map[string]bool{
 	"zu": true, "ter": true, "ten": true, "y": true, "e": true, "bin": true, "ibn": true,
 }
 
-// capitalizeWord capitalizes each hyphenated part, the letter after a one-letter
-// prefix with an apostrophe (O'Neill, D'Angelo) and the letter after Mc.
-func capitalizeWord(w string) string {
-	parts := strings.Split(w, "-")
-	for i, p := range parts {
-		rs := []rune(p)
-		if len(rs) == 0 {
+// capitalizeName capitalizes each word of a lower-case name except particles
+// after the first word.
+func capitalizeName(lower string) string {
+	if isASCII(lower) {
+		return capitalizeASCII([]byte(lower))
+	}
+	return capitalizeWords(lower)
+}
+
+// capitalizeWords is capitalizeName for any script.
+func capitalizeWords(lower string) string {
+	var b strings.Builder
+	b.Grow(len(lower))
+	i := 0
+	for word := range strings.SplitSeq(lower, " ") {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if i > 0 && nameParticles[word] {
+			b.WriteString(word)
+		} else {
+			capitalizeWord(&b, word)
+		}
+		i++
+	}
+	return b.String()
+}
+
+// capitalizeASCII is capitalizeName for ASCII names, in place.
+func capitalizeASCII(b []byte) string {
+	word, part := 0, 0 // index of the current word; start of the current part
+	for i := 0; i <= len(b); i++ {
+		if i < len(b) && b[i] != ' ' && b[i] != '-' {
 			continue
 		}
-		rs[0] = unicode.ToUpper(rs[0])
-		if len(rs) > 2 && (rs[1] == '\'' || rs[1] == '’' || (rs[0] == 'M' && rs[1] == 'c')) {
-			rs[2] = unicode.ToUpper(rs[2])
+		if p := b[part:i]; len(p) > 0 && !(word > 0 && b[part-1] == ' ' && (i == len(b) || b[i] == ' ') && nameParticles[string(p)]) {
+			p[0] = upperASCII(p[0])
+			if len(p) > 2 && (p[1] == '\'' || (p[0] == 'M' && p[1] == 'c')) {
+				p[2] = upperASCII(p[2])
+			}
 		}
-		parts[i] = string(rs)
+		if i < len(b) && b[i] == ' ' {
+			word++
+		}
+		part = i + 1
 	}
-	return strings.Join(parts, "-")
+	return string(b)
+}
+
+func upperASCII(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+// capitalizeWord capitalizes each hyphenated part, the letter after a one-letter
+// prefix with an apostrophe (O'Neill, D'Angelo) and the letter after Mc.
+func capitalizeWord(b *strings.Builder, w string) {
+	j := 0
+	for part := range strings.SplitSeq(w, "-") {
+		if j > 0 {
+			b.WriteByte('-')
+		}
+		var r0, r1 rune
+		n := 0
+		for _, r := range part {
+			switch n {
+			case 0:
+				r = unicode.ToUpper(r)
+				r0 = r
+			case 1:
+				r1 = r
+			case 2:
+				if r1 == '\'' || r1 == '’' || (r0 == 'M' && r1 == 'c') {
+					r = unicode.ToUpper(r)
+				}
+			}
+			b.WriteRune(r)
+			n++
+		}
+		j++
+	}
 }
 
 // singleCase reports whether the letters of s are all lower or all upper case.
 func singleCase(s string) bool {
 	lower, upper := false, false
+	if isASCII(s) {
+		for i := 0; i < len(s); i++ {
+			lower = lower || (s[i] >= 'a' && s[i] <= 'z')
+			upper = upper || (s[i] >= 'A' && s[i] <= 'Z')
+		}
+		return !(lower && upper)
+	}
 	for _, r := range s {
 		if unicode.IsLower(r) {
 			lower = true

@@ -30,7 +30,7 @@ func Phone(v, region string) (PhoneNumber, kith.Violations) {
 	}
 	// One type lookup answers validity too: a number is valid exactly when it
 	// matches one of its region's number types (this is IsValidNumber's own test).
-	typ := phonenumbers.GetNumberType(&n)
+	typ, nsn := numberType(&n)
 	if typ == phonenumbers.UNKNOWN {
 		where := region
 		if where == "" {
@@ -39,7 +39,7 @@ func Phone(v, region string) (PhoneNumber, kith.Violations) {
 		return PhoneNumber{}, kith.Violations{reject(kith.FieldPhone, "invalid_phone", "is not a valid number for "+where)}
 	}
 	return PhoneNumber{
-		E164:      phonenumbers.Format(&n, phonenumbers.E164),
+		E164:      "+" + strconv.Itoa(int(n.GetCountryCode())) + nsn, // phonenumbers.Format's E164 case
 		Type:      phoneTypes[typ],
 		Extension: n.GetExtension(),
 	}, nil

@@ -60,77 +60,85 @@ type Result struct {
 // city and postal code; then scores its completeness.
 func Record(raw map[kith.Field]string, opts Options) Result {
 	opts = opts.withDefaults()
-	r := Result{Fields: make(map[kith.Field]string, len(raw))}
-	val := func(f kith.Field) (string, bool) {
-		v, ok := raw[f]
-		if !ok {
-			return "", false
-		}
-		if !utf8.ValidString(v) {
-			r.Violations = append(r.Violations, reject(f, "not_utf8", "is not valid UTF-8 text"))
-			return "", false
-		}
-		v = strings.TrimSpace(v)
-		return v, v != ""
-	}
-	keep := func(f kith.Field) func(string, kith.Violations) {
-		return func(v string, vs kith.Violations) {
-			r.Violations = append(r.Violations, vs...)
-			if v != "" {
-				r.Fields[f] = v
-			}
-		}
-	}
-
+	b := builder{raw: raw, r: Result{Fields: make(map[kith.Field]string, len(raw)+2)}}
 	region := opts.DefaultRegion
-	if v, ok := val(kith.FieldCountry); ok {
+	if v, ok := b.val(kith.FieldCountry); ok {
 		c, vs := Country(v)
-		keep(kith.FieldCountry)(c, vs)
+		b.keep(kith.FieldCountry, c, vs)
 		if c != "" {
 			region = c
 		}
 	}
-	if v, ok := val(kith.FieldEmail); ok {
-		keep(kith.FieldEmail)(Email(v))
+	if v, ok := b.val(kith.FieldEmail); ok {
+		e, vs := Email(v)
+		b.keep(kith.FieldEmail, e, vs)
 	}
-	if v, ok := val(kith.FieldPhone); ok {
+	if v, ok := b.val(kith.FieldPhone); ok {
 		p, vs := Phone(v, region)
-		keep(kith.FieldPhone)(p.E164, vs)
+		b.keep(kith.FieldPhone, p.E164, vs)
 		if p.E164 != "" {
-			keep(kith.FieldPhoneType)(p.Type, nil)
-			keep(kith.FieldPhoneExt)(p.Extension, nil)
+			b.keep(kith.FieldPhoneType, p.Type, nil)
+			b.keep(kith.FieldPhoneExt, p.Extension, nil)
 		}
 	}
-	for _, f := range []kith.Field{kith.FieldFirstName, kith.FieldLastName} {
-		if v, ok := val(f); ok {
-			keep(f)(Name(v, f))
+	for _, f := range [...]kith.Field{kith.FieldFirstName, kith.FieldLastName} {
+		if v, ok := b.val(f); ok {
+			n, vs := Name(v, f)
+			b.keep(f, n, vs)
 		}
 	}
 	var birth time.Time
-	if v, ok := val(kith.FieldBirthDate); ok {
+	if v, ok := b.val(kith.FieldBirthDate); ok {
 		d, vs := BirthDate(v, region, opts.Now, opts.MaxAge)
 		iso := ""
 		if birth = d.Time; !birth.IsZero() {
 			iso = d.ISO()
 		}
-		keep(kith.FieldBirthDate)(iso, vs)
+		b.keep(kith.FieldBirthDate, iso, vs)
 	}
-	if v, ok := val(kith.FieldAge); ok {
-		keep(kith.FieldAge)(age(v, birth, opts))
+	if v, ok := b.val(kith.FieldAge); ok {
+		a, vs := age(v, birth, opts)
+		b.keep(kith.FieldAge, a, vs)
 	}
-	if v, ok := val(kith.FieldCity); ok {
-		keep(kith.FieldCity)(Name(v, kith.FieldCity))
+	if v, ok := b.val(kith.FieldCity); ok {
+		c, vs := Name(v, kith.FieldCity)
+		b.keep(kith.FieldCity, c, vs)
 	}
-	if v, ok := val(kith.FieldPostalCode); ok {
-		keep(kith.FieldPostalCode)(PostalCode(v, r.Fields[kith.FieldCountry]))
+	if v, ok := b.val(kith.FieldPostalCode); ok {
+		p, vs := PostalCode(v, b.r.Fields[kith.FieldCountry])
+		b.keep(kith.FieldPostalCode, p, vs)
 	}
 
-	provided := make(map[kith.Field]kith.Value, len(r.Fields))
-	for f, v := range r.Fields {
-		provided[f] = kith.Value{Value: v}
+	b.r.Completeness = score(opts.Weights, func(f kith.Field) (bool, bool) { return b.r.Fields[f] != "", false })
+	return b.r
+}
+
+// builder collects a Result from a raw record.
+type builder struct {
+	raw map[kith.Field]string
+	r   Result
+}
+
+// val returns the trimmed raw value of f, and whether there is one.
+func (b *builder) val(f kith.Field) (string, bool) {
+	v, ok := b.raw[f]
+	if !ok {
+		return "", false
 	}
-	r.Completeness = Score(provided, opts.Weights)
-	return r
+	if !utf8.ValidString(v) {
+		b.r.Violations = append(b.r.Violations, reject(f, "not_utf8", "is not valid UTF-8 text"))
+		return "", false
+	}
+	v = strings.TrimSpace(v)
+	return v, v != ""
+}
+
+// keep records the violations of f and its standardized value, if any.
+func (b *builder) keep(f kith.Field, v string, vs kith.Violations) {
+	b.r.Violations = append(b.r.Violations, vs...)
+	if v != "" {
+		b.r.Fields[f] = v
+	}
 }
 
 // age checks a stated age: a whole number within [MinAge, MaxAge] that agrees
