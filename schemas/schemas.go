@@ -1,6 +1,6 @@
 // Package schemas embeds Kith's schemas: PostgreSQL migrations (postgres/NNNN_*.sql,
-// applied in order), BigQuery star-schema tables (bigquery/*.json) and, later, form
-// definitions. schemas/README.md documents the canonical model column by column.
+// applied in order), BigQuery star-schema tables (bigquery/*.json) and form definitions
+// (forms/*.json). schemas/README.md documents the canonical model column by column.
 package schemas
 
 import "embed"
@@ -19,3 +19,8 @@ var BigQuery embed.FS
 //
 //go:embed quality/weights.json
 var QualityWeights []byte
+
+// Forms holds the progressive-profiling form definitions: forms/<id>.json.
+//
+//go:embed forms/*.json
+var Forms embed.FS
