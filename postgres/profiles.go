@@ -197,8 +197,15 @@ func (s *Store) Consents(ctx context.Context, contactID string) (map[string]kith
 }
 
 // Enqueue implements kith.ProfileStore.
-func (s *Store) Enqueue(ctx context.Context, m kith.OutboxMessage) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO outbox (id, kind, contact_id, payload) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO NOTHING`, m.ID, m.Kind, m.ContactID, string(rawJSON(m.Payload)))
-	return err
+func (s *Store) Enqueue(ctx context.Context, m kith.OutboxMessage) (kith.OutboxMessage, error) {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO outbox (id, kind, contact_id, payload) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO NOTHING`, m.ID, m.Kind, m.ContactID, string(rawJSON(m.Payload))); err != nil {
+		return m, fmt.Errorf("enqueue %s: %w", m.Kind, err)
+	}
+	var stored kith.OutboxMessage
+	var payload []byte
+	err := s.db.QueryRowContext(ctx, `SELECT id, kind, contact_id::text, payload FROM outbox WHERE id = $1`, m.ID).
+		Scan(&stored.ID, &stored.Kind, &stored.ContactID, &payload)
+	stored.Payload = payload
+	return stored, err
 }

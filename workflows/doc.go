@@ -17,12 +17,16 @@ const TaskQueue = "kith"
 
 // Activities are the activity structs a worker registers, with their dependencies.
 type Activities struct {
-	Import *activities.Import
+	Import   *activities.Import
+	Contacts *activities.Contacts
 }
 
 // Register registers every workflow and activity with r. Activity names are the
 // method names (workflows call them through typed method handles).
 func Register(r worker.Registry, acts Activities) {
 	r.RegisterWorkflowWithOptions(ImportContacts, workflow.RegisterOptions{Name: ImportContactsName})
-	r.RegisterActivityWithOptions(acts.Import, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	r.RegisterWorkflowWithOptions(ContactLifecycle, workflow.RegisterOptions{Name: ContactLifecycleName})
+	for _, a := range []any{acts.Import, acts.Contacts} {
+		r.RegisterActivityWithOptions(a, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	}
 }

@@ -20,7 +20,7 @@ import (
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	workflows.Register(env, workflows.Activities{Import: &activities.Import{}})
+	workflows.Register(env, workflows.Activities{Import: &activities.Import{}, Contacts: &activities.Contacts{Store: newFakeProfiles()}})
 	return env
 }
 

@@ -1,0 +1,540 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/quality"
+)
+
+// Wire names of ContactLifecycle and its messages.
+const (
+	ContactLifecycleName = "ContactLifecycle"
+	// UpdateSubmit applies an accepted form submission (SubmitRequest → ContactView).
+	UpdateSubmit = "submit"
+	// UpdateConsent grants or withdraws one consent purpose (ConsentChange → ContactView).
+	UpdateConsent = "consent"
+	// SignalEvent tells the contact about a behavioural event (EventSignal).
+	SignalEvent = "event"
+	// SignalConfirm confirms a double opt-in (ConfirmSignal).
+	SignalConfirm = "confirm"
+	// QueryState returns the ContactView.
+	QueryState = "state"
+)
+
+// Defaults of ContactInput.
+const (
+	DefaultOptInTimeout   = 7 * 24 * time.Hour
+	DefaultMaxEventsInRun = 1000
+	recentSubmissions     = 200 // submission ids remembered for idempotency
+	ledgerInState         = 50  // consent records kept in the workflow (all are in PostgreSQL)
+)
+
+// Search attributes the contact keeps current, so ops can find contacts in the
+// Temporal UI. They hold no PII.
+var (
+	SearchCompleteness = temporal.NewSearchAttributeKeyFloat64("KithCompleteness")
+	SearchConsent      = temporal.NewSearchAttributeKeyKeyword("KithConsentStatus")
+	SearchStage        = temporal.NewSearchAttributeKeyKeyword("KithLifecycleStage")
+	SearchSource       = temporal.NewSearchAttributeKeyKeyword("KithSource")
+)
+
+// ContactWorkflowID is the workflow ID of a contact. Contact IDs are opaque UUIDs:
+// workflow IDs are not encrypted, so they must never hold an email or phone.
+func ContactWorkflowID(contactID string) string { return "contact/" + contactID }
+
+// ContactStartOptions start (or join) the contact's workflow.
+func ContactStartOptions(contactID string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       ContactWorkflowID(contactID),
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+	}
+}
+
+// ContactInput starts a contact's workflow; State carries it across continue-as-new.
+type ContactInput struct {
+	ContactID string        `json:"contact_id"`
+	State     *ContactState `json:"state,omitempty"`
+	// MaxEventsInRun is how many messages one run handles before it continues as
+	// new (default DefaultMaxEventsInRun; the server's suggestion also triggers it).
+	MaxEventsInRun int `json:"max_events_in_run,omitempty"`
+	// OptInTimeout is how long a double opt-in waits for its confirmation.
+	OptInTimeout time.Duration `json:"opt_in_timeout,omitempty"`
+}
+
+// ContactState is what the workflow knows of its contact.
+type ContactState struct {
+	Fields   map[kith.Field]kith.Value     `json:"fields"`
+	Consents map[string]kith.ConsentRecord `json:"consents"` // latest per purpose
+	// Ledger is the most recent consent records, oldest first.
+	Ledger       []kith.ConsentRecord    `json:"ledger"`
+	Pending      map[string]PendingOptIn `json:"pending"` // double opt-ins by purpose
+	Submissions  []string                `json:"submissions"`
+	Completeness int                     `json:"completeness"`
+	Events       int                     `json:"events"`
+	LastEventAt  time.Time               `json:"last_event_at,omitzero"`
+	Source       kith.Source             `json:"source,omitempty"` // first source that created it
+}
+
+// PendingOptIn is a double opt-in waiting for its confirmation.
+type PendingOptIn struct {
+	Token       string    `json:"token"`
+	TextVersion string    `json:"text_version"`
+	Ref         string    `json:"ref"`
+	Deadline    time.Time `json:"deadline"`
+}
+
+// SubmitRequest is a form submission the HTTP API accepted.
+type SubmitRequest struct {
+	Submission kith.Submission `json:"submission"`
+	// DoubleOptIn lists the purposes that need a confirmation before they count.
+	DoubleOptIn []string `json:"double_opt_in,omitempty"`
+}
+
+// ConsentChange grants or withdraws one purpose outside a form.
+type ConsentChange struct {
+	Record kith.ConsentRecord `json:"record"`
+}
+
+// EventSignal is a behavioural event of the contact.
+type EventSignal struct {
+	EventID string    `json:"event_id"`
+	Type    string    `json:"type"`
+	At      time.Time `json:"at"`
+}
+
+// ConfirmSignal confirms a double opt-in.
+type ConfirmSignal struct {
+	Purpose   string    `json:"purpose"`
+	Token     string    `json:"token"`
+	IP        string    `json:"ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// ContactView is the contact's state as queries and updates return it.
+type ContactView struct {
+	ContactID string `json:"contact_id"`
+	ContactState
+	Stage string `json:"stage"`
+}
+
+// profileWriteOptions: profile writes are small PostgreSQL transactions; retry
+// through a database restart for up to an hour, quickly at first because a person
+// may be waiting on the form.
+var profileWriteOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    30 * time.Second,
+	ScheduleToCloseTimeout: time.Hour,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    200 * time.Millisecond,
+		BackoffCoefficient: 2,
+		MaximumInterval:    30 * time.Second,
+	},
+}
+
+// ContactLifecycle is the entity workflow of one contact: it applies form
+// submissions, consent changes and events, runs double opt-in, keeps the
+// completeness score and the search attributes current, and continues as new
+// before its history grows large, carrying its state and every signal.
+func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
+	ctx = workflow.WithActivityOptions(ctx, profileWriteOptions)
+	c := newContact(in)
+	if err := c.register(ctx); err != nil {
+		return err
+	}
+	c.upsertSearch(ctx)
+
+	events := workflow.GetSignalChannel(ctx, SignalEvent)
+	confirms := workflow.GetSignalChannel(ctx, SignalConfirm)
+	for !c.shouldContinue(ctx) {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
+			var e EventSignal
+			ch.Receive(ctx, &e)
+			c.onEvent(e)
+		})
+		sel.AddReceive(confirms, func(ch workflow.ReceiveChannel, _ bool) {
+			var s ConfirmSignal
+			ch.Receive(ctx, &s)
+			c.onConfirm(ctx, s)
+		})
+		sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
+		if f := c.optInTimer(ctx); f != nil {
+			sel.AddFuture(f, func(f workflow.Future) {
+				if f.Get(ctx, nil) == nil {
+					c.expireOptIns(ctx)
+				}
+			})
+		}
+		sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
+		sel.Select(ctx)
+		if err := ctx.Err(); err != nil {
+			return err // cancelled: ops ended this contact's workflow
+		}
+		c.upsertSearch(ctx)
+	}
+
+	// Drain before continuing as new: signals that arrived are applied here and
+	// carried over in the state; the server refuses to close a run that has
+	// unhandled signals, so none can slip through.
+	for {
+		var e EventSignal
+		var s ConfirmSignal
+		switch {
+		case events.ReceiveAsync(&e):
+			c.onEvent(e)
+		case confirms.ReceiveAsync(&s):
+			c.onConfirm(ctx, s)
+		default:
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return err
+			}
+			if events.Len() > 0 || confirms.Len() > 0 {
+				continue
+			}
+			next := in
+			next.State = &c.state
+			return workflow.NewContinueAsNewError(ctx, ContactLifecycleName, next)
+		}
+	}
+}
+
+// contact is one run of ContactLifecycle.
+type contact struct {
+	id       string
+	state    ContactState
+	maxMsgs  int
+	timeout  time.Duration
+	handled  int                 // messages handled in this run
+	wake     workflow.Channel    // updates nudge the main loop to re-check
+	timerAt  time.Time           // deadline of the running opt-in timer
+	timer    workflow.Future     // fires at timerAt
+	cancelT  workflow.CancelFunc // cancels it
+	searched map[string]any      // search attribute values last upserted
+	// writing serializes the update handlers: each reads the state, waits on an
+	// activity, then changes the state.
+	writing workflow.Mutex
+}
+
+func newContact(in ContactInput) *contact {
+	c := &contact{id: in.ContactID, maxMsgs: in.MaxEventsInRun, timeout: in.OptInTimeout}
+	if c.maxMsgs <= 0 {
+		c.maxMsgs = DefaultMaxEventsInRun
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultOptInTimeout
+	}
+	if in.State != nil {
+		c.state = *in.State
+	}
+	if c.state.Fields == nil {
+		c.state.Fields = map[kith.Field]kith.Value{}
+	}
+	if c.state.Consents == nil {
+		c.state.Consents = map[string]kith.ConsentRecord{}
+	}
+	if c.state.Pending == nil {
+		c.state.Pending = map[string]PendingOptIn{}
+	}
+	return c
+}
+
+func (c *contact) register(ctx workflow.Context) error {
+	c.wake = workflow.NewBufferedChannel(ctx, 1)
+	c.writing = workflow.NewMutex(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (ContactView, error) { return c.view(), nil }); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSubmit, c.submit,
+		workflow.UpdateHandlerOptions{Validator: c.validateSubmit}); err != nil {
+		return err
+	}
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateConsent, c.changeConsent,
+		workflow.UpdateHandlerOptions{Validator: validateConsent})
+}
+
+func (c *contact) shouldContinue(ctx workflow.Context) bool {
+	return c.handled >= c.maxMsgs || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+func (c *contact) nudge() {
+	c.handled++
+	c.wake.SendAsync(struct{}{})
+}
+
+// validateSubmit refuses, before anything is written to history, a submission
+// whose values the quality rules reject: the HTTP API checked them already, so
+// this guards other callers.
+func (c *contact) validateSubmit(ctx workflow.Context, req SubmitRequest) error {
+	s := req.Submission
+	if s.SubmissionID == "" || s.ContactID != c.id {
+		return errors.New("a submission needs its id and this contact's id")
+	}
+	raw := make(map[kith.Field]string, len(s.Fields))
+	for _, f := range sortedKeys(s.Fields) {
+		if _, ok := kith.ParseField(string(f)); !ok {
+			return fmt.Errorf("%q is not a profile field", f)
+		}
+		raw[f] = s.Fields[f].Value
+	}
+	res := quality.Record(raw, quality.Options{Now: workflow.Now(ctx)})
+	for _, v := range res.Violations {
+		if v.Severity == kith.SeverityReject {
+			return kith.Errorf(kith.CodeInvalid, "%s %s", v.Field, v.Message)
+		}
+	}
+	for _, cr := range s.Consents {
+		if err := validConsent(cr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateConsent(_ workflow.Context, ch ConsentChange) error {
+	if ch.Record.Status != kith.ConsentGranted && ch.Record.Status != kith.ConsentWithdrawn {
+		return fmt.Errorf("a consent change grants or withdraws, not %q", ch.Record.Status)
+	}
+	return validConsent(ch.Record)
+}
+
+func validConsent(cr kith.ConsentRecord) error {
+	if cr.Purpose == "" || cr.Source == "" || cr.SourceRef == "" || cr.At.IsZero() {
+		return errors.New("a consent record needs its purpose, source, reference and time")
+	}
+	return nil
+}
+
+// submit applies a submission once: a repeat of a submission id returns the
+// current view and writes nothing.
+func (c *contact) submit(ctx workflow.Context, req SubmitRequest) (ContactView, error) {
+	defer c.nudge()
+	ctx = workflow.WithActivityOptions(ctx, profileWriteOptions) // handlers get the root context
+	if err := c.writing.Lock(ctx); err != nil {
+		return ContactView{}, err
+	}
+	defer c.writing.Unlock()
+	s := req.Submission
+	if slices.Contains(c.state.Submissions, s.SubmissionID) {
+		return c.view(), nil
+	}
+	var a *activities.Contacts
+	var stored kith.Contact
+	if err := workflow.ExecuteActivity(ctx, a.RecordSubmission, s).Get(ctx, &stored); err != nil {
+		return ContactView{}, err
+	}
+	c.state.Fields = stored.Fields
+	if c.state.Source == "" {
+		c.state.Source = kith.SourceForm
+	}
+	c.state.Submissions = append(c.state.Submissions, s.SubmissionID)
+	if n := len(c.state.Submissions); n > recentSubmissions {
+		c.state.Submissions = slices.Clone(c.state.Submissions[n-recentSubmissions:])
+	}
+	for _, cr := range s.Consents {
+		c.applyConsent(cr)
+		if cr.Status == kith.ConsentPending && slices.Contains(req.DoubleOptIn, cr.Purpose) {
+			if err := c.startOptIn(ctx, cr); err != nil {
+				return ContactView{}, err
+			}
+		}
+	}
+	c.rescore()
+	c.upsertSearch(ctx)
+	return c.view(), nil
+}
+
+// changeConsent records a grant or withdrawal; a withdrawal cancels a pending
+// double opt-in for the purpose.
+func (c *contact) changeConsent(ctx workflow.Context, ch ConsentChange) (ContactView, error) {
+	defer c.nudge()
+	ctx = workflow.WithActivityOptions(ctx, profileWriteOptions)
+	if err := c.writing.Lock(ctx); err != nil {
+		return ContactView{}, err
+	}
+	defer c.writing.Unlock()
+	var a *activities.Contacts
+	if err := workflow.ExecuteActivity(ctx, a.RecordConsent, activities.ConsentInput{ContactID: c.id, Record: ch.Record}).Get(ctx, nil); err != nil {
+		return ContactView{}, err
+	}
+	c.applyConsent(ch.Record)
+	c.upsertSearch(ctx)
+	return c.view(), nil
+}
+
+func (c *contact) applyConsent(cr kith.ConsentRecord) {
+	if cur, ok := c.state.Consents[cr.Purpose]; ok && cur.At.After(cr.At) {
+		return // an older change arriving late does not undo a newer one
+	}
+	c.state.Consents[cr.Purpose] = cr
+	if cr.Status != kith.ConsentPending {
+		delete(c.state.Pending, cr.Purpose)
+	}
+	c.state.Ledger = append(c.state.Ledger, cr)
+	if n := len(c.state.Ledger); n > ledgerInState {
+		c.state.Ledger = slices.Clone(c.state.Ledger[n-ledgerInState:])
+	}
+}
+
+func (c *contact) startOptIn(ctx workflow.Context, cr kith.ConsentRecord) error {
+	var a *activities.Contacts
+	var conf activities.Confirmation
+	if err := workflow.ExecuteActivity(ctx, a.SendConfirmation, activities.ConfirmationInput{
+		ContactID: c.id, Purpose: cr.Purpose, Ref: cr.SourceRef,
+	}).Get(ctx, &conf); err != nil {
+		return err
+	}
+	if cur := c.state.Consents[cr.Purpose]; cur.Status != kith.ConsentPending || cur.SourceRef != cr.SourceRef {
+		return nil // withdrawn while the message was being queued
+	}
+	c.state.Pending[cr.Purpose] = PendingOptIn{
+		Token: conf.Token, TextVersion: cr.TextVersion, Ref: cr.SourceRef,
+		Deadline: workflow.Now(ctx).Add(c.timeout),
+	}
+	return nil
+}
+
+func (c *contact) onEvent(e EventSignal) {
+	c.handled++
+	c.state.Events++
+	if e.At.After(c.state.LastEventAt) {
+		c.state.LastEventAt = e.At
+	}
+}
+
+func (c *contact) onConfirm(ctx workflow.Context, s ConfirmSignal) {
+	c.handled++
+	p, ok := c.state.Pending[s.Purpose]
+	if !ok || s.Token != p.Token {
+		workflow.GetLogger(ctx).Info("confirmation ignored: nothing pending with that token", "purpose", s.Purpose)
+		return
+	}
+	c.record(ctx, kith.ConsentRecord{
+		Purpose: s.Purpose, Status: kith.ConsentGranted, TextVersion: p.TextVersion, Source: kith.SourceForm,
+		SourceRef: "confirm/" + p.Ref, IP: s.IP, UserAgent: s.UserAgent, At: s.At,
+	})
+}
+
+// optInTimer returns a timer that fires at the earliest pending deadline, reusing
+// the running one while that deadline stands.
+func (c *contact) optInTimer(ctx workflow.Context) workflow.Future {
+	var next time.Time
+	for _, purpose := range sortedKeys(c.state.Pending) {
+		if d := c.state.Pending[purpose].Deadline; next.IsZero() || d.Before(next) {
+			next = d
+		}
+	}
+	if !next.Equal(c.timerAt) && c.cancelT != nil {
+		c.cancelT()
+		c.timer, c.cancelT, c.timerAt = nil, nil, time.Time{}
+	}
+	if next.IsZero() {
+		return nil
+	}
+	if c.timer == nil {
+		tctx, cancel := workflow.WithCancel(ctx)
+		c.timer, c.cancelT, c.timerAt = workflow.NewTimer(tctx, max(next.Sub(workflow.Now(ctx)), 0)), cancel, next
+	}
+	return c.timer
+}
+
+// expireOptIns records every double opt-in whose deadline passed as expired.
+func (c *contact) expireOptIns(ctx workflow.Context) {
+	c.timer, c.cancelT, c.timerAt = nil, nil, time.Time{}
+	now := workflow.Now(ctx)
+	for _, purpose := range sortedKeys(c.state.Pending) {
+		p := c.state.Pending[purpose]
+		if p.Deadline.After(now) {
+			continue
+		}
+		c.record(ctx, kith.ConsentRecord{
+			Purpose: purpose, Status: kith.ConsentExpired, TextVersion: p.TextVersion, Source: kith.SourceForm,
+			SourceRef: "expired/" + p.Ref, At: now,
+		})
+	}
+}
+
+// record writes a consent change the workflow itself decided and applies it.
+func (c *contact) record(ctx workflow.Context, cr kith.ConsentRecord) {
+	var a *activities.Contacts
+	if err := workflow.ExecuteActivity(ctx, a.RecordConsent, activities.ConsentInput{ContactID: c.id, Record: cr}).Get(ctx, nil); err != nil {
+		// Only after an hour of retries: keep the state as it was, so the timer or
+		// the next confirmation tries again.
+		workflow.GetLogger(ctx).Error("consent not recorded", "purpose", cr.Purpose, "error", err)
+		return
+	}
+	c.applyConsent(cr)
+}
+
+func (c *contact) rescore() {
+	c.state.Completeness = quality.Score(c.state.Fields, quality.DefaultWeights).Score
+}
+
+// stage is where the contact is in its lifecycle.
+func (c *contact) stage() string {
+	switch {
+	case c.state.Consents["email_marketing"].Status == kith.ConsentGranted:
+		return "subscriber"
+	case c.state.Fields[kith.FieldEmail].Value != "":
+		return "lead"
+	default:
+		return "anonymous"
+	}
+}
+
+func (c *contact) consentStatus() string {
+	if s := c.state.Consents["email_marketing"].Status; s != "" {
+		return string(s)
+	}
+	return "none"
+}
+
+// upsertSearch writes the search attributes that changed.
+func (c *contact) upsertSearch(ctx workflow.Context) {
+	now := map[string]any{
+		"completeness": float64(c.state.Completeness), "consent": c.consentStatus(),
+		"stage": c.stage(), "source": string(c.state.Source),
+	}
+	if c.searched != nil && c.searched["completeness"] == now["completeness"] && c.searched["consent"] == now["consent"] &&
+		c.searched["stage"] == now["stage"] && c.searched["source"] == now["source"] {
+		return
+	}
+	updates := []temporal.SearchAttributeUpdate{
+		SearchCompleteness.ValueSet(now["completeness"].(float64)),
+		SearchConsent.ValueSet(now["consent"].(string)),
+		SearchStage.ValueSet(now["stage"].(string)),
+	}
+	if c.state.Source != "" {
+		updates = append(updates, SearchSource.ValueSet(string(c.state.Source)))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+		return
+	}
+	c.searched = now
+}
+
+func (c *contact) view() ContactView {
+	return ContactView{ContactID: c.id, ContactState: c.state, Stage: c.stage()}
+}
+
+// sortedKeys returns m's keys in order: workflow code never depends on map order.
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
