@@ -30,6 +30,11 @@ type Config struct {
 	BigQueryDataset  string // BIGQUERY_DATASET
 	BigQueryEmulator string // BIGQUERY_EMULATOR_HOST, host:port; empty for real BigQuery
 
+	HTTPAddr      string   // KITH_HTTP_ADDR, where starter serve listens
+	PublicURL     string   // KITH_PUBLIC_URL, how people reach the API (confirmation links)
+	CORSOrigins   []string // KITH_CORS_ORIGINS, comma-separated origins allowed to call the API
+	DefaultRegion string   // KITH_DEFAULT_REGION, ISO country for national phones and dates
+
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
 }
 
@@ -52,6 +57,14 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		BigQueryProject:   get("BIGQUERY_PROJECT", "kith-local"),
 		BigQueryDataset:   get("BIGQUERY_DATASET", "kith"),
 		BigQueryEmulator:  get("BIGQUERY_EMULATOR_HOST", ""),
+		HTTPAddr:          get("KITH_HTTP_ADDR", "127.0.0.1:8080"),
+		DefaultRegion:     strings.ToUpper(get("KITH_DEFAULT_REGION", "")),
+	}
+	c.PublicURL = strings.TrimSuffix(get("KITH_PUBLIC_URL", "http://"+c.HTTPAddr), "/")
+	for _, o := range strings.Split(get("KITH_CORS_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
 	}
 	var errs []error
 	if needDB && c.DatabaseURL == "" {
@@ -65,6 +78,9 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 	}
 	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
 		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or neither"))
+	}
+	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {
+		errs = append(errs, fmt.Errorf("KITH_DEFAULT_REGION %q must be a two-letter country code like US", c.DefaultRegion))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %v (use debug, info, warn or error)", err))

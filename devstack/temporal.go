@@ -58,6 +58,9 @@ func startTemporal(ctx context.Context, dir string, getenv func(string) string, 
 		"--metrics-port", strconv.Itoa(metrics),
 		"--db-filename", dir + "/temporal.db",
 		"--log-level", "warn",
+		// Forms submit with Update-With-Start; older servers keep it behind a flag.
+		"--dynamic-config-value", "frontend.enableExecuteMultiOperation=true",
+		"--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true",
 	}
 	if ns != "default" {
 		args = append(args, "--namespace", ns)

@@ -3,7 +3,10 @@
 // (forms/*.json). schemas/README.md documents the canonical model column by column.
 package schemas
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
+)
 
 // Postgres holds the migrations, named NNNN_description.sql.
 //
@@ -20,7 +23,14 @@ var BigQuery embed.FS
 //go:embed quality/weights.json
 var QualityWeights []byte
 
-// Forms holds the progressive-profiling form definitions: forms/<id>.json.
-//
 //go:embed forms/*.json
-var Forms embed.FS
+var formFiles embed.FS
+
+// Forms holds the progressive-profiling form definitions, one <id>.json each.
+var Forms = func() fs.FS {
+	f, err := fs.Sub(formFiles, "forms")
+	if err != nil {
+		panic(err) // a constant, valid path
+	}
+	return f
+}()

@@ -30,6 +30,7 @@ var commands = map[string]command{
 	"migrate": {"apply the PostgreSQL migrations (idempotent)", runMigrate},
 	"import":  {"import a CSV file of contacts through the ImportContacts workflow", runImport},
 	"demo":    {"start the local stack, the worker, and import the sample contacts", runDemo},
+	"serve":   {"serve the HTTP API: forms, inline validation, consent, form pages", runServe},
 }
 
 func main() {

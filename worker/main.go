@@ -56,7 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		WorkerStopTimeout: 30 * time.Second,
 	})
 	workflows.Register(w, workflows.Activities{
-		Import: &activities.Import{Store: store},
+		Import:   &activities.Import{Store: store},
+		Contacts: &activities.Contacts{Store: store, PublicURL: cfg.PublicURL},
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

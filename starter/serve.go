@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/config"
+	"github.com/kithhq/kith/httpapi"
+	"github.com/kithhq/kith/postgres"
+	"github.com/kithhq/kith/quality"
+	"github.com/kithhq/kith/schemas"
+)
+
+func runServe(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	addr := fs.String("addr", "", "listen address (default KITH_HTTP_ADDR or 127.0.0.1:8080)")
+	if err := fs.Parse(args); err != nil {
+		return usagef("%v", err)
+	}
+	cfg, err := config.FromEnv(e.getenv, true)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.HTTPAddr = *addr
+	}
+	log := cfg.Logger()
+	store, _, err := openMigrated(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	tc, err := cfg.DialTemporal(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	api, err := newAPI(cfg, store, tc, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	fmt.Fprintf(e.stdout, "serving the Kith API on http://%s (forms at /forms/<form>)\n", ln.Addr())
+	return serveHTTP(ctx, ln, api.Handler(), log)
+}
+
+// newAPI wires the HTTP API to its stores and the Temporal client.
+func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slog.Logger) (*httpapi.Server, error) {
+	forms, err := kith.LoadForms(schemas.Forms, quality.DefaultWeights.Of)
+	if err != nil {
+		return nil, err
+	}
+	return &httpapi.Server{
+		Forms:       forms,
+		Store:       store,
+		Contacts:    &httpapi.TemporalContacts{Client: tc},
+		Quality:     quality.Options{DefaultRegion: cfg.DefaultRegion},
+		Now:         time.Now,
+		NewID:       uuid.NewString,
+		Log:         log,
+		CORSOrigins: cfg.CORSOrigins,
+	}, nil
+}
+
+// serveHTTP serves h on ln until ctx ends, then drains requests in flight.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("HTTP API stopping")
+	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shut); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
