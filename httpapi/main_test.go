@@ -1,0 +1,161 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/devstack"
+	"github.com/kithhq/kith/httpapi"
+	"github.com/kithhq/kith/postgres"
+	"github.com/kithhq/kith/quality"
+	"github.com/kithhq/kith/schemas"
+	"github.com/kithhq/kith/workflows"
+)
+
+var stack *devstack.Stack
+
+func TestMain(m *testing.M) {
+	os.Exit(devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true}, &stack))
+}
+
+// kithEnv is the API served over HTTP with a worker, on a database of its own and
+// the shared Temporal dev server.
+type kithEnv struct {
+	URL    string
+	Store  *postgres.Store
+	Client client.Client
+	API    *httpapi.Server
+}
+
+var dbSeq atomic.Int64
+
+func newKith(t *testing.T, input workflows.ContactInput) *kithEnv {
+	t.Helper()
+	s := devstack.Require(t, stack)
+	ctx := context.Background()
+	url, err := postgres.CreateDatabase(ctx, s.Postgres.URL, fmt.Sprintf("api_%d_%d", os.Getpid(), dbSeq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tc, err := client.DialContext(ctx, client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace,
+		Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	workflows.Register(w, workflows.Activities{
+		Import:   &activities.Import{Store: store},
+		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL},
+	})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	forms, err := kith.LoadForms(schemas.Forms, quality.DefaultWeights.Of)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &httpapi.Server{
+		Forms: forms, Store: store, Contacts: &httpapi.TemporalContacts{Client: tc, Input: input},
+		Now: time.Now, NewID: uuid.NewString, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		RatePerIP: 1000, BurstPerIP: 1000,
+	}
+	handler = api.Handler()
+	return &kithEnv{URL: srv.URL, Store: store, Client: tc, API: api}
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
+
+// call sends a request and decodes the JSON answer into out (when not nil).
+func (k *kithEnv) call(t *testing.T, method, path, contentType string, body []byte, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, k.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 500 {
+		t.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (k *kithEnv) postJSON(t *testing.T, path string, body, out any) int {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.call(t, "POST", path, "application/json", b, out)
+}
+
+func (k *kithEnv) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := k.Store.DB().Get(&n, query, args...); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// eventually polls cond for up to 20 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
