@@ -28,7 +28,9 @@ func TestNextAsksNewFieldsByPriority(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := forms["profile"]
-	provided := func(v string) kith.Value { return kith.Value{Value: v, Provenance: kith.Provenance{Source: kith.SourceForm}} }
+	provided := func(v string) kith.Value {
+		return kith.Value{Value: v, Provenance: kith.Provenance{Source: kith.SourceForm}}
+	}
 	imputed := kith.Value{Value: "40", Provenance: kith.Provenance{Source: kith.SourceImputed, Imputed: true}}
 	for _, tc := range []struct {
 		name  string

@@ -159,7 +159,7 @@ func TestBadInputsAreRefusedWithSpecificViolations(t *testing.T) {
 	k := newKith(t, workflows.ContactInput{})
 	valid := func(id string) map[string]any {
 		return map[string]any{"submission_id": id, "anonymous_id": "anon-bad-inputs",
-			"fields": map[string]string{"email": "grace@example.com", "phone": "+47 412 34 567", "birth_date": "1985-06-01"},
+			"fields":   map[string]string{"email": "grace@example.com", "phone": "+47 412 34 567", "birth_date": "1985-06-01"},
 			"consents": consentsGiven}
 	}
 	with := func(id string, change func(map[string]any)) map[string]any { b := valid(id); change(b); return b }
