@@ -26,6 +26,7 @@ prereqs:
 
 ## test: unit and integration tests against real PostgreSQL, Temporal and the BigQuery emulator
 test: tools
+	tools/prereqs.sh chromium
 	$(GOTEST) ./...
 
 ## test-short: unit tests only (no servers)

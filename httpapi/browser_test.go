@@ -1,0 +1,109 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kithhq/kith/workflows"
+)
+
+// browser starts headless Chromium (Debian's chromium) with the flags that work on
+// a closed network, or skips outside CI and fails in CI when it is missing.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium is not installed: run `tools/prereqs.sh chromium` (or `sudo apt-get install -y chromium`)")
+		}
+		t.Skip("chromium is not installed (tools/prereqs.sh chromium installs it)")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
+func TestFormPageShowsInlineErrorsUntilCorrected(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	ctx := browser(t)
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	textOf := func(sel string) string {
+		s, err := chromedp.Run(ctx, chromedp.TextContent(css(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	waitFor := func(what, expr string) {
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+	}
+
+	setValue := func(id, v string) {
+		js := fmt.Sprintf(`(document.getElementById(%q).value = %q) === %q`, id, v, v)
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil || !ok {
+			t.Fatalf("set %s: %v", id, err)
+		}
+	}
+
+	// A new visitor sees step 1 (email), then step 2 (phone and birth date).
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(k.URL+"/forms/profile"),
+		chromedp.WaitVisible(css("#field-email")),
+		chromedp.SendKeys(css("#field-email"), "margaret@example.com"),
+		chromedp.Click(css("#next")),
+		chromedp.WaitVisible(css("#field-phone")),
+		chromedp.SendKeys(css("#field-phone"), "+47 12"),
+		chromedp.Click(css("#field-birth_date")), // leaving the phone checks it
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the inline phone error", `document.getElementById("error-phone").textContent !== ""`)
+	if msg := textOf("#error-phone"); !strings.Contains(msg, "not a valid number") {
+		t.Errorf("inline phone error %q", msg)
+	}
+
+	// Corrected, the error goes and the step is accepted.
+	setValue("field-phone", "")
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(css("#field-phone"), "+47 412 34 567"),
+		chromedp.Click(css("#field-birth_date")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the phone error to clear", `document.getElementById("error-phone").textContent === ""`)
+	setValue("field-birth_date", "1990-12-10") // a date input takes keys in the browser's locale
+	if err := chromedp.Do(ctx,
+		chromedp.Click(css("#consent-personalization")),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#done")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if got := textOf("#done-text"); !strings.Contains(got, "55% complete") {
+		t.Errorf("done text %q", got)
+	}
+	var phone string
+	if err := k.Store.DB().Get(&phone, `SELECT phone FROM contacts WHERE email = 'margaret@example.com'`); err != nil || phone != "+4741234567" {
+		t.Errorf("stored phone %q (%v)", phone, err)
+	}
+}
