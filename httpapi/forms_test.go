@@ -143,6 +143,7 @@ func TestProgressiveProfileOverThreeVisits(t *testing.T) {
 	resp.Body.Close()
 	wantConsents = append(wantConsents, "email_marketing granted 2026-11-01 form confirm/"+subs[0])
 	eventually(t, "the confirmation is recorded", func() bool { return slices.Equal(consentRows(t, k, contactID), wantConsents) })
+	recordHistory(t, k, workflows.ContactWorkflowID(contactID), "", "contact_three_visits.json")
 }
 
 func consentRows(t *testing.T, k *kithEnv, contactID string) []string {
@@ -266,6 +267,7 @@ func TestWithdrawalIsRecordedAndCancelsDoubleOptIn(t *testing.T) {
 	if code := k.postJSON(t, "/v1/contacts/"+res.ContactID+"/consents", map[string]any{"purpose": "email_marketing", "granted": true, "request_id": "regrant-0001"}, &e); code != 422 {
 		t.Errorf("granting through the withdrawal endpoint answered %d", code)
 	}
+	recordHistory(t, k, workflows.ContactWorkflowID(res.ContactID), "", "contact_withdrawal.json")
 }
 
 func queryContact(t *testing.T, k *kithEnv, contactID string) workflows.ContactView {
@@ -327,5 +329,6 @@ func TestSignalBurstAcrossContinueAsNew(t *testing.T) {
 	if view.Fields[kith.FieldEmail].Value != "burst@example.com" || view.Consents["email_marketing"].Status != kith.ConsentPending || len(view.Pending) != 1 {
 		t.Errorf("state not carried over: %+v", view)
 	}
+	recordHistory(t, k, wid, first.WorkflowExecutionInfo.Execution.RunId, "contact_continue_as_new.json")
 	t.Logf("%d events across continue-as-new; the last run started at %s", view.Events, last.WorkflowExecutionInfo.StartTime.AsTime().Format(time.RFC3339))
 }

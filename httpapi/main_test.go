@@ -10,13 +10,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/kithhq/kith"
@@ -157,5 +161,32 @@ func eventually(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("gave up waiting: %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// recordHistory writes the history of one workflow run as JSON into the directory
+// KITH_RECORD_HISTORIES names, when it is set: that is how the replay tests'
+// histories in workflows/testdata are made (see workflows/testdata/README.md).
+func recordHistory(t *testing.T, k *kithEnv, workflowID, runID, name string) {
+	t.Helper()
+	dir := os.Getenv("KITH_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	var h historypb.History
+	it := k.Client.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

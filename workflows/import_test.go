@@ -98,10 +98,16 @@ func TestImportContactsRetriesTransientFailures(t *testing.T) {
 // TestReplay replays histories recorded from real runs: a failure here means a
 // deploy of this code would break workflows that are running now.
 func TestReplay(t *testing.T) {
-	for _, file := range []string{"testdata/import_contacts.json"} {
+	for _, file := range []string{
+		"testdata/import_contacts.json",
+		"testdata/contact_three_visits.json",    // submissions, double opt-in sent, confirmed
+		"testdata/contact_withdrawal.json",      // consent update cancels a pending opt-in
+		"testdata/contact_continue_as_new.json", // a burst of signals, drained into continue-as-new
+	} {
 		t.Run(file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.ImportContacts, workflow.RegisterOptions{Name: workflows.ImportContactsName})
+			r.RegisterWorkflowWithOptions(workflows.ContactLifecycle, workflow.RegisterOptions{Name: workflows.ContactLifecycleName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatal(err)
 			}
