@@ -14,6 +14,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+
+	"github.com/kithhq/kith/codec"
 )
 
 // Config is everything a Kith process needs to reach its dependencies.
@@ -34,6 +36,11 @@ type Config struct {
 	PublicURL     string   // KITH_PUBLIC_URL, how people reach the API (confirmation links)
 	CORSOrigins   []string // KITH_CORS_ORIGINS, comma-separated origins allowed to call the API
 	DefaultRegion string   // KITH_DEFAULT_REGION, ISO country for national phones and dates
+
+	// PayloadKeys encrypt Temporal payloads (KITH_PAYLOAD_KEYS: comma-separated
+	// base64 32-byte keys, the first encrypts); never logged. Every worker and
+	// starter of a deployment needs the same keys.
+	PayloadKeys [][]byte
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
 }
@@ -79,6 +86,12 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
 		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or neither"))
 	}
+	if keys := get("KITH_PAYLOAD_KEYS", ""); keys != "" {
+		var err error
+		if c.PayloadKeys, err = codec.ParseKeys(keys); err != nil {
+			errs = append(errs, fmt.Errorf("KITH_PAYLOAD_KEYS: %w", err))
+		}
+	}
 	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {
 		errs = append(errs, fmt.Errorf("KITH_DEFAULT_REGION %q must be a two-letter country code like US", c.DefaultRegion))
 	}
@@ -112,6 +125,15 @@ func (c Config) TemporalOptions(log *slog.Logger) (client.Options, error) {
 		HostPort:  c.TemporalAddress,
 		Namespace: c.TemporalNamespace,
 		Logger:    tlog.NewStructuredLogger(log),
+	}
+	if len(c.PayloadKeys) > 0 {
+		aes, err := codec.New(c.PayloadKeys...)
+		if err != nil {
+			return o, err
+		}
+		o.DataConverter = aes.DataConverter()
+	} else {
+		log.Warn("Temporal payloads are not encrypted: set KITH_PAYLOAD_KEYS before real personal data flows")
 	}
 	if c.TemporalTLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TemporalTLSCert, c.TemporalTLSKey)

@@ -50,7 +50,7 @@ type kithEnv struct {
 
 var dbSeq atomic.Int64
 
-func newKith(t *testing.T, input workflows.ContactInput) *kithEnv {
+func newKith(t *testing.T, input workflows.ContactInput, clientOpts ...func(*client.Options)) *kithEnv {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
@@ -66,8 +66,11 @@ func newKith(t *testing.T, input workflows.ContactInput) *kithEnv {
 	if _, err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tc, err := client.DialContext(ctx, client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace,
-		Logger: quietLogger{}})
+	co := client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace, Logger: quietLogger{}}
+	for _, o := range clientOpts {
+		o(&co)
+	}
+	tc, err := client.DialContext(ctx, co)
 	if err != nil {
 		t.Fatal(err)
 	}
