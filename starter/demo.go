@@ -2,20 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"google.golang.org/api/iterator"
 
+	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/devstack"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/warehouse"
@@ -82,12 +86,28 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	}
 	say("BigQuery emulator ready; star schema tables: %v", tables)
 
+	// The demo's own payload key: what the worker and this process write to
+	// Temporal is encrypted, as in production.
+	key := make([]byte, 32)
+	rand.Read(key)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	apiURL := "http://" + ln.Addr().String()
+	demoEnv := append(stack.Env(), "KITH_PAYLOAD_KEYS="+base64.StdEncoding.EncodeToString(key), "KITH_PUBLIC_URL="+apiURL)
+	cfg, err := config.FromEnv(envLookup(demoEnv), true)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
 	workerBin, err := siblingBinary("worker")
 	if err != nil {
 		return err
 	}
 	worker := exec.Command(workerBin)
-	worker.Env = append(os.Environ(), stack.Env()...)
+	worker.Env = append(os.Environ(), demoEnv...)
 	worker.Stdout, worker.Stderr = logf, logf
 	worker.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := worker.Start(); err != nil {
@@ -103,14 +123,20 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := os.WriteFile(sample, sampleContacts, 0o644); err != nil {
 		return err
 	}
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort: stack.Temporal.Address, Namespace: stack.Temporal.Namespace,
-		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
-	})
+	c, err := cfg.DialTemporal(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	api, err := newAPI(cfg, store, c, log)
+	if err != nil {
+		return err
+	}
+	serveCtx, stopServing := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- serveHTTP(serveCtx, ln, api.Handler(), log) }()
+	defer func() { stopServing(); <-served }()
+	say("HTTP API serving on %s", apiURL)
 
 	for i, title := range []string{"importing the sample contacts", "importing the same file again (idempotent: nothing new)"} {
 		say("%s: %s", title, sample)
@@ -134,7 +160,14 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		}
 	}
 
+	if err := demoVisitor(ctx, apiURL, store, e.stdout); err != nil {
+		return err
+	}
+
 	say("Temporal Web UI: %s/namespaces/%s/workflows", stack.Temporal.UIURL, stack.Temporal.Namespace)
+	say("  contacts: %s/namespaces/%s/workflows?query=%s", stack.Temporal.UIURL, stack.Temporal.Namespace,
+		url.QueryEscape("WorkflowType='ContactLifecycle'"))
+	say("the progressive-profiling form, in a browser: %s/forms/profile", apiURL)
 	say("list the workflows: bin/temporal workflow list --address %s", stack.Temporal.Address)
 	say("PostgreSQL: psql '%s'", stack.Postgres.URL)
 	if *exit {
@@ -162,6 +195,18 @@ func printQuarantine(ctx context.Context, store *postgres.Store, w io.Writer) er
 		fmt.Fprintf(w, "  %-28s %s\n", r.Ref, r.Reason)
 	}
 	return nil
+}
+
+// envLookup reads KEY=value pairs, then the process environment.
+func envLookup(pairs []string) func(string) string {
+	return func(k string) string {
+		for i := len(pairs) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(pairs[i], k+"="); ok {
+				return v
+			}
+		}
+		return os.Getenv(k)
+	}
 }
 
 // siblingBinary finds another Kith binary next to this one (make builds both into bin/).
