@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -42,7 +43,8 @@ type Server struct {
 	RatePerIP  rate.Limit
 	BurstPerIP int
 
-	limiters sync.Map // client IP → *rate.Limiter
+	limiters sync.Map     // client IP → *rate.Limiter
+	newIPs   atomic.Int64 // limiters added since the last sweep
 }
 
 // Handler returns the API's routes wrapped in its protections.
@@ -150,7 +152,16 @@ func (s *Server) limit(next http.Handler) http.Handler {
 		burst = 40
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		l, _ := s.limiters.LoadOrStore(clientIP(r), rate.NewLimiter(rps, burst))
+		l, loaded := s.limiters.LoadOrStore(clientIP(r), rate.NewLimiter(rps, burst))
+		if !loaded && s.newIPs.Add(1)%4096 == 0 {
+			// Forget addresses whose bucket refilled: they are idle.
+			s.limiters.Range(func(ip, l any) bool {
+				if l.(*rate.Limiter).Tokens() >= float64(burst) {
+					s.limiters.Delete(ip)
+				}
+				return true
+			})
+		}
 		if !l.(*rate.Limiter).Allow() {
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests from this address; retry in a second", nil)
