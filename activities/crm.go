@@ -1,0 +1,201 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/quality"
+)
+
+// Application error types of CRM activities, as ops see them in the Temporal UI.
+const (
+	ErrCRMNotFound     = "CRMNotFound"     // the object is gone: recorded, not retried
+	ErrCRMUnauthorized = "CRMUnauthorized" // the token is wrong: not retried
+	ErrCRMUnavailable  = "CRMUnavailable"  // 429 or 5xx: retried, after Retry-After
+)
+
+// CRM syncs CRM objects into the store.
+type CRM struct {
+	Clients map[string]kith.CRM // by provider name
+	Store   interface {
+		kith.CRMStore
+		kith.EventStore
+	}
+	// Quality reads national phones and dates (DefaultRegion).
+	Quality quality.Options
+	// Now is the day birth dates are checked against.
+	Now func() time.Time
+}
+
+// ObjectRef names one CRM object.
+type ObjectRef struct {
+	Provider string `json:"provider"`
+	Type     string `json:"type"`
+	ID       string `json:"id"`
+}
+
+// FetchObject reads one object from its CRM.
+func (a *CRM) FetchObject(ctx context.Context, ref ObjectRef) (kith.CRMObject, error) {
+	c, err := a.client(ref.Provider)
+	if err != nil {
+		return kith.CRMObject{}, err
+	}
+	obj, err := c.Object(ctx, ref.Type, ref.ID)
+	if err != nil {
+		return obj, crmFailure(err)
+	}
+	obj.Provider = ref.Provider
+	return obj, nil
+}
+
+func (a *CRM) client(provider string) (kith.CRM, error) {
+	c, ok := a.Clients[provider]
+	if !ok {
+		return nil, temporal.NewNonRetryableApplicationError("no CRM client configured for "+provider, ErrCRMUnauthorized, nil)
+	}
+	return c, nil
+}
+
+// crmFailure classifies a CRM error for Temporal's retries.
+func crmFailure(err error) error {
+	var ce *kith.CRMError
+	if !errors.As(err, &ce) {
+		return err // network trouble: retried
+	}
+	switch {
+	case ce.Status == 404:
+		return temporal.NewNonRetryableApplicationError(ce.Error(), ErrCRMNotFound, nil)
+	case ce.Status == 401 || ce.Status == 403:
+		return temporal.NewNonRetryableApplicationError(ce.Error()+" — check the CRM access token", ErrCRMUnauthorized, nil)
+	case ce.Retryable():
+		return temporal.NewApplicationErrorWithOptions(ce.Error(), ErrCRMUnavailable, temporal.ApplicationErrorOptions{NextRetryDelay: ce.RetryAfter})
+	}
+	return temporal.NewNonRetryableApplicationError(ce.Error(), "CRMRefused", nil)
+}
+
+// StoreResult says which Kith contacts an object touched.
+type StoreResult struct {
+	ContactIDs  []string `json:"contact_ids"`
+	Quarantined int      `json:"quarantined"`
+}
+
+// StoreObject standardizes an object (contacts through quality.Record) and
+// upserts it; values quality refuses are quarantined with their reasons, the rest
+// stored.
+func (a *CRM) StoreObject(ctx context.Context, obj kith.CRMObject) (StoreResult, error) {
+	in, q := a.standardize(obj)
+	var res StoreResult
+	if q != nil {
+		if err := a.Store.Quarantine(ctx, []kith.Quarantined{*q}); err != nil {
+			return res, err
+		}
+		res.Quarantined = 1
+	}
+	ids, err := a.Store.StoreCRMObject(ctx, obj, in)
+	res.ContactIDs = ids
+	return res, err
+}
+
+// standardize turns a CRM contact into a ContactInput with CRM provenance, and
+// its refused values into a quarantine entry.
+func (a *CRM) standardize(obj kith.CRMObject) (kith.ContactInput, *kith.Quarantined) {
+	in := kith.ContactInput{Fields: map[kith.Field]kith.Value{}}
+	if obj.Type != kith.CRMContact {
+		return in, nil
+	}
+	opts := a.Quality
+	if a.Now != nil {
+		opts.Now = a.Now()
+	}
+	res := quality.Record(obj.Fields, opts)
+	prov := kith.Provenance{Source: kith.SourceCRM, Ref: obj.Provider + ":contact:" + obj.ID, At: obj.UpdatedAt}
+	for f, v := range res.Fields {
+		in.Fields[f] = kith.Value{Value: v, Provenance: prov}
+	}
+	var rejects kith.Violations
+	for _, v := range res.Violations {
+		if v.Severity == kith.SeverityReject {
+			rejects = append(rejects, v)
+		}
+	}
+	if len(rejects) == 0 {
+		return in, nil
+	}
+	payload := fmt.Appendf(nil, "%s contact %s at %s", obj.Provider, obj.ID, obj.UpdatedAt.Format(time.RFC3339Nano))
+	return in, &kith.Quarantined{Source: kith.SourceCRM, Ref: obj.Provider + ":contact:" + obj.ID + "@" + obj.UpdatedAt.Format(time.RFC3339Nano),
+		Payload: payload, Violations: rejects}
+}
+
+// BackfillInput asks for up to Pages pages of contacts changed since the stored
+// cursor.
+type BackfillInput struct {
+	Provider string `json:"provider"`
+	Pages    int    `json:"pages"`
+	PageSize int    `json:"page_size"`
+}
+
+// BackfillProgress is what a backfill activity did; it is also its heartbeat.
+type BackfillProgress struct {
+	Cursor      kith.CRMCursor `json:"cursor"`
+	Pages       int            `json:"pages"`
+	Contacts    int            `json:"contacts"`
+	Quarantined int            `json:"quarantined"`
+	Done        bool           `json:"done"` // the query is exhausted
+}
+
+// BackfillPages pulls pages of contacts changed since the cursor and commits each
+// page with the advanced cursor in one transaction, heartbeating after each: a
+// retry on another worker resumes from the committed cursor.
+func (a *CRM) BackfillPages(ctx context.Context, in BackfillInput) (BackfillProgress, error) {
+	c, err := a.client(in.Provider)
+	if err != nil {
+		return BackfillProgress{}, err
+	}
+	cur, err := a.Store.CRMCursor(ctx, in.Provider)
+	if err != nil {
+		return BackfillProgress{}, err
+	}
+	p := BackfillProgress{Cursor: cur}
+	for p.Pages < in.Pages {
+		page, err := c.ContactsModifiedSince(ctx, cur.Since, cur.After, in.PageSize)
+		if err != nil {
+			return p, crmFailure(err)
+		}
+		var contacts []kith.ContactInput
+		var ids []string
+		var q []kith.Quarantined
+		next := cur
+		next.After = page.Next
+		for _, obj := range page.Objects {
+			obj.Provider = in.Provider
+			ci, bad := a.standardize(obj)
+			contacts, ids = append(contacts, ci), append(ids, obj.ID)
+			if bad != nil {
+				q = append(q, *bad)
+			}
+			if obj.UpdatedAt.After(next.MaxSeen) {
+				next.MaxSeen = obj.UpdatedAt
+			}
+		}
+		if page.Next == "" { // this query is done; the next one starts at the newest change seen
+			next = kith.CRMCursor{Since: next.MaxSeen, MaxSeen: next.MaxSeen}
+		}
+		if err := a.Store.CommitCRMPage(ctx, in.Provider, cur, next, contacts, ids, q); err != nil {
+			return p, err
+		}
+		cur = next
+		p.Cursor, p.Pages, p.Contacts, p.Quarantined = cur, p.Pages+1, p.Contacts+len(contacts), p.Quarantined+len(q)
+		activity.RecordHeartbeat(ctx, p)
+		if page.Next == "" {
+			p.Done = true
+			break
+		}
+	}
+	return p, nil
+}

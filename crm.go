@@ -1,0 +1,100 @@
+package kith
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// CRMError is a CRM API's refusal, classified for retries: 429 and 5xx are worth
+// retrying (after RetryAfter when the CRM said), 404 means the object is gone,
+// 401 and 403 mean the credentials are wrong and retrying cannot help.
+type CRMError struct {
+	Status     int
+	RetryAfter time.Duration
+	Message    string
+}
+
+func (e *CRMError) Error() string {
+	return fmt.Sprintf("CRM answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+}
+
+// Retryable reports whether the request may succeed later.
+func (e *CRMError) Retryable() bool { return e.Status == http.StatusTooManyRequests || e.Status >= 500 }
+
+// CRM object types Kith syncs.
+const (
+	CRMContact = "contact"
+	CRMDeal    = "deal"   // a purchase: stored as an order
+	CRMTicket  = "ticket" // a support ticket
+)
+
+// CRMObject is one object read from a CRM: a contact (Fields), a deal (Order) or a
+// ticket (Ticket), with the CRM ids of its associated contacts.
+type CRMObject struct {
+	Provider  string           `json:"provider"`
+	Type      string           `json:"type"`
+	ID        string           `json:"id"`
+	UpdatedAt time.Time        `json:"updated_at"`
+	Fields    map[Field]string `json:"fields,omitempty"` // raw contact properties mapped to Kith fields
+	Order     *Order           `json:"order,omitempty"`
+	Ticket    *Ticket          `json:"ticket,omitempty"`
+	Contacts  []string         `json:"contacts,omitempty"` // associated contacts' CRM ids
+}
+
+// Order is a purchase (a CRM deal).
+type Order struct {
+	ExternalID  string    `json:"external_id"`
+	AmountCents int64     `json:"amount_cents"`
+	Currency    string    `json:"currency"`
+	Status      string    `json:"status"`
+	OrderedAt   time.Time `json:"ordered_at,omitzero"`
+}
+
+// Ticket is a support ticket.
+type Ticket struct {
+	ExternalID string    `json:"external_id"`
+	Subject    string    `json:"subject"`
+	Status     string    `json:"status"`
+	OpenedAt   time.Time `json:"opened_at,omitzero"`
+	ClosedAt   time.Time `json:"closed_at,omitzero"`
+}
+
+// CRMPage is one page of contacts changed since a time.
+type CRMPage struct {
+	Objects []CRMObject `json:"objects"`
+	Next    string      `json:"next,omitempty"` // paging token; empty on the last page
+}
+
+// CRM reads objects from one CRM account.
+type CRM interface {
+	// Object fetches one object. Errors carry the CRM's answer (see package crm).
+	Object(ctx context.Context, objectType, id string) (CRMObject, error)
+	// ContactsModifiedSince pages through contacts modified at or after since, oldest
+	// first; after is the paging token of the previous page ("" for the first).
+	ContactsModifiedSince(ctx context.Context, since time.Time, after string, limit int) (CRMPage, error)
+}
+
+// CRMCursor is how far a CRM backfill has got: the query (Since) and the position
+// in it (After). It is committed with the page it follows.
+type CRMCursor struct {
+	Since time.Time `json:"since"`
+	After string    `json:"after,omitempty"`
+	// MaxSeen is the latest modification time stored so far: the next query's Since.
+	MaxSeen time.Time `json:"max_seen"`
+}
+
+// CRMStore keeps what CRM syncs write.
+type CRMStore interface {
+	// StoreCRMObject standardizes nothing: callers pass contacts already through
+	// quality. It upserts the object (contact by its CRM identity, then email;
+	// order or ticket by provider and external id) and returns the Kith contact ids
+	// it touched. Idempotent.
+	StoreCRMObject(ctx context.Context, obj CRMObject, contact ContactInput) ([]string, error)
+	// CRMCursor returns the backfill cursor of provider (zero when none).
+	CRMCursor(ctx context.Context, provider string) (CRMCursor, error)
+	// CommitCRMPage upserts a page of contacts and advances the cursor in one
+	// transaction, refusing (CodeConflict) when the stored cursor is not from.
+	CommitCRMPage(ctx context.Context, provider string, from, to CRMCursor, contacts []ContactInput, crmIDs []string, quarantine []Quarantined) error
+}
