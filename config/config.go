@@ -37,6 +37,11 @@ type Config struct {
 	CORSOrigins   []string // KITH_CORS_ORIGINS, comma-separated origins allowed to call the API
 	DefaultRegion string   // KITH_DEFAULT_REGION, ISO country for national phones and dates
 
+	// HubSpot (or a server speaking its API, such as starter crm-sim).
+	HubSpotURL    string // KITH_HUBSPOT_URL
+	HubSpotToken  string // KITH_HUBSPOT_TOKEN, private app access token; never logged
+	HubSpotSecret string // KITH_HUBSPOT_SECRET, app secret that signs webhooks; never logged
+
 	// PayloadKeys encrypt Temporal payloads (KITH_PAYLOAD_KEYS: comma-separated
 	// base64 32-byte keys, the first encrypts); never logged. Every worker and
 	// starter of a deployment needs the same keys.
@@ -66,6 +71,9 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		BigQueryEmulator:  get("BIGQUERY_EMULATOR_HOST", ""),
 		HTTPAddr:          get("KITH_HTTP_ADDR", "127.0.0.1:8080"),
 		DefaultRegion:     strings.ToUpper(get("KITH_DEFAULT_REGION", "")),
+		HubSpotURL:        get("KITH_HUBSPOT_URL", "https://api.hubapi.com"),
+		HubSpotToken:      get("KITH_HUBSPOT_TOKEN", ""),
+		HubSpotSecret:     get("KITH_HUBSPOT_SECRET", ""),
 	}
 	c.PublicURL = strings.TrimSuffix(get("KITH_PUBLIC_URL", "http://"+c.HTTPAddr), "/")
 	for _, o := range strings.Split(get("KITH_CORS_ORIGINS", ""), ",") {

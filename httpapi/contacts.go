@@ -88,3 +88,20 @@ func (t *TemporalContacts) State(ctx context.Context, contactID string) (workflo
 	var view workflows.ContactView
 	return view, true, v.Get(&view)
 }
+
+// CRMSyncs starts CRM syncs.
+type CRMSyncs interface {
+	// StartCRMSync starts the sync of one webhook event once: it returns when the
+	// start is durable, and nil when the event was started before.
+	StartCRMSync(ctx context.Context, in workflows.CRMSyncInput) error
+}
+
+// StartCRMSync implements CRMSyncs.
+func (t *TemporalContacts) StartCRMSync(ctx context.Context, in workflows.CRMSyncInput) error {
+	_, err := t.Client.ExecuteWorkflow(ctx, workflows.CRMSyncStartOptions(in.Provider, in.EventID), workflows.CRMSyncName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil // a redelivery of an event already synced
+	}
+	return err
+}

@@ -25,6 +25,8 @@ import (
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/crm"
+	"github.com/kithhq/kith/crm/crmsim"
 	"github.com/kithhq/kith/devstack"
 	"github.com/kithhq/kith/httpapi"
 	"github.com/kithhq/kith/postgres"
@@ -43,6 +45,7 @@ func TestMain(m *testing.M) {
 // the shared Temporal dev server.
 type kithEnv struct {
 	URL    string
+	Sim    *crmsim.Sim // the CRM, as "hubspot" (and as "locked", with a wrong token)
 	Store  *postgres.Store
 	Client client.Client
 	API    *httpapi.Server
@@ -80,10 +83,18 @@ func newKith(t *testing.T, input workflows.ContactInput, clientOpts ...func(*cli
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(srv.Close)
 
+	sim := crmsim.New("sim-token", "sim-secret", 50, 1)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w, workflows.Activities{
 		Import:   &activities.Import{Store: store},
-		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL},
+		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Temporal: tc},
+		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
+			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
+			"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},
+		}},
 	})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -94,13 +105,16 @@ func newKith(t *testing.T, input workflows.ContactInput, clientOpts ...func(*cli
 	if err != nil {
 		t.Fatal(err)
 	}
+	contacts := &httpapi.TemporalContacts{Client: tc, Input: input}
+	hook := httpapi.WebhookProvider{Secret: sim.Secret, Scheme: "hubspot-v3"}
 	api := &httpapi.Server{
-		Forms: forms, Store: store, Contacts: &httpapi.TemporalContacts{Client: tc, Input: input},
+		Forms: forms, Store: store, Contacts: contacts, Syncs: contacts, PublicURL: srv.URL,
+		Webhooks: map[string]httpapi.WebhookProvider{"hubspot": hook, "locked": hook},
 		Now: time.Now, NewID: uuid.NewString, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RatePerIP: 1000, BurstPerIP: 1000,
 	}
 	handler = api.Handler()
-	return &kithEnv{URL: srv.URL, Store: store, Client: tc, API: api}
+	return &kithEnv{URL: srv.URL, Sim: sim, Store: store, Client: tc, API: api}
 }
 
 type quietLogger struct{}

@@ -29,6 +29,11 @@ type Server struct {
 	Forms    map[string]*kith.Form
 	Store    Store
 	Contacts Contacts
+	// Syncs starts CRM syncs; Webhooks are the CRMs allowed to call, by name.
+	Syncs    CRMSyncs
+	Webhooks map[string]WebhookProvider
+	// PublicURL is the scheme and host CRMs call (signatures cover the full URL).
+	PublicURL string
 	// Quality configures standardization (DefaultRegion); Now is set per request.
 	Quality quality.Options
 	Now     func() time.Time
@@ -55,6 +60,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/validate", s.handleValidate)
 	mux.HandleFunc("POST /v1/contacts/{contact}/consents", s.handleConsent)
 	mux.HandleFunc("GET /v1/confirm", s.handleConfirm)
+	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
 	mux.HandleFunc("GET /forms/{form}", s.handleFormPage)
 	mux.HandleFunc("GET /static/form.js", s.handleFormScript)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
@@ -152,6 +158,10 @@ func (s *Server) limit(next http.Handler) http.Handler {
 		burst = 40
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/webhooks/") {
+			next.ServeHTTP(w, r) // signed CRM deliveries: a refusal would only make the CRM retry
+			return
+		}
 		l, loaded := s.limiters.LoadOrStore(clientIP(r), rate.NewLimiter(rps, burst))
 		if !loaded && s.newIPs.Add(1)%4096 == 0 {
 			// Forget addresses whose bucket refilled: they are idle.

@@ -64,10 +64,18 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 	if err != nil {
 		return nil, err
 	}
+	contacts := &httpapi.TemporalContacts{Client: tc}
+	hooks := map[string]httpapi.WebhookProvider{}
+	if cfg.HubSpotSecret != "" {
+		hooks["hubspot"] = httpapi.WebhookProvider{Secret: cfg.HubSpotSecret, Scheme: "hubspot-v3"}
+	}
 	return &httpapi.Server{
 		Forms:       forms,
 		Store:       store,
-		Contacts:    &httpapi.TemporalContacts{Client: tc},
+		Contacts:    contacts,
+		Syncs:       contacts,
+		Webhooks:    hooks,
+		PublicURL:   cfg.PublicURL,
 		Quality:     quality.Options{DefaultRegion: cfg.DefaultRegion},
 		Now:         time.Now,
 		NewID:       uuid.NewString,

@@ -14,9 +14,12 @@ import (
 
 	"go.temporal.io/sdk/worker"
 
+	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
 	"github.com/kithhq/kith/config"
+	"github.com/kithhq/kith/crm"
 	"github.com/kithhq/kith/postgres"
+	"github.com/kithhq/kith/quality"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -55,9 +58,14 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		// Let activities in hand finish (and commit their batch) on shutdown.
 		WorkerStopTimeout: 30 * time.Second,
 	})
+	crms := map[string]kith.CRM{}
+	if cfg.HubSpotToken != "" {
+		crms["hubspot"] = &crm.HubSpot{BaseURL: cfg.HubSpotURL, Token: cfg.HubSpotToken}
+	}
 	workflows.Register(w, workflows.Activities{
 		Import:   &activities.Import{Store: store},
-		Contacts: &activities.Contacts{Store: store, PublicURL: cfg.PublicURL},
+		Contacts: &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Temporal: c},
+		CRM:      &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

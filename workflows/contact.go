@@ -62,6 +62,11 @@ func ContactStartOptions(contactID string) client.StartWorkflowOptions {
 	}
 }
 
+// contactStart is how activities start a contact's workflow.
+func contactStart(contactID string) (client.StartWorkflowOptions, string, any) {
+	return ContactStartOptions(contactID), ContactLifecycleName, ContactInput{ContactID: contactID}
+}
+
 // ContactInput starts a contact's workflow; State carries it across continue-as-new.
 type ContactInput struct {
 	ContactID string        `json:"contact_id"`
@@ -157,6 +162,7 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 
 	events := workflow.GetSignalChannel(ctx, SignalEvent)
 	confirms := workflow.GetSignalChannel(ctx, SignalConfirm)
+	changes := workflow.GetSignalChannel(ctx, activities.SignalProfileChanged)
 	for !c.shouldContinue(ctx) {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
@@ -168,6 +174,11 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 			var s ConfirmSignal
 			ch.Receive(ctx, &s)
 			c.onConfirm(ctx, s)
+		})
+		sel.AddReceive(changes, func(ch workflow.ReceiveChannel, _ bool) {
+			var chg activities.ContactChange
+			ch.Receive(ctx, &chg)
+			c.onProfileChanged(ctx, chg)
 		})
 		sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 		if f := c.optInTimer(ctx); f != nil {
@@ -191,16 +202,19 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 	for {
 		var e EventSignal
 		var s ConfirmSignal
+		var chg activities.ContactChange
 		switch {
 		case events.ReceiveAsync(&e):
 			c.onEvent(e)
 		case confirms.ReceiveAsync(&s):
 			c.onConfirm(ctx, s)
+		case changes.ReceiveAsync(&chg):
+			c.onProfileChanged(ctx, chg)
 		default:
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return err
 			}
-			if events.Len() > 0 || confirms.Len() > 0 {
+			if events.Len() > 0 || confirms.Len() > 0 || changes.Len() > 0 {
 				continue
 			}
 			next := in
@@ -411,6 +425,22 @@ func (c *contact) onEvent(e EventSignal) {
 	if e.At.After(c.state.LastEventAt) {
 		c.state.LastEventAt = e.At
 	}
+}
+
+// onProfileChanged reloads the profile another source (a CRM sync) stored.
+func (c *contact) onProfileChanged(ctx workflow.Context, ch activities.ContactChange) {
+	c.handled++
+	var a *activities.Contacts
+	var stored kith.Contact
+	if err := workflow.ExecuteActivity(ctx, a.LoadContact, c.id).Get(ctx, &stored); err != nil {
+		workflow.GetLogger(ctx).Error("profile not reloaded", "ref", ch.Ref, "error", err)
+		return
+	}
+	c.state.Fields = stored.Fields
+	if c.state.Source == "" {
+		c.state.Source = ch.Source
+	}
+	c.rescore()
 }
 
 func (c *contact) onConfirm(ctx workflow.Context, s ConfirmSignal) {

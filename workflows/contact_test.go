@@ -41,6 +41,12 @@ func (f *fakeProfiles) ResolveContact(context.Context, []kith.Identity, string, 
 func (f *fakeProfiles) ContactIDFor(context.Context, kith.Identity) (string, error) {
 	return "", errors.New("not used")
 }
+func (f *fakeProfiles) Contact(_ context.Context, id string) (kith.Contact, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return kith.Contact{ID: id, Fields: maps.Clone(f.fields)}, nil
+}
+
 func (f *fakeProfiles) Consents(context.Context, string) (map[string]kith.ConsentRecord, error) {
 	return nil, errors.New("not used")
 }

@@ -5,6 +5,8 @@
 package workflows
 
 import (
+	"reflect"
+
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -19,14 +21,24 @@ const TaskQueue = "kith"
 type Activities struct {
 	Import   *activities.Import
 	Contacts *activities.Contacts
+	CRM      *activities.CRM
 }
 
 // Register registers every workflow and activity with r. Activity names are the
-// method names (workflows call them through typed method handles).
+// method names (workflows call them through typed method handles). It tells the
+// Contacts activities how to start a contact's workflow.
 func Register(r worker.Registry, acts Activities) {
+	if acts.Contacts != nil && acts.Contacts.ContactWorkflow == nil {
+		acts.Contacts.ContactWorkflow = contactStart
+	}
+	r.RegisterWorkflowWithOptions(CRMSync, workflow.RegisterOptions{Name: CRMSyncName})
+	r.RegisterWorkflowWithOptions(CRMBackfill, workflow.RegisterOptions{Name: CRMBackfillName})
 	r.RegisterWorkflowWithOptions(ImportContacts, workflow.RegisterOptions{Name: ImportContactsName})
 	r.RegisterWorkflowWithOptions(ContactLifecycle, workflow.RegisterOptions{Name: ContactLifecycleName})
-	for _, a := range []any{acts.Import, acts.Contacts} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM} {
+		if reflect.ValueOf(a).IsNil() {
+			continue // a worker without that dependency (tests)
+		}
 		r.RegisterActivityWithOptions(a, activity.RegisterOptions{SkipInvalidStructFunctions: true})
 	}
 }
