@@ -161,7 +161,14 @@ func (a *CRM) BackfillPages(ctx context.Context, in BackfillInput) (BackfillProg
 	if err != nil {
 		return BackfillProgress{}, err
 	}
-	p := BackfillProgress{Cursor: cur}
+	// The committed cursor says where to go on; the last attempt's heartbeat, what
+	// it already did (its totals may miss the page it committed as it died: the
+	// store, not this summary, is the record).
+	p := BackfillProgress{}
+	if activity.HasHeartbeatDetails(ctx) {
+		activity.GetHeartbeatDetails(ctx, &p)
+	}
+	p.Cursor = cur
 	for p.Pages < in.Pages {
 		page, err := c.ContactsModifiedSince(ctx, cur.Since, cur.After, in.PageSize)
 		if err != nil {
