@@ -104,6 +104,7 @@ func TestWebhookDeliveredThreeTimesSyncsOnce(t *testing.T) {
 	if amount <= 0 {
 		t.Errorf("order amount %d", amount)
 	}
+	recordHistory(t, k, workflows.CRMSyncWorkflowID("hubspot", id), "", "crm_sync_deal.json")
 }
 
 func TestCRMRateLimitIsRetriedAndVisible(t *testing.T) {
@@ -137,6 +138,7 @@ func TestCRMRateLimitIsRetriedAndVisible(t *testing.T) {
 	if n := k.count(t, `SELECT count(*) FROM contacts WHERE phone IS NOT NULL`); n != 1 {
 		t.Errorf("%d contacts stored", n)
 	}
+	recordHistory(t, k, workflows.CRMSyncWorkflowID("hubspot", id), "", "crm_sync_rate_limited.json")
 	// The contact's workflow was told, and reloaded the CRM's profile.
 	eventually(t, "the contact's workflow has the CRM profile", func() bool {
 		v := queryContact(t, k, res.ContactIDs[0])

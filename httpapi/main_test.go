@@ -53,7 +53,7 @@ type kithEnv struct {
 
 var dbSeq atomic.Int64
 
-func newKith(t *testing.T, input workflows.ContactInput, clientOpts ...func(*client.Options)) *kithEnv {
+func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*client.Options)) *kithEnv {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
@@ -110,7 +110,7 @@ func newKith(t *testing.T, input workflows.ContactInput, clientOpts ...func(*cli
 	api := &httpapi.Server{
 		Forms: forms, Store: store, Contacts: contacts, Syncs: contacts, PublicURL: srv.URL,
 		Webhooks: map[string]httpapi.WebhookProvider{"hubspot": hook, "locked": hook},
-		Now: time.Now, NewID: uuid.NewString, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:      time.Now, NewID: uuid.NewString, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RatePerIP: 1000, BurstPerIP: 1000,
 	}
 	handler = api.Handler()

@@ -103,11 +103,14 @@ func TestReplay(t *testing.T) {
 		"testdata/contact_three_visits.json",    // submissions, double opt-in sent, confirmed
 		"testdata/contact_withdrawal.json",      // consent update cancels a pending opt-in
 		"testdata/contact_continue_as_new.json", // a burst of signals, drained into continue-as-new
+		"testdata/crm_sync_deal.json",           // a deal: its contact fetched and stored first
+		"testdata/crm_sync_rate_limited.json",   // a fetch retried after two 429s
 	} {
 		t.Run(file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.ImportContacts, workflow.RegisterOptions{Name: workflows.ImportContactsName})
 			r.RegisterWorkflowWithOptions(workflows.ContactLifecycle, workflow.RegisterOptions{Name: workflows.ContactLifecycleName})
+			r.RegisterWorkflowWithOptions(workflows.CRMSync, workflow.RegisterOptions{Name: workflows.CRMSyncName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatal(err)
 			}
