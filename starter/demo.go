@@ -20,6 +20,7 @@ import (
 	"google.golang.org/api/iterator"
 
 	"github.com/kithhq/kith/config"
+	"github.com/kithhq/kith/crm/crmsim"
 	"github.com/kithhq/kith/devstack"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/warehouse"
@@ -95,7 +96,16 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	apiURL := "http://" + ln.Addr().String()
-	demoEnv := append(stack.Env(), "KITH_PAYLOAD_KEYS="+base64.StdEncoding.EncodeToString(key), "KITH_PUBLIC_URL="+apiURL)
+	// The CRM simulator stands in for HubSpot: the worker reads from it, it sends
+	// signed webhooks to the API.
+	sim := crmsim.New("demo-token", "demo-secret", 250, 42)
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	simURL := "http://" + simLn.Addr().String()
+	demoEnv := append(stack.Env(), "KITH_PAYLOAD_KEYS="+base64.StdEncoding.EncodeToString(key), "KITH_PUBLIC_URL="+apiURL,
+		"KITH_HUBSPOT_URL="+simURL, "KITH_HUBSPOT_TOKEN=demo-token", "KITH_HUBSPOT_SECRET=demo-secret")
 	cfg, err := config.FromEnv(envLookup(demoEnv), true)
 	if err != nil {
 		return err
@@ -137,6 +147,10 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	go func() { served <- serveHTTP(serveCtx, ln, api.Handler(), log) }()
 	defer func() { stopServing(); <-served }()
 	say("HTTP API serving on %s", apiURL)
+	simDone := make(chan error, 1)
+	go func() { simDone <- serveHTTP(serveCtx, simLn, sim, log) }()
+	defer func() { stopServing(); <-simDone }()
+	say("CRM simulator (HubSpot API subset, not HubSpot) serving on %s with 250 contacts", simURL)
 
 	for i, title := range []string{"importing the sample contacts", "importing the same file again (idempotent: nothing new)"} {
 		say("%s: %s", title, sample)
@@ -161,6 +175,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	}
 
 	if err := demoVisitor(ctx, apiURL, store, e.stdout); err != nil {
+		return err
+	}
+	if err := demoCRM(ctx, c, sim, apiURL, store, e); err != nil {
 		return err
 	}
 

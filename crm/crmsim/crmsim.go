@@ -58,11 +58,20 @@ func New(token, secret string, contacts int, seed uint64) *Sim {
 	for i := range contacts {
 		first, last := firstNames[r.IntN(len(firstNames))], lastNames[r.IntN(len(lastNames))]
 		at := base.Add(time.Duration(i) * time.Minute)
+		email := fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(first), strings.ToLower(last), i)
+		phone := fmt.Sprintf("+47 %s%d %02d %03d", mobilePrefixes[r.IntN(len(mobilePrefixes))], r.IntN(10), r.IntN(100), r.IntN(1000))
+		switch {
+		case i%7 == 3: // people type as they like; the CRM keeps it
+			email = " " + strings.ToUpper(email[:1]) + email[1:]
+			phone = strings.ReplaceAll(strings.TrimPrefix(phone, "+47 "), " ", "")
+		case i%50 == 25: // and some of it is wrong
+			phone = "+47 12"
+		}
 		c := s.AddContact(map[string]string{
-			"email":         fmt.Sprintf("%s.%s.%d@example.com", strings.ToLower(first), strings.ToLower(last), i),
+			"email":         email,
 			"firstname":     first,
 			"lastname":      last,
-			"phone":         fmt.Sprintf("+47 4%02d %02d %03d", r.IntN(100), r.IntN(100), r.IntN(1000)),
+			"phone":         phone,
 			"date_of_birth": base.AddDate(-20-r.IntN(50), 0, -r.IntN(365)).Format(time.DateOnly),
 			"country":       "NO",
 			"city":          cities[r.IntN(len(cities))],
@@ -78,6 +87,7 @@ func New(token, secret string, contacts int, seed uint64) *Sim {
 }
 
 var (
+	mobilePrefixes = []string{"40", "41", "45", "46", "47", "48", "90", "91", "92", "93", "94", "95", "97", "98", "99"}
 	firstNames = []string{"Ada", "Grace", "Linus", "Margaret", "Alan", "Katherine", "Edsger", "Barbara", "Ken", "Frances", "Ole", "Ingrid", "Kari", "Nils"}
 	lastNames  = []string{"Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Johnson", "Dijkstra", "Liskov", "Thompson", "Allen", "Hansen", "Berg", "Nordmann", "Dahl"}
 	cities     = []string{"Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø"}
