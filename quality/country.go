@@ -17,6 +17,17 @@ import (
 // English country name or a common variant (UK, USA, Holland, Deutschland …),
 // ignoring case, accents, dots and "the".
 func Country(v string) (string, kith.Violations) {
+	// Fast path: a code or one-word name in plain letters, looked up without
+	// building a key.
+	if n := len(v); n > 0 && n <= 32 && isLetters(v) {
+		var buf [32]byte
+		for i := 0; i < n; i++ {
+			buf[i] = v[i] | 0x20
+		}
+		if c, ok := countries[string(buf[:n])]; ok {
+			return c, nil
+		}
+	}
 	key := countryKey(v)
 	if key == "" {
 		return "", nil

@@ -82,11 +82,11 @@ func parseNumericDate(v, region string, f kith.Field) (ParsedDate, kith.Violatio
 	if sep == 0 {
 		return ParsedDate{}, nil, false
 	}
-	parts := strings.Split(v, string(sep))
-	if len(parts) != 3 || !allDigits(parts[0]) || !allDigits(parts[1]) || !allDigits(parts[2]) {
+	a, rest, _ := strings.Cut(v, string(sep))
+	b, c, ok := strings.Cut(rest, string(sep))
+	if !ok || !allDigits(a) || !allDigits(b) || !allDigits(c) {
 		return ParsedDate{}, nil, false
 	}
-	a, b, c := parts[0], parts[1], parts[2]
 	if len(a) == 4 {
 		d, vs := ymd(a, b, c, f)
 		return d, vs, true

@@ -88,9 +88,9 @@ func New(token, secret string, contacts int, seed uint64) *Sim {
 
 var (
 	mobilePrefixes = []string{"40", "41", "45", "46", "47", "48", "90", "91", "92", "93", "94", "95", "97", "98", "99"}
-	firstNames = []string{"Ada", "Grace", "Linus", "Margaret", "Alan", "Katherine", "Edsger", "Barbara", "Ken", "Frances", "Ole", "Ingrid", "Kari", "Nils"}
-	lastNames  = []string{"Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Johnson", "Dijkstra", "Liskov", "Thompson", "Allen", "Hansen", "Berg", "Nordmann", "Dahl"}
-	cities     = []string{"Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø"}
+	firstNames     = []string{"Ada", "Grace", "Linus", "Margaret", "Alan", "Katherine", "Edsger", "Barbara", "Ken", "Frances", "Ole", "Ingrid", "Kari", "Nils"}
+	lastNames      = []string{"Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Johnson", "Dijkstra", "Liskov", "Thompson", "Allen", "Hansen", "Berg", "Nordmann", "Dahl"}
+	cities         = []string{"Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø"}
 )
 
 // AddContact adds a contact modified at at and returns it.
