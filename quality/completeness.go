@@ -73,15 +73,23 @@ type Completeness struct {
 // Score computes the completeness of fields under w: the weighted share of fields
 // present, an imputed value counting half.
 func Score(fields map[kith.Field]kith.Value, w Weights) Completeness {
-	return score(w, func(f kith.Field) (bool, bool) {
-		v, ok := fields[f]
-		return ok && v.Value != "", v.Imputed
-	})
+	var present, imputed uint64
+	for i, f := range kith.ProfileFields {
+		if v, ok := fields[f]; ok && v.Value != "" {
+			present |= 1 << i
+			if v.Imputed {
+				imputed |= 1 << i
+			}
+		}
+	}
+	return score(w, present, imputed)
 }
 
 // score is Score over any field store: has reports whether a field has a value and
 // whether that value is imputed.
-func score(w Weights, has func(kith.Field) (present, imputed bool)) Completeness {
+// score computes the completeness from bit sets over kith.ProfileFields (bit i is
+// field i): which fields have a value, and which of those are imputed.
+func score(w Weights, present, imputed uint64) Completeness {
 	var total, have float64
 	type gain struct {
 		f      kith.Field
@@ -98,11 +106,10 @@ func score(w Weights, has func(kith.Field) (present, imputed bool)) Completeness
 			continue
 		}
 		total += wt
-		present, imputed := has(f)
 		switch {
-		case !present:
+		case present&(1<<i) == 0:
 			missing = append(missing, gain{f, wt})
-		case imputed:
+		case imputed&(1<<i) != 0:
 			have += wt / 2
 			missing = append(missing, gain{f, wt / 2})
 		default:

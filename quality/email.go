@@ -3,6 +3,7 @@ package quality
 import (
 	"math/bits"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -25,7 +26,7 @@ import (
 //
 // No network lookups are made.
 func Email(v string) (string, kith.Violations) {
-	v = strings.ToLower(strings.TrimSpace(v))
+	v = lowerASCII(strings.TrimSpace(v))
 	local, domain, ok := strings.Cut(v, "@")
 	if !ok || local == "" || domain == "" {
 		return "", kith.Violations{reject(kith.FieldEmail, "invalid_email", "must be an address like name@example.com")}
@@ -273,4 +274,15 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// lowerASCII is strings.ToLower with a fast path for ASCII text that is already
+// lower case (no copy).
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || (c >= 'A' && c <= 'Z') {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }

@@ -40,6 +40,18 @@ func Name(v string, f kith.Field) (string, kith.Violations) {
 	if !singleCase(v) {
 		return v, nil
 	}
+	if len(v) <= 64 && isASCII(v) { // the common case, in a stack buffer
+		var buf [64]byte
+		b := buf[:len(v)]
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		return capitalizeASCII(b), nil
+	}
 	return capitalizeName(strings.ToLower(v)), nil
 }
 

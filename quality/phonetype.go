@@ -31,6 +31,7 @@ type numberPlan struct {
 type numberDesc struct {
 	lengths []int32
 	first   uint16         // bit d set: a number starting with digit d may match
+	dfa     *digitDFA      // the pattern as an automaton, when it compiles to one
 	re      *regexp.Regexp // nil: the description matches nothing
 }
 
@@ -43,6 +44,7 @@ func compileDesc(d *metadata.PhoneNumberDesc) *numberDesc {
 	out := &numberDesc{lengths: d.GetPossibleLength()}
 	if p := d.GetNationalNumberPattern(); p != "" {
 		out.re = regexp.MustCompile("^(?:" + p + ")$")
+		out.dfa, _ = compileDigitDFA(p)
 		out.first = everyDigit
 		if tree, err := syntax.Parse(p, syntax.Perl); err == nil {
 			if set, canBeEmpty := firstDigits(tree); !canBeEmpty {
@@ -116,6 +118,9 @@ func (d *numberDesc) matches(nsn string) bool {
 	}
 	if len(d.lengths) > 0 && !slices.Contains(d.lengths, int32(len(nsn))) {
 		return false
+	}
+	if d.dfa != nil {
+		return d.dfa.match(nsn)
 	}
 	return d.re.MatchString(nsn)
 }

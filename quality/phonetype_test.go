@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"testing"
@@ -62,4 +63,42 @@ func TestNumberPlanAgreesWithLibrary(t *testing.T) {
 		}
 	}
 	t.Logf("%d numbers checked, %d of them valid", checked, valid)
+}
+
+// TestDigitDFAAgreesWithRegexp compares every number pattern's automaton with the
+// regexp package on random digit strings and the example numbers.
+func TestDigitDFAAgreesWithRegexp(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	patterns, compiled := 0, 0
+	for region := range phonenumbers.GetSupportedRegions() {
+		p := regionPlan(region)
+		descs := []*numberDesc{p.general, p.fixed, p.mobile}
+		for _, s := range p.special {
+			descs = append(descs, s.desc)
+		}
+		for _, d := range descs {
+			if d.re == nil {
+				continue
+			}
+			patterns++
+			if d.dfa == nil {
+				continue
+			}
+			compiled++
+			for i := range 300 {
+				n := 4 + i%10
+				b := make([]byte, n)
+				for j := range b {
+					b[j] = byte('0' + r.IntN(10))
+				}
+				if got, want := d.dfa.match(string(b)), d.re.MatchString(string(b)); got != want {
+					t.Fatalf("%s %s: automaton %v, regexp %v on %s", region, d.re, got, want, b)
+				}
+			}
+		}
+	}
+	if compiled < patterns*9/10 {
+		t.Errorf("only %d of %d patterns compile to an automaton", compiled, patterns)
+	}
+	t.Logf("%d of %d patterns run as automata", compiled, patterns)
 }

@@ -109,14 +109,15 @@ func Record(raw map[kith.Field]string, opts Options) Result {
 		b.keep(kith.FieldPostalCode, p, vs)
 	}
 
-	b.r.Completeness = score(opts.Weights, func(f kith.Field) (bool, bool) { return b.r.Fields[f] != "", false })
+	b.r.Completeness = score(opts.Weights, b.present, 0)
 	return b.r
 }
 
 // builder collects a Result from a raw record.
 type builder struct {
-	raw map[kith.Field]string
-	r   Result
+	raw     map[kith.Field]string
+	r       Result
+	present uint64 // bit i: kith.ProfileFields[i] has a value
 }
 
 // val returns the trimmed raw value of f, and whether there is one.
@@ -138,7 +139,20 @@ func (b *builder) keep(f kith.Field, v string, vs kith.Violations) {
 	b.r.Violations = append(b.r.Violations, vs...)
 	if v != "" {
 		b.r.Fields[f] = v
+		if i := fieldIndex(f); i >= 0 {
+			b.present |= 1 << i
+		}
 	}
+}
+
+// fieldIndex is the index of f in kith.ProfileFields, or -1.
+func fieldIndex(f kith.Field) int {
+	for i, pf := range kith.ProfileFields {
+		if pf == f {
+			return i
+		}
+	}
+	return -1
 }
 
 // age checks a stated age: a whole number within [MinAge, MaxAge] that agrees

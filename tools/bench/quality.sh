@@ -6,7 +6,7 @@
 #   tools/bench/quality.sh [count]     (default count 10)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-count=${1:-10}
+count=${1:-20}
 raw=$(mktemp)
 bin=$(mktemp -d)/quality.test
 go test -c -o "$bin" ./quality
