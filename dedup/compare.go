@@ -12,7 +12,7 @@ import (
 // Levenshtein is the edit distance of a and b (insertions, deletions,
 // substitutions), over runes.
 func Levenshtein(a, b string) int {
-	ra, rb := runes(a), runes(b)
+	ra, rb := []rune(a), []rune(b)
 	if len(ra) < len(rb) {
 		ra, rb = rb, ra
 	}
@@ -39,7 +39,7 @@ func Levenshtein(a, b string) int {
 // unrestricted form (a substring may be edited after a transposition:
 // DamerauLevenshtein("CA", "ABC") is 2, where optimal string alignment gives 3).
 func DamerauLevenshtein(a, b string) int {
-	ra, rb := runes(a), runes(b)
+	ra, rb := []rune(a), []rune(b)
 	n, m := len(ra), len(rb)
 	maxDist := n + m
 	last := map[rune]int{}
@@ -129,7 +129,6 @@ func jaro(a, b []rune) float64 {
 	return (m/float64(len(a)) + m/float64(len(b)) + (m-float64(transpositions)/2)/m) / 3
 }
 
-func runes(s string) []rune { return []rune(s) }
 
 func runesInto(buf []rune, s string) []rune {
 	for _, r := range s {

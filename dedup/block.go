@@ -1,0 +1,123 @@
+package dedup
+
+import (
+	"hash/maphash"
+	"slices"
+)
+
+// A blocking rule proposes candidate pairs: records with the same key. Rules are
+// OR-ed: a pair is compared when any rule proposes it.
+type rule struct {
+	name string
+	key  func(n *normalized) string // "" when the record has no key
+}
+
+var rules = []rule{
+	{"email", func(n *normalized) string { return n.email }},
+	{"phone", func(n *normalized) string { return n.phone }},
+	{"crm_id", func(n *normalized) string { return n.crm }},
+	{"soundex(last)+first initial+postal", func(n *normalized) string {
+		if n.soundex == "" || n.first == "" || n.postal == "" {
+			return ""
+		}
+		return n.soundex + n.first[:1] + n.postal
+	}},
+	{"first name+birth date", func(n *normalized) string {
+		if n.firstCanon == "" || n.birth == 0 {
+			return ""
+		}
+		return n.firstCanon + n.birthISO
+	}},
+	{"last name+birth date", func(n *normalized) string {
+		if n.last == "" || n.birth == 0 {
+			return ""
+		}
+		return n.last + n.birthISO
+	}},
+}
+
+// keyed is one record's key under one rule.
+type keyed struct {
+	h  uint64
+	id int32
+}
+
+var seed = maphash.MakeSeed()
+
+// blockKeys returns the sorted keys of every record under rule ri.
+func blockKeys(recs []normalized, ri int, from int) []keyed {
+	out := make([]keyed, 0, len(recs))
+	for i := range recs {
+		if k := rules[ri].key(&recs[i]); k != "" {
+			out = append(out, keyed{maphash.String(seed, k) ^ uint64(ri)<<58, int32(from + i)})
+		}
+	}
+	slices.SortFunc(out, func(a, b keyed) int {
+		if a.h != b.h {
+			if a.h < b.h {
+				return -1
+			}
+			return 1
+		}
+		return int(a.id - b.id)
+	})
+	return out
+}
+
+// pairsInBlocks appends the candidate pairs of sorted keys: every pair in a block
+// up to maxBlock records; in a larger block each record with its window nearest
+// neighbours in name order (sorted neighbourhood), so the comparisons per record
+// stay bounded however large a block grows.
+func pairsInBlocks(keys []keyed, recs []normalized, maxBlock, window int, out []uint64, stats *Stats) []uint64 {
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j].h == keys[i].h {
+			j++
+		}
+		block := keys[i:j]
+		if len(block) <= maxBlock {
+			for a := 0; a < len(block); a++ {
+				for b := a + 1; b < len(block); b++ {
+					out = append(out, pairKey(block[a].id, block[b].id))
+				}
+			}
+		} else {
+			stats.OversizedBlocks++
+			ids := make([]int32, len(block))
+			for k := range block {
+				ids[k] = block[k].id
+			}
+			slices.SortFunc(ids, func(x, y int32) int {
+				nx, ny := &recs[x], &recs[y]
+				if nx.last != ny.last {
+					if nx.last < ny.last {
+						return -1
+					}
+					return 1
+				}
+				if nx.first < ny.first {
+					return -1
+				} else if nx.first > ny.first {
+					return 1
+				}
+				return int(x - y)
+			})
+			for a := range ids {
+				for b := a + 1; b < len(ids) && b <= a+window; b++ {
+					out = append(out, pairKey(ids[a], ids[b]))
+				}
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+func pairKey(a, b int32) uint64 {
+	if a > b {
+		a, b = b, a
+	}
+	return uint64(a)<<32 | uint64(uint32(b))
+}
+
+func unpair(k uint64) (int32, int32) { return int32(k >> 32), int32(uint32(k)) }

@@ -1,0 +1,271 @@
+package dedup
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/kithhq/kith"
+)
+
+// Labeled is a generated record with the person it truly belongs to.
+type Labeled struct {
+	Record
+	Entity int
+}
+
+// Difficulty sets how messy generated duplicates are and how many look-alikes
+// there are.
+type Difficulty struct {
+	DupShare     float64 // share of people with more than one record
+	Typo         float64 // chance of a typo in each name of a duplicate
+	Nickname     float64
+	Swap         float64 // first and last name written the other way round
+	NewEmail     float64 // a duplicate with another email address
+	Missing      float64 // chance each optional field is missing from a duplicate
+	NewPhone     float64
+	DateTypo     float64 // day/month swapped or one digit off
+	Moved        float64 // another postal code and city
+	Married      float64 // another last name
+	Family       float64 // share of people with a relative at the same address (and often phone)
+	CommonNames  float64 // share of people with one of a few very common names
+	SharedPhones bool    // relatives share the household phone
+}
+
+// Difficulties by name.
+var Difficulties = map[string]Difficulty{
+	"easy": {DupShare: 0.3, Typo: 0.05, Nickname: 0.02, NewEmail: 0.05, Missing: 0.05, DateTypo: 0.01, Family: 0.02, CommonNames: 0.01},
+	"hard": {DupShare: 0.4, Typo: 0.15, Nickname: 0.10, Swap: 0.03, NewEmail: 0.30, Missing: 0.20, NewPhone: 0.10,
+		DateTypo: 0.06, Moved: 0.10, Married: 0.03, Family: 0.15, CommonNames: 0.10, SharedPhones: true},
+}
+
+var (
+	genFirst = []string{"Ada", "Grace", "Linus", "Margaret", "Alan", "Katherine", "Edsger", "Barbara", "Ken", "Frances",
+		"Ole", "Ingrid", "Kari", "Nils", "Robert", "William", "Richard", "James", "John", "Elizabeth", "Michael", "Thomas",
+		"Joseph", "Charles", "Christopher", "Daniel", "Matthew", "Anthony", "Jennifer", "Patricia", "Susan", "Alexander",
+		"Edward", "Nicholas", "Samuel", "Benjamin", "Rebecca", "Victoria", "Deborah", "Andrew", "Stephen", "Sofia", "Emma",
+		"Olivia", "Noah", "Lucas", "Mia", "Hanna", "Jakob", "Emil", "Sara", "Astrid", "Sigrid", "Henrik", "Magnus", "Lars",
+		"Anders", "Per", "Tor", "Bjorn", "Liv", "Eva", "Maja", "Nora", "Ella", "Leah", "Aria", "Amelia", "Isla", "Freya",
+		"Oscar", "Hugo", "Leo", "Axel", "Filip", "Elias", "Isak", "Theo", "Adam", "Markus", "Jonas", "Tobias", "Sander",
+		"Mathias", "Kristian", "Marius", "Vetle", "Sindre", "Eirik", "Petter", "Even", "Helene", "Ingeborg", "Tuva",
+		"Selma", "Thea", "Julie", "Ida", "Marte", "Silje", "Camilla", "Line", "Hilde", "Randi", "Berit", "Solveig"}
+	genLast = []string{"Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen", "Jensen",
+		"Karlsen", "Johnsen", "Pettersen", "Eriksen", "Berg", "Haugen", "Hagen", "Johannessen", "Andreassen", "Jacobsen",
+		"Dahl", "Jørgensen", "Halvorsen", "Henriksen", "Lund", "Sørensen", "Jakobsen", "Moen", "Gundersen", "Iversen",
+		"Strand", "Solberg", "Svendsen", "Eide", "Knutsen", "Martinsen", "Paulsen", "Bakken", "Kristoffersen", "Mathisen",
+		"Lie", "Amundsen", "Nguyen", "Rasmussen", "Ali", "Lunde", "Solheim", "Berge", "Moe", "Nygård", "Bakke", "Kristensen",
+		"Fredriksen", "Holm", "Lien", "Hauge", "Christensen", "Andresen", "Nielsen", "Knudsen", "Evensen", "Sæther",
+		"Aas", "Myhre", "Hanssen", "Ahmed", "Haugland", "Thomassen", "Sivertsen", "Simonsen", "Danielsen", "Berntsen",
+		"Sandvik", "Rønning", "Arnesen", "Antonsen", "Næss", "Vik", "Haug", "Ellingsen", "Thorsen", "Edvardsen", "Birkeland",
+		"Isaksen", "Gulbrandsen", "Ruud", "Aasen", "Strøm", "Myklebust", "Tangen", "Ødegård", "Eliassen", "Helland",
+		"Bøe", "Jenssen", "Aune", "Mikkelsen", "Tveit", "Brekke", "Abrahamsen", "Madsen", "Lovelace", "Hopper", "Torvalds",
+		"Hamilton", "Turing", "Johnson", "Dijkstra", "Liskov", "Thompson", "Allen", "Smith", "Garcia", "Müller", "Rossi"}
+	commonNames = [][2]string{{"John", "Smith"}, {"Maria", "Garcia"}, {"Ole", "Hansen"}, {"Anne", "Olsen"}, {"Lars", "Johansen"}}
+	genDomains  = []string{"gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "online.no", "icloud.com", "proton.me"}
+	genCities   = []string{"Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø", "Drammen", "Kristiansand", "Fredrikstad", "Bodø", "Ålesund"}
+)
+
+type person struct {
+	first, last, email, phone, birth, postal, city string
+}
+
+// Generate makes about n labeled contact records: people, some with several
+// records that differ the way real duplicates do, and look-alikes that are not
+// the same person (relatives sharing an address and phone, common names).
+func Generate(n int, d Difficulty, seed uint64) []Labeled {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	out := make([]Labeled, 0, n+8)
+	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	sources := []kith.Source{kith.SourceCRM, kith.SourceForm, kith.SourceImport}
+	entity := 0
+	emit := func(p person, e int) {
+		i := len(out)
+		at := base.Add(time.Duration(i) * time.Second)
+		out = append(out, Labeled{Entity: e, Record: Record{
+			ID: fmt.Sprintf("c%08d", i), Source: sources[r.IntN(len(sources))], CreatedAt: at, UpdatedAt: at.Add(time.Duration(r.IntN(1e6)) * time.Second),
+			Email: p.email, Phone: p.phone, FirstName: p.first, LastName: p.last, BirthDate: p.birth, PostalCode: p.postal, City: p.city,
+		}})
+	}
+	newPerson := func(last string) person {
+		p := person{first: genFirst[r.IntN(len(genFirst))], last: last}
+		if p.last == "" {
+			p.last = genLast[r.IntN(len(genLast))]
+		}
+		if r.Float64() < d.CommonNames {
+			c := commonNames[r.IntN(len(commonNames))]
+			p.first, p.last = c[0], c[1]
+		}
+		p.email = fmt.Sprintf("%s.%s%d@%s", foldName(p.first), foldName(p.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
+		p.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
+		p.birth = time.Date(1940+r.IntN(66), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+		ci := r.IntN(len(genCities))
+		p.postal = fmt.Sprintf("%04d", ci*1000+r.IntN(1000))
+		p.city = genCities[ci]
+		return p
+	}
+	for len(out) < n {
+		p := newPerson("")
+		e := entity
+		entity++
+		emit(p, e)
+		if r.Float64() < d.DupShare {
+			for range 1 + r.IntN(3) {
+				emit(d.variant(r, p), e)
+			}
+		}
+		if r.Float64() < d.Family { // a relative at the same address
+			q := newPerson(p.last)
+			q.postal, q.city = p.postal, p.city
+			q.email = fmt.Sprintf("%s.%s%d@%s", foldName(q.first), foldName(q.last), r.IntN(1000000), strings.SplitN(p.email, "@", 2)[1])
+			if d.SharedPhones && r.Float64() < 0.5 {
+				q.phone = p.phone
+			}
+			emit(q, entity)
+			entity++
+		}
+	}
+	return out
+}
+
+// variant is another record of the same person.
+func (d Difficulty) variant(r *rand.Rand, p person) person {
+	v := p
+	chance := func(x float64) bool { return r.Float64() < x }
+	if chance(d.Nickname) {
+		for nick, canon := range nicknames {
+			if canon == foldName(p.first) && nick != canon {
+				v.first = strings.ToUpper(nick[:1]) + nick[1:]
+				break
+			}
+		}
+	}
+	if chance(d.Typo) {
+		v.first = typo(r, v.first)
+	}
+	if chance(d.Married) {
+		v.last = genLast[r.IntN(len(genLast))]
+	} else if chance(d.Typo) {
+		v.last = typo(r, v.last)
+	}
+	if chance(d.Swap) {
+		v.first, v.last = v.last, v.first
+	}
+	if chance(d.NewEmail) {
+		v.email = fmt.Sprintf("%s%d@%s", foldName(p.first)[:1]+foldName(p.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
+	}
+	if chance(d.NewPhone) {
+		v.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
+	}
+	if chance(d.DateTypo) {
+		if r.IntN(2) == 0 && p.birth[8:10] <= "12" {
+			v.birth = p.birth[:5] + p.birth[8:10] + "-" + p.birth[5:7]
+		} else {
+			b := []byte(p.birth)
+			b[3] = byte('0' + (int(b[3]-'0')+1+r.IntN(8))%10)
+			v.birth = string(b)
+		}
+	}
+	if chance(d.Moved) {
+		ci := r.IntN(len(genCities))
+		v.postal, v.city = fmt.Sprintf("%04d", ci*1000+r.IntN(1000)), genCities[ci]
+	}
+	for _, f := range []*string{&v.email, &v.phone, &v.birth, &v.postal, &v.city} {
+		if chance(d.Missing) {
+			*f = ""
+		}
+	}
+	if v.email == "" && v.phone == "" && v.birth == "" { // a record needs something to be matched by
+		v.email = p.email
+	}
+	return v
+}
+
+// typo changes one letter: a substitution, deletion, insertion or transposition.
+func typo(r *rand.Rand, s string) string {
+	rs := []rune(s)
+	if len(rs) < 3 {
+		return s
+	}
+	i := 1 + r.IntN(len(rs)-2)
+	switch r.IntN(4) {
+	case 0:
+		rs[i] = rune('a' + r.IntN(26))
+	case 1:
+		rs = append(rs[:i], rs[i+1:]...)
+	case 2:
+		rs = append(rs[:i], append([]rune{rune('a' + r.IntN(26))}, rs[i:]...)...)
+	default:
+		rs[i], rs[i+1] = rs[i+1], rs[i]
+	}
+	return string(rs)
+}
+
+// Evaluation compares a resolution with the truth.
+type Evaluation struct {
+	TruePairs, PredictedPairs, CorrectPairs int64
+	Precision, Recall, F1                   float64
+	// People with several records whose records form exactly one cluster, no more.
+	ExactClusters, MultiRecordPeople int
+}
+
+// Evaluate scores res against the labels: pairwise precision, recall and F1, and
+// the share of people resolved into exactly their own cluster.
+func Evaluate(labeled []Labeled, res *Result) Evaluation {
+	var ev Evaluation
+	type key struct {
+		cluster string
+		entity  int
+	}
+	byBoth, byCluster, byEntity := map[key]int64{}, map[string]int64{}, map[int]int64{}
+	clustersOf := map[int]map[string]bool{}
+	for _, l := range labeled {
+		c := res.ClusterOf[l.ID]
+		byBoth[key{c, l.Entity}]++
+		byCluster[c]++
+		byEntity[l.Entity]++
+		if clustersOf[l.Entity] == nil {
+			clustersOf[l.Entity] = map[string]bool{}
+		}
+		clustersOf[l.Entity][c] = true
+	}
+	pairs := func(n int64) int64 { return n * (n - 1) / 2 }
+	for _, n := range byBoth {
+		ev.CorrectPairs += pairs(n)
+	}
+	for _, n := range byCluster {
+		ev.PredictedPairs += pairs(n)
+	}
+	for e, n := range byEntity {
+		ev.TruePairs += pairs(n)
+		if n > 1 {
+			ev.MultiRecordPeople++
+			if len(clustersOf[e]) == 1 {
+				for c := range clustersOf[e] {
+					if byCluster[c] == n {
+						ev.ExactClusters++
+					}
+				}
+			}
+		}
+	}
+	if ev.PredictedPairs > 0 {
+		ev.Precision = float64(ev.CorrectPairs) / float64(ev.PredictedPairs)
+	}
+	if ev.TruePairs > 0 {
+		ev.Recall = float64(ev.CorrectPairs) / float64(ev.TruePairs)
+	}
+	if ev.Precision+ev.Recall > 0 {
+		ev.F1 = 2 * ev.Precision * ev.Recall / (ev.Precision + ev.Recall)
+	}
+	return ev
+}
+
+// Records strips the labels.
+func Records(labeled []Labeled) []Record {
+	out := make([]Record, len(labeled))
+	for i := range labeled {
+		out[i] = labeled[i].Record
+	}
+	return out
+}

@@ -1,0 +1,147 @@
+package dedup
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+)
+
+// Model holds the Fellegi–Sunter parameters: for each field and level, m (the
+// share of true matches at that level) and u (the share of non-matches), and
+// the prior share of matches among candidate pairs.
+type Model struct {
+	M, U  [numFields][maxLevels]float64
+	Prior float64
+}
+
+// Weight is the match weight of a comparison vector: Σ log2(m/u) over the fields
+// that are not missing.
+func (m *Model) Weight(p pattern) float64 {
+	w := 0.0
+	for f := range numFields {
+		l := p.level(f)
+		if l == 0 {
+			continue
+		}
+		w += math.Log2(m.M[f][l] / m.U[f][l])
+	}
+	return w
+}
+
+// Probability is the posterior match probability of a comparison vector. Two
+// records whose first names and birth dates both clearly differ are different
+// people, whatever else they share: relatives share an address, a phone and a
+// last name, and these two are what tell them apart.
+func (m *Model) Probability(p pattern) float64 {
+	if p.level(fFirst) == 4 && p.level(fBirth) == 3 {
+		return 0
+	}
+	w := m.Weight(p) + math.Log2(m.Prior/(1-m.Prior))
+	return 1 / (1 + math.Exp2(-w))
+}
+
+// String shows the weights, for people tuning thresholds.
+func (m *Model) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "prior %.4f\n", m.Prior)
+	for f := range numFields {
+		for l := 1; l < len(levelNames[f]); l++ {
+			fmt.Fprintf(&b, "  %-11s %-40s m=%.4f u=%.6f weight %+.2f\n", fieldNames[f], levelNames[f][l], m.M[f][l], m.U[f][l], math.Log2(m.M[f][l]/m.U[f][l]))
+		}
+	}
+	return b.String()
+}
+
+const floorProb = 1e-6
+
+// estimateU estimates u from random pairs, which are almost all non-matches.
+func estimateU(recs []normalized, samples int, seed uint64) [numFields][maxLevels]float64 {
+	var counts [numFields][maxLevels]float64
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	if len(recs) < 2 {
+		samples = 0
+	}
+	for range samples {
+		i, j := r.IntN(len(recs)), r.IntN(len(recs))
+		if i == j {
+			continue
+		}
+		p := compare(&recs[i], &recs[j])
+		for f := range numFields {
+			counts[f][p.level(f)]++
+		}
+	}
+	return shares(counts)
+}
+
+// shares turns level counts into shares of the non-missing levels, never zero.
+func shares(counts [numFields][maxLevels]float64) [numFields][maxLevels]float64 {
+	var out [numFields][maxLevels]float64
+	for f := range numFields {
+		total := 0.0
+		for l := 1; l < maxLevels; l++ {
+			total += counts[f][l]
+		}
+		for l := 1; l < maxLevels; l++ {
+			if total > 0 {
+				out[f][l] = max(counts[f][l]/total, floorProb)
+			} else {
+				out[f][l] = floorProb
+			}
+		}
+	}
+	return out
+}
+
+// trainModel estimates the Fellegi–Sunter parameters from the candidate pairs'
+// comparison vectors (hist), with u from random pairs. Plain EM over all fields
+// collapses here: relatives agree on last name, phone, address and city together,
+// which breaks the independence it assumes, and it ends up calling every
+// candidate a match. So m is estimated field by field, Splink-style, from pairs
+// that an independent anchor marks as near-certain matches (the same email for
+// every other field; the same phone and birth date for the email), and only the
+// prior is then fitted by EM.
+//
+// The prior is the probability that two records picked at random are the same
+// person (Splink's "probability two random records match"): the matches EM finds
+// among the candidates, over all n(n-1)/2 pairs. A prior over candidate pairs
+// only would be far too generous to pairs that share one rare value by chance.
+func trainModel(hist map[pattern]float64, u [numFields][maxLevels]float64, iterations int, records int) Model {
+	m := Model{U: u, Prior: 0.1}
+	var mc [numFields][maxLevels]float64
+	for p, c := range hist {
+		sameEmail := p.level(fEmail) == 1
+		samePhoneBirth := p.level(fPhone) == 1 && p.level(fBirth) == 1
+		for f := range numFields {
+			if (f != fEmail && sameEmail) || (f == fEmail && samePhoneBirth) {
+				mc[f][p.level(f)] += c
+			}
+		}
+	}
+	m.M = shares(mc)
+	for range iterations {
+		matched, total := 0.0, 0.0
+		for p, c := range hist {
+			matched += c * m.Probability(p)
+			total += c
+		}
+		if total == 0 {
+			break
+		}
+		m.Prior = min(max(matched/total, 1e-4), 1-1e-4)
+	}
+	matches := m.Prior * histTotal(hist)
+	if all := float64(records) * float64(records-1) / 2; all > 0 {
+		m.Prior = min(max(matches/all, 1e-12), 0.5)
+	}
+	return m
+}
+
+func histTotal(hist map[pattern]float64) float64 {
+	t := 0.0
+	for _, c := range hist {
+		t += c
+	}
+	return t
+}

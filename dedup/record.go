@@ -1,0 +1,158 @@
+package dedup
+
+import (
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/kithhq/kith"
+)
+
+// Record is one contact record to resolve: values already standardized by
+// package quality (E.164 phones, ISO dates, lower-case emails).
+type Record struct {
+	ID         string      `json:"id"` // the contact id; a cluster keeps the id of its oldest record
+	Source     kith.Source `json:"source"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at"`
+	Email      string      `json:"email,omitempty"`
+	Phone      string      `json:"phone,omitempty"`
+	FirstName  string      `json:"first_name,omitempty"`
+	LastName   string      `json:"last_name,omitempty"`
+	BirthDate  string      `json:"birth_date,omitempty"` // YYYY-MM-DD
+	PostalCode string      `json:"postal_code,omitempty"`
+	City       string      `json:"city,omitempty"`
+	CRMID      string      `json:"crm_id,omitempty"`
+}
+
+// normalized is a record prepared for blocking and comparison.
+type normalized struct {
+	email, emailLocal string
+	phone             string // digits
+	first, firstCanon string // folded; nickname → canonical name
+	last              string
+	soundex           string
+	birth             int32 // days since 1900-01-01 + 1; 0 when unknown
+	birthISO          string
+	postal, city      string
+	crm               string
+}
+
+
+// foldName lower-cases a name, drops accents and keeps letters only.
+func foldName(s string) string {
+	if s == "" {
+		return ""
+	}
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		// A chain holds state: one per call (names with accents are the minority).
+		fold := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+		if t, _, err := transform.String(fold, s); err == nil {
+			s = t
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+var epoch = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func normalize(r *Record) normalized {
+	n := normalized{email: strings.ToLower(strings.TrimSpace(r.Email)), crm: r.CRMID,
+		first: foldName(r.FirstName), last: foldName(r.LastName),
+		postal: strings.ToUpper(strings.ReplaceAll(r.PostalCode, " ", "")), city: foldName(r.City)}
+	if at := strings.IndexByte(n.email, '@'); at > 0 {
+		n.emailLocal = n.email[:at]
+	}
+	var digits []byte
+	for i := 0; i < len(r.Phone); i++ {
+		if c := r.Phone[i]; c >= '0' && c <= '9' {
+			digits = append(digits, c)
+		}
+	}
+	n.phone = string(digits)
+	n.firstCanon = n.first
+	if c, ok := nicknames[n.first]; ok {
+		n.firstCanon = c
+	}
+	n.soundex = soundex(n.last)
+	if t, err := time.Parse(time.DateOnly, r.BirthDate); err == nil {
+		n.birth = int32(t.Sub(epoch).Hours()/24) + 1
+		n.birthISO = r.BirthDate
+	}
+	return n
+}
+
+// soundex is the American Soundex code of a folded name ("robert" → "r163").
+func soundex(s string) string {
+	if s == "" {
+		return ""
+	}
+	codes := [26]byte{0, '1', '2', '3', 0, '1', '2', 0, 0, '2', '2', '4', '5', '5', 0, '1', '2', '6', '2', '3', 0, '1', 0, '2', 0, '2'}
+	out := []byte{s[0]}
+	if s[0] < 'a' || s[0] > 'z' {
+		return s[:1]
+	}
+	last := codes[s[0]-'a']
+	for i := 1; i < len(s) && len(out) < 4; i++ {
+		c := s[i]
+		if c < 'a' || c > 'z' {
+			continue
+		}
+		code := codes[c-'a']
+		if code != 0 && code != last {
+			out = append(out, code)
+		}
+		if c != 'h' && c != 'w' {
+			last = code
+		}
+	}
+	for len(out) < 4 {
+		out = append(out, '0')
+	}
+	return string(out)
+}
+
+// nicknames maps common short forms to the name they stand for.
+var nicknames = func() map[string]string {
+	m := map[string]string{}
+	for canon, nicks := range map[string][]string{
+		"robert": {"bob", "rob", "bobby", "robbie"}, "william": {"bill", "will", "billy", "liam"},
+		"richard": {"rick", "dick", "rich", "ricky"}, "james": {"jim", "jimmy", "jamie"},
+		"john": {"jack", "johnny", "jon"}, "margaret": {"maggie", "meg", "peggy", "marge"},
+		"elizabeth": {"liz", "beth", "lizzie", "betty", "eliza"}, "katherine": {"kate", "kathy", "katie", "kat"},
+		"michael": {"mike", "mikey", "mick"}, "thomas": {"tom", "tommy"}, "joseph": {"joe", "joey"},
+		"charles": {"charlie", "chuck"}, "christopher": {"chris", "kit"}, "daniel": {"dan", "danny"},
+		"matthew": {"matt"}, "anthony": {"tony"}, "jennifer": {"jen", "jenny"}, "patricia": {"pat", "patty", "trish"},
+		"susan": {"sue", "susie"}, "alexander": {"alex", "sasha"}, "edward": {"ed", "eddie", "ted"},
+		"nicholas": {"nick", "nicky"}, "samuel": {"sam", "sammy"}, "benjamin": {"ben", "benny"},
+		"rebecca": {"becky", "becca"}, "victoria": {"vicky", "tori"}, "deborah": {"debbie", "deb"},
+		"jonathan": {"jonny"}, "andrew": {"andy", "drew"}, "stephen": {"steve", "stevie"}, "steven": {"steve"},
+		"frances": {"fran", "frannie"}, "francis": {"frank"}, "barbara": {"barb", "babs"}, "ingrid": {"inga"},
+	} {
+		m[canon] = canon
+		for _, n := range nicks {
+			if _, taken := m[n]; !taken {
+				m[n] = canon
+			}
+		}
+	}
+	return m
+}()
