@@ -129,7 +129,6 @@ func jaro(a, b []rune) float64 {
 	return (m/float64(len(a)) + m/float64(len(b)) + (m-float64(transpositions)/2)/m) / 3
 }
 
-
 func runesInto(buf []rune, s string) []rune {
 	for _, r := range s {
 		buf = append(buf, r)

@@ -42,7 +42,6 @@ type normalized struct {
 	crm               string
 }
 
-
 // foldName lower-cases a name, drops accents and keeps letters only.
 func foldName(s string) string {
 	if s == "" {

@@ -86,9 +86,11 @@ type Result struct {
 
 // Resolve de-duplicates records.
 func Resolve(records []Record, cfg Config) *Result {
-	idx := NewIndex(records, cfg)
-	return idx.result()
+	return NewIndex(records, cfg).Result()
 }
+
+// Result returns the clusters of everything the index holds.
+func (x *Index) Result() *Result { return x.finish() }
 
 // Index is a resolved set of records that new records can be matched into
 // without resolving everything again.
@@ -103,6 +105,8 @@ type Index struct {
 	stats   Stats
 	byID    map[string]int32
 	decided map[uint64]bool
+	res     *Result // the clusters as last computed
+	split   Stats   // counts records cut from chains
 }
 
 // NewIndex resolves records and keeps what incremental matching needs.
@@ -161,6 +165,7 @@ func NewIndex(records []Record, cfg Config) *Index {
 	if len(records) > 0 {
 		x.stats.PerRecord = float64(len(pairs)) / float64(len(records))
 	}
+	x.result()
 	return x
 }
 
@@ -233,37 +238,43 @@ func (x *Index) result() *Result {
 	groups := map[int32][]int32{}
 	for i := range x.recs {
 		r := x.find(int32(i))
-		if r != int32(i) || len(groups[r]) > 0 {
-			groups[r] = append(groups[r], int32(i))
-		} else {
-			groups[r] = append(groups[r], r)
-		}
+		groups[r] = append(groups[r], int32(i))
 	}
-	res := &Result{ClusterOf: make(map[string]string, len(x.recs)), Model: x.model, Review: x.review}
+	res := &Result{ClusterOf: make(map[string]string, len(x.recs)), Model: x.model}
 	roots := make([]int32, 0, len(groups))
 	for r := range groups {
 		roots = append(roots, r)
 	}
 	slices.Sort(roots)
 	for _, r := range roots {
-		members := groups[r]
-		if len(members) == 1 {
-			res.ClusterOf[x.recs[members[0]].ID] = x.recs[members[0]].ID
-			continue
-		}
-		for _, part := range x.guard(members, &res.Stats) {
-			x.addCluster(res, part)
-		}
+		x.cluster(res, groups[r])
 	}
-	st := &res.Stats
-	split := st.Split
-	*st = x.stats
-	st.Split = split
+	x.res = res
+	return x.finish()
+}
+
+// cluster adds the clusters of one connected component to res.
+func (x *Index) cluster(res *Result, members []int32) {
+	if len(members) == 1 {
+		res.ClusterOf[x.recs[members[0]].ID] = x.recs[members[0]].ID
+		return
+	}
+	for _, part := range x.guard(members, &x.split) {
+		x.addCluster(res, part)
+	}
+}
+
+// finish brings the cached result's statistics and review queue up to date.
+func (x *Index) finish() *Result {
+	res := x.res
+	res.Review = x.review
+	res.Stats = x.stats
+	res.Stats.Split = x.split.Split
 	for _, c := range res.Clusters {
-		st.Clusters++
-		st.Merged += len(c.Members) - 1
+		res.Stats.Clusters++
+		res.Stats.Merged += len(c.Members) - 1
 		if len(c.Members) > x.cfg.MaxCluster {
-			st.Oversized++
+			res.Stats.Oversized++
 		}
 	}
 	return res
@@ -386,3 +397,93 @@ func parallel(n int, fn func(lo, hi int)) {
 // Golden is a cluster's best record, each field with the provenance of the
 // record it came from.
 type Golden map[kith.Field]kith.Value
+
+// Add matches new records into the index without resolving everything again:
+// each is blocked against the existing records (by binary search in the sorted
+// keys) and against the other new ones, compared with the model already
+// estimated, and linked. An existing record changes cluster only when a new link
+// really merges its cluster with another.
+func (x *Index) Add(records []Record) *Result {
+	from := len(x.recs)
+	x.recs = append(x.recs, records...)
+	norms := make([]normalized, len(records))
+	parallel(len(records), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			norms[i] = normalize(&records[i])
+		}
+	})
+	x.norms = append(x.norms, norms...)
+	for i := range records {
+		x.byID[records[i].ID] = int32(from + i)
+		x.parent = append(x.parent, int32(from+i))
+	}
+	x.decisions()
+	var pairs []uint64
+	var st Stats
+	for ri := range rules {
+		fresh := blockKeys(norms, ri, from)
+		pairs = pairsInBlocks(fresh, x.norms, x.cfg.MaxBlock, x.cfg.Window, pairs, &st)
+		old := x.keys[ri]
+		for _, k := range fresh {
+			lo, _ := slices.BinarySearchFunc(old, k.h, func(e keyed, h uint64) int { return cmp.Compare(e.h, h) })
+			for j := lo; j < len(old) && old[j].h == k.h && j-lo < x.cfg.MaxBlock; j++ {
+				pairs = append(pairs, pairKey(old[j].id, k.id))
+			}
+		}
+		x.keys[ri] = mergeKeys(old, fresh)
+	}
+	slices.Sort(pairs)
+	pairs = slices.Compact(pairs)
+	x.link(pairs, x.comparePairs(pairs))
+
+	// Only the components that gained a record change: recompute those.
+	touched := map[int32]bool{}
+	for i := from; i < len(x.recs); i++ {
+		touched[x.find(int32(i))] = true
+	}
+	members := map[int32][]int32{}
+	res := x.res
+	kept := res.Clusters[:0]
+	for _, c := range res.Clusters {
+		if root := x.find(x.byID[c.ID]); touched[root] {
+			continue // rebuilt below with its new members
+		}
+		kept = append(kept, c)
+	}
+	res.Clusters = kept
+	for i := range x.recs {
+		if root := x.find(int32(i)); touched[root] {
+			members[root] = append(members[root], int32(i))
+		}
+	}
+	roots := make([]int32, 0, len(members))
+	for r := range members {
+		roots = append(roots, r)
+	}
+	slices.Sort(roots)
+	for _, r := range roots {
+		x.cluster(res, members[r])
+	}
+	x.stats.Records = len(x.recs)
+	x.stats.Comparisons += len(pairs)
+	x.stats.PerRecord = float64(x.stats.Comparisons) / float64(len(x.recs))
+	x.stats.OversizedBlocks += st.OversizedBlocks
+	return x.finish()
+}
+
+// mergeKeys merges two sorted key lists in one pass.
+func mergeKeys(a, b []keyed) []keyed {
+	out := make([]keyed, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		if a[i].h < b[j].h || (a[i].h == b[j].h && a[i].id < b[j].id) {
+			out = append(out, a[i])
+			i++
+		} else {
+			out = append(out, b[j])
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
