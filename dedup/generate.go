@@ -212,22 +212,33 @@ type Evaluation struct {
 // Evaluate scores res against the labels: pairwise precision, recall and F1, and
 // the share of people resolved into exactly their own cluster.
 func Evaluate(labeled []Labeled, res *Result) Evaluation {
+	entities := make([]int, len(labeled))
+	ids := make([]string, len(labeled))
+	for i := range labeled {
+		entities[i], ids[i] = labeled[i].Entity, labeled[i].ID
+	}
+	return EvaluateIDs(ids, entities, res)
+}
+
+// EvaluateIDs is Evaluate over record ids and their true entities.
+func EvaluateIDs(ids []string, entities []int, res *Result) Evaluation {
 	var ev Evaluation
 	type key struct {
 		cluster string
 		entity  int
 	}
 	byBoth, byCluster, byEntity := map[key]int64{}, map[string]int64{}, map[int]int64{}
-	clustersOf := map[int]map[string]bool{}
-	for _, l := range labeled {
-		c := res.ClusterOf[l.ID]
-		byBoth[key{c, l.Entity}]++
+	firstCluster := map[int]string{} // an entity's first cluster, or "" once it has two
+	for i, id := range ids {
+		c, e := res.ClusterOf[id], entities[i]
+		byBoth[key{c, e}]++
 		byCluster[c]++
-		byEntity[l.Entity]++
-		if clustersOf[l.Entity] == nil {
-			clustersOf[l.Entity] = map[string]bool{}
+		byEntity[e]++
+		if fc, seen := firstCluster[e]; !seen {
+			firstCluster[e] = c
+		} else if fc != c {
+			firstCluster[e] = ""
 		}
-		clustersOf[l.Entity][c] = true
 	}
 	pairs := func(n int64) int64 { return n * (n - 1) / 2 }
 	for _, n := range byBoth {
@@ -240,12 +251,8 @@ func Evaluate(labeled []Labeled, res *Result) Evaluation {
 		ev.TruePairs += pairs(n)
 		if n > 1 {
 			ev.MultiRecordPeople++
-			if len(clustersOf[e]) == 1 {
-				for c := range clustersOf[e] {
-					if byCluster[c] == n {
-						ev.ExactClusters++
-					}
-				}
+			if c := firstCluster[e]; c != "" && byCluster[c] == n {
+				ev.ExactClusters++
 			}
 		}
 	}

@@ -29,16 +29,24 @@ func (m *Model) Weight(p pattern) float64 {
 	return w
 }
 
-// Probability is the posterior match probability of a comparison vector. Two
-// records whose first names and birth dates both clearly differ are different
-// people, whatever else they share: relatives share an address, a phone and a
-// last name, and these two are what tell them apart.
+// Probability is the posterior match probability of a comparison vector.
 func (m *Model) Probability(p pattern) float64 {
-	if p.level(fFirst) == 4 && p.level(fBirth) == 3 {
+	w, ok := m.logOdds(p)
+	if !ok {
 		return 0
 	}
-	w := m.Weight(p) + math.Log2(m.Prior/(1-m.Prior))
 	return 1 / (1 + math.Exp2(-w))
+}
+
+// logOdds is the log2 odds of a match: the weight plus the prior's. Two records
+// whose first names and birth dates both clearly differ are different people,
+// whatever else they share (false): relatives share an address, a phone and a
+// last name, and these two are what tell them apart.
+func (m *Model) logOdds(p pattern) (float64, bool) {
+	if p.level(fFirst) == 4 && p.level(fBirth) == 3 {
+		return 0, false
+	}
+	return m.Weight(p) + math.Log2(m.Prior/(1-m.Prior)), true
 }
 
 // String shows the weights, for people tuning thresholds.

@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"cmp"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -106,6 +107,9 @@ type Index struct {
 	byID    map[string]int32
 	decided map[uint64]bool
 	res     *Result // the clusters as last computed
+	// Name frequencies, for term-frequency adjustment: "Ole Hansen" agreeing is
+	// weaker evidence than "Ingeborg Ødegård" agreeing.
+	firstFreq, lastFreq map[string]int32
 	split   Stats   // counts records cut from chains
 }
 
@@ -123,6 +127,8 @@ func NewIndex(records []Record, cfg Config) *Index {
 		x.byID[records[i].ID] = int32(i)
 	}
 	x.decisions()
+	x.firstFreq, x.lastFreq = map[string]int32{}, map[string]int32{}
+	x.countNames(x.norms)
 	x.keys = make([][]keyed, len(rules))
 	var mu sync.Mutex
 	var pairs []uint64
@@ -142,6 +148,9 @@ func NewIndex(records []Record, cfg Config) *Index {
 		}()
 	}
 	wg.Wait()
+	for key := range x.decided { // a reviewer's pair is compared, whatever the blocks say
+		pairs = append(pairs, key)
+	}
 	slices.Sort(pairs)
 	pairs = slices.Compact(pairs)
 
@@ -194,15 +203,10 @@ func (x *Index) comparePairs(pairs []uint64) []pattern {
 
 // link applies the thresholds (and earlier decisions) to scored pairs.
 func (x *Index) link(pairs []uint64, pats []pattern) {
-	probs := map[pattern]float64{}
 	for k, key := range pairs {
-		prob, ok := probs[pats[k]]
-		if !ok {
-			prob = x.model.Probability(pats[k])
-			probs[pats[k]] = prob
-		}
-		merge, decided := x.decided[key]
 		a, b := unpair(key)
+		prob := x.probability(a, b, pats[k])
+		merge, decided := x.decided[key]
 		switch {
 		case decided && merge, !decided && prob >= x.cfg.AcceptAbove:
 			x.union(a, b)
@@ -259,9 +263,90 @@ func (x *Index) cluster(res *Result, members []int32) {
 		res.ClusterOf[x.recs[members[0]].ID] = x.recs[members[0]].ID
 		return
 	}
-	for _, part := range x.guard(members, &x.split) {
-		x.addCluster(res, part)
+	for _, group := range x.cannotLink(members, &x.split) {
+		for _, part := range x.guard(group, &x.split) {
+			x.addCluster(res, part)
+		}
 	}
+}
+
+// cannotLink re-clusters a component so that no cluster holds two records that
+// are certainly different people (vetoed by the model, or kept apart by a
+// reviewer): a record missing its birth date can otherwise chain two relatives
+// together. Links are applied strongest first, each only if it joins no such
+// pair.
+func (x *Index) cannotLink(members []int32, st *Stats) [][]int32 {
+	if len(members) <= 2 || len(members) > 200 {
+		return [][]int32{members}
+	}
+	type edge struct {
+		a, b int
+		p    float64
+	}
+	var edges []edge
+	cannot := map[[2]int]bool{}
+	for i, a := range members {
+		for j := i + 1; j < len(members); j++ {
+			b := members[j]
+			merge, decided := x.decided[pairKey(a, b)]
+			p := compare(&x.norms[a], &x.norms[b])
+			_, possible := x.model.logOdds(p)
+			switch {
+			case decided && !merge, !decided && !possible:
+				cannot[[2]int{i, j}] = true
+			case decided && merge:
+				edges = append(edges, edge{i, j, 1})
+			default:
+				if prob := x.probability(a, b, p); prob >= x.cfg.AcceptAbove {
+					edges = append(edges, edge{i, j, prob})
+				}
+			}
+		}
+	}
+	if len(cannot) == 0 {
+		return [][]int32{members}
+	}
+	slices.SortStableFunc(edges, func(e, f edge) int { return cmp.Compare(f.p, e.p) })
+	group := make([]int, len(members))
+	for i := range group {
+		group[i] = i
+	}
+	for _, e := range edges {
+		ga, gb := group[e.a], group[e.b]
+		if ga == gb {
+			continue
+		}
+		ok := true
+		for i := range members {
+			for j := range members {
+				if i < j && ((group[i] == ga && group[j] == gb) || (group[i] == gb && group[j] == ga)) && cannot[[2]int{i, j}] {
+					ok = false
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		for i := range group {
+			if group[i] == gb {
+				group[i] = ga
+			}
+		}
+	}
+	byGroup := map[int][]int32{}
+	var order []int
+	for i, g := range group {
+		if _, seen := byGroup[g]; !seen {
+			order = append(order, g)
+		}
+		byGroup[g] = append(byGroup[g], members[i])
+	}
+	out := make([][]int32, 0, len(order))
+	for _, g := range order {
+		out = append(out, byGroup[g])
+	}
+	st.Split += len(out) - 1
+	return out
 }
 
 // finish brings the cached result's statistics and review queue up to date.
@@ -320,7 +405,7 @@ func (x *Index) guard(members []int32, st *Stats) [][]int32 {
 		for _, b := range members[i+1:] {
 			p := compare(&x.norms[a], &x.norms[b])
 			merge, decided := x.decided[pairKey(a, b)]
-			if (decided && merge) || (!decided && x.model.Probability(p) >= x.cfg.AcceptAbove) {
+			if (decided && merge) || (!decided && x.probability(a, b, p) >= x.cfg.AcceptAbove) {
 				adj[a] = append(adj[a], b)
 				adj[b] = append(adj[b], a)
 			}
@@ -413,6 +498,7 @@ func (x *Index) Add(records []Record) *Result {
 		}
 	})
 	x.norms = append(x.norms, norms...)
+	x.countNames(norms)
 	for i := range records {
 		x.byID[records[i].ID] = int32(from + i)
 		x.parent = append(x.parent, int32(from+i))
@@ -486,4 +572,39 @@ func mergeKeys(a, b []keyed) []keyed {
 	}
 	out = append(out, a[i:]...)
 	return append(out, b[j:]...)
+}
+
+func (x *Index) countNames(norms []normalized) {
+	for i := range norms {
+		if n := &norms[i]; n.firstCanon != "" {
+			x.firstFreq[n.firstCanon]++
+		}
+		if n := &norms[i]; n.last != "" {
+			x.lastFreq[n.last]++
+		}
+	}
+}
+
+// probability is the model's match probability for a pair, with the agreement
+// on exact names weighed by how common the name is (term-frequency adjustment):
+// the average u of an exact name match is replaced by the share of records with
+// that very name.
+func (x *Index) probability(a, b int32, p pattern) float64 {
+	w, ok := x.model.logOdds(p)
+	if !ok {
+		return 0
+	}
+	adj := 0.0
+	n := float64(len(x.norms))
+	if p.level(fFirst) == 1 && x.norms[a].firstCanon == x.norms[b].firstCanon {
+		if f := float64(x.firstFreq[x.norms[a].firstCanon]); f > 0 {
+			adj += math.Log2(x.model.U[fFirst][1] / max(f/n, 1/n))
+		}
+	}
+	if p.level(fLast) == 1 && x.norms[a].last == x.norms[b].last {
+		if f := float64(x.lastFreq[x.norms[a].last]); f > 0 {
+			adj += math.Log2(x.model.U[fLast][1] / max(f/n, 1/n))
+		}
+	}
+	return 1 / (1 + math.Exp2(-(w + adj)))
 }

@@ -36,15 +36,20 @@ func runDedupEval(ctx context.Context, args []string, e env) error {
 	}
 	extra := int(float64(*n) * *incremental)
 	all := dedup.Generate(*n+extra, d, *seed)
-	base, added := all[:min(*n, len(all))], all[min(*n, len(all)):]
-	records := dedup.Records(base)
+	cut := min(*n, len(all))
+	ids, entities := make([]string, len(all)), make([]int, len(all))
+	for i := range all {
+		ids[i], entities[i] = all[i].ID, all[i].Entity
+	}
+	records, added := dedup.Records(all[:cut]), dedup.Records(all[cut:])
+	all = nil // only the records and the labels are kept
 	runtime.GC()
 
 	start := time.Now()
 	idx := dedup.NewIndex(records, dedup.Config{})
 	res := idx.Result()
 	elapsed := time.Since(start)
-	ev := dedup.Evaluate(base, res)
+	ev := dedup.EvaluateIDs(ids[:cut], entities[:cut], res)
 	st := res.Stats
 	fmt.Fprintf(e.stdout, "records %d (%s, seed %d)\n", st.Records, *difficulty, *seed)
 	fmt.Fprintf(e.stdout, "pairwise: precision %.4f  recall %.4f  F1 %.4f  (%d true pairs, %d predicted, %d correct)\n",
@@ -57,9 +62,12 @@ func runDedupEval(ctx context.Context, args []string, e env) error {
 		elapsed.Seconds(), runtime.GOMAXPROCS(0), peakRSS())
 
 	if len(added) > 0 {
-		before := res.ClusterOf
+		before := make(map[string]string, len(res.ClusterOf))
+		for id, c := range res.ClusterOf {
+			before[id] = c
+		}
 		start := time.Now()
-		res2 := idx.Add(dedup.Records(added))
+		res2 := idx.Add(added)
 		inc := time.Since(start)
 		changed := 0
 		for id, c := range before {
@@ -67,7 +75,7 @@ func runDedupEval(ctx context.Context, args []string, e env) error {
 				changed++
 			}
 		}
-		ev2 := dedup.Evaluate(all, res2)
+		ev2 := dedup.EvaluateIDs(ids, entities, res2)
 		fmt.Fprintf(e.stdout, "incremental: %d new records in %.2f s (%.1f%% of the full run); %d existing records changed cluster; F1 after %.4f\n",
 			len(added), inc.Seconds(), 100*inc.Seconds()/elapsed.Seconds(), changed, ev2.F1)
 	}

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(quality webhooks)
+[ ${#sections[@]} -eq 0 ] && sections=(quality webhooks dedup)
 for s in "${sections[@]}"; do
   [ -x "tools/bench/$s.sh" ] || { echo "tools/bench.sh: no benchmark called $s (have: $(ls tools/bench | sed 's/\.sh//' | tr '\n' ' '))" >&2; exit 2; }
   "tools/bench/$s.sh"
