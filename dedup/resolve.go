@@ -110,7 +110,7 @@ type Index struct {
 	// Name frequencies, for term-frequency adjustment: "Ole Hansen" agreeing is
 	// weaker evidence than "Ingeborg Ødegård" agreeing.
 	firstFreq, lastFreq map[string]int32
-	split   Stats   // counts records cut from chains
+	split               Stats // counts records cut from chains
 }
 
 // NewIndex resolves records and keeps what incremental matching needs.

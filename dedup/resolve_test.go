@@ -59,7 +59,7 @@ func TestGoldenRecordSurvivorship(t *testing.T) {
 	imputed := rec("d", 4, kith.SourceImputed, "", "", "", "", "1985-01-01", "")
 	g := dedup.GoldenRecord([]*dedup.Record{&imputed, &newer, &form, &crm})
 	want := map[kith.Field]string{
-		"email": "ada@crm.example", // CRM beats form
+		"email":      "ada@crm.example", // CRM beats form
 		"first_name": "Ada", "last_name": "Lovelace",
 		"phone":      "+4799999999", // same source: the most recent wins
 		"birth_date": "1990-12-10",  // provided beats imputed, however recent

@@ -27,13 +27,13 @@ type env struct {
 }
 
 var commands = map[string]command{
-	"migrate": {"apply the PostgreSQL migrations (idempotent)", runMigrate},
-	"import":  {"import a CSV file of contacts through the ImportContacts workflow", runImport},
-	"demo":    {"start the local stack, the worker, and import the sample contacts", runDemo},
-	"serve":   {"serve the HTTP API: forms, inline validation, consent, form pages, CRM webhooks", runServe},
-	"sync":    {"pull CRM contacts changed since the last backfill (or schedule it with -every)", runSync},
+	"migrate":    {"apply the PostgreSQL migrations (idempotent)", runMigrate},
+	"import":     {"import a CSV file of contacts through the ImportContacts workflow", runImport},
+	"demo":       {"start the local stack, the worker, and import the sample contacts", runDemo},
+	"serve":      {"serve the HTTP API: forms, inline validation, consent, form pages, CRM webhooks", runServe},
+	"sync":       {"pull CRM contacts changed since the last backfill (or schedule it with -every)", runSync},
 	"dedup-eval": {"generate labeled contacts, de-duplicate them, print accuracy, speed and memory", runDedupEval},
-	"crm-sim": {"run the CRM simulator (HubSpot API subset, signed webhooks, faults) for demos", runCRMSim},
+	"crm-sim":    {"run the CRM simulator (HubSpot API subset, signed webhooks, faults) for demos", runCRMSim},
 }
 
 func main() {
