@@ -110,7 +110,8 @@ type Index struct {
 	// Name frequencies, for term-frequency adjustment: "Ole Hansen" agreeing is
 	// weaker evidence than "Ingeborg Ødegård" agreeing.
 	firstFreq, lastFreq map[string]int32
-	split               Stats // counts records cut from chains
+	groups              map[int32][]int32 // component members by root, for components of more than one
+	split               Stats             // counts records cut from chains
 }
 
 // NewIndex resolves records and keeps what incremental matching needs.
@@ -164,6 +165,7 @@ func NewIndex(records []Record, cfg Config) *Index {
 		}
 		x.model = trainModel(hist, estimateU(x.norms, 200000, 1), 25, len(records))
 	}
+	x.groups = map[int32][]int32{}
 	x.parent = make([]int32, len(records))
 	for i := range x.parent {
 		x.parent[i] = int32(i)
@@ -208,7 +210,7 @@ func (x *Index) link(pairs []uint64, pats []pattern) {
 		prob := x.probability(a, b, pats[k])
 		merge, decided := x.decided[key]
 		switch {
-		case decided && merge, !decided && prob >= x.cfg.AcceptAbove:
+		case decided && merge, !decided && x.accepts(pats[k], prob):
 			x.union(a, b)
 			x.stats.Links++
 		case !decided && prob >= x.cfg.ReviewAbove:
@@ -228,9 +230,29 @@ func (x *Index) find(i int32) int32 {
 
 func (x *Index) union(a, b int32) {
 	ra, rb := x.find(a), x.find(b)
-	if ra != rb {
-		x.parent[max(ra, rb)] = min(ra, rb)
+	if ra == rb {
+		return
 	}
+	lo, hi := min(ra, rb), max(ra, rb)
+	x.parent[hi] = lo
+	// Members by root, so an incremental run finds a component without a scan.
+	gl, gh := x.groups[lo], x.groups[hi]
+	if gl == nil {
+		gl = []int32{lo}
+	}
+	if gh == nil {
+		gh = []int32{hi}
+	}
+	x.groups[lo] = append(gl, gh...)
+	delete(x.groups, hi)
+}
+
+// members returns the records of root's component.
+func (x *Index) members(root int32) []int32 {
+	if g := x.groups[root]; g != nil {
+		return slices.Clone(g)
+	}
+	return []int32{root}
 }
 
 // Model returns the weights in use.
@@ -297,7 +319,7 @@ func (x *Index) cannotLink(members []int32, st *Stats) [][]int32 {
 			case decided && merge:
 				edges = append(edges, edge{i, j, 1})
 			default:
-				if prob := x.probability(a, b, p); prob >= x.cfg.AcceptAbove {
+				if prob := x.probability(a, b, p); x.accepts(p, prob) {
 					edges = append(edges, edge{i, j, prob})
 				}
 			}
@@ -405,7 +427,7 @@ func (x *Index) guard(members []int32, st *Stats) [][]int32 {
 		for _, b := range members[i+1:] {
 			p := compare(&x.norms[a], &x.norms[b])
 			merge, decided := x.decided[pairKey(a, b)]
-			if (decided && merge) || (!decided && x.probability(a, b, p) >= x.cfg.AcceptAbove) {
+			if (decided && merge) || (!decided && x.accepts(p, x.probability(a, b, p))) {
 				adj[a] = append(adj[a], b)
 				adj[b] = append(adj[b], a)
 			}
@@ -527,7 +549,6 @@ func (x *Index) Add(records []Record) *Result {
 	for i := from; i < len(x.recs); i++ {
 		touched[x.find(int32(i))] = true
 	}
-	members := map[int32][]int32{}
 	res := x.res
 	kept := res.Clusters[:0]
 	for _, c := range res.Clusters {
@@ -537,18 +558,13 @@ func (x *Index) Add(records []Record) *Result {
 		kept = append(kept, c)
 	}
 	res.Clusters = kept
-	for i := range x.recs {
-		if root := x.find(int32(i)); touched[root] {
-			members[root] = append(members[root], int32(i))
-		}
-	}
-	roots := make([]int32, 0, len(members))
-	for r := range members {
+	roots := make([]int32, 0, len(touched))
+	for r := range touched {
 		roots = append(roots, r)
 	}
 	slices.Sort(roots)
 	for _, r := range roots {
-		x.cluster(res, members[r])
+		x.cluster(res, x.members(r))
 	}
 	x.stats.Records = len(x.recs)
 	x.stats.Comparisons += len(pairs)
@@ -607,4 +623,16 @@ func (x *Index) probability(a, b int32, p pattern) float64 {
 		}
 	}
 	return 1 / (1 + math.Exp2(-(w + adj)))
+}
+
+// accepts decides an automatic merge: the probability is above the threshold and
+// the records agree on something that identifies one person — email, phone or
+// birth date. Names and an address alone, however likely, go to review: two
+// namesakes in one postal code are not rare in a large list.
+func (x *Index) accepts(p pattern, prob float64) bool {
+	if prob < x.cfg.AcceptAbove {
+		return false
+	}
+	return p.level(fEmail) == 1 || p.level(fEmail) == 2 || p.level(fPhone) == 1 || p.level(fPhone) == 2 ||
+		p.level(fBirth) == 1 || p.level(fBirth) == 2
 }
