@@ -1,7 +1,6 @@
 package dedup
 
 import (
-	"hash/maphash"
 	"slices"
 )
 
@@ -42,14 +41,22 @@ type keyed struct {
 	id int32
 }
 
-var seed = maphash.MakeSeed()
+// hashKey is 64-bit FNV-1a: fixed, so runs are repeatable.
+func hashKey(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
 
 // blockKeys returns the sorted keys of every record under rule ri.
 func blockKeys(recs []normalized, ri int, from int) []keyed {
-	out := make([]keyed, 0, len(recs))
+	out := make([]keyed, 0, len(recs)+len(recs)/16) // headroom for incremental runs
 	for i := range recs {
 		if k := rules[ri].key(&recs[i]); k != "" {
-			out = append(out, keyed{maphash.String(seed, k) ^ uint64(ri)<<58, int32(from + i)})
+			out = append(out, keyed{hashKey(k) ^ uint64(ri)<<58, int32(from + i)})
 		}
 	}
 	slices.SortFunc(out, func(a, b keyed) int {

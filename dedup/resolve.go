@@ -117,7 +117,7 @@ type Index struct {
 // NewIndex resolves records and keeps what incremental matching needs.
 func NewIndex(records []Record, cfg Config) *Index {
 	cfg = cfg.withDefaults()
-	x := &Index{cfg: cfg, recs: records, norms: make([]normalized, len(records))}
+	x := &Index{cfg: cfg, recs: records, norms: make([]normalized, len(records), len(records)+len(records)/16)}
 	parallel(len(records), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			x.norms[i] = normalize(&records[i])
@@ -166,7 +166,7 @@ func NewIndex(records []Record, cfg Config) *Index {
 		x.model = trainModel(hist, estimateU(x.norms, 200000, 1), 25, len(records))
 	}
 	x.groups = map[int32][]int32{}
-	x.parent = make([]int32, len(records))
+	x.parent = make([]int32, len(records), len(records)+len(records)/16)
 	for i := range x.parent {
 		x.parent[i] = int32(i)
 	}
@@ -573,21 +573,24 @@ func (x *Index) Add(records []Record) *Result {
 	return x.finish()
 }
 
-// mergeKeys merges two sorted key lists in one pass.
+// mergeKeys merges sorted b into sorted a, in place from the back when a has the
+// capacity (it is allocated with headroom), so an incremental run does not copy
+// the index.
 func mergeKeys(a, b []keyed) []keyed {
-	out := make([]keyed, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		if a[i].h < b[j].h || (a[i].h == b[j].h && a[i].id < b[j].id) {
-			out = append(out, a[i])
-			i++
+	n := len(a)
+	a = slices.Grow(a, len(b))[:n+len(b)]
+	i, j, k := n-1, len(b)-1, n+len(b)-1
+	for j >= 0 {
+		if i >= 0 && (a[i].h > b[j].h || (a[i].h == b[j].h && a[i].id > b[j].id)) {
+			a[k] = a[i]
+			i--
 		} else {
-			out = append(out, b[j])
-			j++
+			a[k] = b[j]
+			j--
 		}
+		k--
 	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
+	return a
 }
 
 func (x *Index) countNames(norms []normalized) {
