@@ -1,0 +1,38 @@
+package kith
+
+import "context"
+
+// Merge folds duplicate contacts into a survivor: the merged contacts are kept
+// (status merged, pointing at the survivor) with a snapshot of what they were and
+// which identities they had, so the merge can be undone.
+type Merge struct {
+	SurvivorID string          `json:"survivor_id"`
+	MergedIDs  []string        `json:"merged_ids"`
+	Golden     map[Field]Value `json:"golden"` // the survivor's fields after the merge
+	Score      float64         `json:"score"`  // the weakest link's match probability
+	Reason     string          `json:"reason"` // e.g. "auto: p ≥ 0.95", "review"
+	Actor      string          `json:"actor"`  // who decided: "dedup", a reviewer's name
+}
+
+// ReviewPair is a pair of contacts a person should decide about.
+type ReviewPair struct {
+	A           string  `json:"a"`
+	B           string  `json:"b"`
+	Probability float64 `json:"probability"`
+}
+
+// MergeStore records merges, undoes them, and keeps the review queue.
+type MergeStore interface {
+	// MergeContacts applies a merge, once: contacts already merged into the
+	// survivor are skipped. It returns the merge record ids.
+	MergeContacts(ctx context.Context, m Merge) ([]int64, error)
+	// Unmerge undoes one merge record: the merged contact and its identities come
+	// back, and the survivor gets back the fields it had before.
+	Unmerge(ctx context.Context, mergeID int64, actor string) error
+	// QueueReview stores pairs for review; a pair already decided stays decided.
+	QueueReview(ctx context.Context, pairs []ReviewPair) error
+	// DecideReview records a person's decision on a pair.
+	DecideReview(ctx context.Context, a, b string, merge bool, actor string) error
+	// ReviewDecisions returns every decided pair: true to merge, false to keep apart.
+	ReviewDecisions(ctx context.Context) (map[[2]string]bool, error)
+}

@@ -1,0 +1,109 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kithhq/kith"
+)
+
+func TestMergeAndUnmergeRestoreRecordsAndIdentities(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{
+		input(at, kith.SourceCRM, "email", "ada@example.com", "first_name", "Ada", "phone", "+4741234567"),
+		input(at, kith.SourceForm, "email", "ada.l@example.org", "first_name", "Ada", "last_name", "Lovelace"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+	b, _ := s.ContactIDByEmail(ctx, "ada.l@example.org")
+	beforeA, _ := s.Contact(ctx, a)
+	beforeB, _ := s.Contact(ctx, b)
+
+	golden := map[kith.Field]kith.Value{
+		"email": beforeA.Fields["email"], "first_name": beforeA.Fields["first_name"],
+		"phone": beforeA.Fields["phone"], "last_name": beforeB.Fields["last_name"],
+	}
+	m := kith.Merge{SurvivorID: a, MergedIDs: []string{b}, Golden: golden, Score: 0.97, Reason: "auto", Actor: "dedup"}
+	ids, err := s.MergeContacts(ctx, m)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("merge: %v %v", ids, err)
+	}
+	if again, err := s.MergeContacts(ctx, m); err != nil || len(again) != 0 {
+		t.Errorf("a retried merge: %v %v", again, err)
+	}
+	merged, _ := s.Contact(ctx, a)
+	if merged.Get("last_name") != "Lovelace" || merged.Get("phone") != "+4741234567" {
+		t.Errorf("survivor after merge: %+v", merged.Fields)
+	}
+	if owner, _ := s.ContactIDByEmail(ctx, "ada.l@example.org"); owner != a {
+		t.Errorf("the merged email belongs to %s, want the survivor", owner)
+	}
+	var status string
+	s.DB().Get(&status, `SELECT status FROM contacts WHERE id = $1`, b)
+	if status != "merged" {
+		t.Errorf("merged contact status %q", status)
+	}
+
+	for range 2 { // the second time is a retry: nothing changes
+		if err := s.Unmerge(ctx, ids[0], "reviewer@kith"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	afterA, _ := s.Contact(ctx, a)
+	afterB, _ := s.Contact(ctx, b)
+	for f := range beforeA.Fields {
+		if afterA.Get(f) != beforeA.Get(f) {
+			t.Errorf("survivor %s = %q, want %q", f, afterA.Get(f), beforeA.Get(f))
+		}
+	}
+	if afterA.Get("last_name") != "" || afterB.Get("last_name") != "Lovelace" || afterB.Get("email") != "ada.l@example.org" {
+		t.Errorf("after unmerge: survivor %+v, merged %+v", afterA.Fields, afterB.Fields)
+	}
+	if owner, _ := s.ContactIDByEmail(ctx, "ada.l@example.org"); owner != b {
+		t.Errorf("the email belongs to %s after unmerge, want %s", owner, b)
+	}
+	s.DB().Get(&status, `SELECT status FROM contacts WHERE id = $1`, b)
+	var undone int
+	s.DB().Get(&undone, `SELECT count(*) FROM merges WHERE undone_at IS NOT NULL`)
+	if status != "active" || undone != 1 {
+		t.Errorf("status %q, %d merges undone", status, undone)
+	}
+}
+
+func TestReviewQueueRemembersDecisions(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	s.UpsertContacts(ctx, []kith.ContactInput{
+		input(at, kith.SourceCRM, "email", "ole@example.com", "first_name", "Ole"),
+		input(at, kith.SourceCRM, "email", "ole.h@example.com", "first_name", "Ole"),
+	})
+	a, _ := s.ContactIDByEmail(ctx, "ole@example.com")
+	b, _ := s.ContactIDByEmail(ctx, "ole.h@example.com")
+	if err := s.QueueReview(ctx, []kith.ReviewPair{{A: b, B: a, Probability: 0.7}}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.ReviewDecisions(ctx); len(d) != 0 {
+		t.Errorf("undecided pairs count as decisions: %v", d)
+	}
+	if err := s.DecideReview(ctx, a, b, false, "reviewer@kith"); err != nil {
+		t.Fatal(err)
+	}
+	// A later run queues the pair again: the decision stands.
+	s.QueueReview(ctx, []kith.ReviewPair{{A: a, B: b, Probability: 0.8}})
+	d, err := s.ReviewDecisions(ctx)
+	lo, hi := a, b
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	if err != nil || len(d) != 1 || d[[2]string{lo, hi}] != false {
+		t.Errorf("decisions %v, %v", d, err)
+	}
+	if _, ok := d[[2]string{lo, hi}]; !ok {
+		t.Error("the decision is missing")
+	}
+}
