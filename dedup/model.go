@@ -128,6 +128,15 @@ func trainModel(hist map[pattern]float64, u [numFields][maxLevels]float64, itera
 		}
 	}
 	m.M = shares(mc)
+	for f := range numFields { // too few anchored pairs to learn from: a cautious default
+		n := 0.0
+		for l := 1; l < maxLevels; l++ {
+			n += mc[f][l]
+		}
+		if n < minAnchored {
+			m.M[f] = defaultM(f)
+		}
+	}
 	for range iterations {
 		matched, total := 0.0, 0.0
 		for p, c := range hist {
@@ -142,6 +151,25 @@ func trainModel(hist map[pattern]float64, u [numFields][maxLevels]float64, itera
 	matches := m.Prior * histTotal(hist)
 	if all := float64(records) * float64(records-1) / 2; all > 0 {
 		m.Prior = min(max(matches/all, 1e-12), 0.5)
+	}
+	return m
+}
+
+// minAnchored is how many anchored pairs a field needs before its m is learned.
+const minAnchored = 30
+
+// defaultM is the m of a field when the data cannot tell: most matches agree
+// exactly, a few nearly, very few not at all.
+func defaultM(f int) [maxLevels]float64 {
+	var m [maxLevels]float64
+	levels := len(levelNames[f]) - 1
+	m[1] = 0.85
+	m[levels] = 0.02
+	for l := 2; l < levels; l++ {
+		m[l] = 0.13 / float64(levels-2)
+	}
+	if levels == 2 {
+		m[2] = 0.15
 	}
 	return m
 }

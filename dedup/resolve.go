@@ -27,9 +27,12 @@ type Config struct {
 	Decisions map[[2]string]bool
 }
 
+// DefaultAcceptAbove is the match probability above which pairs merge.
+const DefaultAcceptAbove = 0.95
+
 func (c Config) withDefaults() Config {
 	if c.AcceptAbove == 0 {
-		c.AcceptAbove = 0.95
+		c.AcceptAbove = DefaultAcceptAbove
 	}
 	if c.ReviewAbove == 0 {
 		c.ReviewAbove = 0.5

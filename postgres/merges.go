@@ -197,3 +197,21 @@ func (s *Store) ReviewDecisions(ctx context.Context) (map[[2]string]bool, error)
 	}
 	return out, rows.Err()
 }
+
+// ActiveContacts returns every active contact, oldest first.
+func (s *Store) ActiveContacts(ctx context.Context) ([]kith.Contact, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+selectContact+` FROM contacts c WHERE c.status = 'active' ORDER BY c.created_at, c.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []kith.Contact
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,65 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/dedup"
+)
+
+func TestDedupMergesDuplicatesInTheStoreOnce(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var in []kith.ContactInput
+	for _, r := range dedup.Records(dedup.Generate(400, dedup.Difficulties["easy"], 3)) {
+		if r.Email == "" {
+			continue
+		}
+		in = append(in, input(at, kith.SourceImport, "email", r.Email, "first_name", r.FirstName, "last_name", r.LastName,
+			"phone", r.Phone, "birth_date", r.BirthDate, "postal_code", r.PostalCode))
+	}
+	in = append(in,
+		input(at, kith.SourceCRM, "email", "ada@example.com", "first_name", "Ada", "last_name", "Lovelace", "phone", "+4741234567", "birth_date", "1990-12-10"),
+		input(at.Add(time.Hour), kith.SourceForm, "email", "ada.lovelace@example.org", "first_name", "Ada", "last_name", "Lovelace", "phone", "+4741234567", "birth_date", "1990-12-10", "city", "Oslo"))
+	if _, err := s.UpsertContacts(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+	b, _ := s.ContactIDByEmail(ctx, "ada.lovelace@example.org")
+
+	d := &activities.Dedup{Store: s}
+	sum, err := d.Resolve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Merges == 0 {
+		t.Fatalf("nothing merged: %+v", sum)
+	}
+	survivor := a
+	if owner, _ := s.ContactIDByEmail(ctx, "ada.lovelace@example.org"); owner != a && owner != b {
+		t.Fatalf("Ada's second email belongs to %s", owner)
+	} else {
+		survivor = owner
+	}
+	if owner, _ := s.ContactIDByEmail(ctx, "ada@example.com"); owner != survivor {
+		t.Errorf("Ada's two records were not merged (%s, %s)", owner, survivor)
+	}
+	c, _ := s.Contact(ctx, survivor)
+	if c.Get("city") != "Oslo" || c.Get("phone") != "+4741234567" {
+		t.Errorf("golden record %+v", c.Fields)
+	}
+	var merges int
+	s.DB().Get(&merges, `SELECT count(*) FROM merges WHERE actor = 'dedup' AND reason LIKE 'dedup:%'`)
+	if merges != sum.Merges {
+		t.Errorf("%d merge records, summary says %d", merges, sum.Merges)
+	}
+	again, err := d.Resolve(ctx)
+	if err != nil || again.Merges != 0 {
+		t.Errorf("second run merged %d more (%v)", again.Merges, err)
+	}
+	t.Logf("first run: %d contacts, %d merged, %d pairs for review", sum.Contacts, sum.Merges, sum.Review)
+}
