@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	workflows.Register(w, workflows.Activities{
 		Import:   &activities.Import{Store: store},
 		Contacts: &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Temporal: c},
+		Dedup:    &activities.Dedup{Store: store},
 		CRM:      &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 	})
 	if err := w.Start(); err != nil {

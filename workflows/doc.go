@@ -22,6 +22,7 @@ type Activities struct {
 	Import   *activities.Import
 	Contacts *activities.Contacts
 	CRM      *activities.CRM
+	Dedup    *activities.Dedup
 }
 
 // Register registers every workflow and activity with r. Activity names are the
@@ -35,7 +36,7 @@ func Register(r worker.Registry, acts Activities) {
 	r.RegisterWorkflowWithOptions(CRMBackfill, workflow.RegisterOptions{Name: CRMBackfillName})
 	r.RegisterWorkflowWithOptions(ImportContacts, workflow.RegisterOptions{Name: ImportContactsName})
 	r.RegisterWorkflowWithOptions(ContactLifecycle, workflow.RegisterOptions{Name: ContactLifecycleName})
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}
