@@ -16,9 +16,9 @@ type Merge struct {
 
 // ReviewPair is a pair of contacts a person should decide about.
 type ReviewPair struct {
-	A           string  `json:"a"`
-	B           string  `json:"b"`
-	Probability float64 `json:"probability"`
+	A           string  `json:"a" db:"a"`
+	B           string  `json:"b" db:"b"`
+	Probability float64 `json:"probability" db:"probability"`
 }
 
 // MergeStore records merges, undoes them, and keeps the review queue.

@@ -215,3 +215,12 @@ func (s *Store) ActiveContacts(ctx context.Context) ([]kith.Contact, error) {
 	}
 	return out, rows.Err()
 }
+
+// PendingReviews returns up to limit pairs waiting for a decision, the most
+// likely matches first.
+func (s *Store) PendingReviews(ctx context.Context, limit int) ([]kith.ReviewPair, error) {
+	var out []kith.ReviewPair
+	err := s.db.SelectContext(ctx, &out, `SELECT a_id::text AS a, b_id::text AS b, probability FROM merge_reviews
+		WHERE status = 'pending' ORDER BY probability DESC, a_id, b_id LIMIT $1`, limit)
+	return out, err
+}

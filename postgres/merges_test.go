@@ -90,6 +90,9 @@ func TestReviewQueueRemembersDecisions(t *testing.T) {
 	if d, _ := s.ReviewDecisions(ctx); len(d) != 0 {
 		t.Errorf("undecided pairs count as decisions: %v", d)
 	}
+	if pending, err := s.PendingReviews(ctx, 10); err != nil || len(pending) != 1 || pending[0].Probability != 0.7 {
+		t.Errorf("pending %+v %v", pending, err)
+	}
 	if err := s.DecideReview(ctx, a, b, false, "reviewer@kith"); err != nil {
 		t.Fatal(err)
 	}
