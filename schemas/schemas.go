@@ -34,3 +34,8 @@ var Forms = func() fs.FS {
 	}
 	return f
 }()
+
+// Schedules lists the Temporal Schedules that `starter schedules apply` keeps.
+//
+//go:embed schedules.json
+var Schedules []byte

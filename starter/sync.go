@@ -10,7 +10,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/workflows"
@@ -72,32 +71,18 @@ func runSync(ctx context.Context, args []string, e env) error {
 // applyBackfillSchedule creates the provider's backfill schedule, or updates its
 // interval; ops pause, trigger and edit it in the Temporal UI's Schedules page.
 func applyBackfillSchedule(ctx context.Context, c client.Client, in workflows.CRMBackfillInput, every time.Duration, e env) error {
-	id := "crm-backfill-" + in.Provider
-	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}, Jitter: every / 10}
-	action := &client.ScheduleWorkflowAction{
-		ID: workflows.CRMBackfillWorkflowID(in.Provider), Workflow: workflows.CRMBackfillName,
-		Args: []any{in}, TaskQueue: workflows.TaskQueue,
-	}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID: id, Spec: spec, Action: action,
+	verb, err := applySchedule(ctx, c, client.ScheduleOptions{
+		ID:   "crm-backfill-" + in.Provider,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}, Jitter: every / 10},
+		Action: &client.ScheduleWorkflowAction{
+			ID: workflows.CRMBackfillWorkflowID(in.Provider), Workflow: workflows.CRMBackfillName,
+			Args: []any{in}, TaskQueue: workflows.TaskQueue,
+		},
 		Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, // a backfill still running makes the next one pointless
 		CatchupWindow: every,
 	})
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) || isAlreadyExists(err) {
-		err = c.ScheduleClient().GetHandle(ctx, id).Update(ctx, client.ScheduleUpdateOptions{
-			DoUpdate: func(u client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-				u.Description.Schedule.Spec = &spec
-				u.Description.Schedule.Action = action
-				return &client.ScheduleUpdate{Schedule: &u.Description.Schedule}, nil
-			},
-		})
-		if err == nil {
-			fmt.Fprintf(e.stdout, "schedule %s updated: every %s\n", id, every)
-		}
-		return err
-	}
 	if err == nil {
-		fmt.Fprintf(e.stdout, "schedule %s created: every %s (pause or trigger it in the Temporal UI, Schedules)\n", id, every)
+		fmt.Fprintf(e.stdout, "schedule crm-backfill-%s %s: every %s (pause or trigger it in the Temporal UI, Schedules)\n", in.Provider, verb, every)
 	}
 	return err
 }

@@ -32,6 +32,7 @@ func Register(r worker.Registry, acts Activities) {
 	if acts.Contacts != nil && acts.Contacts.ContactWorkflow == nil {
 		acts.Contacts.ContactWorkflow = contactStart
 	}
+	r.RegisterWorkflowWithOptions(Deduplicate, workflow.RegisterOptions{Name: DeduplicateName})
 	r.RegisterWorkflowWithOptions(CRMSync, workflow.RegisterOptions{Name: CRMSyncName})
 	r.RegisterWorkflowWithOptions(CRMBackfill, workflow.RegisterOptions{Name: CRMBackfillName})
 	r.RegisterWorkflowWithOptions(ImportContacts, workflow.RegisterOptions{Name: ImportContactsName})

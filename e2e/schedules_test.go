@@ -1,0 +1,52 @@
+package e2e_test
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+)
+
+func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
+	e := newEnv(t)
+	e.startWorker()
+	for i, want := range []string{"created", "updated"} {
+		out, err := e.cmd("starter", "schedules", "apply").CombinedOutput()
+		if err != nil {
+			t.Fatalf("apply %d: %v\n%s", i+1, err, out)
+		}
+		for _, id := range []string{"crm-backfill-hubspot", "deduplicate-nightly"} {
+			if !strings.Contains(string(out), id) || !strings.Contains(string(out), want) {
+				t.Errorf("apply %d: want %s %s in\n%s", i+1, id, want, out)
+			}
+		}
+	}
+	temporal, err := filepath.Abs("../bin/temporal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(temporal, "schedule", "list", "--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace).CombinedOutput()
+	if err != nil {
+		t.Fatalf("temporal schedule list: %v\n%s", err, out)
+	}
+	for _, id := range []string{"crm-backfill-hubspot", "deduplicate-nightly"} {
+		if !strings.Contains(string(out), id) {
+			t.Errorf("temporal schedule list does not show %s:\n%s", id, out)
+		}
+	}
+	if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", "deduplicate-nightly",
+		"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace).CombinedOutput(); err != nil {
+		t.Fatalf("temporal schedule trigger: %v\n%s", err, out)
+	}
+	c := temporalClient(t)
+	waitFor(t, "the triggered Deduplicate run to complete", 2*time.Minute, func() bool {
+		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "WorkflowType = 'Deduplicate' AND ExecutionStatus = 'Completed'",
+		})
+		return err == nil && len(resp.Executions) > 0
+	})
+}
