@@ -36,3 +36,10 @@ type MergeStore interface {
 	// ReviewDecisions returns every decided pair: true to merge, false to keep apart.
 	ReviewDecisions(ctx context.Context) (map[[2]string]bool, error)
 }
+
+// ArchiveCounts are the contacts a cleaning archived, by reason.
+type ArchiveCounts struct {
+	Unsubscribed int `json:"unsubscribed"`
+	HardBounce   int `json:"hard_bounce"`
+	Inactive     int `json:"inactive"`
+}

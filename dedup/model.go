@@ -63,8 +63,27 @@ func (m *Model) String() string {
 
 const floorProb = 1e-6
 
+// minRecordsForU is how many records random pairs need to estimate u: in a small
+// list the duplicates themselves are a large share of the random pairs.
+const minRecordsForU = 1000
+
+// defaultU is u for lists too small to estimate it from: how often unrelated
+// people agree, by field and level, in a typical contact list.
+var defaultU = [numFields][maxLevels]float64{
+	{0, 1e-6, 1e-4, 1},
+	{0, 1e-6, 1e-5, 1},
+	{0, 0.01, 0.005, 0.03, 0.955},
+	{0, 0.005, 0.005, 0.03, 0.96},
+	{0, 5e-5, 1e-3, 1},
+	{0, 1e-3, 1},
+	{0, 0.1, 0.01, 0.89},
+}
+
 // estimateU estimates u from random pairs, which are almost all non-matches.
 func estimateU(recs []normalized, samples int, seed uint64) [numFields][maxLevels]float64 {
+	if len(recs) < minRecordsForU {
+		return defaultU
+	}
 	var counts [numFields][maxLevels]float64
 	r := rand.New(rand.NewPCG(seed, seed+1))
 	if len(recs) < 2 {

@@ -19,7 +19,7 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 		if err != nil {
 			t.Fatalf("apply %d: %v\n%s", i+1, err, out)
 		}
-		for _, id := range []string{"crm-backfill-hubspot", "deduplicate-nightly"} {
+		for _, id := range []string{"crm-backfill-hubspot", "cleaning-nightly"} {
 			if !strings.Contains(string(out), id) || !strings.Contains(string(out), want) {
 				t.Errorf("apply %d: want %s %s in\n%s", i+1, id, want, out)
 			}
@@ -33,19 +33,19 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("temporal schedule list: %v\n%s", err, out)
 	}
-	for _, id := range []string{"crm-backfill-hubspot", "deduplicate-nightly"} {
+	for _, id := range []string{"crm-backfill-hubspot", "cleaning-nightly"} {
 		if !strings.Contains(string(out), id) {
 			t.Errorf("temporal schedule list does not show %s:\n%s", id, out)
 		}
 	}
-	if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", "deduplicate-nightly",
+	if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", "cleaning-nightly",
 		"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace).CombinedOutput(); err != nil {
 		t.Fatalf("temporal schedule trigger: %v\n%s", err, out)
 	}
 	c := temporalClient(t)
-	waitFor(t, "the triggered Deduplicate run to complete", 2*time.Minute, func() bool {
+	waitFor(t, "the triggered Cleaning run to complete", 2*time.Minute, func() bool {
 		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-			Query: "WorkflowType = 'Deduplicate' AND ExecutionStatus = 'Completed'",
+			Query: "WorkflowType = 'Cleaning' AND ExecutionStatus = 'Completed'",
 		})
 		return err == nil && len(resp.Executions) > 0
 	})

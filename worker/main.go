@@ -66,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Import:   &activities.Import{Store: store},
 		Contacts: &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Temporal: c},
 		Dedup:    &activities.Dedup{Store: store},
+		Cleaning: &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
+		Archiver: &activities.Archiver{Store: store, Now: time.Now},
 		CRM:      &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 	})
 	if err := w.Start(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
 	"github.com/kithhq/kith/workflows"
 )
@@ -49,5 +50,32 @@ func TestCRMBackfillEndsWhenTheCRMHasNoMore(t *testing.T) {
 	}
 	if res.Pages != 14 || res.Contacts != 750 {
 		t.Errorf("result %+v, want the totals of every run", res)
+	}
+}
+
+func TestCleaningRescoresOnlyAfterMerges(t *testing.T) {
+	for _, merges := range []int{0, 2} {
+		env := newEnv(t)
+		var c *activities.Cleaning
+		var d *activities.Dedup
+		var a *activities.Archiver
+		env.RegisterActivity(c)
+		env.RegisterActivity(d)
+		env.RegisterActivity(a)
+		passes := 0
+		env.OnActivity(c.Standardize, mock.Anything, mock.Anything).Return(func(context.Context, activities.StandardizeInput) (activities.StandardizeResult, error) {
+			passes++
+			return activities.StandardizeResult{Checked: 10}, nil
+		})
+		env.OnActivity(d.Resolve, mock.Anything).Return(activities.DedupSummary{Merges: merges}, nil)
+		env.OnActivity(a.Archive, mock.Anything, mock.Anything).Return(kith.ArchiveCounts{Inactive: 3}, nil)
+		env.ExecuteWorkflow(workflows.CleaningName, workflows.CleaningInput{})
+		var sum workflows.CleaningSummary
+		if err := env.GetWorkflowResult(&sum); err != nil {
+			t.Fatal(err)
+		}
+		if want := 1 + min(merges, 1); passes != want || sum.Archived.Inactive != 3 || sum.Standardized.Checked != 10 {
+			t.Errorf("%d merges: %d standardize passes (want %d), summary %+v", merges, passes, want, sum)
+		}
 	}
 }

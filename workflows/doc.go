@@ -23,6 +23,8 @@ type Activities struct {
 	Contacts *activities.Contacts
 	CRM      *activities.CRM
 	Dedup    *activities.Dedup
+	Cleaning *activities.Cleaning
+	Archiver *activities.Archiver
 }
 
 // Register registers every workflow and activity with r. Activity names are the
@@ -33,11 +35,12 @@ func Register(r worker.Registry, acts Activities) {
 		acts.Contacts.ContactWorkflow = contactStart
 	}
 	r.RegisterWorkflowWithOptions(Deduplicate, workflow.RegisterOptions{Name: DeduplicateName})
+	r.RegisterWorkflowWithOptions(Cleaning, workflow.RegisterOptions{Name: CleaningName})
 	r.RegisterWorkflowWithOptions(CRMSync, workflow.RegisterOptions{Name: CRMSyncName})
 	r.RegisterWorkflowWithOptions(CRMBackfill, workflow.RegisterOptions{Name: CRMBackfillName})
 	r.RegisterWorkflowWithOptions(ImportContacts, workflow.RegisterOptions{Name: ImportContactsName})
 	r.RegisterWorkflowWithOptions(ContactLifecycle, workflow.RegisterOptions{Name: ContactLifecycleName})
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}

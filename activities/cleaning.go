@@ -1,0 +1,219 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/quality"
+)
+
+// CleaningStore is what the cleaning reads and writes.
+type CleaningStore interface {
+	kith.EventStore
+	ContactsAfter(ctx context.Context, after string, limit int) ([]kith.Contact, error)
+	CleanContact(ctx context.Context, c kith.Contact, fields map[kith.Field]kith.Value, completeness int) (bool, error)
+}
+
+// Cleaning re-checks stored contacts: re-standardizes them with today's rules,
+// imputes missing ages and recomputes completeness.
+type Cleaning struct {
+	Store   CleaningStore
+	Quality quality.Options
+	Now     func() time.Time
+}
+
+// StandardizeInput sizes the batches.
+type StandardizeInput struct {
+	BatchSize int `json:"batch_size"`
+}
+
+// StandardizeResult counts what re-standardizing did; it is also the heartbeat,
+// so a retry resumes after the last contact done.
+type StandardizeResult struct {
+	Cursor   string `json:"cursor"`
+	Checked  int    `json:"checked"`
+	Changed  int    `json:"changed"`  // contacts with a value rewritten or dropped
+	Rejected int    `json:"rejected"` // values dropped (kept in quarantine)
+	Imputed  int    `json:"imputed"`  // ages imputed
+}
+
+// Standardize walks every active contact in id order, in batches: values the
+// current rules write differently are rewritten, values they reject are dropped
+// and quarantined with the reason, a missing age is imputed (flagged, median of
+// the contact's country), and the completeness score is stored.
+func (a *Cleaning) Standardize(ctx context.Context, in StandardizeInput) (StandardizeResult, error) {
+	var res StandardizeResult
+	inActivity := activity.IsActivity(ctx) // also called directly, e.g. by tests
+	if inActivity && activity.HasHeartbeatDetails(ctx) {
+		activity.GetHeartbeatDetails(ctx, &res)
+	}
+	if in.BatchSize <= 0 {
+		in.BatchSize = 500
+	}
+	opts := a.Quality
+	opts.Now = a.Now()
+	ages, err := a.fitAges(ctx)
+	if err != nil {
+		return res, err
+	}
+	for {
+		batch, err := a.Store.ContactsAfter(ctx, res.Cursor, in.BatchSize)
+		if err != nil {
+			return res, err
+		}
+		if len(batch) == 0 {
+			return res, nil
+		}
+		for _, c := range batch {
+			fields, rejected, q := clean(c, opts)
+			if q != nil {
+				if err := a.Store.Quarantine(ctx, []kith.Quarantined{*q}); err != nil {
+					return res, err
+				}
+			}
+			if _, ok := (fields)[kith.FieldAge]; !ok && fields[kith.FieldBirthDate].Value == "" && ages != nil {
+				if im, ok := ages.Impute(quality.Sample{Values: plain(fields), Segment: fields[kith.FieldCountry].Value}); ok {
+					fields[kith.FieldAge] = im.AsValue(opts.Now)
+					res.Imputed++
+				}
+			}
+			changed := !sameValues(c.Fields, fields)
+			var write map[kith.Field]kith.Value
+			if changed {
+				write = fields
+			}
+			if _, err := a.Store.CleanContact(ctx, c, write, quality.Score(fields, quality.DefaultWeights).Score); err != nil {
+				return res, err
+			}
+			res.Checked++
+			if changed {
+				res.Changed++
+			}
+			res.Rejected += rejected
+		}
+		res.Cursor = batch[len(batch)-1].ID
+		if inActivity {
+			activity.RecordHeartbeat(ctx, res)
+		}
+	}
+}
+
+// clean re-standardizes a contact's provided values; imputed values are kept as
+// they are. It returns the cleaned fields, how many values were rejected, and
+// their quarantine entry.
+func clean(c kith.Contact, opts quality.Options) (map[kith.Field]kith.Value, int, *kith.Quarantined) {
+	raw := map[kith.Field]string{}
+	for f, v := range c.Fields {
+		if !v.Imputed && f != kith.FieldPhoneType && f != kith.FieldPhoneExt {
+			raw[f] = v.Value
+		}
+	}
+	r := quality.Record(raw, opts)
+	out := make(map[kith.Field]kith.Value, len(c.Fields))
+	for f, v := range c.Fields {
+		if v.Imputed {
+			out[f] = v
+		}
+	}
+	for f, v := range r.Fields {
+		prov := c.Fields[f].Provenance
+		if prov.Source == "" { // derived now (phone type): from the phone's source
+			prov = c.Fields[kith.FieldPhone].Provenance
+		}
+		out[f] = kith.Value{Value: v, Provenance: prov}
+	}
+	var rejects kith.Violations
+	for _, v := range r.Violations {
+		if v.Severity == kith.SeverityReject {
+			rejects = append(rejects, v)
+		}
+	}
+	if len(rejects) == 0 {
+		return out, 0, nil
+	}
+	payload := fmt.Appendf(nil, "contact %s as stored at %s", c.ID, c.UpdatedAt.Format(time.RFC3339Nano))
+	return out, len(rejects), &kith.Quarantined{Source: "cleaning", Ref: c.ID + "@" + c.UpdatedAt.Format(time.RFC3339Nano),
+		Payload: payload, Violations: rejects}
+}
+
+// fitAges fits the age imputer: the median age per country of contacts whose age
+// or birth date is known.
+func (a *Cleaning) fitAges(ctx context.Context) (*quality.Imputer, error) {
+	var samples []quality.Sample
+	now := a.Now()
+	for cursor := ""; ; {
+		batch, err := a.Store.ContactsAfter(ctx, cursor, 2000)
+		if err != nil {
+			return nil, err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, c := range batch {
+			age := c.Fields[kith.FieldAge]
+			if age.Imputed {
+				continue
+			}
+			v := age.Value
+			if b := c.Get(kith.FieldBirthDate); b != "" {
+				if t, err := time.Parse(time.DateOnly, b); err == nil {
+					v = fmt.Sprint(quality.AgeOn(t, now))
+				}
+			}
+			if v != "" {
+				samples = append(samples, quality.Sample{Values: map[kith.Field]string{kith.FieldAge: v}, Segment: c.Get(kith.FieldCountry)})
+			}
+		}
+		cursor = batch[len(batch)-1].ID
+	}
+	if len(samples) < 10 {
+		return nil, nil // too few to impute from
+	}
+	return quality.Fit(quality.ImputeConfig{Strategy: quality.StrategyMedian, Field: kith.FieldAge, BySegment: true}, samples)
+}
+
+func plain(fields map[kith.Field]kith.Value) map[kith.Field]string {
+	out := make(map[kith.Field]string, len(fields))
+	for f, v := range fields {
+		out[f] = v.Value
+	}
+	return out
+}
+
+func sameValues(a, b map[kith.Field]kith.Value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for f, v := range a {
+		if w, ok := b[f]; !ok || w.Value != v.Value || w.Imputed != v.Imputed {
+			return false
+		}
+	}
+	return true
+}
+
+// ArchiveInput is the inactivity rule.
+type ArchiveInput struct {
+	InactiveDays int `json:"inactive_days"`
+}
+
+// Archiver archives contacts that should no longer be mailed.
+type Archiver struct {
+	Store interface {
+		ArchiveContacts(ctx context.Context, before time.Time) (kith.ArchiveCounts, error)
+	}
+	Now func() time.Time
+}
+
+// Archive archives contacts that withdrew email marketing, hard-bounced, or
+// showed no engagement in InactiveDays (default 365). Restore brings one back.
+func (a *Archiver) Archive(ctx context.Context, in ArchiveInput) (kith.ArchiveCounts, error) {
+	if in.InactiveDays <= 0 {
+		in.InactiveDays = 365
+	}
+	return a.Store.ArchiveContacts(ctx, a.Now().AddDate(0, 0, -in.InactiveDays))
+}

@@ -1,0 +1,125 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/postgres"
+)
+
+// cleanAll runs the cleaning's steps in the workflow's order.
+func cleanAll(t *testing.T, s *postgres.Store, now time.Time) (activities.StandardizeResult, activities.DedupSummary, kith.ArchiveCounts) {
+	t.Helper()
+	ctx := context.Background()
+	c := &activities.Cleaning{Store: s, Now: func() time.Time { return now }}
+	std, err := c.Standardize(ctx, activities.StandardizeInput{BatchSize: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd, err := (&activities.Dedup{Store: s}).Resolve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dd.Merges > 0 {
+		if _, err := c.Standardize(ctx, activities.StandardizeInput{BatchSize: 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ar, err := (&activities.Archiver{Store: s, Now: func() time.Time { return now }}).Archive(ctx, activities.ArchiveInput{InactiveDays: 365})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return std, dd, ar
+}
+
+func TestCleaningAMessyDatasetThenNothingToDo(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	at := now.Add(-24 * time.Hour)
+	var in []kith.ContactInput
+	for i := range 10 { // ordinary, known contacts
+		in = append(in, input(at, kith.SourceImport, "email", fmt.Sprintf("known%d@example.com", i), "first_name", "Known",
+			"last_name", fmt.Sprintf("Person%c", 'A'+i), "birth_date", fmt.Sprintf("19%d0-0%d-15", 5+i%4, 1+i%9), "country", "NO"))
+	}
+	in = append(in,
+		input(at, kith.SourceCRM, "email", "ada@example.com", "first_name", "Ada", "last_name", "Lovelace", "phone", "+4741234567",
+			"phone_type", "mobile", "birth_date", "1990-12-10", "country", "NO"),
+		input(at, kith.SourceForm, "email", "ada.l@example.org", "first_name", "Ada", "last_name", "Lovelace", "phone", "+4741234567",
+			"phone_type", "mobile", "birth_date", "1990-12-10", "country", "NO", "city", "Oslo"),
+		input(at, kith.SourceImport, "email", "badphone@example.com", "first_name", "Bad", "last_name", "Phone", "phone", "12345", "birth_date", "1980-01-01", "country", "NO"),
+		input(at, kith.SourceImport, "email", "grace@example.com", "first_name", "grace", "last_name", "HOPPER", "birth_date", "1975-12-09", "country", "NO"),
+		input(at, kith.SourceImport, "email", "noage1@example.com", "first_name", "Noage", "last_name", "One", "country", "NO"),
+		input(at, kith.SourceImport, "email", "noage2@example.com", "first_name", "Noage", "last_name", "Two", "country", "NO"),
+		input(at, kith.SourceImport, "email", "noage3@example.com", "first_name", "Noage", "last_name", "Three", "country", "NO"),
+		input(at, kith.SourceImport, "email", "dormant@example.com", "first_name", "Dormant", "last_name", "Person", "birth_date", "1960-05-05", "country", "NO"),
+		input(at, kith.SourceImport, "email", "bounced@example.com", "first_name", "Bounced", "last_name", "Person", "birth_date", "1970-05-05", "country", "NO"),
+		input(at, kith.SourceImport, "email", "unsub@example.com", "first_name", "Unsub", "last_name", "Person", "birth_date", "1980-05-05", "country", "NO"),
+	)
+	if _, err := s.UpsertContacts(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	id := func(email string) string { v, _ := s.ContactIDByEmail(ctx, email); return v }
+	// Everyone engaged recently, but the dormant contact, created two years ago.
+	var events []kith.Event
+	for i, c := range in {
+		e := c.Fields["email"].Value
+		if e == "dormant@example.com" {
+			continue
+		}
+		typ := "page_view"
+		if e == "bounced@example.com" {
+			typ = "hard_bounce"
+		}
+		events = append(events, kith.Event{EventID: fmt.Sprint("ev", i), ContactID: id(e), Type: typ, Source: kith.SourceTracker, OccurredAt: at})
+	}
+	if _, err := s.InsertEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().Exec(`UPDATE contacts SET created_at = $2 WHERE id = $1`, id("dormant@example.com"), now.AddDate(-2, 0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordConsent(ctx, id("unsub@example.com"), kith.ConsentRecord{Purpose: "email_marketing", Status: kith.ConsentWithdrawn,
+		TextVersion: "v1", Source: kith.SourceForm, SourceRef: "unsub-1", At: at}); err != nil {
+		t.Fatal(err)
+	}
+
+	std, dd, ar := cleanAll(t, s, now)
+	if std.Checked != 20 || std.Changed != 5 || std.Rejected != 1 || std.Imputed != 3 {
+		t.Errorf("standardize: %+v; want 20 checked, 5 changed (bad phone, grace, three ages), 1 rejected, 3 imputed", std)
+	}
+	if dd.Merges != 1 {
+		t.Errorf("dedup merged %d, want Ada's two records", dd.Merges)
+	}
+	if (ar != kith.ArchiveCounts{Unsubscribed: 1, HardBounce: 1, Inactive: 1}) {
+		t.Errorf("archived %+v", ar)
+	}
+	grace, _ := s.Contact(ctx, id("grace@example.com"))
+	bad, _ := s.Contact(ctx, id("badphone@example.com"))
+	noage, _ := s.Contact(ctx, id("noage1@example.com"))
+	if grace.Get("first_name") != "Grace" || grace.Get("last_name") != "Hopper" || bad.Get("phone") != "" {
+		t.Errorf("re-standardized: %+v / %+v", grace.Fields, bad.Fields)
+	}
+	if a := noage.Fields["age"]; a.Value == "" || !a.Imputed || a.Method == "" {
+		t.Errorf("imputed age %+v", a)
+	}
+	var completeness, quarantined int
+	s.DB().Get(&completeness, `SELECT count(*) FROM contacts WHERE completeness IS NULL AND status = 'active'`)
+	s.DB().Get(&quarantined, `SELECT count(*) FROM quarantine WHERE source = 'cleaning'`)
+	if completeness != 0 || quarantined != 1 {
+		t.Errorf("%d active contacts without completeness, %d quarantined", completeness, quarantined)
+	}
+	if err := s.RestoreContact(ctx, id("dormant@example.com")); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second run finds nothing to do (the restored contact aside, archived again).
+	std, dd, ar = cleanAll(t, s, now)
+	if std.Changed != 0 || std.Rejected != 0 || std.Imputed != 0 || dd.Merges != 0 || (ar != kith.ArchiveCounts{Inactive: 1}) {
+		t.Errorf("second run: %+v, %d merged, archived %+v; want nothing but the restored dormant contact", std, dd.Merges, ar)
+	}
+}
