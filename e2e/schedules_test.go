@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,9 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 	if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", "cleaning-nightly",
 		"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace).CombinedOutput(); err != nil {
 		t.Fatalf("temporal schedule trigger: %v\n%s", err, out)
+	}
+	if dir := os.Getenv("KITH_SCREENSHOTS"); dir != "" {
+		screenshot(t, stack.Temporal.UIURL+"/namespaces/"+stack.Temporal.Namespace+"/schedules", filepath.Join(dir, "schedules.png"))
 	}
 	c := temporalClient(t)
 	waitFor(t, "the triggered Cleaning run to complete", 2*time.Minute, func() bool {
