@@ -16,21 +16,7 @@ func (s *Store) ContactsAfter(ctx context.Context, after string, limit int) ([]k
 	if after == "" {
 		after = "00000000-0000-0000-0000-000000000000"
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+selectContact+` FROM contacts c
-		WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []kith.Contact
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return s.contacts(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, after, limit)
 }
 
 // CleanContact writes a contact's cleaned fields and completeness, unless the

@@ -200,7 +200,12 @@ func (s *Store) ReviewDecisions(ctx context.Context) (map[[2]string]bool, error)
 
 // ActiveContacts returns every active contact, oldest first.
 func (s *Store) ActiveContacts(ctx context.Context) ([]kith.Contact, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+selectContact+` FROM contacts c WHERE c.status = 'active' ORDER BY c.created_at, c.id`)
+	return s.contacts(ctx, `WHERE c.status = 'active' ORDER BY c.created_at, c.id`)
+}
+
+// contacts returns the contacts a WHERE … ORDER BY … clause selects.
+func (s *Store) contacts(ctx context.Context, where string, args ...any) ([]kith.Contact, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+selectContact+` FROM contacts c `+where, args...)
 	if err != nil {
 		return nil, err
 	}
