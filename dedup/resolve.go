@@ -114,7 +114,7 @@ type Index struct {
 	// weaker evidence than "Ingeborg Ødegård" agreeing.
 	firstFreq, lastFreq map[string]int32
 	groups              map[int32][]int32 // component members by root, for components of more than one
-	split               Stats             // counts records cut from chains
+	split               int               // records cut from chains
 }
 
 // NewIndex resolves records and keeps what incremental matching needs.
@@ -300,7 +300,7 @@ func (x *Index) cluster(res *Result, members []int32) {
 // reviewer): a record missing its birth date can otherwise chain two relatives
 // together. Links are applied strongest first, each only if it joins no such
 // pair.
-func (x *Index) cannotLink(members []int32, st *Stats) [][]int32 {
+func (x *Index) cannotLink(members []int32, split *int) [][]int32 {
 	if len(members) <= 2 || len(members) > 200 {
 		return [][]int32{members}
 	}
@@ -370,7 +370,7 @@ func (x *Index) cannotLink(members []int32, st *Stats) [][]int32 {
 	for _, g := range order {
 		out = append(out, byGroup[g])
 	}
-	st.Split += len(out) - 1
+	*split += len(out) - 1
 	return out
 }
 
@@ -379,7 +379,7 @@ func (x *Index) finish() *Result {
 	res := x.res
 	res.Review = x.review
 	res.Stats = x.stats
-	res.Stats.Split = x.split.Split
+	res.Stats.Split = x.split
 	for _, c := range res.Clusters {
 		res.Stats.Clusters++
 		res.Stats.Merged += len(c.Members) - 1
@@ -415,7 +415,7 @@ func (x *Index) addCluster(res *Result, members []int32) {
 // guard splits a cluster that only chains together: every member must be within
 // two accepted links of the cluster's centre (the member with most links);
 // members further out form clusters of their own.
-func (x *Index) guard(members []int32, st *Stats) [][]int32 {
+func (x *Index) guard(members []int32, split *int) [][]int32 {
 	if len(members) <= 3 || len(members) > 200 {
 		// Small ones cannot chain much; huge ones cost too much to check pair by
 		// pair and are reported as oversized instead.
@@ -460,7 +460,7 @@ func (x *Index) guard(members []int32, st *Stats) [][]int32 {
 	if len(rest) == 0 {
 		return [][]int32{kept}
 	}
-	st.Split += len(rest)
+	*split += len(rest)
 	out := [][]int32{kept}
 	// The rest: their own components over the accepted links among them.
 	seen := map[int32]bool{}
@@ -480,7 +480,7 @@ func (x *Index) guard(members []int32, st *Stats) [][]int32 {
 			comp = append(comp, n)
 			stack = append(stack, adj[n]...)
 		}
-		out = append(out, x.guard(comp, st)...)
+		out = append(out, x.guard(comp, split)...)
 	}
 	return out
 }

@@ -13,8 +13,6 @@ func byteCount(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // quote shows a client-supplied name in a message, cut short.
 func quote(s string) string {
 	if len(s) > 40 {

@@ -54,9 +54,9 @@ func runImport(ctx context.Context, args []string, e env) error {
 		}
 		in.Region = c
 	}
-	c, err := cfg.DialTemporal(ctx, cfg.Logger())
+	c, err := dialTemporal(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("%w (is the server running? `make demo` starts one)", err)
+		return err
 	}
 	defer c.Close()
 	run, err := startImport(ctx, c, in)

@@ -11,6 +11,10 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/kithhq/kith/config"
 )
 
 // command is one subcommand.
@@ -84,4 +88,14 @@ func usage() string {
 		s += fmt.Sprintf("  %-10s %s\n", n, commands[n].summary)
 	}
 	return s + "\nRun `starter <subcommand> -h` for its flags. Configuration comes from the environment (see README).\n"
+}
+
+// dialTemporal connects a CLI command to Temporal, saying how to get a server
+// when there is none.
+func dialTemporal(ctx context.Context, cfg config.Config) (client.Client, error) {
+	c, err := cfg.DialTemporal(ctx, cfg.Logger())
+	if err != nil {
+		return nil, fmt.Errorf("%w (is the server running? `make demo` starts one)", err)
+	}
+	return c, nil
 }

@@ -125,9 +125,9 @@ func runSchedules(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	c, err := cfg.DialTemporal(ctx, cfg.Logger())
+	c, err := dialTemporal(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("%w (is the server running? `make demo` starts one)", err)
+		return err
 	}
 	defer c.Close()
 	switch sub {
