@@ -31,6 +31,9 @@ type Config struct {
 	BigQueryProject  string // BIGQUERY_PROJECT
 	BigQueryDataset  string // BIGQUERY_DATASET
 	BigQueryEmulator string // BIGQUERY_EMULATOR_HOST, host:port; empty for real BigQuery
+	// BigQuery is true when BIGQUERY_PROJECT or BIGQUERY_EMULATOR_HOST is set: the
+	// worker then runs the warehouse load.
+	BigQuery bool
 
 	HTTPAddr      string   // KITH_HTTP_ADDR, where starter serve listens
 	PublicURL     string   // KITH_PUBLIC_URL, how people reach the API (confirmation links)
@@ -75,6 +78,7 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		HubSpotToken:      get("KITH_HUBSPOT_TOKEN", ""),
 		HubSpotSecret:     get("KITH_HUBSPOT_SECRET", ""),
 	}
+	c.BigQuery = getenv("BIGQUERY_PROJECT") != "" || c.BigQueryEmulator != ""
 	c.PublicURL = strings.TrimSuffix(get("KITH_PUBLIC_URL", "http://"+c.HTTPAddr), "/")
 	for _, o := range strings.Split(get("KITH_CORS_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -94,6 +94,26 @@ func Tables() ([]TableDef, error) {
 // (Growing an existing table's columns is the warehouse load's job: the emulator
 // supports neither ALTER TABLE ADD COLUMN nor a schema patch.)
 func (w *Warehouse) EnsureSchema(ctx context.Context) error {
+	if err := w.ensureDataset(ctx); err != nil {
+		return err
+	}
+	defs, err := Tables()
+	if err != nil {
+		return err
+	}
+	for _, d := range defs {
+		_, err := w.bq.Dataset(w.dataset).Table(d.Name).Metadata(ctx)
+		if isStatus(err, http.StatusNotFound) {
+			err = w.createTable(ctx, d, d.Fields)
+		}
+		if err != nil {
+			return fmt.Errorf("table %s: %w", d.Name, err)
+		}
+	}
+	return nil
+}
+
+func (w *Warehouse) ensureDataset(ctx context.Context) error {
 	// Look before creating: the emulator answers a duplicate create with 500, not 409.
 	ds := w.bq.Dataset(w.dataset)
 	_, err := ds.Metadata(ctx)
@@ -106,35 +126,21 @@ func (w *Warehouse) EnsureSchema(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("dataset %s: %w", w.dataset, err)
 	}
-	defs, err := Tables()
-	if err != nil {
-		return err
-	}
-	for _, d := range defs {
-		if err := w.ensureTable(ctx, d); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
-func (w *Warehouse) ensureTable(ctx context.Context, d TableDef) error {
-	t := w.bq.Dataset(w.dataset).Table(d.Name)
-	_, err := t.Metadata(ctx)
-	if !isStatus(err, http.StatusNotFound) {
-		if err != nil {
-			return fmt.Errorf("table %s: %w", d.Name, err)
-		}
-		return nil
-	}
-	meta := &bigquery.TableMetadata{Description: d.Description, Schema: d.Fields}
+// createTable creates a star-schema table, partitioned by day on its partition
+// field and clustered as defined.
+func (w *Warehouse) createTable(ctx context.Context, d TableDef, schema bigquery.Schema) error {
+	meta := &bigquery.TableMetadata{Description: d.Description, Schema: schema}
 	if d.PartitionField != "" {
 		meta.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: d.PartitionField}
 	}
 	if len(d.Clustering) > 0 {
 		meta.Clustering = &bigquery.Clustering{Fields: d.Clustering}
 	}
-	if err := t.Create(ctx, meta); err != nil && !isStatus(err, http.StatusConflict) {
+	err := w.bq.Dataset(w.dataset).Table(d.Name).Create(ctx, meta)
+	if err != nil && !isStatus(err, http.StatusConflict) {
 		return fmt.Errorf("create table %s: %w", d.Name, err)
 	}
 	return nil

@@ -16,7 +16,7 @@ import (
 var stack *devstack.Stack
 
 func TestMain(m *testing.M) {
-	os.Exit(devstack.TestMain(m, devstack.Options{BigQuery: true}, &stack))
+	os.Exit(devstack.TestMain(m, devstack.Options{BigQuery: true, Postgres: true}, &stack))
 }
 
 func open(t *testing.T, dataset string) *warehouse.Warehouse {

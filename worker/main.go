@@ -20,6 +20,7 @@ import (
 	"github.com/kithhq/kith/crm"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/quality"
+	"github.com/kithhq/kith/warehouse"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -62,13 +63,25 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if cfg.HubSpotToken != "" {
 		crms["hubspot"] = &crm.HubSpot{BaseURL: cfg.HubSpotURL, Token: cfg.HubSpotToken}
 	}
+	var wh *activities.Warehouse
+	if cfg.BigQuery {
+		bq, err := warehouse.Open(ctx, cfg.BigQueryProject, cfg.BigQueryDataset, cfg.BigQueryEmulator)
+		if err != nil {
+			return err
+		}
+		defer bq.Close()
+		wh = &activities.Warehouse{Source: store, Target: bq, Dataset: cfg.BigQueryDataset}
+	} else {
+		log.Warn("BigQuery not configured (set BIGQUERY_PROJECT, or BIGQUERY_EMULATOR_HOST for the emulator): this worker runs no WarehouseLoad")
+	}
 	workflows.Register(w, workflows.Activities{
-		Import:   &activities.Import{Store: store},
-		Contacts: &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Temporal: c},
-		Dedup:    &activities.Dedup{Store: store},
-		Cleaning: &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
-		Archiver: &activities.Archiver{Store: store, Now: time.Now},
-		CRM:      &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
+		Import:    &activities.Import{Store: store},
+		Contacts:  &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Temporal: c},
+		Dedup:     &activities.Dedup{Store: store},
+		Cleaning:  &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
+		Archiver:  &activities.Archiver{Store: store, Now: time.Now},
+		Warehouse: wh,
+		CRM:       &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

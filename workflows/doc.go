@@ -19,12 +19,13 @@ const TaskQueue = "kith"
 
 // Activities are the activity structs a worker registers, with their dependencies.
 type Activities struct {
-	Import   *activities.Import
-	Contacts *activities.Contacts
-	CRM      *activities.CRM
-	Dedup    *activities.Dedup
-	Cleaning *activities.Cleaning
-	Archiver *activities.Archiver
+	Import    *activities.Import
+	Contacts  *activities.Contacts
+	CRM       *activities.CRM
+	Dedup     *activities.Dedup
+	Cleaning  *activities.Cleaning
+	Archiver  *activities.Archiver
+	Warehouse *activities.Warehouse
 }
 
 // Register registers every workflow and activity with r. Activity names are the
@@ -36,11 +37,12 @@ func Register(r worker.Registry, acts Activities) {
 	}
 	r.RegisterWorkflowWithOptions(Deduplicate, workflow.RegisterOptions{Name: DeduplicateName})
 	r.RegisterWorkflowWithOptions(Cleaning, workflow.RegisterOptions{Name: CleaningName})
+	r.RegisterWorkflowWithOptions(WarehouseLoad, workflow.RegisterOptions{Name: WarehouseLoadName})
 	r.RegisterWorkflowWithOptions(CRMSync, workflow.RegisterOptions{Name: CRMSyncName})
 	r.RegisterWorkflowWithOptions(CRMBackfill, workflow.RegisterOptions{Name: CRMBackfillName})
 	r.RegisterWorkflowWithOptions(ImportContacts, workflow.RegisterOptions{Name: ImportContactsName})
 	r.RegisterWorkflowWithOptions(ContactLifecycle, workflow.RegisterOptions{Name: ContactLifecycleName})
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}

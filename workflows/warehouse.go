@@ -1,0 +1,112 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kithhq/kith/activities"
+)
+
+// WarehouseLoadName is the wire name of WarehouseLoad.
+const WarehouseLoadName = "WarehouseLoad"
+
+// WarehouseLoadInput configures a load.
+type WarehouseLoadInput struct {
+	Tables []string `json:"tables,omitempty"` // default: every star-schema table
+	// OverlapMinutes re-reads writes this long before each watermark (default 10).
+	OverlapMinutes int `json:"overlap_minutes,omitempty"`
+}
+
+// TableLoad is what a load did to one table; the Temporal UI shows the list.
+type TableLoad struct {
+	Table   string               `json:"table"`
+	After   time.Time            `json:"after"`
+	UpTo    time.Time            `json:"up_to"`
+	Rows    int64                `json:"rows"`              // rows staged and upserted
+	Rebuilt bool                 `json:"rebuilt,omitempty"` // recreated to add columns, loaded in full
+	Check   activities.LoadCheck `json:"check"`
+}
+
+// WarehouseLoadResult lists the tables loaded.
+type WarehouseLoadResult struct {
+	Tables []TableLoad `json:"tables"`
+}
+
+// warehouseOptions: metadata calls, DML and PostgreSQL reads; retried through an
+// outage of either side for up to a day.
+var warehouseOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    10 * time.Minute,
+	ScheduleToCloseTimeout: 24 * time.Hour,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    5 * time.Minute,
+	},
+}
+
+// stageOptions: extract and load job; it heartbeats, so a dead worker's attempt is
+// retried after 30 s, and the retry finds the load job already done.
+var stageOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    2 * time.Hour,
+	HeartbeatTimeout:       30 * time.Second,
+	ScheduleToCloseTimeout: 24 * time.Hour,
+	RetryPolicy:            warehouseOptions.RetryPolicy,
+}
+
+// WarehouseLoad loads each star-schema table in turn: plan the window of writes
+// since the table's watermark (creating or growing the BigQuery table), stage the
+// window's rows with a load job whose id is derived from the window, upsert the
+// staging table into the target in one transaction, advance the watermark, drop
+// the staging table, and check the table against PostgreSQL. Each step is
+// idempotent, so a retry or a killed worker never duplicates a row.
+func WarehouseLoad(ctx workflow.Context, in WarehouseLoadInput) (WarehouseLoadResult, error) {
+	var res WarehouseLoadResult
+	var a *activities.Warehouse
+	actx := workflow.WithActivityOptions(ctx, warehouseOptions)
+	overlap := time.Duration(in.OverlapMinutes) * time.Minute
+	if in.OverlapMinutes == 0 {
+		overlap = 10 * time.Minute
+	}
+	tables := in.Tables
+	if len(tables) == 0 {
+		if err := workflow.ExecuteActivity(actx, a.LoadTables).Get(ctx, &tables); err != nil {
+			return res, err
+		}
+	}
+	for _, table := range tables {
+		var p activities.LoadPlan
+		if err := workflow.ExecuteActivity(actx, a.PlanLoad, activities.LoadPlanInput{Table: table, Overlap: overlap}).Get(ctx, &p); err != nil {
+			return res, err
+		}
+		tl := TableLoad{Table: table, After: p.After, UpTo: p.UpTo, Rebuilt: p.Rebuilt}
+		if !p.Empty {
+			var st activities.Staged
+			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, stageOptions), a.StageLoad, p).Get(ctx, &st); err != nil {
+				return res, err
+			}
+			tl.Rows = st.Rows
+			steps := []struct {
+				fn  any
+				arg any
+			}{
+				{a.UpsertLoad, activities.UpsertLoadInput{Plan: p, Staging: st.Staging}},
+				{a.AdvanceWatermark, p},
+				{a.DropStaging, st.Staging},
+			}
+			for _, s := range steps {
+				if err := workflow.ExecuteActivity(actx, s.fn, s.arg).Get(ctx, nil); err != nil {
+					return res, err
+				}
+			}
+		}
+		verify := activities.VerifyLoadInput{Table: table, UpTo: p.UpTo, Overlap: overlap}
+		err := workflow.ExecuteActivity(actx, a.VerifyLoad, verify).Get(ctx, &tl.Check)
+		res.Tables = append(res.Tables, tl)
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
