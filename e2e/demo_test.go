@@ -79,9 +79,21 @@ wait:
 		"import done: 36 rows: 0 imported (new), 0 updated, 27 unchanged, 9 quarantined",
 		"row has 3 fields, the header has 9",
 		"Temporal Web UI: http://127.0.0.1:",
+		"schedule warehouse-load-hourly created",
+		"BigQuery, purchasers without follow up (docs/analytics.md):",
 	} {
 		if !strings.Contains(head, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, head)
+		}
+	}
+	// Each load leaves BigQuery with PostgreSQL's rows; the second loads nothing.
+	loads := regexp.MustCompile(`(?m)^  (\w+) +(\d+) rows loaded; BigQuery (\d+) rows = PostgreSQL (\d+)$`).FindAllStringSubmatch(head, -1)
+	if len(loads) != 8 {
+		t.Errorf("want two loads of four tables in the demo output:\n%s", head)
+	}
+	for i, m := range loads {
+		if m[3] != m[4] || i >= 4 && m[2] != "0" || m[1] == "dim_contact" && m[3] == "0" {
+			t.Errorf("load line %q", m[0])
 		}
 	}
 	list, err := exec.Command(temporalBin, "workflow", "list", "--address", address).CombinedOutput()

@@ -45,15 +45,17 @@ func run(m *testing.M) int {
 		}
 	}
 	bins = dir
-	return devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true}, &stack)
+	return devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true, BigQuery: true}, &stack)
 }
 
-// env is one test's world: its own database, the shared Temporal server.
+// env is one test's world: its own database and BigQuery dataset, the shared
+// Temporal server and emulator.
 type env struct {
-	t     *testing.T
-	dbURL string
-	store *postgres.Store
-	vars  []string
+	t       *testing.T
+	dbURL   string
+	dataset string
+	store   *postgres.Store
+	vars    []string
 }
 
 func newEnv(t *testing.T) *env {
@@ -64,9 +66,10 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dbURL: url}
+	e := &env{t: t, dbURL: url, dataset: "e2e_" + strings.ToLower(t.Name())}
 	e.vars = append(os.Environ(), "DATABASE_URL="+e.dbURL, "TEMPORAL_ADDRESS="+s.Temporal.Address,
-		"TEMPORAL_NAMESPACE="+s.Temporal.Namespace, "LOG_LEVEL=warn")
+		"TEMPORAL_NAMESPACE="+s.Temporal.Namespace, "LOG_LEVEL=warn", "BIGQUERY_EMULATOR_HOST="+s.BigQuery.Host,
+		"BIGQUERY_PROJECT="+s.BigQuery.Project, "BIGQUERY_DATASET="+e.dataset)
 	if out, err := e.cmd("starter", "migrate").CombinedOutput(); err != nil {
 		t.Fatalf("starter migrate: %v\n%s", err, out)
 	}

@@ -20,7 +20,7 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 		if err != nil {
 			t.Fatalf("apply %d: %v\n%s", i+1, err, out)
 		}
-		for _, id := range []string{"crm-backfill-hubspot", "cleaning-nightly"} {
+		for _, id := range []string{"crm-backfill-hubspot", "cleaning-nightly", "warehouse-load-hourly"} {
 			if !strings.Contains(string(out), id) || !strings.Contains(string(out), want) {
 				t.Errorf("apply %d: want %s %s in\n%s", i+1, id, want, out)
 			}
@@ -34,23 +34,27 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("temporal schedule list: %v\n%s", err, out)
 	}
-	for _, id := range []string{"crm-backfill-hubspot", "cleaning-nightly"} {
+	for _, id := range []string{"crm-backfill-hubspot", "cleaning-nightly", "warehouse-load-hourly"} {
 		if !strings.Contains(string(out), id) {
 			t.Errorf("temporal schedule list does not show %s:\n%s", id, out)
 		}
 	}
-	if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", "cleaning-nightly",
-		"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace).CombinedOutput(); err != nil {
-		t.Fatalf("temporal schedule trigger: %v\n%s", err, out)
+	for _, id := range []string{"cleaning-nightly", "warehouse-load-hourly"} {
+		if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", id,
+			"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace).CombinedOutput(); err != nil {
+			t.Fatalf("temporal schedule trigger %s: %v\n%s", id, err, out)
+		}
 	}
 	if dir := os.Getenv("KITH_SCREENSHOTS"); dir != "" {
 		screenshot(t, stack.Temporal.UIURL+"/namespaces/"+stack.Temporal.Namespace+"/schedules", filepath.Join(dir, "schedules.png"))
 	}
 	c := temporalClient(t)
-	waitFor(t, "the triggered Cleaning run to complete", 2*time.Minute, func() bool {
-		resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-			Query: "WorkflowType = 'Cleaning' AND ExecutionStatus = 'Completed'",
+	for _, wf := range []string{"Cleaning", "WarehouseLoad"} {
+		waitFor(t, "the triggered "+wf+" run to complete", 2*time.Minute, func() bool {
+			resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+				Query: "WorkflowType = '" + wf + "' AND ExecutionStatus = 'Completed'",
+			})
+			return err == nil && len(resp.Executions) > 0
 		})
-		return err == nil && len(resp.Executions) > 0
-	})
+	}
 }

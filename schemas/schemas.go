@@ -18,6 +18,12 @@ var Postgres embed.FS
 //go:embed bigquery/*.json
 var BigQuery embed.FS
 
+// Queries holds the analysts' example queries (bigquery/queries/<name>.sql), with
+// ${DATASET} standing for the `project.dataset` of the star schema.
+//
+//go:embed bigquery/queries/*.sql
+var Queries embed.FS
+
 // QualityWeights holds the default completeness weights per profile field.
 //
 //go:embed quality/weights.json

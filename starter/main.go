@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"demo":       {"start the local stack, the worker, and import the sample contacts", runDemo},
 	"serve":      {"serve the HTTP API: forms, inline validation, consent, form pages, CRM webhooks", runServe},
 	"sync":       {"pull CRM contacts changed since the last backfill (or schedule it with -every)", runSync},
+	"load":       {"load rows changed since the last load into the BigQuery star schema (WarehouseLoad)", runLoad},
 	"schedules":  {"apply the Temporal Schedules in schemas/schedules.json (idempotent), or list them", runSchedules},
 	"review":     {"list the de-duplication review queue, or record a decision on a pair", runReview},
 	"dedup-eval": {"generate labeled contacts, de-duplicate them, print accuracy, speed and memory", runDedupEval},

@@ -33,7 +33,8 @@ type scheduleDef struct {
 	Note          string          `json:"note"`
 }
 
-var scheduledWorkflows = map[string]bool{workflows.CRMBackfillName: true, workflows.DeduplicateName: true, workflows.CleaningName: true}
+var scheduledWorkflows = map[string]bool{workflows.CRMBackfillName: true, workflows.DeduplicateName: true, workflows.CleaningName: true,
+	workflows.WarehouseLoadName: true}
 
 var overlapPolicies = map[string]enumspb.ScheduleOverlapPolicy{
 	"skip": enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, "buffer_one": enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE,

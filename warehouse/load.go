@@ -21,6 +21,9 @@ import (
 // ended in failure cannot be reused, so the next attempt takes the next id.
 const maxJobAttempts = 20
 
+// jobLookupTimeout bounds looking a job up (the client retries server errors).
+const jobLookupTimeout = 20 * time.Second
+
 // TableNames implements kith.Warehouse.
 func (w *Warehouse) TableNames() ([]string, error) {
 	defs, err := Tables()
@@ -167,7 +170,13 @@ func (w *Warehouse) Stage(ctx context.Context, table, jobKey string, columns []k
 		}
 		done, err := w.jobSucceeded(ctx, id)
 		if err != nil {
-			return "", 0, err
+			if ctx.Err() != nil {
+				return "", 0, err
+			}
+			// Cannot tell (the emulator answers a lookup of a job whose upload was
+			// cut off with errors, forever): take the next id. Safe, as a load
+			// rewrites the staging table whole.
+			continue
 		}
 		if done == nil { // no such job: run it
 			if err := w.runLoad(ctx, st, schema, id, ndjson); err != nil {
@@ -198,7 +207,9 @@ func (w *Warehouse) Stage(ctx context.Context, table, jobKey string, columns []k
 // jobSucceeded looks a job up: nil when there is none, else whether it succeeded
 // (waiting for it to end).
 func (w *Warehouse) jobSucceeded(ctx context.Context, id string) (*bool, error) {
-	job, err := w.bq.JobFromID(ctx, id)
+	lookup, cancel := context.WithTimeout(ctx, jobLookupTimeout)
+	defer cancel()
+	job, err := w.bq.JobFromID(lookup, id)
 	if isStatus(err, http.StatusNotFound) {
 		return nil, nil
 	}

@@ -150,3 +150,31 @@ func isStatus(err error, code int) bool {
 	var ge *googleapi.Error
 	return errors.As(err, &ge) && ge.Code == code
 }
+
+// Query is one of the analysts' example queries in schemas/bigquery/queries.
+type Query struct {
+	Name string // file name without .sql
+	SQL  string // with ${DATASET} for `project.dataset`
+}
+
+// Queries returns the example queries, by name.
+func Queries() ([]Query, error) {
+	files, err := fs.Glob(schemas.Queries, "bigquery/queries/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var qs []Query
+	for _, f := range files {
+		b, err := fs.ReadFile(schemas.Queries, f)
+		if err != nil {
+			return nil, err
+		}
+		qs = append(qs, Query{Name: strings.TrimSuffix(path.Base(f), ".sql"), SQL: string(b)})
+	}
+	return qs, nil
+}
+
+// SQL is q's text for this warehouse's dataset.
+func (w *Warehouse) SQL(q Query) string {
+	return strings.ReplaceAll(q.SQL, "${DATASET}", w.project+"."+w.dataset)
+}

@@ -105,12 +105,14 @@ func TestReplay(t *testing.T) {
 		"testdata/contact_continue_as_new.json", // a burst of signals, drained into continue-as-new
 		"testdata/crm_sync_deal.json",           // a deal: its contact fetched and stored first
 		"testdata/crm_sync_rate_limited.json",   // a fetch retried after two 429s
+		"testdata/warehouse_load_killed.json",   // a worker killed while staging; the retry on another finishes
 	} {
 		t.Run(file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.ImportContacts, workflow.RegisterOptions{Name: workflows.ImportContactsName})
 			r.RegisterWorkflowWithOptions(workflows.ContactLifecycle, workflow.RegisterOptions{Name: workflows.ContactLifecycleName})
 			r.RegisterWorkflowWithOptions(workflows.CRMSync, workflow.RegisterOptions{Name: workflows.CRMSyncName})
+			r.RegisterWorkflowWithOptions(workflows.WarehouseLoad, workflow.RegisterOptions{Name: workflows.WarehouseLoadName})
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
 				t.Fatal(err)
 			}
