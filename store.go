@@ -28,6 +28,14 @@ type ContactStore interface {
 	Contact(ctx context.Context, id string) (Contact, error)
 }
 
+// CleanedContact is a stored contact as the cleaning re-checked it: its fields
+// after cleaning (nil when nothing changed) and its completeness score.
+type CleanedContact struct {
+	Contact      Contact
+	Fields       map[Field]Value
+	Completeness int
+}
+
 // EventStore keeps events and quarantined input.
 type EventStore interface {
 	// InsertEvents stores events, ignoring any whose EventID is already stored, and

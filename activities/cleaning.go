@@ -15,7 +15,7 @@ import (
 type CleaningStore interface {
 	kith.EventStore
 	ContactsAfter(ctx context.Context, after string, limit int) ([]kith.Contact, error)
-	CleanContact(ctx context.Context, c kith.Contact, fields map[kith.Field]kith.Value, completeness int) (bool, error)
+	CleanContacts(ctx context.Context, batch []kith.CleanedContact, quarantine []kith.Quarantined) (int, error)
 }
 
 // Cleaning re-checks stored contacts: re-standardizes them with today's rules,
@@ -68,12 +68,12 @@ func (a *Cleaning) Standardize(ctx context.Context, in StandardizeInput) (Standa
 		if len(batch) == 0 {
 			return res, nil
 		}
+		cleaned := make([]kith.CleanedContact, 0, len(batch))
+		var qs []kith.Quarantined
 		for _, c := range batch {
 			fields, rejected, q := clean(c, opts)
 			if q != nil {
-				if err := a.Store.Quarantine(ctx, []kith.Quarantined{*q}); err != nil {
-					return res, err
-				}
+				qs = append(qs, *q)
 			}
 			if _, ok := (fields)[kith.FieldAge]; !ok && fields[kith.FieldBirthDate].Value == "" && ages != nil {
 				if im, ok := ages.Impute(quality.Sample{Values: plain(fields), Segment: fields[kith.FieldCountry].Value}); ok {
@@ -81,19 +81,17 @@ func (a *Cleaning) Standardize(ctx context.Context, in StandardizeInput) (Standa
 					res.Imputed++
 				}
 			}
-			changed := !sameValues(c.Fields, fields)
-			var write map[kith.Field]kith.Value
-			if changed {
-				write = fields
-			}
-			if _, err := a.Store.CleanContact(ctx, c, write, quality.Score(fields, quality.DefaultWeights).Score); err != nil {
-				return res, err
-			}
-			res.Checked++
-			if changed {
+			cc := kith.CleanedContact{Contact: c, Completeness: quality.Score(fields, quality.DefaultWeights).Score}
+			if !sameValues(c.Fields, fields) {
+				cc.Fields = fields
 				res.Changed++
 			}
+			cleaned = append(cleaned, cc)
+			res.Checked++
 			res.Rejected += rejected
+		}
+		if _, err := a.Store.CleanContacts(ctx, cleaned, qs); err != nil {
+			return res, err
 		}
 		res.Cursor = batch[len(batch)-1].ID
 		if inActivity {

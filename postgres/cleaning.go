@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
 )
@@ -19,28 +20,61 @@ func (s *Store) ContactsAfter(ctx context.Context, after string, limit int) ([]k
 	return s.contacts(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, after, limit)
 }
 
-// CleanContact writes a contact's cleaned fields and completeness, unless the
-// contact changed since it was read (ingestion runs meanwhile): then it returns
-// false and the next run sees the new version.
-func (s *Store) CleanContact(ctx context.Context, c kith.Contact, fields map[kith.Field]kith.Value, completeness int) (bool, error) {
-	written := false
+// CleanContacts writes a batch of cleaned contacts — changed fields, scores and
+// quarantined values — in one transaction. A contact that changed since it was
+// read (ingestion runs meanwhile) is left alone: the next run sees the new
+// version. It returns how many contacts it wrote.
+func (s *Store) CleanContacts(ctx context.Context, batch []kith.CleanedContact, q []kith.Quarantined) (int, error) {
+	written := 0
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var updated time.Time
-		if err := tx.GetContext(ctx, &updated, `SELECT updated_at FROM contacts WHERE id = $1 FOR UPDATE`, c.ID); err != nil {
+		if _, err := quarantine(ctx, tx, q); err != nil {
 			return err
 		}
-		if !updated.Equal(c.UpdatedAt) {
-			return nil
+		ids := make([]string, len(batch))
+		for i, c := range batch {
+			ids[i] = c.Contact.ID
 		}
-		if fields != nil {
-			c.Fields = fields
-			c.UpdatedAt = s.now().UTC()
-			if err := writeContacts(ctx, tx, []*kith.Contact{&c}); err != nil {
+		rows, err := tx.QueryContext(ctx, `SELECT id::text, updated_at FROM contacts WHERE id = ANY($1::uuid[]) FOR UPDATE`, pq.Array(ids))
+		if err != nil {
+			return err
+		}
+		updated := make(map[string]time.Time, len(ids))
+		for rows.Next() {
+			var id string
+			var at time.Time
+			if err := rows.Scan(&id, &at); err != nil {
+				rows.Close()
 				return err
 			}
+			updated[id] = at
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE contacts SET completeness = $2 WHERE id = $1 AND completeness IS DISTINCT FROM $2`, c.ID, completeness)
-		written = err == nil
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var rewrite []*kith.Contact
+		var scoreIDs []string
+		var scores []int64
+		for _, c := range batch {
+			if at, ok := updated[c.Contact.ID]; !ok || !at.Equal(c.Contact.UpdatedAt) {
+				continue
+			}
+			if c.Fields != nil {
+				w := c.Contact
+				w.Fields = c.Fields
+				w.UpdatedAt = s.now().UTC()
+				rewrite = append(rewrite, &w)
+			}
+			scoreIDs = append(scoreIDs, c.Contact.ID)
+			scores = append(scores, int64(c.Completeness))
+		}
+		if err := writeContacts(ctx, tx, rewrite); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE contacts c SET completeness = u.score
+			FROM unnest($1::uuid[], $2::int[]) AS u(id, score)
+			WHERE c.id = u.id AND c.completeness IS DISTINCT FROM u.score`, pq.Array(scoreIDs), pq.Array(scores))
+		written = len(scoreIDs)
 		return err
 	})
 	return written, err

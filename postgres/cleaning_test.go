@@ -11,29 +11,32 @@ import (
 	"github.com/kithhq/kith/postgres"
 )
 
-// cleanAll runs the cleaning's steps in the workflow's order.
-func cleanAll(t *testing.T, s *postgres.Store, now time.Time) (activities.StandardizeResult, activities.DedupSummary, kith.ArchiveCounts) {
+// cleanAll runs the cleaning's steps in the workflow's order, in batches of the
+// given size; took has each step's time.
+func cleanAll(t testing.TB, s *postgres.Store, now time.Time, batch int) (std activities.StandardizeResult, dd activities.DedupSummary,
+	ar kith.ArchiveCounts, took map[string]time.Duration) {
 	t.Helper()
 	ctx := context.Background()
-	c := &activities.Cleaning{Store: s, Now: func() time.Time { return now }}
-	std, err := c.Standardize(ctx, activities.StandardizeInput{BatchSize: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dd, err := (&activities.Dedup{Store: s}).Resolve(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dd.Merges > 0 {
-		if _, err := c.Standardize(ctx, activities.StandardizeInput{BatchSize: 7}); err != nil {
-			t.Fatal(err)
+	took = map[string]time.Duration{}
+	step := func(name string, f func() error) {
+		start := time.Now()
+		if err := f(); err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
+		took[name] = time.Since(start)
 	}
-	ar, err := (&activities.Archiver{Store: s, Now: func() time.Time { return now }}).Archive(ctx, activities.ArchiveInput{InactiveDays: 365})
-	if err != nil {
-		t.Fatal(err)
+	c := &activities.Cleaning{Store: s, Now: func() time.Time { return now }}
+	in := activities.StandardizeInput{BatchSize: batch}
+	step("standardize", func() (err error) { std, err = c.Standardize(ctx, in); return })
+	step("dedup", func() (err error) { dd, err = (&activities.Dedup{Store: s}).Resolve(ctx); return })
+	if dd.Merges > 0 {
+		step("rescore", func() error { _, err := c.Standardize(ctx, in); return err })
 	}
-	return std, dd, ar
+	step("archive", func() (err error) {
+		ar, err = (&activities.Archiver{Store: s, Now: func() time.Time { return now }}).Archive(ctx, activities.ArchiveInput{InactiveDays: 365})
+		return
+	})
+	return std, dd, ar, took
 }
 
 func TestCleaningAMessyDatasetThenNothingToDo(t *testing.T) {
@@ -88,7 +91,7 @@ func TestCleaningAMessyDatasetThenNothingToDo(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	std, dd, ar := cleanAll(t, s, now)
+	std, dd, ar, _ := cleanAll(t, s, now, 7)
 	if std.Checked != 20 || std.Changed != 5 || std.Rejected != 1 || std.Imputed != 3 {
 		t.Errorf("standardize: %+v; want 20 checked, 5 changed (bad phone, grace, three ages), 1 rejected, 3 imputed", std)
 	}
@@ -118,7 +121,7 @@ func TestCleaningAMessyDatasetThenNothingToDo(t *testing.T) {
 	}
 
 	// A second run finds nothing to do (the restored contact aside, archived again).
-	std, dd, ar = cleanAll(t, s, now)
+	std, dd, ar, _ = cleanAll(t, s, now, 7)
 	if std.Changed != 0 || std.Rejected != 0 || std.Imputed != 0 || dd.Merges != 0 || (ar != kith.ArchiveCounts{Inactive: 1}) {
 		t.Errorf("second run: %+v, %d merged, archived %+v; want nothing but the restored dormant contact", std, dd.Merges, ar)
 	}

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 var dbSeq atomic.Int64
 
 // newStore returns a store on a fresh, migrated database of its own.
-func newStore(t *testing.T) *postgres.Store {
+func newStore(t testing.TB) *postgres.Store {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
