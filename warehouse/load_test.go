@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/bigquery"
 	"go.temporal.io/sdk/temporal"
@@ -24,14 +25,14 @@ import (
 // loadEnv is one test's PostgreSQL database and BigQuery dataset (both named after
 // the test), with the warehouse activities over them.
 type loadEnv struct {
-	t       *testing.T
+	t       testing.TB
 	store   *postgres.Store
 	wh      *warehouse.Warehouse
 	acts    *activities.Warehouse
 	dataset string
 }
 
-func newLoadEnv(t *testing.T, name string) *loadEnv {
+func newLoadEnv(t testing.TB, name string) *loadEnv {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
@@ -76,6 +77,7 @@ func (e *loadEnv) load(in workflows.WarehouseLoadInput) workflows.WarehouseLoadR
 	e.t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(10 * time.Minute) // real activities on a busy machine, not the 3 s default
 	workflows.Register(env, workflows.Activities{Warehouse: e.acts})
 	env.ExecuteWorkflow(workflows.WarehouseLoadName, in)
 	if err := env.GetWorkflowError(); err != nil {

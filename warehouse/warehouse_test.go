@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 	os.Exit(devstack.TestMain(m, devstack.Options{BigQuery: true, Postgres: true}, &stack))
 }
 
-func open(t *testing.T, dataset string) *warehouse.Warehouse {
+func open(t testing.TB, dataset string) *warehouse.Warehouse {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	w, err := warehouse.Open(context.Background(), s.BigQuery.Project, dataset, s.BigQuery.Host)
