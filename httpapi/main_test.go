@@ -57,18 +57,11 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
-	url, err := postgres.CreateDatabase(ctx, s.Postgres.URL, fmt.Sprintf("api_%d_%d", os.Getpid(), dbSeq.Add(1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := postgres.Open(ctx, url)
+	store, err := postgres.CreateMigrated(ctx, s.Postgres.URL, fmt.Sprintf("api_%d_%d", os.Getpid(), dbSeq.Add(1)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	co := client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace, Logger: quietLogger{}}
 	for _, o := range clientOpts {
 		o(&co)

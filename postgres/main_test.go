@@ -29,17 +29,10 @@ func newStore(t testing.TB) *postgres.Store {
 	if len(name) > 60 {
 		name = fmt.Sprintf("%s_%d", name[:50], dbSeq.Add(1))
 	}
-	url, err := postgres.CreateDatabase(ctx, s.Postgres.URL, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := postgres.Open(ctx, url)
+	st, err := postgres.CreateMigrated(ctx, s.Postgres.URL, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	return st
 }

@@ -57,6 +57,24 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	return nil
 }
 
+// CreateMigrated (re)creates the database called name on the server at url (see
+// CreateDatabase), opens it and applies the migrations: a test's own database.
+func CreateMigrated(ctx context.Context, url, name string) (*Store, error) {
+	u, err := CreateDatabase(ctx, url, name)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Open(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // CreateDatabase (re)creates an empty database called name on the server at url
 // and returns the URL of the new database. Tests use it to give each test a
 // database of its own; name must be a plain identifier.

@@ -38,16 +38,11 @@ func demoWarehouse(ctx context.Context, c client.Client, wh *warehouse.Warehouse
 			fmt.Fprintf(e.stdout, "  %-12s %5d rows loaded; BigQuery %d rows = PostgreSQL %d\n", t.Table, t.Rows, t.Check.BigQuery, t.Check.Postgres)
 		}
 	}
-	scheds, err := parseSchedules(schemas.Schedules)
+	err := applySchedules(ctx, c, schemas.Schedules, func(id, verb string) {
+		say("schedule %s %s (ops pause, trigger and backfill it in the Temporal UI, Schedules)", id, verb)
+	})
 	if err != nil {
 		return err
-	}
-	for _, s := range scheds {
-		verb, err := applySchedule(ctx, c, s)
-		if err != nil {
-			return fmt.Errorf("schedule %s: %w", s.ID, err)
-		}
-		say("schedule %s %s (ops pause, trigger and backfill it in the Temporal UI, Schedules)", s.ID, verb)
 	}
 
 	qs, err := warehouse.Queries()

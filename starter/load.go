@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -36,11 +35,7 @@ func runLoad(ctx context.Context, args []string, e env) error {
 			in.Tables = append(in.Tables, t)
 		}
 	}
-	cfg, err := config.FromEnv(e.getenv, false)
-	if err != nil {
-		return err
-	}
-	c, err := dialTemporal(ctx, cfg)
+	c, err := temporalFromEnv(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,15 @@ func usage() string {
 
 // dialTemporal connects a CLI command to Temporal, saying how to get a server
 // when there is none.
+// temporalFromEnv dials the Temporal server the environment names.
+func temporalFromEnv(ctx context.Context, e env) (client.Client, error) {
+	cfg, err := config.FromEnv(e.getenv, false)
+	if err != nil {
+		return nil, err
+	}
+	return dialTemporal(ctx, cfg)
+}
+
 func dialTemporal(ctx context.Context, cfg config.Config) (client.Client, error) {
 	c, err := cfg.DialTemporal(ctx, cfg.Logger())
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/schemas"
 	"github.com/kithhq/kith/workflows"
 )
@@ -122,11 +121,7 @@ func runSchedules(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return usagef("%v", err)
 	}
-	cfg, err := config.FromEnv(e.getenv, false)
-	if err != nil {
-		return err
-	}
-	c, err := dialTemporal(ctx, cfg)
+	c, err := temporalFromEnv(ctx, e)
 	if err != nil {
 		return err
 	}
@@ -139,18 +134,7 @@ func runSchedules(ctx context.Context, args []string, e env) error {
 				return err
 			}
 		}
-		scheds, err := parseSchedules(defs)
-		if err != nil {
-			return err
-		}
-		for _, s := range scheds {
-			verb, err := applySchedule(ctx, c, s)
-			if err != nil {
-				return fmt.Errorf("schedule %s: %w", s.ID, err)
-			}
-			fmt.Fprintf(e.stdout, "%-24s %s\n", s.ID, verb)
-		}
-		return nil
+		return applySchedules(ctx, c, defs, func(id, verb string) { fmt.Fprintf(e.stdout, "%-24s %s\n", id, verb) })
 	case "list":
 		it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{})
 		if err != nil {
@@ -170,6 +154,22 @@ func runSchedules(ctx context.Context, args []string, e env) error {
 		return nil
 	}
 	return usagef("schedules: unknown %q (apply or list)", sub)
+}
+
+// applySchedules applies every schedule in defs, telling done what it did.
+func applySchedules(ctx context.Context, c client.Client, defs []byte, done func(id, verb string)) error {
+	scheds, err := parseSchedules(defs)
+	if err != nil {
+		return err
+	}
+	for _, s := range scheds {
+		verb, err := applySchedule(ctx, c, s)
+		if err != nil {
+			return fmt.Errorf("schedule %s: %w", s.ID, err)
+		}
+		done(s.ID, verb)
+	}
+	return nil
 }
 
 // applySchedule creates the schedule, or updates it to the definition (its

@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -33,11 +32,7 @@ func runSync(ctx context.Context, args []string, e env) error {
 	if *pageSize < 1 || *pageSize > 100 {
 		return usagef("-page-size must be between 1 and 100")
 	}
-	cfg, err := config.FromEnv(e.getenv, false)
-	if err != nil {
-		return err
-	}
-	c, err := dialTemporal(ctx, cfg)
+	c, err := temporalFromEnv(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -36,18 +36,11 @@ func newLoadEnv(t testing.TB, name string) *loadEnv {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
-	url, err := postgres.CreateDatabase(ctx, s.Postgres.URL, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := postgres.Open(ctx, url)
+	store, err := postgres.CreateMigrated(ctx, s.Postgres.URL, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	wh := open(t, name)
 	return &loadEnv{t: t, store: store, wh: wh, dataset: name,
 		acts: &activities.Warehouse{Source: store, Target: wh, Dataset: name}}
