@@ -83,6 +83,20 @@ type CRMCursor struct {
 	After string    `json:"after,omitempty"`
 	// MaxSeen is the latest modification time stored so far: the next query's Since.
 	MaxSeen time.Time `json:"max_seen"`
+	// Totals counts what every backfill so far stored, committed with each page.
+	Totals CRMTotals `json:"totals"`
+}
+
+// CRMTotals counts the pages, contacts and quarantined values backfills stored.
+type CRMTotals struct {
+	Pages       int `json:"pages"`
+	Contacts    int `json:"contacts"`
+	Quarantined int `json:"quarantined"`
+}
+
+// Minus is the difference between two counts.
+func (t CRMTotals) Minus(o CRMTotals) CRMTotals {
+	return CRMTotals{t.Pages - o.Pages, t.Contacts - o.Contacts, t.Quarantined - o.Quarantined}
 }
 
 // CRMStore keeps what CRM syncs write.

@@ -149,6 +149,12 @@ type BackfillProgress struct {
 	Done        bool           `json:"done"` // the query is exhausted
 }
 
+// BackfillStart reads the provider's cursor before a backfill: its totals are the
+// backfill's baseline.
+func (a *CRM) BackfillStart(ctx context.Context, provider string) (kith.CRMCursor, error) {
+	return a.Store.CRMCursor(ctx, provider)
+}
+
 // BackfillPages pulls pages of contacts changed since the cursor and commits each
 // page with the advanced cursor in one transaction, heartbeating after each: a
 // retry on another worker resumes from the committed cursor.
@@ -196,6 +202,8 @@ func (a *CRM) BackfillPages(ctx context.Context, in BackfillInput) (BackfillProg
 		if err := a.Store.CommitCRMPage(ctx, in.Provider, cur, next, contacts, ids, q); err != nil {
 			return p, err
 		}
+		next.Totals = kith.CRMTotals{Pages: cur.Totals.Pages + 1, Contacts: cur.Totals.Contacts + len(contacts),
+			Quarantined: cur.Totals.Quarantined + len(q)} // as the commit counted them
 		cur = next
 		p.Cursor, p.Pages, p.Contacts, p.Quarantined = cur, p.Pages+1, p.Contacts+len(contacts), p.Quarantined+len(q)
 		activity.RecordHeartbeat(ctx, p)

@@ -143,11 +143,11 @@ func (s *Store) CRMCursor(ctx context.Context, provider string) (kith.CRMCursor,
 
 func crmCursor(ctx context.Context, q sqlx.QueryerContext, provider string, lock bool) (kith.CRMCursor, error) {
 	var c kith.CRMCursor
-	query := `SELECT since, after, max_seen FROM crm_cursors WHERE provider = $1`
+	query := `SELECT since, after, max_seen, pages, contacts, quarantined FROM crm_cursors WHERE provider = $1`
 	if lock {
 		query += ` FOR UPDATE`
 	}
-	err := q.QueryRowxContext(ctx, query, provider).Scan(&c.Since, &c.After, &c.MaxSeen)
+	err := q.QueryRowxContext(ctx, query, provider).Scan(&c.Since, &c.After, &c.MaxSeen, &c.Totals.Pages, &c.Totals.Contacts, &c.Totals.Quarantined)
 	if errors.Is(err, sql.ErrNoRows) {
 		return kith.CRMCursor{}, nil
 	}
@@ -180,8 +180,9 @@ func (s *Store) CommitCRMPage(ctx context.Context, provider string, from, to kit
 		if _, err := quarantine(ctx, tx, q); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE crm_cursors SET since = $2, after = $3, max_seen = $4, updated_at = now() WHERE provider = $1`,
-			provider, to.Since, to.After, to.MaxSeen)
+		_, err = tx.ExecContext(ctx, `UPDATE crm_cursors SET since = $2, after = $3, max_seen = $4,
+				pages = pages + 1, contacts = contacts + $5, quarantined = quarantined + $6, updated_at = now() WHERE provider = $1`,
+			provider, to.Since, to.After, to.MaxSeen, len(contacts), len(q))
 		return err
 	})
 }

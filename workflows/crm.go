@@ -134,6 +134,9 @@ type CRMBackfillInput struct {
 	Pages            int    `json:"pages,omitempty"`              // so far, across runs
 	Contacts         int    `json:"contacts,omitempty"`
 	Quarantined      int    `json:"quarantined,omitempty"`
+	// Baseline is the cursor's totals when the backfill began; the summary is the
+	// committed totals less it, exact even after a worker died mid-activity.
+	Baseline *kith.CRMTotals `json:"baseline,omitempty"`
 }
 
 // CRMBackfillResult is a backfill's summary.
@@ -172,6 +175,13 @@ func CRMBackfill(ctx workflow.Context, in CRMBackfillInput) (CRMBackfillResult, 
 	}
 	ctx = workflow.WithActivityOptions(ctx, crmBackfillOptions)
 	var a *activities.CRM
+	if in.Baseline == nil && workflow.GetVersion(ctx, "backfill-baseline", workflow.DefaultVersion, 1) == 1 {
+		var cur kith.CRMCursor
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, profileWriteOptions), a.BackfillStart, in.Provider).Get(ctx, &cur); err != nil {
+			return CRMBackfillResult{}, err
+		}
+		in.Baseline = &cur.Totals
+	}
 	run := 0
 	for {
 		var p activities.BackfillProgress
@@ -182,7 +192,12 @@ func CRMBackfill(ctx workflow.Context, in CRMBackfillInput) (CRMBackfillResult, 
 			return CRMBackfillResult{}, err
 		}
 		run += p.Pages
-		in.Pages, in.Contacts, in.Quarantined = in.Pages+p.Pages, in.Contacts+p.Contacts, in.Quarantined+p.Quarantined
+		if in.Baseline != nil {
+			t := p.Cursor.Totals.Minus(*in.Baseline)
+			in.Pages, in.Contacts, in.Quarantined = t.Pages, t.Contacts, t.Quarantined
+		} else { // begun before baselines: the activities' own counts
+			in.Pages, in.Contacts, in.Quarantined = in.Pages+p.Pages, in.Contacts+p.Contacts, in.Quarantined+p.Quarantined
+		}
 		if p.Done {
 			return CRMBackfillResult{Pages: in.Pages, Contacts: in.Contacts, Quarantined: in.Quarantined, Cursor: p.Cursor}, nil
 		}

@@ -18,11 +18,15 @@ func TestCRMBackfillContinuesAsNewWithItsTotals(t *testing.T) {
 	env := newEnv(t)
 	var a *activities.CRM
 	env.RegisterActivity(a)
+	totals := kith.CRMTotals{Pages: 5, Contacts: 500} // earlier backfills'
+	env.OnActivity(a.BackfillStart, mock.Anything, "hubspot").Return(kith.CRMCursor{Totals: totals}, nil)
 	calls := 0
 	env.OnActivity(a.BackfillPages, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.BackfillInput) (activities.BackfillProgress, error) {
 			calls++
-			return activities.BackfillProgress{Pages: in.Pages, Contacts: in.Pages * in.PageSize}, nil
+			totals.Pages += in.Pages
+			totals.Contacts += in.Pages * in.PageSize
+			return activities.BackfillProgress{Pages: in.Pages, Contacts: in.Pages * in.PageSize, Cursor: kith.CRMCursor{Totals: totals}}, nil
 		})
 	env.ExecuteWorkflow(workflows.CRMBackfillName, workflows.CRMBackfillInput{Provider: "hubspot", PageSize: 50, PagesPerActivity: 4, PagesPerRun: 10})
 	var can *workflow.ContinueAsNewError
@@ -33,24 +37,30 @@ func TestCRMBackfillContinuesAsNewWithItsTotals(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	if calls != 3 || next.Pages != 12 || next.Contacts != 600 || next.PagesPerRun != 10 {
-		t.Errorf("%d activity calls; carried %+v; want 3 calls, 12 pages, 600 contacts", calls, next)
+	if calls != 3 || next.Pages != 12 || next.Contacts != 600 || next.PagesPerRun != 10 || next.Baseline == nil || next.Baseline.Pages != 5 {
+		t.Errorf("%d activity calls; carried %+v (baseline %v); want 3 calls, 12 pages, 600 contacts, the baseline of 5 pages", calls, next, next.Baseline)
 	}
 }
 
-func TestCRMBackfillEndsWhenTheCRMHasNoMore(t *testing.T) {
+// TestCRMBackfillCountsWhatWasCommitted: the summary is the committed totals less
+// the baseline, so pages an activity committed but never reported (its worker
+// died) still count.
+func TestCRMBackfillCountsWhatWasCommitted(t *testing.T) {
 	env := newEnv(t)
 	var a *activities.CRM
 	env.RegisterActivity(a)
-	env.OnActivity(a.BackfillPages, mock.Anything, mock.Anything).Return(activities.BackfillProgress{Pages: 2, Contacts: 150, Done: true}, nil)
-	env.ExecuteWorkflow(workflows.CRMBackfillName, workflows.CRMBackfillInput{Provider: "hubspot", Pages: 12, Contacts: 600})
+	env.OnActivity(a.BackfillPages, mock.Anything, mock.Anything).Return(activities.BackfillProgress{Pages: 2, Contacts: 150, Done: true,
+		Cursor: kith.CRMCursor{Totals: kith.CRMTotals{Pages: 17, Contacts: 1450, Quarantined: 4}}}, nil)
+	env.ExecuteWorkflow(workflows.CRMBackfillName, workflows.CRMBackfillInput{Provider: "hubspot", Pages: 12, Contacts: 600,
+		Baseline: &kith.CRMTotals{Pages: 3, Contacts: 250, Quarantined: 1}})
 	var res workflows.CRMBackfillResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Pages != 14 || res.Contacts != 750 {
-		t.Errorf("result %+v, want the totals of every run", res)
+	if res.Pages != 14 || res.Contacts != 1200 || res.Quarantined != 3 {
+		t.Errorf("result %+v, want the committed totals less the baseline: 14 pages, 1200 contacts, 3 quarantined", res)
 	}
+	env.AssertActivityNumberOfCalls(t, "BackfillStart", 0) // a continued run has its baseline
 }
 
 func TestCleaningRescoresOnlyAfterMerges(t *testing.T) {
