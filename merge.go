@@ -23,9 +23,10 @@ type ReviewPair struct {
 
 // MergeStore records merges, undoes them, and keeps the review queue.
 type MergeStore interface {
-	// MergeContacts applies a merge, once: contacts already merged into the
-	// survivor are skipped. It returns the merge record ids.
-	MergeContacts(ctx context.Context, m Merge) ([]int64, error)
+	// MergeContacts applies merges (together, or not at all), each once: contacts
+	// already merged into their survivor are skipped. It returns the merge record
+	// ids, one per contact merged, in order.
+	MergeContacts(ctx context.Context, ms ...Merge) ([]int64, error)
 	// Unmerge undoes one merge record: the merged contact and its identities come
 	// back, and the survivor gets back the fields it had before.
 	Unmerge(ctx context.Context, mergeID int64, actor string) error

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/dedup"
@@ -26,6 +27,9 @@ type DedupSummary struct {
 	Stats    dedup.Stats `json:"stats"`
 }
 
+// mergeBatch is how many clusters one transaction merges.
+const mergeBatch = 200
+
 // Resolve de-duplicates every active contact: clusters are merged into their
 // oldest contact (recorded, undoable), unsure pairs are queued for review, and
 // reviewers' earlier decisions are applied.
@@ -47,13 +51,18 @@ func (a *Dedup) Resolve(ctx context.Context) (DedupSummary, error) {
 	}
 	res := dedup.Resolve(records, cfg)
 	sum := DedupSummary{Contacts: len(contacts), Stats: res.Stats}
-	for _, cl := range res.Clusters {
-		golden := map[kith.Field]kith.Value(cl.Golden)
-		if _, err := a.Store.MergeContacts(ctx, kith.Merge{SurvivorID: cl.ID, MergedIDs: cl.Members[1:], Golden: golden,
-			Reason: fmt.Sprintf("dedup: linked with match probability ≥ %.2f", cmp.Or(cfg.AcceptAbove, dedup.DefaultAcceptAbove)), Actor: "dedup"}); err != nil {
+	reason := fmt.Sprintf("dedup: linked with match probability ≥ %.2f", cmp.Or(cfg.AcceptAbove, dedup.DefaultAcceptAbove))
+	for batch := range slices.Chunk(res.Clusters, mergeBatch) {
+		ms := make([]kith.Merge, len(batch))
+		merged := 0
+		for i, cl := range batch {
+			ms[i] = kith.Merge{SurvivorID: cl.ID, MergedIDs: cl.Members[1:], Golden: map[kith.Field]kith.Value(cl.Golden), Reason: reason, Actor: "dedup"}
+			merged += len(cl.Members) - 1
+		}
+		if _, err := a.Store.MergeContacts(ctx, ms...); err != nil {
 			return sum, err
 		}
-		sum.Merges += len(cl.Members) - 1
+		sum.Merges += merged
 	}
 	pairs := make([]kith.ReviewPair, len(res.Review))
 	for i, p := range res.Review {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -19,72 +20,168 @@ type mergeSnapshot struct {
 	Survivor   kith.Contact    `json:"survivor"` // before the merge
 }
 
-// MergeContacts implements kith.MergeStore.
-func (s *Store) MergeContacts(ctx context.Context, m kith.Merge) ([]int64, error) {
+// MergeContacts implements kith.MergeStore: the merges are applied in one
+// transaction, with a fixed number of statements however many there are.
+func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, error) {
 	var ids []int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, identityLock); err != nil {
 			return err
 		}
-		survivor, err := contactForUpdate(ctx, tx, m.SurvivorID)
+		var all []string
+		seen := map[string]bool{}
+		for _, m := range ms {
+			for i, id := range append([]string{m.SurvivorID}, m.MergedIDs...) {
+				if i > 0 && id == m.SurvivorID {
+					continue
+				}
+				if seen[id] {
+					return fmt.Errorf("contact %s is in two merges of one batch", id)
+				}
+				seen[id] = true
+				all = append(all, id)
+			}
+		}
+		contacts, err := lockContacts(ctx, tx, all)
 		if err != nil {
 			return err
 		}
-		before := survivor
-		before.Fields = maps.Clone(survivor.Fields)
-		for _, id := range m.MergedIDs {
-			if id == m.SurvivorID {
-				continue
+		var pairs []mergePair
+		var survivors []*kith.Contact
+		for _, m := range ms {
+			survivor, ok := contacts[m.SurvivorID]
+			if !ok {
+				return kith.Errorf(kith.CodeNotFound, "no contact %q", m.SurvivorID)
 			}
-			var status string
-			var into *string
-			if err := tx.QueryRowContext(ctx, `SELECT status, merged_into::text FROM contacts WHERE id = $1 FOR UPDATE`, id).Scan(&status, &into); err != nil {
-				return fmt.Errorf("merged contact %s: %w", id, err)
-			}
-			if status == "merged" && into != nil && *into == m.SurvivorID {
-				continue // applied before: a retry
-			}
-			if status != "active" {
-				return kith.Errorf(kith.CodeConflict, "contact %s is %s and cannot be merged", id, status)
-			}
-			merged, err := contactForUpdate(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			var idents []kith.Identity
-			if err := tx.SelectContext(ctx, &idents, `SELECT kind, namespace, value FROM identities WHERE contact_id = $1 ORDER BY kind, namespace, value`, id); err != nil {
-				return err
-			}
-			snap, err := json.Marshal(mergeSnapshot{Merged: merged, Identities: idents, Survivor: before})
-			if err != nil {
-				return err
-			}
-			var mid int64
-			if err := tx.QueryRowContext(ctx, `INSERT INTO merges (survivor_id, merged_id, score, reason, actor, snapshot)
-				VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, m.SurvivorID, id, m.Score, m.Reason, m.Actor, string(snap)).Scan(&mid); err != nil {
-				return fmt.Errorf("record merge: %w", err)
-			}
-			ids = append(ids, mid)
-			if _, err := tx.ExecContext(ctx, `UPDATE identities SET contact_id = $2 WHERE contact_id = $1`, id, m.SurvivorID); err != nil {
-				return err
-			}
-			for _, table := range []string{"events", "form_submissions", "orders", "tickets", "consents", "outbox"} {
-				if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET contact_id = $2 WHERE contact_id = $1`, id, m.SurvivorID); err != nil {
-					return fmt.Errorf("move %s: %w", table, err)
+			before := survivor.Contact
+			merged := 0
+			for _, id := range m.MergedIDs {
+				c, ok := contacts[id]
+				switch {
+				case id == m.SurvivorID:
+					continue
+				case !ok:
+					return kith.Errorf(kith.CodeNotFound, "no contact %q", id)
+				case c.status == "merged" && c.mergedInto == m.SurvivorID:
+					continue // applied before: a retry
+				case c.status != "active":
+					return kith.Errorf(kith.CodeConflict, "contact %s is %s and cannot be merged", id, c.status)
 				}
+				pairs = append(pairs, mergePair{merge: m, merged: c.Contact, survivorBefore: before})
+				merged++
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'merged', merged_into = $2, updated_at = now() WHERE id = $1`, id, m.SurvivorID); err != nil {
-				return err
+			if len(m.Golden) > 0 && merged > 0 {
+				g := before
+				g.Fields = maps.Clone(m.Golden)
+				g.UpdatedAt = s.now().UTC()
+				survivors = append(survivors, &g)
 			}
 		}
-		if len(m.Golden) > 0 && len(ids) > 0 {
-			survivor.Fields = maps.Clone(m.Golden)
-			survivor.UpdatedAt = s.now().UTC()
-			return writeContacts(ctx, tx, []*kith.Contact{&survivor})
+		if len(pairs) == 0 {
+			return nil
 		}
-		return nil
+		if ids, err = applyMerges(ctx, tx, pairs); err != nil {
+			return err
+		}
+		return writeContacts(ctx, tx, survivors)
 	})
 	return ids, err
+}
+
+// lockedContact is a contact read for update, with its status.
+type lockedContact struct {
+	kith.Contact
+	status     string
+	mergedInto string
+}
+
+// lockContacts reads and locks the contacts with the given ids.
+func lockContacts(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]lockedContact, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.status, COALESCE(c.merged_into::text, ''), `+selectContact+`
+		FROM contacts c WHERE c.id = ANY($1::uuid[]) FOR UPDATE`, pq.Array(ids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string]lockedContact, len(ids))
+	for rows.Next() {
+		var l lockedContact
+		if l.Contact, err = scanContact(rows, &l.status, &l.mergedInto); err != nil {
+			return nil, err
+		}
+		out[l.ID] = l
+	}
+	return out, rows.Err()
+}
+
+// mergePair is one contact folding into a survivor.
+type mergePair struct {
+	merge          kith.Merge
+	merged         kith.Contact
+	survivorBefore kith.Contact
+}
+
+// applyMerges records each pair with its snapshot and moves the merged contacts'
+// identities and rows to their survivors; it returns the merge record ids, in
+// the pairs' order.
+func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, error) {
+	mergedIDs := make([]string, len(pairs))
+	for i, p := range pairs {
+		mergedIDs[i] = p.merged.ID
+	}
+	var idents []struct {
+		ContactID string `db:"contact_id"`
+		kith.Identity
+	}
+	if err := tx.SelectContext(ctx, &idents, `SELECT contact_id::text AS contact_id, kind, namespace, value FROM identities
+		WHERE contact_id = ANY($1::uuid[]) ORDER BY contact_id, kind, namespace, value`, pq.Array(mergedIDs)); err != nil {
+		return nil, err
+	}
+	byContact := map[string][]kith.Identity{}
+	for _, i := range idents {
+		byContact[i.ContactID] = append(byContact[i.ContactID], i.Identity)
+	}
+	survivorIDs, scores, reasons, actors, snaps := make([]string, len(pairs)), make([]float64, len(pairs)),
+		make([]string, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs))
+	for i, p := range pairs {
+		snap, err := json.Marshal(mergeSnapshot{Merged: p.merged, Identities: byContact[p.merged.ID], Survivor: p.survivorBefore})
+		if err != nil {
+			return nil, err
+		}
+		survivorIDs[i], scores[i], reasons[i], actors[i], snaps[i] = p.merge.SurvivorID, p.merge.Score, p.merge.Reason, p.merge.Actor, string(snap)
+	}
+	rows, err := tx.QueryContext(ctx, `INSERT INTO merges (survivor_id, merged_id, score, reason, actor, snapshot)
+		SELECT s, m, sc, r, a, sn::jsonb FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[], $5::text[], $6::text[])
+			WITH ORDINALITY AS u(s, m, sc, r, a, sn, n)
+		ORDER BY n RETURNING id`, pq.Array(survivorIDs), pq.Array(mergedIDs), pq.Array(scores), pq.Array(reasons), pq.Array(actors), pq.Array(snaps))
+	if err != nil {
+		return nil, fmt.Errorf("record merges: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.Sort(ids) // a bigserial: in insertion order, which is the pairs' order
+	for _, table := range []string{"identities", "events", "form_submissions", "orders", "tickets", "consents", "outbox"} {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s)
+			WHERE t.contact_id = u.m`, pq.Array(mergedIDs), pq.Array(survivorIDs)); err != nil {
+			return nil, fmt.Errorf("move %s: %w", table, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE contacts c SET status = 'merged', merged_into = u.s, updated_at = now()
+		FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s) WHERE c.id = u.m`, pq.Array(mergedIDs), pq.Array(survivorIDs)); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // Unmerge implements kith.MergeStore. Only the survivor's latest merge that is

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/kithhq/kith"
 )
 
@@ -108,5 +110,57 @@ func TestReviewQueueRemembersDecisions(t *testing.T) {
 	}
 	if _, ok := d[[2]string{lo, hi}]; !ok {
 		t.Error("the decision is missing")
+	}
+}
+
+// TestMergesInOneBatchAreAllOrNothing: several merges in one call are applied
+// together, their records in order; one that cannot be applied (its contact was
+// archived meanwhile) leaves every merge of the batch undone; a contact in two
+// merges of a batch is refused.
+func TestMergesInOneBatchAreAllOrNothing(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var in []kith.ContactInput
+	for _, e := range []string{"a1", "a2", "b1", "b2", "b3", "c1", "c2"} {
+		in = append(in, input(at, kith.SourceImport, "email", e+"@example.com", "first_name", e))
+	}
+	if _, err := s.UpsertContacts(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{} // before the merges move the emails
+	for _, e := range []string{"a1", "a2", "b1", "b2", "b3", "c1", "c2"} {
+		ids[e], _ = s.ContactIDByEmail(ctx, e+"@example.com")
+	}
+	id := func(e string) string { return ids[e] }
+	a := kith.Merge{SurvivorID: id("a1"), MergedIDs: []string{id("a2")}, Reason: "test", Actor: "test"}
+	b := kith.Merge{SurvivorID: id("b1"), MergedIDs: []string{id("b2"), id("b3")}, Reason: "test", Actor: "test"}
+	c := kith.Merge{SurvivorID: id("c1"), MergedIDs: []string{id("c2")}, Reason: "test", Actor: "test"}
+	merged := func() int {
+		var n int
+		s.DB().Get(&n, `SELECT count(*) FROM contacts WHERE status = 'merged'`)
+		return n
+	}
+
+	if _, err := s.MergeContacts(ctx, a, kith.Merge{SurvivorID: id("c1"), MergedIDs: []string{id("a2")}}); err == nil {
+		t.Error("a contact in two merges of one batch was accepted")
+	}
+	if _, err := s.DB().Exec(`UPDATE contacts SET status = 'archived' WHERE id = $1`, id("c2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.MergeContacts(ctx, a, b, c); kith.ErrorCode(err) != kith.CodeConflict || merged() != 0 {
+		t.Fatalf("a batch with an archived contact: %v, %d contacts merged; want a conflict and none", err, merged())
+	}
+	records, err := s.MergeContacts(ctx, a, b)
+	if err != nil || len(records) != 3 || merged() != 3 {
+		t.Fatalf("merges %v, %v, %d contacts merged; want 3 records", records, err, merged())
+	}
+	var order []string
+	s.DB().Select(&order, `SELECT merged_id::text FROM merges WHERE id = ANY($1) ORDER BY id`, pq.Array(records))
+	if len(order) != 3 || order[0] != id("a2") || order[2] != id("b3") {
+		t.Errorf("merge records in the order %v", order)
+	}
+	if owner, _ := s.ContactIDByEmail(ctx, "b3@example.com"); owner != id("b1") {
+		t.Errorf("b3's email belongs to %s, want b1", owner)
 	}
 }

@@ -27,6 +27,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
   echo "| read-only pass | $readonly |"
   echo
   echo "Last round: $last."
-  echo "Merging dominates: each merge is its own transaction (snapshot for undo, identities and facts moved)."
+  echo "Merges go 200 clusters to a transaction, in a fixed number of set-based statements (per-merge transactions:"
+  echo "121 contacts/s with per-contact cleaning writes, 565 with per-batch writes; see git history)."
 } > docs/benchmarks/cleaning.md
 echo "wrote docs/benchmarks/cleaning.md" >&2
