@@ -5,16 +5,15 @@
 #   tools/bench/cleaning.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tools/bench/common.sh
 raw=$(go test -run '^$' -bench Cleaning -benchtime 1x -timeout 30m ./postgres | tee /dev/stderr)
 out=$(grep '^BenchmarkCleaning' <<<"$raw")
 last=$(grep 'last round:' <<<"$raw" | sed 's/.*last round: //')
-metric() { awk -v m="$1" '{ for (i=1;i<=NF;i++) if ($i==m) print $(i-1) }' <<<"$out"; }
 cleaned=$(metric cleaned_contacts_per_s); readonly=$(metric readonly_contacts_per_s)
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
   echo "## Cleaning: contacts per second through the whole pipeline"
   echo
-  echo "Machine: $(nproc) cores, ${cpu}; $(go version | cut -d' ' -f3); $(date -u +%Y-%m-%d). PostgreSQL 15 started by"
+  echo "Machine: $(machine). PostgreSQL 15 started by"
   echo "the benchmark. \`go test -bench Cleaning ./postgres\`: 10,000 generated records, those with an email stored (\"hard\" de-duplication set:"
   echo "duplicates with typos, nicknames, missing fields), every 25th phone invalid, a fifth inactive; a fresh"
   echo "database per round, 3 rounds, medians, batches of 500. Pipeline = the Cleaning workflow's activities in"

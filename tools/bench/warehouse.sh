@@ -6,15 +6,14 @@
 #   tools/bench/warehouse.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tools/bench/common.sh
 out=$(go test -run '^$' -bench WarehouseLoad -benchtime 1x -timeout 30m ./warehouse | tee /dev/stderr | grep '^BenchmarkWarehouseLoad')
-metric() { awk -v m="$1" '{ for (i=1;i<=NF;i++) if ($i==m) print $(i-1) }' <<<"$out"; }
 load=$(metric load_rows_per_s); bare=$(metric bare_load_job_rows_per_s)
 inc=$(metric incremental_load_s); incrows=$(metric incremental_rows); rows=$(metric rows)
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
   echo "## Warehouse load: PostgreSQL → BigQuery emulator"
   echo
-  echo "Machine: $(nproc) cores, ${cpu}; $(go version | cut -d' ' -f3); $(date -u +%Y-%m-%d). PostgreSQL 15 and the"
+  echo "Machine: $(machine). PostgreSQL 15 and the"
   echo "BigQuery emulator v0.6.6 started by the benchmark. \`go test -bench WarehouseLoad ./warehouse\`: $rows rows"
   echo "(20,000 contacts, 60,000 events, 5,000 orders, 1,000 tickets), 3 alternating rounds, medians."
   echo "Full load = the \`WarehouseLoad\` workflow (Temporal test environment, real activities) into a fresh dataset:"

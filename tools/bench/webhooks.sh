@@ -6,16 +6,15 @@
 #   tools/bench/webhooks.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tools/bench/common.sh
 out=$(go test -run '^$' -bench WebhookVsBareStart -benchtime 1x -timeout 20m ./httpapi | tee /dev/stderr | grep '^BenchmarkWebhookVsBareStart')
-metric() { awk -v m="$1" '{ for (i=1;i<=NF;i++) if ($i==m) print $(i-1) }' <<<"$out"; }
 wr=$(metric webhook_per_s); br=$(metric bare_start_per_s)
 w50=$(metric webhook_p50_ms); b50=$(metric bare_start_p50_ms)
 w99=$(metric webhook_p99_ms); b99=$(metric bare_start_p99_ms)
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 {
   echo "## CRM webhooks: accept rate beside bare StartWorkflow"
   echo
-  echo "Machine: $(nproc) cores, ${cpu}; $(go version | cut -d' ' -f3); $(date -u +%Y-%m-%d). Temporal CLI dev server"
+  echo "Machine: $(machine). Temporal CLI dev server"
   echo "(SQLite) and PostgreSQL started by the benchmark, a worker running the started syncs."
   echo "\`go test -bench WebhookVsBareStart ./httpapi\`: 3 alternating rounds per mode of 400 operations"
   echo "at concurrency 16. Webhook = a signed HubSpot-style delivery of one event over HTTP,"
