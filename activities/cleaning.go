@@ -14,7 +14,7 @@ import (
 // CleaningStore is what the cleaning reads and writes.
 type CleaningStore interface {
 	kith.EventStore
-	ContactsAfter(ctx context.Context, after string, limit int) ([]kith.Contact, error)
+	ContactsAfter(ctx context.Context, after string, mergesFrom int64, limit int) ([]kith.Contact, error)
 	CleanContacts(ctx context.Context, batch []kith.CleanedContact, quarantine []kith.Quarantined) (int, error)
 }
 
@@ -29,6 +29,9 @@ type Cleaning struct {
 // StandardizeInput sizes the batches.
 type StandardizeInput struct {
 	BatchSize int `json:"batch_size"`
+	// MergesFrom limits the pass to the survivors of the merges recorded from this
+	// merge id on (zero: every contact).
+	MergesFrom int64 `json:"merges_from,omitempty"`
 }
 
 // StandardizeResult counts what re-standardizing did; it is also the heartbeat,
@@ -61,7 +64,7 @@ func (a *Cleaning) Standardize(ctx context.Context, in StandardizeInput) (Standa
 		return res, err
 	}
 	for {
-		batch, err := a.Store.ContactsAfter(ctx, res.Cursor, in.BatchSize)
+		batch, err := a.Store.ContactsAfter(ctx, res.Cursor, in.MergesFrom, in.BatchSize)
 		if err != nil {
 			return res, err
 		}
@@ -144,7 +147,7 @@ func (a *Cleaning) fitAges(ctx context.Context) (*quality.Imputer, error) {
 	var samples []quality.Sample
 	now := a.Now()
 	for cursor := ""; ; {
-		batch, err := a.Store.ContactsAfter(ctx, cursor, 2000)
+		batch, err := a.Store.ContactsAfter(ctx, cursor, 0, 2000)
 		if err != nil {
 			return nil, err
 		}

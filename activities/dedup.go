@@ -21,10 +21,13 @@ type Dedup struct {
 
 // DedupSummary is what a de-duplication run did.
 type DedupSummary struct {
-	Contacts int         `json:"contacts"`
-	Merges   int         `json:"merges"` // contacts merged into another
-	Review   int         `json:"review"` // pairs queued for a person
-	Stats    dedup.Stats `json:"stats"`
+	Contacts int `json:"contacts"`
+	Merges   int `json:"merges"` // contacts merged into another
+	Review   int `json:"review"` // pairs queued for a person
+	// FirstMerge is the first merge record this run wrote (ids grow): from it on
+	// are the survivors to score again.
+	FirstMerge int64       `json:"first_merge,omitempty"`
+	Stats      dedup.Stats `json:"stats"`
 }
 
 // mergeBatch is how many clusters one transaction merges.
@@ -59,8 +62,12 @@ func (a *Dedup) Resolve(ctx context.Context) (DedupSummary, error) {
 			ms[i] = kith.Merge{SurvivorID: cl.ID, MergedIDs: cl.Members[1:], Golden: map[kith.Field]kith.Value(cl.Golden), Reason: reason, Actor: "dedup"}
 			merged += len(cl.Members) - 1
 		}
-		if _, err := a.Store.MergeContacts(ctx, ms...); err != nil {
+		ids, err := a.Store.MergeContacts(ctx, ms...)
+		if err != nil {
 			return sum, err
+		}
+		if len(ids) > 0 && sum.FirstMerge == 0 {
+			sum.FirstMerge = ids[0]
 		}
 		sum.Merges += merged
 	}

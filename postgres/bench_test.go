@@ -37,7 +37,7 @@ func BenchmarkCleaning(b *testing.B) {
 			start := time.Now()
 			read := 0
 			for after := ""; ; {
-				batch, err := s.ContactsAfter(ctx, after, 500)
+				batch, err := s.ContactsAfter(ctx, after, 0, 500)
 				if err != nil {
 					b.Fatal(err)
 				}

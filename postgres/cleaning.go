@@ -12,12 +12,17 @@ import (
 )
 
 // ContactsAfter returns up to limit active contacts with ids after the cursor, in
-// id order: the cleaning's batches.
-func (s *Store) ContactsAfter(ctx context.Context, after string, limit int) ([]kith.Contact, error) {
+// id order: the cleaning's batches. With mergesFrom, only the survivors of the
+// merges recorded from that merge id on (and not undone).
+func (s *Store) ContactsAfter(ctx context.Context, after string, mergesFrom int64, limit int) ([]kith.Contact, error) {
 	if after == "" {
 		after = "00000000-0000-0000-0000-000000000000"
 	}
-	return s.contacts(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, after, limit)
+	if mergesFrom == 0 {
+		return s.contacts(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, after, limit)
+	}
+	return s.contacts(ctx, `WHERE c.status = 'active' AND c.id > $1
+		AND c.id IN (SELECT survivor_id FROM merges WHERE id >= $3 AND undone_at IS NULL) ORDER BY c.id LIMIT $2`, after, limit, mergesFrom)
 }
 
 // CleanContacts writes a batch of cleaned contacts — changed fields, scores and

@@ -30,7 +30,8 @@ func cleanAll(t testing.TB, s *postgres.Store, now time.Time, batch int) (std ac
 	step("standardize", func() (err error) { std, err = c.Standardize(ctx, in); return })
 	step("dedup", func() (err error) { dd, err = (&activities.Dedup{Store: s}).Resolve(ctx); return })
 	if dd.Merges > 0 {
-		step("rescore", func() error { _, err := c.Standardize(ctx, in); return err })
+		rescore := activities.StandardizeInput{BatchSize: batch, MergesFrom: dd.FirstMerge}
+		step("rescore", func() error { _, err := c.Standardize(ctx, rescore); return err })
 	}
 	step("archive", func() (err error) {
 		ar, err = (&activities.Archiver{Store: s, Now: func() time.Time { return now }}).Archive(ctx, activities.ArchiveInput{InactiveDays: 365})

@@ -57,6 +57,13 @@ func TestDedupMergesDuplicatesInTheStoreOnce(t *testing.T) {
 	if merges != sum.Merges {
 		t.Errorf("%d merge records, summary says %d", merges, sum.Merges)
 	}
+	// Scoring again after the merges reads their survivors only.
+	var survivors int
+	s.DB().Get(&survivors, `SELECT count(DISTINCT survivor_id) FROM merges WHERE id >= $1`, sum.FirstMerge)
+	rescored, err := (&activities.Cleaning{Store: s, Now: time.Now}).Standardize(ctx, activities.StandardizeInput{MergesFrom: sum.FirstMerge})
+	if err != nil || rescored.Checked != survivors || survivors == 0 {
+		t.Errorf("rescoring checked %d contacts (%v), want the %d survivors", rescored.Checked, err, survivors)
+	}
 	again, err := d.Resolve(ctx)
 	if err != nil || again.Merges != 0 {
 		t.Errorf("second run merged %d more (%v)", again.Merges, err)

@@ -23,7 +23,7 @@ type CleaningInput struct {
 type CleaningSummary struct {
 	Standardized activities.StandardizeResult `json:"standardized"`
 	Deduplicated activities.DedupSummary      `json:"deduplicated"`
-	Rescored     activities.StandardizeResult `json:"rescored"` // survivors of merges, scored again
+	Rescored     activities.StandardizeResult `json:"rescored"` // survivors of this run's merges, scored again
 	Archived     kith.ArchiveCounts           `json:"archived"`
 }
 
@@ -61,7 +61,8 @@ func Cleaning(ctx workflow.Context, in CleaningInput) (CleaningSummary, error) {
 		return sum, err
 	}
 	if sum.Deduplicated.Merges > 0 {
-		if err := workflow.ExecuteActivity(batch, c.Standardize, std).Get(ctx, &sum.Rescored); err != nil {
+		rescore := activities.StandardizeInput{BatchSize: in.BatchSize, MergesFrom: sum.Deduplicated.FirstMerge} // the survivors only
+		if err := workflow.ExecuteActivity(batch, c.Standardize, rescore).Get(ctx, &sum.Rescored); err != nil {
 			return sum, err
 		}
 	}

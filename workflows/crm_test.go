@@ -73,11 +73,14 @@ func TestCleaningRescoresOnlyAfterMerges(t *testing.T) {
 		env.RegisterActivity(d)
 		env.RegisterActivity(a)
 		passes := 0
-		env.OnActivity(c.Standardize, mock.Anything, mock.Anything).Return(func(context.Context, activities.StandardizeInput) (activities.StandardizeResult, error) {
+		env.OnActivity(c.Standardize, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.StandardizeInput) (activities.StandardizeResult, error) {
 			passes++
+			if want := map[int]int64{1: 0, 2: 7}[passes]; in.MergesFrom != want {
+				t.Errorf("pass %d reads the survivors of merges from %d, want %d (0: every contact)", passes, in.MergesFrom, want)
+			}
 			return activities.StandardizeResult{Checked: 10}, nil
 		})
-		env.OnActivity(d.Resolve, mock.Anything).Return(activities.DedupSummary{Merges: merges}, nil)
+		env.OnActivity(d.Resolve, mock.Anything).Return(activities.DedupSummary{Merges: merges, FirstMerge: 7}, nil)
 		env.OnActivity(a.Archive, mock.Anything, mock.Anything).Return(kith.ArchiveCounts{Inactive: 3}, nil)
 		env.ExecuteWorkflow(workflows.CleaningName, workflows.CleaningInput{})
 		var sum workflows.CleaningSummary
