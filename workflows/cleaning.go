@@ -3,7 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kithhq/kith"
@@ -33,11 +32,7 @@ type CleaningSummary struct {
 var cleaningBatchOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 6 * time.Hour,
 	HeartbeatTimeout:    30 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    time.Minute,
-	},
+	RetryPolicy:         backoff(time.Minute),
 }
 
 // Cleaning re-standardizes every active contact with today's rules (rewriting,

@@ -62,12 +62,7 @@ type CRMSyncResult struct {
 var crmFetchOptions = workflow.ActivityOptions{
 	StartToCloseTimeout:    30 * time.Second,
 	ScheduleToCloseTimeout: 24 * time.Hour,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrCRMNotFound, activities.ErrCRMUnauthorized},
-	},
+	RetryPolicy:            backoff(time.Minute, activities.ErrCRMNotFound, activities.ErrCRMUnauthorized),
 }
 
 // CRMSync brings Kith up to date with one CRM object: fetch it, standardize and
@@ -153,12 +148,7 @@ type CRMBackfillResult struct {
 var crmBackfillOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: time.Hour,
 	HeartbeatTimeout:    30 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrCRMUnauthorized},
-	},
+	RetryPolicy:         backoff(time.Minute, activities.ErrCRMUnauthorized),
 }
 
 // CRMBackfill pulls every contact changed since the provider's cursor, page by

@@ -5,7 +5,6 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kithhq/kith"
@@ -63,12 +62,7 @@ type ImportSummary struct {
 var fileImportOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 6 * time.Hour,
 	HeartbeatTimeout:    15 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrInvalidCSV},
-	},
+	RetryPolicy:         backoff(time.Minute, activities.ErrInvalidCSV),
 }
 
 // ImportContacts imports a CSV file of contacts: valid rows are standardized and

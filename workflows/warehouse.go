@@ -3,7 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kithhq/kith/activities"
@@ -39,11 +38,7 @@ type WarehouseLoadResult struct {
 var warehouseOptions = workflow.ActivityOptions{
 	StartToCloseTimeout:    10 * time.Minute,
 	ScheduleToCloseTimeout: 24 * time.Hour,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    5 * time.Minute,
-	},
+	RetryPolicy:            backoff(5 * time.Minute),
 }
 
 // stageOptions: extract and load job; it heartbeats, so a dead worker's attempt is
