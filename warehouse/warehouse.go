@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/googleapi"
@@ -64,8 +65,11 @@ type TableDef struct {
 	Fields         bigquery.Schema `json:"-"`
 }
 
-// Tables returns the star-schema table definitions, by name.
-func Tables() ([]TableDef, error) {
+// Tables returns the star-schema table definitions, by name. They are embedded,
+// so they are read and checked once.
+var Tables = sync.OnceValues(readTables)
+
+func readTables() ([]TableDef, error) {
 	files, err := fs.Glob(schemas.BigQuery, "bigquery/*.json")
 	if err != nil {
 		return nil, err
