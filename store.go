@@ -36,6 +36,12 @@ type CleanedContact struct {
 	Completeness int
 }
 
+// AgeFact is what the age imputer learns from one contact.
+type AgeFact struct {
+	Age, BirthDate, Country string
+	AgeImputed              bool
+}
+
 // EventStore keeps events and quarantined input.
 type EventStore interface {
 	// InsertEvents stores events, ignoring any whose EventID is already stored, and

@@ -15,6 +15,7 @@ import (
 type CleaningStore interface {
 	kith.EventStore
 	ContactsAfter(ctx context.Context, after string, mergesFrom int64, limit int) ([]kith.Contact, error)
+	EachAgeFact(ctx context.Context, f func(kith.AgeFact)) error
 	CleanContacts(ctx context.Context, batch []kith.CleanedContact, quarantine []kith.Quarantined) (int, error)
 }
 
@@ -146,30 +147,22 @@ func clean(c kith.Contact, opts quality.Options) (map[kith.Field]kith.Value, int
 func (a *Cleaning) fitAges(ctx context.Context) (*quality.Imputer, error) {
 	var samples []quality.Sample
 	now := a.Now()
-	for cursor := ""; ; {
-		batch, err := a.Store.ContactsAfter(ctx, cursor, 0, 2000)
-		if err != nil {
-			return nil, err
+	err := a.Store.EachAgeFact(ctx, func(f kith.AgeFact) {
+		if f.AgeImputed {
+			return
 		}
-		if len(batch) == 0 {
-			break
-		}
-		for _, c := range batch {
-			age := c.Fields[kith.FieldAge]
-			if age.Imputed {
-				continue
-			}
-			v := age.Value
-			if b := c.Get(kith.FieldBirthDate); b != "" {
-				if t, err := time.Parse(time.DateOnly, b); err == nil {
-					v = fmt.Sprint(quality.AgeOn(t, now))
-				}
-			}
-			if v != "" {
-				samples = append(samples, quality.Sample{Values: map[kith.Field]string{kith.FieldAge: v}, Segment: c.Get(kith.FieldCountry)})
+		v := f.Age
+		if f.BirthDate != "" {
+			if t, err := time.Parse(time.DateOnly, f.BirthDate); err == nil {
+				v = fmt.Sprint(quality.AgeOn(t, now))
 			}
 		}
-		cursor = batch[len(batch)-1].ID
+		if v != "" {
+			samples = append(samples, quality.Sample{Values: map[kith.Field]string{kith.FieldAge: v}, Segment: f.Country})
+		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(samples) < 10 {
 		return nil, nil // too few to impute from

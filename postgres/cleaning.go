@@ -25,6 +25,26 @@ func (s *Store) ContactsAfter(ctx context.Context, after string, mergesFrom int6
 		AND c.id IN (SELECT survivor_id FROM merges WHERE id >= $3 AND undone_at IS NULL) ORDER BY c.id LIMIT $2`, after, limit, mergesFrom)
 }
 
+// EachAgeFact calls f with every active contact's age, birth date and country,
+// reading those columns only.
+func (s *Store) EachAgeFact(ctx context.Context, f func(kith.AgeFact)) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT COALESCE(age::text, ''), COALESCE(birth_date::text, ''), COALESCE(country::text, ''),
+			COALESCE((field_provenance->'age'->>'imputed')::boolean, false)
+		FROM contacts WHERE status = 'active'`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a kith.AgeFact
+		if err := rows.Scan(&a.Age, &a.BirthDate, &a.Country, &a.AgeImputed); err != nil {
+			return err
+		}
+		f(a)
+	}
+	return rows.Err()
+}
+
 // CleanContacts writes a batch of cleaned contacts — changed fields, scores and
 // quarantined values — in one transaction. A contact that changed since it was
 // read (ingestion runs meanwhile) is left alone: the next run sees the new
