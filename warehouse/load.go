@@ -21,7 +21,8 @@ import (
 // ended in failure cannot be reused, so the next attempt takes the next id.
 const maxJobAttempts = 20
 
-// jobLookupTimeout bounds looking a job up (the client retries server errors).
+// jobLookupTimeout bounds looking a job up: the client retries server errors
+// without end, and the activity's heartbeats would hide that.
 const jobLookupTimeout = 20 * time.Second
 
 // TableNames implements kith.Warehouse.
@@ -168,21 +169,15 @@ func (w *Warehouse) Stage(ctx context.Context, table, jobKey string, columns []k
 		if attempt > 0 {
 			id = fmt.Sprintf("%s_r%d", base, attempt)
 		}
-		done, err := w.jobSucceeded(ctx, id)
+		found, succeeded, err := w.lookUpJob(ctx, id)
 		if err != nil {
-			if ctx.Err() != nil {
-				return "", 0, err
-			}
-			// Cannot tell (the emulator answers a lookup of a job whose upload was
-			// cut off with errors, forever): take the next id. Safe, as a load
-			// rewrites the staging table whole.
-			continue
+			return "", 0, err // the activity's retry looks again
 		}
-		if done == nil { // no such job: run it
+		if !found {
 			if err := w.runLoad(ctx, st, schema, id, ndjson); err != nil {
 				return "", 0, err
 			}
-		} else if !*done {
+		} else if !succeeded {
 			continue // an earlier attempt's job failed
 		}
 		if _, err := st.Metadata(ctx); isStatus(err, http.StatusNotFound) {
@@ -204,24 +199,22 @@ func (w *Warehouse) Stage(ctx context.Context, table, jobKey string, columns []k
 	return "", 0, fmt.Errorf("stage %s: %d load jobs failed in a row", table, maxJobAttempts)
 }
 
-// jobSucceeded looks a job up: nil when there is none, else whether it succeeded
-// (waiting for it to end).
-func (w *Warehouse) jobSucceeded(ctx context.Context, id string) (*bool, error) {
+// lookUpJob finds a job and, waiting for it to end, whether it succeeded.
+func (w *Warehouse) lookUpJob(ctx context.Context, id string) (found, succeeded bool, err error) {
 	lookup, cancel := context.WithTimeout(ctx, jobLookupTimeout)
 	defer cancel()
 	job, err := w.bq.JobFromID(lookup, id)
 	if isStatus(err, http.StatusNotFound) {
-		return nil, nil
+		return false, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up job %s: %w", id, err)
+		return false, false, fmt.Errorf("look up job %s: %w", id, err)
 	}
 	status, err := job.Wait(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("job %s: %w", id, err)
+		return true, false, fmt.Errorf("job %s: %w", id, err)
 	}
-	ok := status.Err() == nil
-	return &ok, nil
+	return true, status.Err() == nil, nil
 }
 
 // runLoad creates the staging table and loads ndjson into it with job id. A
