@@ -70,27 +70,39 @@ type TableDef struct {
 var Tables = sync.OnceValues(readTables)
 
 func readTables() ([]TableDef, error) {
-	files, err := fs.Glob(schemas.BigQuery, "bigquery/*.json")
-	if err != nil {
-		return nil, err
-	}
 	var defs []TableDef
-	for _, f := range files {
-		b, err := fs.ReadFile(schemas.BigQuery, f)
-		if err != nil {
-			return nil, err
-		}
-		var d TableDef
+	err := eachFile(schemas.BigQuery, "bigquery/*.json", func(f, name string, b []byte) error {
+		d := TableDef{Name: name}
 		if err := json.Unmarshal(b, &d); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return fmt.Errorf("%s: %w", f, err)
 		}
-		d.Name = strings.TrimSuffix(path.Base(f), ".json")
+		var err error
 		if d.Fields, err = bigquery.SchemaFromJSON(d.Schema); err != nil {
-			return nil, fmt.Errorf("%s: schema: %w", f, err)
+			return fmt.Errorf("%s: schema: %w", f, err)
 		}
 		defs = append(defs, d)
+		return nil
+	})
+	return defs, err
+}
+
+// eachFile calls each with every file of fsys that matches pattern, its name
+// without directory and extension, and its contents, in name order.
+func eachFile(fsys fs.FS, pattern string, each func(file, name string, b []byte) error) error {
+	files, err := fs.Glob(fsys, pattern)
+	if err != nil {
+		return err
 	}
-	return defs, nil
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return err
+		}
+		if err := each(f, strings.TrimSuffix(path.Base(f), path.Ext(f)), b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EnsureSchema creates the dataset and every table that is missing, partitioned by
@@ -163,19 +175,12 @@ type Query struct {
 
 // Queries returns the example queries, by name.
 func Queries() ([]Query, error) {
-	files, err := fs.Glob(schemas.Queries, "bigquery/queries/*.sql")
-	if err != nil {
-		return nil, err
-	}
 	var qs []Query
-	for _, f := range files {
-		b, err := fs.ReadFile(schemas.Queries, f)
-		if err != nil {
-			return nil, err
-		}
-		qs = append(qs, Query{Name: strings.TrimSuffix(path.Base(f), ".sql"), SQL: string(b)})
-	}
-	return qs, nil
+	err := eachFile(schemas.Queries, "bigquery/queries/*.sql", func(_, name string, b []byte) error {
+		qs = append(qs, Query{Name: name, SQL: string(b)})
+		return nil
+	})
+	return qs, err
 }
 
 // SQL is q's text for this warehouse's dataset.
