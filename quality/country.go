@@ -15,7 +15,8 @@ import (
 
 // Country returns the ISO 3166-1 alpha-2 code for an alpha-2 or alpha-3 code, an
 // English country name or a common variant (UK, USA, Holland, Deutschland …),
-// ignoring case, accents, dots and "the".
+// ignoring case, accents, dots and "the". The countries are ISO 3166-1's 249 and
+// XK (Kosovo); a withdrawn code with one successor reads as it (FX → FR, ZR → CD).
 func Country(v string) (string, kith.Violations) {
 	// Fast path: a code or one-word name in plain letters, looked up without
 	// building a key.
@@ -41,27 +42,50 @@ func Country(v string) (string, kith.Violations) {
 // countries maps normalized codes, names and variants to alpha-2 codes.
 var countries = func() map[string]string {
 	m := map[string]string{}
+	withdrawn := map[string]string{}
 	names := display.English.Regions()
 	for a := 'A'; a <= 'Z'; a++ {
 		for b := 'A'; b <= 'Z'; b++ {
 			code := string([]rune{a, b})
 			r, err := language.ParseRegion(code)
-			// ZZZ marks codes that are not ISO 3166-1 countries (UK, EU, UN …).
-			if err != nil || !r.IsCountry() || r.String() != code || r.ISO3() == "ZZZ" {
+			if err != nil || !r.IsCountry() || r.String() != code || notISOCountries[code] {
+				continue
+			}
+			// ZZZ marks codes that are not ISO 3166-1 countries (UK, EU, UN …). A
+			// withdrawn code either canonicalizes to its successor (FX → FR, ZR → CD,
+			// TP → TL) and shares its name, which it must not take over, or was
+			// split and has no name left (SU, YU, CS, AN).
+			name := names.Name(r)
+			if r.ISO3() == "ZZZ" || name == "" {
+				continue
+			}
+			if c := r.Canonicalize(); c != r {
+				withdrawn[code] = c.String()
 				continue
 			}
 			m[countryKey(code)] = code
 			m[countryKey(r.ISO3())] = code
-			if n := names.Name(r); n != "" {
-				m[countryKey(n)] = code
-			}
+			m[countryKey(name)] = code
 		}
 	}
 	for variant, code := range countryVariants {
 		m[countryKey(variant)] = code
 	}
+	// Data written with a withdrawn code reads as its successor.
+	for old, code := range withdrawn {
+		if _, ok := m[countryKey(old)]; !ok && m[countryKey(code)] == code {
+			m[countryKey(old)] = code
+		}
+	}
 	return m
 }()
+
+// notISOCountries are codes CLDR names as regions that ISO 3166-1 only reserves
+// (islands and territories that are part of another country's code). XK (Kosovo)
+// is kept: it is user-assigned, but it is what every registry and phone plan uses.
+var notISOCountries = map[string]bool{
+	"AC": true, "CP": true, "DG": true, "EA": true, "IC": true, "TA": true,
+}
 
 // countryVariants are names people write that are not the English short name.
 var countryVariants = map[string]string{

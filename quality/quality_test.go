@@ -5,6 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nyaruka/phonenumbers/v2"
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
+
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/quality"
 )
@@ -223,15 +227,45 @@ func TestCountry(t *testing.T) {
 		"USA": "US", "U.S.A.": "US", "United States": "US", "the Netherlands": "NL", "Holland": "NL",
 		"Deutschland": "DE", "Côte d’Ivoire": "CI", "Cote d'Ivoire": "CI", "South Korea": "KR",
 		"Bosnia & Herzegovina": "BA", "Czechia": "CZ", "Türkiye": "TR",
+		// Withdrawn codes share these names and must not take them over.
+		"France": "FR", "FRA": "FR", "Panama": "PA", "Benin": "BJ", "Burkina Faso": "BF",
+		"Timor-Leste": "TL", "Antarctica": "AQ", "Congo - Kinshasa": "CD", "Vietnam": "VN",
+		"U.S. Outlying Islands": "UM", "Myanmar (Burma)": "MM", "Germany": "DE", "Kosovo": "XK",
+		// A withdrawn code reads as its successor.
+		"FX": "FR", "ZR": "CD", "DD": "DE", "TP": "TL", "BU": "MM",
 	} {
 		if got, vs := quality.Country(in); got != want || len(vs) != 0 {
 			t.Errorf("Country(%q) = %q %v, want %q", in, got, vs, want)
 		}
 	}
-	for _, in := range []string{"Atlantis", "XX", "ZZZ", "12"} {
+	// Codes withdrawn without one successor (SU, YU) and CLDR's sub-regions (AC,
+	// EA) are not ISO 3166-1 countries.
+	for _, in := range []string{"Atlantis", "XX", "ZZZ", "12", "SU", "YU", "CS", "AC", "EA"} {
 		if got, vs := quality.Country(in); got != "" || len(vs) != 1 || vs[0].Code != "invalid_country" {
 			t.Errorf("Country(%q) = %q %v, want invalid_country", in, got, vs)
 		}
+	}
+}
+
+// Every region phonenumbers has a plan for is a country whose code and English
+// name both read back as that code: an independent list against the table.
+func TestCountryAgreesWithPhoneRegions(t *testing.T) {
+	names := display.English.Regions()
+	n := 0
+	for code := range phonenumbers.GetSupportedRegions() {
+		if code == "AC" || code == "TA" { // Ascension, Tristan da Cunha: parts of SH
+			continue
+		}
+		n++
+		name := names.Name(language.MustParseRegion(code))
+		for _, in := range []string{code, name} {
+			if got, vs := quality.Country(in); got != code {
+				t.Errorf("Country(%q) = %q %v, want %s", in, got, vs, code)
+			}
+		}
+	}
+	if n < 240 {
+		t.Fatalf("only %d phone regions checked", n)
 	}
 }
 
