@@ -121,7 +121,7 @@ func clean(c kith.Contact, opts quality.Options) (map[kith.Field]kith.Value, int
 			out[f] = v
 		}
 	}
-	for f, v := range r.Fields {
+	for f, v := range r.Fields.All() {
 		prov := c.Fields[f].Provenance
 		if prov.Source == "" { // derived now (phone type): from the phone's source
 			prov = c.Fields[kith.FieldPhone].Provenance

@@ -115,7 +115,7 @@ func (a *CRM) standardize(obj kith.CRMObject) (kith.ContactInput, *kith.Quaranti
 	}
 	res := quality.Record(obj.Fields, opts)
 	prov := kith.Provenance{Source: kith.SourceCRM, Ref: obj.Provider + ":contact:" + obj.ID, At: obj.UpdatedAt}
-	for f, v := range res.Fields {
+	for f, v := range res.Fields.All() {
 		in.Fields[f] = kith.Value{Value: v, Provenance: prov}
 	}
 	var rejects kith.Violations

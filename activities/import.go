@@ -237,10 +237,10 @@ func (h Header) parse(rec []string) (map[kith.Field]string, kith.Violations) {
 	}
 	res := quality.Record(raw, h.opts)
 	vs := res.Violations
-	if _, ok := res.Fields[kith.FieldEmail]; !ok && !vs.Rejects() {
+	if res.Fields.Get(kith.FieldEmail) == "" && !vs.Rejects() {
 		vs = append(vs, kith.Violation{Field: string(kith.FieldEmail), Code: "required", Message: "is required", Severity: kith.SeverityReject})
 	}
-	return res.Fields, vs
+	return res.Fields.Map(), vs
 }
 
 func quoteList(cols []string) string {

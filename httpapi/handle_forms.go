@@ -259,8 +259,8 @@ func (s *Server) standardize(form *kith.Form, in map[string]string, known map[ki
 			warnings = append(warnings, v)
 		}
 	}
-	out := make(map[kith.Field]kith.Value, len(res.Fields))
-	for f, val := range res.Fields {
+	out := make(map[kith.Field]kith.Value, res.Fields.Len())
+	for f, val := range res.Fields.All() {
 		out[f] = kith.Value{Value: val}
 	}
 	return out, warnings, vs

@@ -39,7 +39,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	opts := s.Quality
 	opts.Now = s.Now()
 	res := quality.Record(raw, opts)
-	out := validateResponse{Field: body.Field, Value: res.Fields[f], Valid: true}
+	out := validateResponse{Field: body.Field, Value: res.Fields.Get(f), Valid: true}
 	for _, v := range res.Violations {
 		if v.Field == body.Field {
 			out.Violations = append(out.Violations, v)

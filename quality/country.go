@@ -18,9 +18,9 @@ import (
 // ignoring case, accents, dots and "the". The countries are ISO 3166-1's 249 and
 // XK (Kosovo); a withdrawn code with one successor reads as it (FX → FR, ZR → CD).
 func Country(v string) (string, kith.Violations) {
-	// Fast path: a code or one-word name in plain letters, looked up without
-	// building a key.
-	if n := len(v); n > 0 && n <= 32 && isLetters(v) {
+	// Fast path: a code or a name in plain letters and single spaces, looked up
+	// without building a key.
+	if n := len(v); n > 0 && n <= 32 && plainWords(v) {
 		var buf [32]byte
 		for i := 0; i < n; i++ {
 			buf[i] = v[i] | 0x20
@@ -37,6 +37,19 @@ func Country(v string) (string, kith.Violations) {
 		return c, nil
 	}
 	return "", kith.Violations{reject(kith.FieldCountry, "invalid_country", "is not a country we know: use a name or an ISO 3166-1 code like NO or NOR")}
+}
+
+// plainWords reports whether s is ASCII letters with single spaces between words:
+// its key is itself lower-cased.
+func plainWords(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			if s[i] != ' ' || i == 0 || i == len(s)-1 || s[i-1] == ' ' {
+				return false
+			}
+		}
+	}
+	return s != ""
 }
 
 // countries maps normalized codes, names and variants to alpha-2 codes.

@@ -40,9 +40,60 @@ func (d ParsedDate) ISO() string {
 // could be meant), with a month name in any order (3 April 2020, April 3rd, 2020,
 // 03-Apr-2020), or as Unix seconds. Two-digit years are refused rather than guessed.
 func ParseDate(v, region string, f kith.Field) (ParsedDate, kith.Violations) {
+	d, guessed, vs := parseDate(v, region, f)
+	if d == (civil{}) {
+		return ParsedDate{}, vs
+	}
+	return ParsedDate{Time: d.time(), Guessed: guessed}, vs
+}
+
+// civil is a calendar date: year, month 1–12, day 1–31.
+type civil struct{ y, m, d int }
+
+func civilOf(t time.Time) civil {
+	y, m, d := t.Date()
+	return civil{y, int(m), d}
+}
+
+func (c civil) time() time.Time { return time.Date(c.y, time.Month(c.m), c.d, 0, 0, 0, 0, time.UTC) }
+
+func (c civil) before(o civil) bool {
+	if c.y != o.y {
+		return c.y < o.y
+	}
+	if c.m != o.m {
+		return c.m < o.m
+	}
+	return c.d < o.d
+}
+
+// yearsTo is the age in whole years on day o of a person born on c.
+func (c civil) yearsTo(o civil) int {
+	age := o.y - c.y
+	if o.m < c.m || (o.m == c.m && o.d < c.d) {
+		age--
+	}
+	return age
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// parseDate is ParseDate without building a time.Time; the zero civil means no date.
+func parseDate(v, region string, f kith.Field) (civil, bool, kith.Violations) {
 	v = strings.TrimSpace(v)
-	bad := func(msg string) (ParsedDate, kith.Violations) {
-		return ParsedDate{}, kith.Violations{reject(f, "invalid_date", msg)}
+	bad := func(msg string) (civil, bool, kith.Violations) {
+		return civil{}, false, kith.Violations{reject(f, "invalid_date", msg)}
 	}
 	if v == "" {
 		return bad("is empty")
@@ -50,11 +101,11 @@ func ParseDate(v, region string, f kith.Field) (ParsedDate, kith.Violations) {
 	if allDigits(v) {
 		switch {
 		case len(v) == 8:
-			return ymd(v[:4], v[4:6], v[6:], f)
+			d, vs := ymd(v[:4], v[4:6], v[6:], f)
+			return d, false, vs
 		case len(v) >= 9 && len(v) <= 11:
 			secs, _ := strconv.ParseInt(v, 10, 64)
-			t := time.Unix(secs, 0).UTC()
-			return ParsedDate{Time: time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)}, nil
+			return civilOf(time.Unix(secs, 0).UTC()), false, nil
 		}
 		return bad("is not a date: write it like 2020-04-03")
 	}
@@ -62,37 +113,36 @@ func ParseDate(v, region string, f kith.Field) (ParsedDate, kith.Violations) {
 	if len(v) > 10 && (v[10] == 'T' || v[10] == ' ') && v[4] == '-' {
 		v = v[:10]
 	}
-	if d, vs, ok := parseNumericDate(v, region, f); ok {
-		return d, vs
+	if d, guessed, vs, ok := parseNumericDate(v, region, f); ok {
+		return d, guessed, vs
 	}
 	if d, vs, ok := parseNamedMonth(v, f); ok {
-		return d, vs
+		return d, false, vs
 	}
 	return bad("is not a date we can read: write it like 2020-04-03")
 }
 
-func parseNumericDate(v, region string, f kith.Field) (ParsedDate, kith.Violations, bool) {
-	sep := byte(0)
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == '/' || c == '.' || c == '-' {
-			sep = c
-			break
-		}
+func parseNumericDate(v, region string, f kith.Field) (civil, bool, kith.Violations, bool) {
+	i := strings.IndexAny(v, "/.-")
+	if i < 0 {
+		return civil{}, false, nil, false
 	}
-	if sep == 0 {
-		return ParsedDate{}, nil, false
+	sep := v[i]
+	a, rest := v[:i], v[i+1:]
+	j := strings.IndexByte(rest, sep)
+	if j < 0 {
+		return civil{}, false, nil, false
 	}
-	a, rest, _ := strings.Cut(v, string(sep))
-	b, c, ok := strings.Cut(rest, string(sep))
-	if !ok || !allDigits(a) || !allDigits(b) || !allDigits(c) {
-		return ParsedDate{}, nil, false
+	b, c := rest[:j], rest[j+1:]
+	if !allDigits(a) || !allDigits(b) || !allDigits(c) {
+		return civil{}, false, nil, false
 	}
 	if len(a) == 4 {
 		d, vs := ymd(a, b, c, f)
-		return d, vs, true
+		return d, false, vs, true
 	}
 	if len(c) != 4 {
-		return ParsedDate{}, kith.Violations{reject(f, "invalid_date", "needs a four-digit year")}, true
+		return civil{}, false, kith.Violations{reject(f, "invalid_date", "needs a four-digit year")}, true
 	}
 	ai, _ := strconv.Atoi(a)
 	bi, _ := strconv.Atoi(b)
@@ -108,25 +158,24 @@ func parseNumericDate(v, region string, f kith.Field) (ParsedDate, kith.Violatio
 		dayFirst = !monthFirst[region]
 		guessed = true
 	}
-	var d ParsedDate
+	var d civil
 	var vs kith.Violations
 	if dayFirst {
 		d, vs = ymd(c, b, a, f)
 	} else {
 		d, vs = ymd(c, a, b, f)
 	}
-	if guessed && len(vs) == 0 {
-		d.Guessed = true
-		order, where := "day/month", region
-		if !dayFirst {
-			order = "month/day"
-		}
-		if where == "" {
-			where = "no country"
-		}
-		vs = append(vs, warn(f, "ambiguous_date", "could be read two ways; read as "+order+" for "+where))
+	if !guessed || len(vs) != 0 {
+		return d, false, vs, true
 	}
-	return d, vs, true
+	order, where := "day/month", region
+	if !dayFirst {
+		order = "month/day"
+	}
+	if where == "" {
+		where = "no country"
+	}
+	return d, true, kith.Violations{warn(f, "ambiguous_date", "could be read two ways; read as "+order+" for "+where)}, true
 }
 
 var monthNames = map[string]time.Month{}
@@ -140,12 +189,12 @@ func init() {
 	monthNames["sept"] = time.September
 }
 
-func parseNamedMonth(v string, f kith.Field) (ParsedDate, kith.Violations, bool) {
+func parseNamedMonth(v string, f kith.Field) (civil, kith.Violations, bool) {
 	fields := strings.FieldsFunc(strings.ToLower(v), func(r rune) bool {
 		return r == ' ' || r == ',' || r == '-' || r == '.' || r == '/'
 	})
 	if len(fields) != 3 {
-		return ParsedDate{}, nil, false
+		return civil{}, nil, false
 	}
 	var month time.Month
 	var year, day string
@@ -157,35 +206,34 @@ func parseNamedMonth(v string, f kith.Field) (ParsedDate, kith.Violations, bool)
 		t = strings.TrimRight(t, "stndrh") // 1st, 2nd, 3rd, 4th
 		switch {
 		case !allDigits(t) || t == "":
-			return ParsedDate{}, nil, false
+			return civil{}, nil, false
 		case len(t) == 4 && year == "":
 			year = t
 		case len(t) <= 2 && day == "":
 			day = t
 		default:
-			return ParsedDate{}, nil, false
+			return civil{}, nil, false
 		}
 	}
 	if month == 0 || year == "" || day == "" {
-		return ParsedDate{}, nil, false
+		return civil{}, nil, false
 	}
 	d, vs := ymd(year, strconv.Itoa(int(month)), day, f)
 	return d, vs, true
 }
 
 // ymd builds a date from decimal strings, rejecting impossible ones (2021-02-29).
-func ymd(y, m, d string, f kith.Field) (ParsedDate, kith.Violations) {
+func ymd(y, m, d string, f kith.Field) (civil, kith.Violations) {
 	yi, err1 := strconv.Atoi(y)
 	mi, err2 := strconv.Atoi(m)
 	di, err3 := strconv.Atoi(d)
 	if err1 != nil || err2 != nil || err3 != nil || len(y) != 4 {
-		return ParsedDate{}, kith.Violations{reject(f, "invalid_date", "is not a date: write it like 2020-04-03")}
+		return civil{}, kith.Violations{reject(f, "invalid_date", "is not a date: write it like 2020-04-03")}
 	}
-	t := time.Date(yi, time.Month(mi), di, 0, 0, 0, 0, time.UTC)
-	if mi < 1 || mi > 12 || di < 1 || t.Day() != di || yi < 1000 {
-		return ParsedDate{}, kith.Violations{reject(f, "invalid_date", "is not a date that exists")}
+	if mi < 1 || mi > 12 || di < 1 || di > daysIn(yi, mi) || yi < 1000 {
+		return civil{}, kith.Violations{reject(f, "invalid_date", "is not a date that exists")}
 	}
-	return ParsedDate{Time: t}, nil
+	return civil{yi, mi, di}, nil
 }
 
 func allDigits(s string) bool {
@@ -200,25 +248,21 @@ func allDigits(s string) bool {
 // BirthDate reads a birth date (see ParseDate) and rejects one in the future or
 // that makes the person older than maxAge on now.
 func BirthDate(v, region string, now time.Time, maxAge int) (ParsedDate, kith.Violations) {
-	d, vs := ParseDate(v, region, kith.FieldBirthDate)
-	if d.Time.IsZero() {
-		return d, vs
+	d, guessed, vs := parseDate(v, region, kith.FieldBirthDate)
+	if d == (civil{}) {
+		return ParsedDate{}, vs
 	}
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	if d.Time.After(today) {
+	today := civilOf(now)
+	if today.before(d) {
 		return ParsedDate{}, kith.Violations{reject(kith.FieldBirthDate, "future_birth_date", "is in the future")}
 	}
-	if AgeOn(d.Time, now) > maxAge {
+	if d.yearsTo(today) > maxAge {
 		return ParsedDate{}, kith.Violations{reject(kith.FieldBirthDate, "implausible_birth_date", "makes the person older than "+strconv.Itoa(maxAge))}
 	}
-	return d, vs
+	return ParsedDate{Time: d.time(), Guessed: guessed}, vs
 }
 
 // AgeOn returns a person's age in whole years on day now.
 func AgeOn(birth, now time.Time) int {
-	age := now.Year() - birth.Year()
-	if now.Month() < birth.Month() || (now.Month() == birth.Month() && now.Day() < birth.Day()) {
-		age--
-	}
-	return age
+	return civilOf(birth).yearsTo(civilOf(now))
 }

@@ -67,20 +67,36 @@ func Email(v string) (string, kith.Violations) {
 
 // dotAtom reports whether s is an RFC 5322 dot-atom: atext runs joined by single dots.
 func dotAtom(s string) bool {
-	if s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+	if s[0] == '.' || s[len(s)-1] == '.' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.':
-		case strings.IndexByte("!#$%&'*+/=?^_`{|}~-", c) >= 0:
-		default:
+		if c == '.' {
+			if s[i-1] == '.' {
+				return false
+			}
+		} else if c >= utf8.RuneSelf || !atext[c] {
 			return false
 		}
 	}
 	return true
 }
+
+// atext marks the bytes RFC 5322 allows in an atom (lower case only: the address
+// is lower-cased first).
+var atext = func() (t [utf8.RuneSelf]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range []byte("!#$%&'*+/=?^_`{|}~-") {
+		t[c] = true
+	}
+	return t
+}()
 
 var idnaProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.StrictDomainName(true), idna.VerifyDNSLength(true))
 
@@ -93,22 +109,24 @@ func emailDomain(d string) (string, bool) {
 			return "", false
 		}
 	}
-	if !strings.Contains(ascii, ".") {
-		return "", false
-	}
-	tld := ascii[strings.LastIndexByte(ascii, '.')+1:]
-	for l := range strings.SplitSeq(ascii, ".") {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
+	// Labels of letters, digits and inner hyphens, 1–63 bytes, at least two.
+	start, labels := 0, 0
+	for i := 0; i <= len(ascii); i++ {
+		if i < len(ascii) && ascii[i] != '.' {
+			c := ascii[i]
 			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
 				return "", false
 			}
+			continue
 		}
+		l := ascii[start:i]
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return "", false
+		}
+		start, labels = i+1, labels+1
 	}
-	if len(tld) < 2 || (!strings.HasPrefix(tld, "xn--") && !isLetters(tld)) {
+	tld := ascii[strings.LastIndexByte(ascii, '.')+1:]
+	if labels < 2 || len(tld) < 2 || (!strings.HasPrefix(tld, "xn--") && !isLetters(tld)) {
 		return "", false
 	}
 	return ascii, true
@@ -122,14 +140,6 @@ var commonDomains = []string{
 	"mail.ru", "yandex.ru", "orange.fr", "free.fr", "comcast.net", "t-online.de",
 }
 
-var commonDomainSet = func() map[string]bool {
-	m := map[string]bool{}
-	for _, d := range commonDomains {
-		m[d] = true
-	}
-	return m
-}()
-
 // letterCounts is a histogram of a domain's bytes, folded into 64 buckets.
 type letterCounts [64]int8
 
@@ -141,14 +151,6 @@ func countLetters(s string) letterCounts {
 	return c
 }
 
-var commonDomainCounts = func() []letterCounts {
-	out := make([]letterCounts, len(commonDomains))
-	for i, d := range commonDomains {
-		out[i] = countLetters(d)
-	}
-	return out
-}()
-
 // letterSet has bit b&63 set for every byte b of s.
 func letterSet(s string) uint64 {
 	var m uint64
@@ -158,26 +160,40 @@ func letterSet(s string) uint64 {
 	return m
 }
 
-var commonDomainSets = func() []uint64 {
-	out := make([]uint64, len(commonDomains))
-	for i, d := range commonDomains {
-		out[i] = letterSet(d)
+type commonDomain struct {
+	name   string
+	set    uint64
+	counts letterCounts
+}
+
+// commonByLength[n] holds the common domains within two edits' length of a domain
+// of n bytes (no common domain has more than 14).
+var commonByLength = func() (t [17][]commonDomain) {
+	for n := range t {
+		for _, d := range commonDomains {
+			if abs(len(d)-n) <= 2 {
+				t[n] = append(t[n], commonDomain{d, letterSet(d), countLetters(d)})
+			}
+		}
 	}
-	return out
+	return t
 }()
 
 // domainSuggestion returns the common domain d is one or two edits away from.
 func domainSuggestion(d string) string {
-	if commonDomainSet[d] || len(d) < 6 {
+	if len(d) < 6 || len(d) >= len(commonByLength) {
 		return ""
 	}
 	best, bestDist := "", 3
 	ds := letterSet(d)
 	var dc letterCounts
-	for i, c := range commonDomains {
+	for _, c := range commonByLength[len(d)] {
+		if c.name == d {
+			return "" // a common domain itself
+		}
 		// An edit adds or removes at most one byte value in each string, so two
 		// edits change at most four bits of the set: a one-instruction filter.
-		if abs(len(c)-len(d)) > 2 || bits.OnesCount64(ds^commonDomainSets[i]) > 4 {
+		if bits.OnesCount64(ds^c.set) > 4 {
 			continue
 		}
 		if dc == (letterCounts{}) {
@@ -187,13 +203,13 @@ func domainSuggestion(d string) string {
 		// cannot be within 2 edits. This skips almost every candidate cheaply.
 		diff := 0
 		for k := range dc {
-			diff += abs(int(dc[k]) - int(commonDomainCounts[i][k]))
+			diff += abs(int(dc[k]) - int(c.counts[k]))
 		}
 		if diff > 4 {
 			continue
 		}
-		if dist := osaDistance(d, c, bestDist); dist < bestDist {
-			best, bestDist = c, dist
+		if dist := osaDistance(d, c.name, bestDist); dist < bestDist {
+			best, bestDist = c.name, dist
 		}
 	}
 	return best
@@ -276,12 +292,23 @@ func abs(x int) int {
 	return x
 }
 
-// lowerASCII is strings.ToLower with a fast path for ASCII text that is already
-// lower case (no copy).
+// lowerASCII is strings.ToLower with fast paths for ASCII text: no copy when it is
+// already lower case, one when it is short.
 func lowerASCII(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= utf8.RuneSelf || (c >= 'A' && c <= 'Z') {
-			return strings.ToLower(s)
+			if len(s) > 256 || !isASCII(s[i:]) {
+				return strings.ToLower(s)
+			}
+			var buf [256]byte
+			b := buf[:len(s)]
+			copy(b, s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
 		}
 	}
 	return s

@@ -15,6 +15,52 @@ import (
 // written in mixed case is kept as written: people know their own spelling
 // (DeVito, MacLeod, le Carré).
 func Name(v string, f kith.Field) (string, kith.Violations) {
+	if n, vs, ok := nameASCII(v, f); ok {
+		return n, vs
+	}
+	return nameGeneral(v, f)
+}
+
+// nameASCII is Name in one pass for the common case: a short ASCII name without
+// control characters, leading, trailing or double spaces. ok is false for any
+// other name, which takes nameGeneral.
+func nameASCII(v string, f kith.Field) (name string, vs kith.Violations, ok bool) {
+	if v == "" || len(v) > 64 || v[0] == ' ' || v[len(v)-1] == ' ' {
+		return "", nil, false
+	}
+	lower, upper, bad := false, false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < 0x20 || c >= utf8.RuneSelf || (c == ' ' && v[i+1] == ' '):
+			return "", nil, false
+		case c >= 'a' && c <= 'z':
+			lower = true
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		case notInNames[c]:
+			bad = true
+		}
+	}
+	switch {
+	case bad:
+		return "", kith.Violations{reject(f, "invalid_name", "has characters a name does not have")}, true
+	case lower && upper:
+		return v, nil, true
+	}
+	var buf [64]byte
+	b := buf[:len(v)]
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return capitalizeASCII(b), nil, true
+}
+
+// nameGeneral is Name for any text.
+func nameGeneral(v string, f kith.Field) (string, kith.Violations) {
 	v = collapseSpaces(v)
 	if v == "" {
 		return "", nil
@@ -40,18 +86,6 @@ func Name(v string, f kith.Field) (string, kith.Violations) {
 	if !singleCase(v) {
 		return v, nil
 	}
-	if len(v) <= 64 && isASCII(v) { // the common case, in a stack buffer
-		var buf [64]byte
-		b := buf[:len(v)]
-		for i := 0; i < len(v); i++ {
-			c := v[i]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			b[i] = c
-		}
-		return capitalizeASCII(b), nil
-	}
 	return capitalizeName(strings.ToLower(v)), nil
 }
 
@@ -67,10 +101,15 @@ var notInNames = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-var nameParticles = map[string]bool{
-	"van": true, "der": true, "den": true, "de": true, "del": true, "della": true, "di": true,
-	"da": true, "dos": true, "das": true, "du": true, "la": true, "le": true, "von": true,
-	"zu": true, "ter": true, "ten": true, "y": true, "e": true, "bin": true, "ibn": true,
+// isParticle reports whether a lower-case word is a name particle (van, de, …),
+// which stays lower case after the first word.
+func isParticle(w string) bool {
+	switch w {
+	case "van", "der", "den", "de", "del", "della", "di", "da", "dos", "das", "du", "la", "le",
+		"von", "zu", "ter", "ten", "y", "e", "bin", "ibn":
+		return true
+	}
+	return false
 }
 
 // capitalizeName capitalizes each word of a lower-case name except particles
@@ -91,7 +130,7 @@ func capitalizeWords(lower string) string {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		if i > 0 && nameParticles[word] {
+		if i > 0 && isParticle(word) {
 			b.WriteString(word)
 		} else {
 			capitalizeWord(&b, word)
@@ -108,7 +147,7 @@ func capitalizeASCII(b []byte) string {
 		if i < len(b) && b[i] != ' ' && b[i] != '-' {
 			continue
 		}
-		if p := b[part:i]; len(p) > 0 && !(word > 0 && b[part-1] == ' ' && (i == len(b) || b[i] == ' ') && nameParticles[string(p)]) {
+		if p := b[part:i]; len(p) > 0 && !(word > 0 && b[part-1] == ' ' && (i == len(b) || b[i] == ' ') && isParticle(string(p))) {
 			p[0] = upperASCII(p[0])
 			if len(p) > 2 && (p[1] == '\'' || (p[0] == 'M' && p[1] == 'c')) {
 				p[2] = upperASCII(p[2])

@@ -1,6 +1,9 @@
 package quality
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 // The ASCII fast path capitalizes exactly like the general one.
 func TestCapitalizeASCIIMatchesGeneral(t *testing.T) {
@@ -12,5 +15,38 @@ func TestCapitalizeASCIIMatchesGeneral(t *testing.T) {
 		if got := capitalizeASCII([]byte(name)); got != capitalizeWords(name) {
 			t.Errorf("capitalizeASCII(%q) = %q, general path gives %q", name, got, capitalizeWords(name))
 		}
+	}
+}
+
+// The one-pass ASCII path answers exactly like the general one, wherever it answers.
+func TestNameASCIIMatchesGeneral(t *testing.T) {
+	inputs := []string{
+		"ada lovelace", "ADA LOVELACE", "Ada Lovelace", "o'neill", "MCDONALD", "smith-jones",
+		"ludwig van der berg", "DeVito", "ada  lovelace", " ada", "ada ", "ada\tlovelace", "r2d2",
+		"ada@home", "x", "a\x7fb", "jean-luc van-damme", "ANNE-MARIE DE", "le", "",
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "abcXYZ -'.@1\t\x01"
+	for range 20000 {
+		b := make([]byte, 1+r.IntN(12))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		inputs = append(inputs, string(b))
+	}
+	fast := 0
+	for _, in := range inputs {
+		got, gvs, ok := nameASCII(in, "first_name")
+		if !ok {
+			continue
+		}
+		fast++
+		want, wvs := nameGeneral(in, "first_name")
+		if got != want || len(gvs) != len(wvs) || (len(gvs) > 0 && gvs[0].Code != wvs[0].Code) {
+			t.Fatalf("nameASCII(%q) = %q %v, general %q %v", in, got, gvs, want, wvs)
+		}
+	}
+	if fast < len(inputs)/4 {
+		t.Fatalf("the ASCII path answered only %d of %d names", fast, len(inputs))
 	}
 }

@@ -334,7 +334,7 @@ func TestRecord(t *testing.T) {
 	}
 	// A bad phone is rejected with its field; the rest stands.
 	r = quality.Record(map[kith.Field]string{"email": "a@example.com", "phone": "12", "country": "NO"}, quality.Options{Now: now})
-	if _, ok := r.Fields[kith.FieldPhone]; ok || len(r.Violations) != 1 || r.Violations[0].Field != "phone" {
+	if r.Fields.Get(kith.FieldPhone) != "" || len(r.Violations) != 1 || r.Violations[0].Field != "phone" {
 		t.Errorf("bad phone: %v %v", r.Fields, r.Violations)
 	}
 	if r.Completeness.Score != 35 || r.Completeness.Missing[0].Field != kith.FieldEmail && r.Completeness.Missing[0].Points != 15 {
@@ -362,7 +362,8 @@ func TestCompleteness(t *testing.T) {
 	}
 }
 
-func equalFields(got, want map[kith.Field]string) bool {
+func equalFields(fs quality.Fields, want map[kith.Field]string) bool {
+	got := fs.Map()
 	if len(got) != len(want) {
 		return false
 	}
@@ -372,4 +373,21 @@ func equalFields(got, want map[kith.Field]string) bool {
 		}
 	}
 	return true
+}
+
+// A Result's fields come out in kith.ProfileFields order, whatever the input's.
+func TestFieldsInProfileOrder(t *testing.T) {
+	r := quality.Record(map[kith.Field]string{"country": "norway", "email": "a@example.com", "first_name": "ada", "shoe_size": "44"},
+		quality.Options{Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)})
+	var got []kith.Field
+	for f := range r.Fields.All() {
+		got = append(got, f)
+	}
+	if want := []kith.Field{kith.FieldEmail, kith.FieldFirstName, kith.FieldCountry}; !slices.Equal(got, want) {
+		t.Fatalf("fields %v, want %v", got, want)
+	}
+	if r.Fields.Len() != 3 || r.Fields.Get(kith.FieldCountry) != "NO" || r.Fields.Get("shoe_size") != "" ||
+		r.Fields.Map()[kith.FieldFirstName] != "Ada" {
+		t.Fatalf("fields %v", r.Fields)
+	}
 }

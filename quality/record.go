@@ -7,6 +7,8 @@
 package quality
 
 import (
+	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -47,7 +49,7 @@ func (o Options) withDefaults() Options {
 // Result is a standardized record.
 type Result struct {
 	// Fields holds the standardized values; rejected and empty ones are absent.
-	Fields map[kith.Field]string
+	Fields Fields
 	// Violations lists every problem found: rejects (the value was dropped) and
 	// warnings (kept, but worth a look). They never contain the values.
 	Violations   kith.Violations
@@ -60,99 +62,186 @@ type Result struct {
 // city and postal code; then scores its completeness.
 func Record(raw map[kith.Field]string, opts Options) Result {
 	opts = opts.withDefaults()
-	b := builder{raw: raw, r: Result{Fields: make(map[kith.Field]string, len(raw)+2)}}
+	var b builder
+	for f, v := range raw { // one pass instead of a lookup per field
+		if i := fieldIndex(f); i >= 0 {
+			b.raw[i], b.given = v, b.given|1<<i
+		}
+	}
 	region := opts.DefaultRegion
-	if v, ok := b.val(kith.FieldCountry); ok {
+	if v, ok := b.val(iCountry); ok {
 		c, vs := Country(v)
-		b.keep(kith.FieldCountry, c, vs)
+		b.keep(iCountry, c, vs)
 		if c != "" {
 			region = c
 		}
 	}
-	if v, ok := b.val(kith.FieldEmail); ok {
+	if v, ok := b.val(iEmail); ok {
 		e, vs := Email(v)
-		b.keep(kith.FieldEmail, e, vs)
+		b.keep(iEmail, e, vs)
 	}
-	if v, ok := b.val(kith.FieldPhone); ok {
+	if v, ok := b.val(iPhone); ok {
 		p, vs := Phone(v, region)
-		b.keep(kith.FieldPhone, p.E164, vs)
+		b.keep(iPhone, p.E164, vs)
 		if p.E164 != "" {
-			b.keep(kith.FieldPhoneType, p.Type, nil)
-			b.keep(kith.FieldPhoneExt, p.Extension, nil)
+			b.keep(iPhoneType, p.Type, nil)
+			b.keep(iPhoneExt, p.Extension, nil)
 		}
 	}
-	for _, f := range [...]kith.Field{kith.FieldFirstName, kith.FieldLastName} {
-		if v, ok := b.val(f); ok {
-			n, vs := Name(v, f)
-			b.keep(f, n, vs)
+	for _, i := range [...]int{iFirstName, iLastName} {
+		if v, ok := b.val(i); ok {
+			n, vs := Name(v, kith.ProfileFields[i])
+			b.keep(i, n, vs)
 		}
 	}
-	var birth time.Time
-	if v, ok := b.val(kith.FieldBirthDate); ok {
-		d, vs := BirthDate(v, region, opts.Now, opts.MaxAge)
+	var birth ParsedDate
+	if v, ok := b.val(iBirthDate); ok {
+		var vs kith.Violations
+		birth, vs = BirthDate(v, region, opts.Now, opts.MaxAge)
 		iso := ""
-		if birth = d.Time; !birth.IsZero() {
-			iso = d.ISO()
+		if !birth.Time.IsZero() {
+			iso = birth.ISO()
 		}
-		b.keep(kith.FieldBirthDate, iso, vs)
+		b.keep(iBirthDate, iso, vs)
 	}
-	if v, ok := b.val(kith.FieldAge); ok {
-		a, vs := age(v, birth, opts)
-		b.keep(kith.FieldAge, a, vs)
+	if v, ok := b.val(iAge); ok {
+		a, vs := age(v, birth.Time, opts)
+		b.keep(iAge, a, vs)
 	}
-	if v, ok := b.val(kith.FieldCity); ok {
+	if v, ok := b.val(iCity); ok {
 		c, vs := Name(v, kith.FieldCity)
-		b.keep(kith.FieldCity, c, vs)
+		b.keep(iCity, c, vs)
 	}
-	if v, ok := b.val(kith.FieldPostalCode); ok {
-		p, vs := PostalCode(v, b.r.Fields[kith.FieldCountry])
-		b.keep(kith.FieldPostalCode, p, vs)
+	if v, ok := b.val(iPostalCode); ok {
+		p, vs := PostalCode(v, b.r.Fields.v[iCountry])
+		b.keep(iPostalCode, p, vs)
 	}
 
 	b.r.Completeness = score(opts.Weights, b.present, 0)
 	return b.r
 }
 
-// builder collects a Result from a raw record.
-type builder struct {
-	raw     map[kith.Field]string
-	r       Result
-	present uint64 // bit i: kith.ProfileFields[i] has a value
+// Indexes of the profile fields in kith.ProfileFields (held to it by a test).
+const (
+	iEmail = iota
+	iPhone
+	iPhoneType
+	iPhoneExt
+	iFirstName
+	iLastName
+	iBirthDate
+	iAge
+	iCountry
+	iCity
+	iPostalCode
+	nProfileFields
+)
+
+// fieldIndex is the index of f in kith.ProfileFields, or -1.
+func fieldIndex(f kith.Field) int {
+	switch f {
+	case kith.FieldEmail:
+		return iEmail
+	case kith.FieldPhone:
+		return iPhone
+	case kith.FieldPhoneType:
+		return iPhoneType
+	case kith.FieldPhoneExt:
+		return iPhoneExt
+	case kith.FieldFirstName:
+		return iFirstName
+	case kith.FieldLastName:
+		return iLastName
+	case kith.FieldBirthDate:
+		return iBirthDate
+	case kith.FieldAge:
+		return iAge
+	case kith.FieldCountry:
+		return iCountry
+	case kith.FieldCity:
+		return iCity
+	case kith.FieldPostalCode:
+		return iPostalCode
+	}
+	return -1
 }
 
-// val returns the trimmed raw value of f, and whether there is one.
-func (b *builder) val(f kith.Field) (string, bool) {
-	v, ok := b.raw[f]
-	if !ok {
+// Fields are a standardized record's values by profile field, held in an array
+// rather than a map: Record builds one per record on every path, and a map was a
+// third of its cost beside the phone parse. An empty value means absent.
+type Fields struct{ v [nProfileFields]string }
+
+// Get returns the value of f, or "" when it has none.
+func (fs Fields) Get(f kith.Field) string {
+	if i := fieldIndex(f); i >= 0 {
+		return fs.v[i]
+	}
+	return ""
+}
+
+// Len is the number of fields with a value.
+func (fs Fields) Len() int {
+	n := 0
+	for _, v := range fs.v {
+		if v != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// All yields the fields with a value, in kith.ProfileFields order.
+func (fs Fields) All() iter.Seq2[kith.Field, string] {
+	return func(yield func(kith.Field, string) bool) {
+		for i, v := range fs.v {
+			if v != "" && !yield(kith.ProfileFields[i], v) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns the fields with a value as a map.
+func (fs Fields) Map() map[kith.Field]string {
+	m := make(map[kith.Field]string, fs.Len())
+	for f, v := range fs.All() {
+		m[f] = v
+	}
+	return m
+}
+
+// String prints the fields like a map, for messages and tests.
+func (fs Fields) String() string { return fmt.Sprint(fs.Map()) }
+
+// builder collects a Result from a raw record.
+type builder struct {
+	raw     [nProfileFields]string // the raw values by field index
+	given   uint64                 // bit i: raw[i] was in the record
+	r       Result
+	present uint64 // bit i: kith.ProfileFields[i] has a standardized value
+}
+
+// val returns the trimmed raw value of field i, and whether there is one.
+func (b *builder) val(i int) (string, bool) {
+	if b.given&(1<<i) == 0 {
 		return "", false
 	}
+	v := b.raw[i]
 	if !utf8.ValidString(v) {
-		b.r.Violations = append(b.r.Violations, reject(f, "not_utf8", "is not valid UTF-8 text"))
+		b.r.Violations = append(b.r.Violations, reject(kith.ProfileFields[i], "not_utf8", "is not valid UTF-8 text"))
 		return "", false
 	}
 	v = strings.TrimSpace(v)
 	return v, v != ""
 }
 
-// keep records the violations of f and its standardized value, if any.
-func (b *builder) keep(f kith.Field, v string, vs kith.Violations) {
+// keep records the violations of field i and its standardized value, if any.
+func (b *builder) keep(i int, v string, vs kith.Violations) {
 	b.r.Violations = append(b.r.Violations, vs...)
 	if v != "" {
-		b.r.Fields[f] = v
-		if i := fieldIndex(f); i >= 0 {
-			b.present |= 1 << i
-		}
+		b.r.Fields.v[i] = v
+		b.present |= 1 << i
 	}
-}
-
-// fieldIndex is the index of f in kith.ProfileFields, or -1.
-func fieldIndex(f kith.Field) int {
-	for i, pf := range kith.ProfileFields {
-		if pf == f {
-			return i
-		}
-	}
-	return -1
 }
 
 // age checks a stated age: a whole number within [MinAge, MaxAge] that agrees
