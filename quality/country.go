@@ -1,8 +1,11 @@
 package quality
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
@@ -18,15 +21,14 @@ import (
 // ignoring case, accents, dots and "the". The countries are ISO 3166-1's 249 and
 // XK (Kosovo); a withdrawn code with one successor reads as it (FX → FR, ZR → CD).
 func Country(v string) (string, kith.Violations) {
-	// Fast path: a code or a name in plain letters and single spaces, looked up
-	// without building a key.
-	if n := len(v); n > 0 && n <= 32 && plainWords(v) {
-		var buf [32]byte
-		for i := 0; i < n; i++ {
-			buf[i] = v[i] | 0x20
-		}
-		if c, ok := countries[string(buf[:n])]; ok {
-			return c, nil
+	// Fast path: a code or a name in letters and single spaces, looked up by its
+	// lower case without building a key.
+	if len(v) <= 32 {
+		var buf [4 * 32]byte
+		if k, ok := plainKey(buf[:0], v); ok {
+			if c, ok := countries[string(k)]; ok {
+				return c, nil
+			}
 		}
 	}
 	key := countryKey(v)
@@ -39,24 +41,37 @@ func Country(v string) (string, kith.Violations) {
 	return "", kith.Violations{reject(kith.FieldCountry, "invalid_country", "is not a country we know: use a name or an ISO 3166-1 code like NO or NOR")}
 }
 
-// plainWords reports whether s is ASCII letters with single spaces between words:
-// its key is itself lower-cased.
-func plainWords(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i] | 0x20; c < 'a' || c > 'z' {
-			if s[i] != ' ' || i == 0 || i == len(s)-1 || s[i-1] == ' ' {
-				return false
+// plainKey appends s lower-cased to b when s is letters (of any script) with
+// single spaces between words; ok is false for anything else.
+func plainKey(b []byte, s string) (key []byte, ok bool) {
+	space := true // at the start, as after a space: no leading space
+	for _, r := range s {
+		switch {
+		case r == ' ':
+			if space {
+				return nil, false
 			}
+			space = true
+		case r < utf8.RuneSelf && (r|0x20 >= 'a' && r|0x20 <= 'z'):
+			r |= 0x20
+			space = false
+		case r >= utf8.RuneSelf && unicode.IsLetter(r):
+			r = unicode.ToLower(r)
+			space = false
+		default:
+			return nil, false
 		}
+		b = utf8.AppendRune(b, r)
 	}
-	return s != ""
+	return b, !space
 }
 
 // countries maps normalized codes, names and variants to alpha-2 codes.
 var countries = func() map[string]string {
 	m := map[string]string{}
 	withdrawn := map[string]string{}
-	names := display.English.Regions()
+	display := display.English.Regions()
+	var names []string
 	for a := 'A'; a <= 'Z'; a++ {
 		for b := 'A'; b <= 'Z'; b++ {
 			code := string([]rune{a, b})
@@ -68,7 +83,7 @@ var countries = func() map[string]string {
 			// withdrawn code either canonicalizes to its successor (FX → FR, ZR → CD,
 			// TP → TL) and shares its name, which it must not take over, or was
 			// split and has no name left (SU, YU, CS, AN).
-			name := names.Name(r)
+			name := display.Name(r)
 			if r.ISO3() == "ZZZ" || name == "" {
 				continue
 			}
@@ -79,10 +94,20 @@ var countries = func() map[string]string {
 			m[countryKey(code)] = code
 			m[countryKey(r.ISO3())] = code
 			m[countryKey(name)] = code
+			names = append(names, name)
 		}
 	}
 	for variant, code := range countryVariants {
 		m[countryKey(variant)] = code
+	}
+	// Names with accents are also keyed as written, lower-cased, for the fast
+	// path (españa, österreich).
+	for _, name := range append(names, slices.Sorted(maps.Keys(countryVariants))...) {
+		if k, ok := plainKey(nil, name); ok {
+			if _, taken := m[string(k)]; !taken {
+				m[string(k)] = m[countryKey(name)]
+			}
+		}
 	}
 	// Data written with a withdrawn code reads as its successor.
 	for old, code := range withdrawn {

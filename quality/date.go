@@ -1,9 +1,14 @@
 package quality
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/nyaruka/phonenumbers/v2"
 
 	"github.com/kithhq/kith"
 )
@@ -168,6 +173,31 @@ func parseNumericDate(v, region string, f kith.Field) (civil, bool, kith.Violati
 	if !guessed || len(vs) != 0 {
 		return d, false, vs, true
 	}
+	return d, true, kith.Violations{warn(f, "ambiguous_date", ambiguousMessage(region, dayFirst))}, true
+}
+
+// ambiguousMessages holds the ambiguous-date warning of every region, built once
+// (half of all numeric dates are ambiguous: 1–12 twice).
+var ambiguousMessages = sync.OnceValue(func() map[string][2]string {
+	m := map[string][2]string{}
+	for _, r := range append(slices.Collect(maps.Keys(phonenumbers.GetSupportedRegions())), "") {
+		m[r] = [2]string{buildAmbiguousMessage(r, false), buildAmbiguousMessage(r, true)}
+	}
+	return m
+})
+
+func ambiguousMessage(region string, dayFirst bool) string {
+	i := 0
+	if dayFirst {
+		i = 1
+	}
+	if m, ok := ambiguousMessages()[region]; ok {
+		return m[i]
+	}
+	return buildAmbiguousMessage(region, dayFirst)
+}
+
+func buildAmbiguousMessage(region string, dayFirst bool) string {
 	order, where := "day/month", region
 	if !dayFirst {
 		order = "month/day"
@@ -175,7 +205,7 @@ func parseNumericDate(v, region string, f kith.Field) (civil, bool, kith.Violati
 	if where == "" {
 		where = "no country"
 	}
-	return d, true, kith.Violations{warn(f, "ambiguous_date", "could be read two ways; read as "+order+" for "+where)}, true
+	return "could be read two ways; read as " + order + " for " + where
 }
 
 var monthNames = map[string]time.Month{}

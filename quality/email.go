@@ -200,9 +200,11 @@ func domainSuggestion(d string) string {
 			dc = countLetters(d)
 		}
 		// Each edit changes the byte histogram by at most 2: more than 4 apart
-		// cannot be within 2 edits. This skips almost every candidate cheaply.
+		// cannot be within 2 edits. This skips almost every candidate cheaply;
+		// only the buckets either string uses can differ.
 		diff := 0
-		for k := range dc {
+		for set := ds | c.set; set != 0 && diff <= 4; set &= set - 1 {
+			k := bits.TrailingZeros64(set)
 			diff += abs(int(dc[k]) - int(c.counts[k]))
 		}
 		if diff > 4 {
@@ -215,12 +217,16 @@ func domainSuggestion(d string) string {
 	return best
 }
 
+// osaMaxLen bounds osaDistance's rows: small, they cost nothing to clear.
+const osaMaxLen = 23
+
 // osaDistance is the optimal-string-alignment edit distance of ASCII a and b
 // (insertions, deletions, substitutions, adjacent transpositions), or max when it
-// is at least max.
+// is at least max. Strings longer than osaMaxLen (no mail domain we suggest is
+// near one) count as max.
 func osaDistance(a, b string, max int) int {
-	var rows [3][64]int
-	if len(b) >= 64 || len(a) >= 64 {
+	var rows [3][osaMaxLen + 1]int
+	if len(b) > osaMaxLen || len(a) > osaMaxLen {
 		return max
 	}
 	prev2, prev, cur := &rows[0], &rows[1], &rows[2]

@@ -221,12 +221,17 @@ func singleCase(s string) bool {
 func collapseSpaces(s string) string {
 	// Fast path: nothing to do.
 	clean := true
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s) && clean; {
 		c := s[i]
-		if c == '\t' || c == '\n' || c == '\r' || c >= 0x80 || (c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' ')) {
-			clean = false
-			break
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			clean = !unicode.IsSpace(r)
+			i += size
+			continue
 		}
+		clean = c != '\t' && c != '\n' && c != '\r' && c != '\v' && c != '\f' &&
+			(c != ' ' || (i != 0 && i != len(s)-1 && s[i+1] != ' '))
+		i++
 	}
 	if clean {
 		return s

@@ -2,6 +2,7 @@ package quality
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -48,5 +49,20 @@ func TestNameASCIIMatchesGeneral(t *testing.T) {
 	}
 	if fast < len(inputs)/4 {
 		t.Fatalf("the ASCII path answered only %d of %d names", fast, len(inputs))
+	}
+}
+
+// collapseSpaces' no-copy path is taken only when there is nothing to collapse.
+func TestCollapseSpacesMatchesFields(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "é", " ", "  ", "\t", "\u00a0", "\u2003", "\u0085", "-", "ß", "\n"}
+	for range 20000 {
+		var s string
+		for range 1 + r.IntN(8) {
+			s += alphabet[r.IntN(len(alphabet))]
+		}
+		if got, want := collapseSpaces(s), strings.Join(strings.Fields(s), " "); got != want {
+			t.Fatalf("collapseSpaces(%q) = %q, want %q", s, got, want)
+		}
 	}
 }
