@@ -391,3 +391,23 @@ func TestFieldsInProfileOrder(t *testing.T) {
 		t.Fatalf("fields %v", r.Fields)
 	}
 }
+
+// Record reads its input map in one pass; its answer never depends on the order
+// the map yields (workflows call it, and replay must see the same result).
+func TestRecordIgnoresMapOrder(t *testing.T) {
+	raw := map[kith.Field]string{
+		"email": "info@gmial.com", "phone": "412 34 567", "first_name": "ada", "last_name": "\xff",
+		"birth_date": "03/04/1990", "country": "Norway", "city": "\xfe", "age": "36", "postal_code": "0150",
+	}
+	opts := quality.Options{Now: time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)}
+	first := quality.Record(raw, opts)
+	if len(first.Violations) < 4 {
+		t.Fatalf("want violations from several fields, got %v", first.Violations)
+	}
+	for range 100 {
+		again := quality.Record(raw, opts)
+		if again.Fields != first.Fields || !slices.Equal(again.Violations, first.Violations) {
+			t.Fatalf("Record gave %v %v, then %v %v", first.Fields, first.Violations, again.Fields, again.Violations)
+		}
+	}
+}

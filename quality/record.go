@@ -63,7 +63,10 @@ type Result struct {
 func Record(raw map[kith.Field]string, opts Options) Result {
 	opts = opts.withDefaults()
 	var b builder
-	for f, v := range raw { // one pass instead of a lookup per field
+	// One pass instead of a lookup per field. Each value lands in its field's
+	// slot, so the map's order never shows (workflows call Record).
+	//workflowcheck:ignore
+	for f, v := range raw {
 		if i := fieldIndex(f); i >= 0 {
 			b.raw[i], b.given = v, b.given|1<<i
 		}
