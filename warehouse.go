@@ -41,6 +41,9 @@ type WarehouseTableState struct {
 
 // Warehouse is the analysts' star schema (BigQuery).
 type Warehouse interface {
+	// Dataset names the star schema (a BigQuery dataset): loads into different
+	// datasets keep separate watermarks.
+	Dataset() string
 	// TableNames lists the star-schema tables.
 	TableNames() ([]string, error)
 	// PrepareTable creates table if it is missing and adds the source's columns it

@@ -19,9 +19,8 @@ const ErrWarehouseMismatch = "WarehouseMismatch"
 
 // Warehouse loads changed rows from PostgreSQL into the BigQuery star schema.
 type Warehouse struct {
-	Source  kith.WarehouseSource
-	Target  kith.Warehouse
-	Dataset string // BigQuery dataset: watermarks are kept per dataset.table
+	Source kith.WarehouseSource
+	Target kith.Warehouse
 }
 
 // LoadPlanInput names the table to plan a load of.
@@ -65,7 +64,8 @@ func (a *Warehouse) LoadTables(ctx context.Context) ([]string, error) {
 	return a.Target.TableNames()
 }
 
-func (a *Warehouse) target(table string) string { return a.Dataset + "." + table }
+// target keys a table's watermark: per dataset.table.
+func (a *Warehouse) target(table string) string { return a.Target.Dataset() + "." + table }
 
 // PlanLoad makes the BigQuery table match the source's columns (creating it, or
 // adding columns) and fixes the window to load: from the watermark (less the

@@ -78,7 +78,7 @@ func newRound(b *testing.B, e *loadEnv, dataset string) *loadEnv {
 	e.exec("DELETE FROM load_watermarks")
 	w := open(b, dataset)
 	return &loadEnv{t: b, store: e.store, wh: w, dataset: dataset,
-		acts: &activities.Warehouse{Source: e.store, Target: w, Dataset: dataset}}
+		acts: &activities.Warehouse{Source: e.store, Target: w}}
 }
 
 // extractAll writes each table's rows to a file of newline-delimited JSON.

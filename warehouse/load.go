@@ -94,12 +94,12 @@ func (w *Warehouse) PrepareTable(ctx context.Context, table string, columns []ki
 	if err != nil {
 		return false, err
 	}
-	if err := w.ensureDataset(ctx); err != nil {
-		return false, err
-	}
 	t := w.bq.Dataset(w.dataset).Table(table)
 	md, err := t.Metadata(ctx)
-	if isStatus(err, http.StatusNotFound) {
+	if isStatus(err, http.StatusNotFound) { // the first load: maybe of the dataset too
+		if err := w.ensureDataset(ctx); err != nil {
+			return false, err
+		}
 		return false, w.createTable(ctx, d, want)
 	}
 	if err != nil {

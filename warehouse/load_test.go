@@ -43,7 +43,7 @@ func newLoadEnv(t testing.TB, name string) *loadEnv {
 	t.Cleanup(func() { store.Close() })
 	wh := open(t, name)
 	return &loadEnv{t: t, store: store, wh: wh, dataset: name,
-		acts: &activities.Warehouse{Source: store, Target: wh, Dataset: name}}
+		acts: &activities.Warehouse{Source: store, Target: wh}}
 }
 
 // seed writes testdata/seed.sql's synthetic rows.

@@ -42,6 +42,9 @@ func Open(ctx context.Context, project, dataset, emulatorHost string) (*Warehous
 	return &Warehouse{bq: c, project: project, dataset: dataset}, nil
 }
 
+// Dataset implements kith.Warehouse.
+func (w *Warehouse) Dataset() string { return w.dataset }
+
 // Close closes the client.
 func (w *Warehouse) Close() error { return w.bq.Close() }
 

@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 			return err
 		}
 		defer bq.Close()
-		wh = &activities.Warehouse{Source: store, Target: bq, Dataset: cfg.BigQueryDataset}
+		wh = &activities.Warehouse{Source: store, Target: bq}
 	} else {
 		log.Warn("BigQuery not configured (set BIGQUERY_PROJECT, or BIGQUERY_EMULATOR_HOST for the emulator): this worker runs no WarehouseLoad")
 	}
