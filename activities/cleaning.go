@@ -79,8 +79,9 @@ func (a *Cleaning) Standardize(ctx context.Context, in StandardizeInput) (Standa
 			if q != nil {
 				qs = append(qs, *q)
 			}
-			if _, ok := (fields)[kith.FieldAge]; !ok && fields[kith.FieldBirthDate].Value == "" && ages != nil {
-				if im, ok := ages.Impute(quality.Sample{Values: plain(fields), Segment: fields[kith.FieldCountry].Value}); ok {
+			if _, ok := fields[kith.FieldAge]; !ok && fields[kith.FieldBirthDate].Value == "" && ages != nil {
+				// No age: the sample needs only its segment.
+				if im, ok := ages.Impute(quality.Sample{Segment: fields[kith.FieldCountry].Value}); ok {
 					fields[kith.FieldAge] = im.AsValue(opts.Now)
 					res.Imputed++
 				}
@@ -168,14 +169,6 @@ func (a *Cleaning) fitAges(ctx context.Context) (*quality.Imputer, error) {
 		return nil, nil // too few to impute from
 	}
 	return quality.Fit(quality.ImputeConfig{Strategy: quality.StrategyMedian, Field: kith.FieldAge, BySegment: true}, samples)
-}
-
-func plain(fields map[kith.Field]kith.Value) map[kith.Field]string {
-	out := make(map[kith.Field]string, len(fields))
-	for f, v := range fields {
-		out[f] = v.Value
-	}
-	return out
 }
 
 func sameValues(a, b map[kith.Field]kith.Value) bool {

@@ -1,14 +1,9 @@
 package quality
 
 import (
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/nyaruka/phonenumbers/v2"
 
 	"github.com/kithhq/kith"
 )
@@ -176,28 +171,8 @@ func parseNumericDate(v, region string, f kith.Field) (civil, bool, kith.Violati
 	return d, true, kith.Violations{warn(f, "ambiguous_date", ambiguousMessage(region, dayFirst))}, true
 }
 
-// ambiguousMessages holds the ambiguous-date warning of every region, built once
-// (half of all numeric dates are ambiguous: 1–12 twice).
-var ambiguousMessages = sync.OnceValue(func() map[string][2]string {
-	m := map[string][2]string{}
-	for _, r := range append(slices.Collect(maps.Keys(phonenumbers.GetSupportedRegions())), "") {
-		m[r] = [2]string{buildAmbiguousMessage(r, false), buildAmbiguousMessage(r, true)}
-	}
-	return m
-})
-
+// ambiguousMessage says how an ambiguous date was read.
 func ambiguousMessage(region string, dayFirst bool) string {
-	i := 0
-	if dayFirst {
-		i = 1
-	}
-	if m, ok := ambiguousMessages()[region]; ok {
-		return m[i]
-	}
-	return buildAmbiguousMessage(region, dayFirst)
-}
-
-func buildAmbiguousMessage(region string, dayFirst bool) string {
 	order, where := "day/month", region
 	if !dayFirst {
 		order = "month/day"
