@@ -66,3 +66,14 @@ func TestContactMergeKeepsProvenance(t *testing.T) {
 		t.Errorf("provenance = %+v", got.Provenance)
 	}
 }
+
+func TestViolationsSplit(t *testing.T) {
+	vs := kith.Violations{
+		{Field: "email", Code: "a", Severity: kith.SeverityWarn}, {Field: "phone", Code: "b", Severity: kith.SeverityReject},
+		{Field: "age", Code: "c", Severity: kith.SeverityReject}, {Field: "email", Code: "d", Severity: kith.SeverityWarn},
+	}
+	rejects, warnings := vs.Split()
+	if len(rejects) != 2 || rejects[0].Code != "b" || rejects[1].Code != "c" || len(warnings) != 2 || warnings[0].Code != "a" || warnings[1].Code != "d" {
+		t.Fatalf("rejects %v, warnings %v", rejects, warnings)
+	}
+}

@@ -40,6 +40,18 @@ func (vs Violations) Rejects() bool {
 	return false
 }
 
+// Split separates the violations that reject from the warnings, each in order.
+func (vs Violations) Split() (rejects, warnings Violations) {
+	for _, v := range vs {
+		if v.Severity == SeverityReject {
+			rejects = append(rejects, v)
+		} else {
+			warnings = append(warnings, v)
+		}
+	}
+	return rejects, warnings
+}
+
 // String joins the violations for a person to read; it never includes the values.
 func (vs Violations) String() string {
 	parts := make([]string, len(vs))

@@ -129,12 +129,7 @@ func clean(c kith.Contact, opts quality.Options) (map[kith.Field]kith.Value, int
 		}
 		out[f] = kith.Value{Value: v, Provenance: prov}
 	}
-	var rejects kith.Violations
-	for _, v := range r.Violations {
-		if v.Severity == kith.SeverityReject {
-			rejects = append(rejects, v)
-		}
-	}
+	rejects, _ := r.Violations.Split()
 	if len(rejects) == 0 {
 		return out, 0, nil
 	}

@@ -118,12 +118,7 @@ func (a *CRM) standardize(obj kith.CRMObject) (kith.ContactInput, *kith.Quaranti
 	for f, v := range res.Fields.All() {
 		in.Fields[f] = kith.Value{Value: v, Provenance: prov}
 	}
-	var rejects kith.Violations
-	for _, v := range res.Violations {
-		if v.Severity == kith.SeverityReject {
-			rejects = append(rejects, v)
-		}
-	}
+	rejects, _ := res.Violations.Split()
 	if len(rejects) == 0 {
 		return in, nil
 	}

@@ -251,14 +251,8 @@ func (s *Server) standardize(form *kith.Form, in map[string]string, known map[ki
 		opts.DefaultRegion = c
 	}
 	res := quality.Record(raw, opts)
-	var warnings kith.Violations
-	for _, v := range res.Violations {
-		if v.Severity == kith.SeverityReject {
-			vs = append(vs, v)
-		} else {
-			warnings = append(warnings, v)
-		}
-	}
+	rejects, warnings := res.Violations.Split()
+	vs = append(vs, rejects...)
 	out := make(map[kith.Field]kith.Value, res.Fields.Len())
 	for f, val := range res.Fields.All() {
 		out[f] = kith.Value{Value: val}
