@@ -30,6 +30,16 @@ type Options struct {
 	Weights Weights
 }
 
+// ForContact returns the options that read a contact's new values: its known
+// country, when it has one, is the region for phones and numeric dates. The HTTP
+// API and the contact workflow's validator both read submissions through it.
+func (o Options) ForContact(known map[kith.Field]kith.Value) Options {
+	if c := known[kith.FieldCountry].Value; c != "" {
+		o.DefaultRegion = c
+	}
+	return o
+}
+
 func (o Options) withDefaults() Options {
 	if o.MinAge == 0 {
 		o.MinAge = 13

@@ -90,6 +90,26 @@ type ContactState struct {
 	Events       int                     `json:"events"`
 	LastEventAt  time.Time               `json:"last_event_at,omitzero"`
 	Source       kith.Source             `json:"source,omitempty"` // first source that created it
+	// Rules are the rules this contact was pinned to when its run began; nil in
+	// runs begun before rules were pinned (they read the defaults).
+	Rules *ContactRules `json:"rules,omitempty"`
+}
+
+// ContactRules are the rules a contact's workflow decides with. They are pinned
+// into its state when a run begins (recorded in history as a side effect), so a
+// deploy that edits the weights or renames a purpose cannot change what a running
+// workflow decides on replay; a new run (continue-as-new) keeps the pinned rules.
+type ContactRules struct {
+	// Weights score completeness, in kith.ProfileFields order.
+	Weights quality.Weights `json:"weights"`
+	// MarketingPurpose is the consent purpose that makes a lead a subscriber and
+	// that the KithConsentStatus search attribute shows.
+	MarketingPurpose string `json:"marketing_purpose"`
+}
+
+// DefaultContactRules are the rules a new contact is pinned to.
+func DefaultContactRules() ContactRules {
+	return ContactRules{Weights: quality.DefaultWeights, MarketingPurpose: "email_marketing"}
 }
 
 // PendingOptIn is a double opt-in waiting for its confirmation.
@@ -103,6 +123,9 @@ type PendingOptIn struct {
 // SubmitRequest is a form submission the HTTP API accepted.
 type SubmitRequest struct {
 	Submission kith.Submission `json:"submission"`
+	// Region is the default region the values were standardized with (the
+	// server's KITH_DEFAULT_REGION); the validator reads them the same way.
+	Region string `json:"region,omitempty"`
 	// DoubleOptIn lists the purposes that need a confirmation before they count.
 	DoubleOptIn []string `json:"double_opt_in,omitempty"`
 }
@@ -158,6 +181,7 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 	if err := c.register(ctx); err != nil {
 		return err
 	}
+	c.pinRules(ctx)
 	c.upsertSearch(ctx)
 
 	events := workflow.GetSignalChannel(ctx, SignalEvent)
@@ -236,9 +260,14 @@ type contact struct {
 	timer    workflow.Future     // fires at timerAt
 	cancelT  workflow.CancelFunc // cancels it
 	searched map[string]any      // search attribute values last upserted
-	// writing serializes the update handlers: each reads the state, waits on an
-	// activity, then changes the state.
-	writing workflow.Mutex
+	// serialized is false in runs begun before every handler took a lock (their
+	// histories replay the old interleaving).
+	serialized bool
+	// profile serializes every handler that waits on an activity and then writes
+	// the profile (submissions, profile reloads); consent serializes those that
+	// write consents. A withdrawal takes only the consent lock: it never waits
+	// behind a submission. Lock order: profile, then consent.
+	profile, consent workflow.Mutex
 }
 
 func newContact(in ContactInput) *contact {
@@ -266,7 +295,7 @@ func newContact(in ContactInput) *contact {
 
 func (c *contact) register(ctx workflow.Context) error {
 	c.wake = workflow.NewBufferedChannel(ctx, 1)
-	c.writing = workflow.NewMutex(ctx)
+	c.profile, c.consent = workflow.NewMutex(ctx), workflow.NewMutex(ctx)
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (ContactView, error) { return c.view(), nil }); err != nil {
 		return err
 	}
@@ -276,6 +305,43 @@ func (c *contact) register(ctx workflow.Context) error {
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateConsent, c.changeConsent,
 		workflow.UpdateHandlerOptions{Validator: validateConsent})
+}
+
+// pinRules decides, once per run, whether this run serializes every handler and
+// pins its rules (runs begun before version 1 do neither), and pins the default
+// rules into a state that has none.
+func (c *contact) pinRules(ctx workflow.Context) {
+	c.serialized = workflow.GetVersion(ctx, "serialized-handlers-pinned-rules", workflow.DefaultVersion, 1) >= 1
+	if !c.serialized {
+		c.consent = c.profile // one lock for the updates, as before
+		return
+	}
+	if c.state.Rules == nil {
+		var r ContactRules
+		if err := workflow.SideEffect(ctx, func(workflow.Context) any { return DefaultContactRules() }).Get(&r); err == nil {
+			c.state.Rules = &r
+		}
+	}
+}
+
+// rules are the pinned rules, or the defaults in a run begun before pinning.
+func (c *contact) rules() ContactRules {
+	if c.state.Rules != nil {
+		return *c.state.Rules
+	}
+	return DefaultContactRules()
+}
+
+// lock takes m for a handler that waits and then writes; in runs begun before
+// serialization, signal handlers took no lock (hold is false for them).
+func (c *contact) lock(ctx workflow.Context, m workflow.Mutex, hold bool) (unlock func(), err error) {
+	if !hold && !c.serialized {
+		return func() {}, nil
+	}
+	if err := m.Lock(ctx); err != nil {
+		return nil, err
+	}
+	return m.Unlock, nil
 }
 
 func (c *contact) shouldContinue(ctx workflow.Context) bool {
@@ -302,11 +368,9 @@ func (c *contact) validateSubmit(ctx workflow.Context, req SubmitRequest) error 
 		}
 		raw[f] = s.Fields[f].Value
 	}
-	res := quality.Record(raw, quality.Options{Now: workflow.Now(ctx)})
-	for _, v := range res.Violations {
-		if v.Severity == kith.SeverityReject {
-			return kith.Errorf(kith.CodeInvalid, "%s %s", v.Field, v.Message)
-		}
+	opts := quality.Options{DefaultRegion: req.Region, Now: workflow.Now(ctx)}.ForContact(c.state.Fields)
+	if rejects, _ := quality.Record(raw, opts).Violations.Split(); len(rejects) > 0 {
+		return &kith.Error{Code: kith.CodeInvalid, Message: "the submission has values the rules refuse", Violations: rejects}
 	}
 	for _, cr := range s.Consents {
 		if err := validConsent(cr); err != nil {
@@ -335,10 +399,11 @@ func validConsent(cr kith.ConsentRecord) error {
 func (c *contact) submit(ctx workflow.Context, req SubmitRequest) (ContactView, error) {
 	defer c.nudge()
 	ctx = workflow.WithActivityOptions(ctx, profileWriteOptions) // handlers get the root context
-	if err := c.writing.Lock(ctx); err != nil {
+	unlock, err := c.lock(ctx, c.profile, true)
+	if err != nil {
 		return ContactView{}, err
 	}
-	defer c.writing.Unlock()
+	defer unlock()
 	s := req.Submission
 	if slices.Contains(c.state.Submissions, s.SubmissionID) {
 		return c.view(), nil
@@ -356,17 +421,36 @@ func (c *contact) submit(ctx workflow.Context, req SubmitRequest) (ContactView, 
 	if n := len(c.state.Submissions); n > recentSubmissions {
 		c.state.Submissions = slices.Clone(c.state.Submissions[n-recentSubmissions:])
 	}
-	for _, cr := range s.Consents {
-		c.applyConsent(cr)
-		if cr.Status == kith.ConsentPending && slices.Contains(req.DoubleOptIn, cr.Purpose) {
-			if err := c.startOptIn(ctx, cr); err != nil {
-				return ContactView{}, err
-			}
-		}
+	if err := c.applySubmittedConsents(ctx, req); err != nil {
+		return ContactView{}, err
 	}
 	c.rescore()
 	c.upsertSearch(ctx)
 	return c.view(), nil
+}
+
+// applySubmittedConsents applies the consents a stored submission gave and starts
+// their double opt-ins, under the consent lock.
+func (c *contact) applySubmittedConsents(ctx workflow.Context, req SubmitRequest) error {
+	if len(req.Submission.Consents) == 0 {
+		return nil
+	}
+	if c.serialized {
+		unlock, err := c.lock(ctx, c.consent, true)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	for _, cr := range req.Submission.Consents {
+		c.applyConsent(cr)
+		if cr.Status == kith.ConsentPending && slices.Contains(req.DoubleOptIn, cr.Purpose) {
+			if err := c.startOptIn(ctx, cr); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // changeConsent records a grant or withdrawal; a withdrawal cancels a pending
@@ -374,10 +458,11 @@ func (c *contact) submit(ctx workflow.Context, req SubmitRequest) (ContactView, 
 func (c *contact) changeConsent(ctx workflow.Context, ch ConsentChange) (ContactView, error) {
 	defer c.nudge()
 	ctx = workflow.WithActivityOptions(ctx, profileWriteOptions)
-	if err := c.writing.Lock(ctx); err != nil {
+	unlock, err := c.lock(ctx, c.consent, true)
+	if err != nil {
 		return ContactView{}, err
 	}
-	defer c.writing.Unlock()
+	defer unlock()
 	var a *activities.Contacts
 	if err := workflow.ExecuteActivity(ctx, a.RecordConsent, activities.ConsentInput{ContactID: c.id, Record: ch.Record}).Get(ctx, nil); err != nil {
 		return ContactView{}, err
@@ -430,6 +515,11 @@ func (c *contact) onEvent(e EventSignal) {
 // onProfileChanged reloads the profile another source (a CRM sync) stored.
 func (c *contact) onProfileChanged(ctx workflow.Context, ch activities.ContactChange) {
 	c.handled++
+	unlock, err := c.lock(ctx, c.profile, false)
+	if err != nil {
+		return
+	}
+	defer unlock()
 	var a *activities.Contacts
 	var stored kith.Contact
 	if err := workflow.ExecuteActivity(ctx, a.LoadContact, c.id).Get(ctx, &stored); err != nil {
@@ -445,6 +535,11 @@ func (c *contact) onProfileChanged(ctx workflow.Context, ch activities.ContactCh
 
 func (c *contact) onConfirm(ctx workflow.Context, s ConfirmSignal) {
 	c.handled++
+	unlock, err := c.lock(ctx, c.consent, false)
+	if err != nil {
+		return
+	}
+	defer unlock()
 	p, ok := c.state.Pending[s.Purpose]
 	if !ok || s.Token != p.Token {
 		workflow.GetLogger(ctx).Info("confirmation ignored: nothing pending with that token", "purpose", s.Purpose)
@@ -482,6 +577,11 @@ func (c *contact) optInTimer(ctx workflow.Context) workflow.Future {
 // expireOptIns records every double opt-in whose deadline passed as expired.
 func (c *contact) expireOptIns(ctx workflow.Context) {
 	c.timer, c.cancelT, c.timerAt = nil, nil, time.Time{}
+	unlock, err := c.lock(ctx, c.consent, false)
+	if err != nil {
+		return
+	}
+	defer unlock()
 	now := workflow.Now(ctx)
 	for _, purpose := range sortedKeys(c.state.Pending) {
 		p := c.state.Pending[purpose]
@@ -496,6 +596,7 @@ func (c *contact) expireOptIns(ctx workflow.Context) {
 }
 
 // record writes a consent change the workflow itself decided and applies it.
+// Callers hold the consent lock.
 func (c *contact) record(ctx workflow.Context, cr kith.ConsentRecord) {
 	var a *activities.Contacts
 	if err := workflow.ExecuteActivity(ctx, a.RecordConsent, activities.ConsentInput{ContactID: c.id, Record: cr}).Get(ctx, nil); err != nil {
@@ -508,13 +609,13 @@ func (c *contact) record(ctx workflow.Context, cr kith.ConsentRecord) {
 }
 
 func (c *contact) rescore() {
-	c.state.Completeness = quality.Score(c.state.Fields, quality.DefaultWeights).Score
+	c.state.Completeness = quality.Score(c.state.Fields, c.rules().Weights).Score
 }
 
 // stage is where the contact is in its lifecycle.
 func (c *contact) stage() string {
 	switch {
-	case c.state.Consents["email_marketing"].Status == kith.ConsentGranted:
+	case c.state.Consents[c.rules().MarketingPurpose].Status == kith.ConsentGranted:
 		return "subscriber"
 	case c.state.Fields[kith.FieldEmail].Value != "":
 		return "lead"
@@ -524,7 +625,7 @@ func (c *contact) stage() string {
 }
 
 func (c *contact) consentStatus() string {
-	if s := c.state.Consents["email_marketing"].Status; s != "" {
+	if s := c.state.Consents[c.rules().MarketingPurpose].Status; s != "" {
 		return string(s)
 	}
 	return "none"

@@ -294,3 +294,87 @@ func TestContinueAsNewCarriesEverySignal(t *testing.T) {
 		t.Errorf("carried state %+v, want all 25 events and the same threshold", next.State)
 	}
 }
+
+// slowLoad is a store whose profile read takes a snapshot, then answers only after
+// a submission was written (or a second passed): the reload that a profile-changed
+// signal starts is older than the submission that overtakes it.
+type slowLoad struct {
+	*fakeProfiles
+}
+
+func (s slowLoad) Contact(ctx context.Context, id string) (kith.Contact, error) {
+	c, err := s.fakeProfiles.Contact(ctx, id)
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		n := s.recordCalls
+		s.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return c, err
+}
+
+func TestProfileChangeAndSubmissionInterleavedEndWithNewestValues(t *testing.T) {
+	store := newFakeProfiles()
+	store.fields[kith.FieldFirstName] = kith.Value{Value: "Old", Provenance: kith.Provenance{Source: kith.SourceCRM, Ref: "crm/1", At: t0}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	workflows.Register(env, workflows.Activities{Import: &activities.Import{}, Contacts: &activities.Contacts{Store: slowLoad{store}, PublicURL: "http://kith.test"}})
+	env.SetStartTime(t0)
+	sub := marketingSubmission("s1")
+	sub.Submission.Fields[kith.FieldFirstName] = kith.Value{Value: "New", Provenance: kith.Provenance{Source: kith.SourceForm, Ref: "s1", At: t0.Add(time.Minute)}}
+	var view workflows.ContactView
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(activities.SignalProfileChanged, activities.ContactChange{ContactID: contactID, Source: kith.SourceCRM, Ref: "crm/1"})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() { update(t, env, workflows.UpdateSubmit, sub) }, 2*time.Second)
+	env.RegisterDelayedCallback(func() { view = query(t, env); env.CancelWorkflow() }, time.Hour)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID})
+	if got := view.Fields[kith.FieldFirstName].Value; got != "New" || view.Fields[kith.FieldEmail].Value != "ada@example.com" {
+		t.Errorf("first name %q, email %q; want the submission's New and ada@example.com (an older reload overwrote them)",
+			got, view.Fields[kith.FieldEmail].Value)
+	}
+}
+
+// TestRulesArePinnedWhenARunBegins: a contact decides with the rules pinned in
+// its state, not with whatever the deployed defaults are now, so editing
+// schemas/quality/weights.json cannot change what a running contact decided (and
+// so cannot break its replay); a new contact pins the defaults and carries them.
+func TestRulesArePinnedWhenARunBegins(t *testing.T) {
+	pinned := workflows.ContactRules{Weights: make([]float64, len(kith.ProfileFields)), MarketingPurpose: "newsletter"}
+	pinned.Weights[0] = 10 // email alone is the whole score
+	store := newFakeProfiles()
+	env := contactEnv(t, store)
+	env.SetStartTime(t0)
+	var view workflows.ContactView
+	env.RegisterDelayedCallback(func() { update(t, env, workflows.UpdateSubmit, marketingSubmission("s1")) }, 0)
+	env.RegisterDelayedCallback(func() { view = query(t, env); env.CancelWorkflow() }, time.Minute)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID,
+		State: &workflows.ContactState{Rules: &pinned}})
+	if view.Completeness != 100 || view.Stage != "lead" {
+		t.Errorf("completeness %d, stage %q; want 100 by the pinned weights, and lead (email_marketing is not the pinned purpose)", view.Completeness, view.Stage)
+	}
+
+	env = contactEnv(t, newFakeProfiles())
+	env.RegisterDelayedCallback(func() {
+		for i := range 3 {
+			env.SignalWorkflow(workflows.SignalEvent, workflows.EventSignal{EventID: fmt.Sprint(i), Type: "page_view", At: t0})
+		}
+	}, 0)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, MaxEventsInRun: 2})
+	var can *workflow.ContinueAsNewError
+	if !errors.As(env.GetWorkflowError(), &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", env.GetWorkflowError())
+	}
+	var next workflows.ContactInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if def := workflows.DefaultContactRules(); next.State.Rules == nil || !slicesEqual(next.State.Rules.Weights, def.Weights) ||
+		next.State.Rules.MarketingPurpose != def.MarketingPurpose {
+		t.Errorf("carried rules %+v, want the defaults pinned at the start", next.State.Rules)
+	}
+}

@@ -170,7 +170,11 @@ func CRMBackfill(ctx workflow.Context, in CRMBackfillInput) (CRMBackfillResult, 
 		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, profileWriteOptions), a.BackfillStart, in.Provider).Get(ctx, &cur); err != nil {
 			return CRMBackfillResult{}, err
 		}
-		in.Baseline = &cur.Totals
+		// A run continued from a backfill begun before baselines carries that
+		// backfill's counts: they are part of the cursor's totals already, so the
+		// baseline lies that far back.
+		base := cur.Totals.Minus(kith.CRMTotals{Pages: in.Pages, Contacts: in.Contacts, Quarantined: in.Quarantined})
+		in.Baseline = &base
 	}
 	run := 0
 	for {

@@ -92,3 +92,26 @@ func TestCleaningRescoresOnlyAfterMerges(t *testing.T) {
 		}
 	}
 }
+
+// TestCRMBackfillContinuedFromBeforeBaselinesKeepsItsTotals: a backfill begun
+// before baselines carries activity counts and no baseline into its next run; the
+// baseline that run takes must count those carried pages as already done, not
+// start again from zero.
+func TestCRMBackfillContinuedFromBeforeBaselinesKeepsItsTotals(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.CRM
+	env.RegisterActivity(a)
+	// The cursor holds every page committed so far: 30 before this backfill began
+	// and the 12 pages (600 contacts, 2 quarantined) its first run carried over.
+	env.OnActivity(a.BackfillStart, mock.Anything, "hubspot").Return(kith.CRMCursor{Totals: kith.CRMTotals{Pages: 42, Contacts: 3600, Quarantined: 9}}, nil)
+	env.OnActivity(a.BackfillPages, mock.Anything, mock.Anything).Return(activities.BackfillProgress{Pages: 2, Contacts: 100, Done: true,
+		Cursor: kith.CRMCursor{Totals: kith.CRMTotals{Pages: 44, Contacts: 3700, Quarantined: 9}}}, nil)
+	env.ExecuteWorkflow(workflows.CRMBackfillName, workflows.CRMBackfillInput{Provider: "hubspot", Pages: 12, Contacts: 600, Quarantined: 2})
+	var res workflows.CRMBackfillResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Pages != 14 || res.Contacts != 700 || res.Quarantined != 2 {
+		t.Errorf("result %+v, want the carried totals plus this run's: 14 pages, 700 contacts, 2 quarantined", res)
+	}
+}
