@@ -75,6 +75,7 @@ func TestCRMBackfillResumesAfterWorkerIsKilled(t *testing.T) {
 	if got := e.count("SELECT count(*) FROM contacts"); got != n+1 || res2.Pages != 1 || res2.Contacts > 2 {
 		t.Errorf("incremental pull: %d contacts stored, result %+v; want %d, one page of at most 2", got, res2, n+1)
 	}
+	recordHistory(t, again.GetID(), again.GetRunID(), "crm_backfill_incremental.json")
 	t.Logf("killed at %d of %d contacts; %d pages in all", killedAt, n, res.Pages)
 }
 

@@ -135,3 +135,23 @@ func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// recordHistory writes one run's history, as the Temporal CLI shows it, into the
+// directory KITH_RECORD_HISTORIES names, when it is set: that is how the replay
+// test's histories in workflows/testdata are made (see its README.md).
+func recordHistory(t *testing.T, workflowID, runID, name string) {
+	t.Helper()
+	dir := os.Getenv("KITH_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	bin, _ := filepath.Abs("../bin/temporal")
+	out, err := exec.Command(bin, "workflow", "show", "--workflow-id", workflowID, "--run-id", runID,
+		"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace, "--output", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

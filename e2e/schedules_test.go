@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/kithhq/kith/workflows"
 )
 
 func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
@@ -50,11 +53,30 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 	}
 	c := temporalClient(t)
 	for _, wf := range []string{"Cleaning", "WarehouseLoad"} {
+		var done *workflowpb.WorkflowExecutionInfo
 		waitFor(t, "the triggered "+wf+" run to complete", 2*time.Minute, func() bool {
 			resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
 				Query: "WorkflowType = '" + wf + "' AND ExecutionStatus = 'Completed'",
 			})
-			return err == nil && len(resp.Executions) > 0
+			if err == nil && len(resp.Executions) > 0 {
+				done = resp.Executions[0]
+			}
+			return done != nil
 		})
+		if wf == "Cleaning" {
+			recordHistory(t, done.Execution.WorkflowId, done.Execution.RunId, "cleaning_triggered.json")
+		}
 	}
+	// Deduplicate has no schedule of its own (the Cleaning runs it as a step); ops
+	// start it from the UI or the CLI.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, workflowsStart("deduplicate/e2e"), workflows.DeduplicateName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	recordHistory(t, run.GetID(), run.GetRunID(), "deduplicate.json")
 }

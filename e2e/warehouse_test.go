@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,15 +109,5 @@ func TestWarehouseLoadResumesAfterWorkerIsKilled(t *testing.T) {
 		t.Logf("%s: %d rows loaded, BigQuery %d, PostgreSQL %d", tl.Table, tl.Rows, tl.Check.BigQuery, tl.Check.Postgres)
 	}
 
-	if dir := os.Getenv("KITH_RECORD_HISTORIES"); dir != "" {
-		bin, _ := filepath.Abs("../bin/temporal")
-		out, err := exec.Command(bin, "workflow", "show", "--workflow-id", run.GetID(), "--run-id", run.GetRunID(),
-			"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace, "--output", "json").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "warehouse_load_killed.json"), out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	recordHistory(t, run.GetID(), run.GetRunID(), "warehouse_load_killed.json")
 }

@@ -35,6 +35,18 @@ func Register(r worker.Registry, acts Activities) {
 	if acts.Contacts != nil && acts.Contacts.ContactWorkflow == nil {
 		acts.Contacts.ContactWorkflow = contactStart
 	}
+	RegisterWorkflows(r)
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse} {
+		if reflect.ValueOf(a).IsNil() {
+			continue // a worker without that dependency (tests)
+		}
+		r.RegisterActivityWithOptions(a, activity.RegisterOptions{SkipInvalidStructFunctions: true})
+	}
+}
+
+// RegisterWorkflows registers every workflow under its wire name: the worker
+// through Register, and the replay test, so no workflow can miss a history.
+func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Deduplicate, workflow.RegisterOptions{Name: DeduplicateName})
 	r.RegisterWorkflowWithOptions(Cleaning, workflow.RegisterOptions{Name: CleaningName})
 	r.RegisterWorkflowWithOptions(WarehouseLoad, workflow.RegisterOptions{Name: WarehouseLoadName})
@@ -42,10 +54,4 @@ func Register(r worker.Registry, acts Activities) {
 	r.RegisterWorkflowWithOptions(CRMBackfill, workflow.RegisterOptions{Name: CRMBackfillName})
 	r.RegisterWorkflowWithOptions(ImportContacts, workflow.RegisterOptions{Name: ImportContactsName})
 	r.RegisterWorkflowWithOptions(ContactLifecycle, workflow.RegisterOptions{Name: ContactLifecycleName})
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse} {
-		if reflect.ValueOf(a).IsNil() {
-			continue // a worker without that dependency (tests)
-		}
-		r.RegisterActivityWithOptions(a, activity.RegisterOptions{SkipInvalidStructFunctions: true})
-	}
 }

