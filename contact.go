@@ -1,6 +1,7 @@
 package kith
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -37,7 +38,8 @@ func ParseField(name string) (Field, bool) {
 	return f, slices.Contains(ProfileFields, f)
 }
 
-// Source says where a value came from. It ranks sources for survivorship.
+// Source says where a value came from. Its Rank orders sources for
+// survivorship (see Prefer).
 type Source string
 
 // The sources Kith collects from.
@@ -48,6 +50,23 @@ const (
 	SourceImport  Source = "import"
 	SourceImputed Source = "imputed"
 )
+
+// Rank is how far a source is trusted for a profile value: the CRM (the sales
+// team's system of record) over a form (the person, unverified) over an import (a
+// list of unknown age) over the tracker over an imputed guess.
+func (s Source) Rank() int {
+	switch s {
+	case SourceCRM:
+		return 4
+	case SourceForm:
+		return 3
+	case SourceImport:
+		return 2
+	case SourceTracker:
+		return 1
+	}
+	return 0
+}
 
 // Provenance records where and when a field's value was observed, and whether it
 // was imputed rather than provided.
@@ -78,13 +97,10 @@ type Contact struct {
 // Get returns the value of f, or "" when it is unknown.
 func (c *Contact) Get(f Field) string { return c.Fields[f].Value }
 
-// Merge applies the non-empty fields of in to c and returns the fields that changed,
-// in ProfileFields order. The rules, per field:
-//   - an empty incoming value never erases a known one;
-//   - an imputed value never overwrites a provided one;
-//   - a provided value always replaces an imputed one;
-//   - otherwise the later observation wins, and an equal value changes nothing
-//     (so applying the same input twice is a no-op).
+// Merge applies the non-empty fields of in to c and returns the fields that
+// changed, in ProfileFields order. A value replaces the stored one when Prefer
+// ranks it at least as high; an equal value changes nothing (so applying the
+// same input twice is a no-op), and an empty one never erases a known one.
 func (c *Contact) Merge(in map[Field]Value) []Field {
 	if c.Fields == nil {
 		c.Fields = make(map[Field]Value, len(in))
@@ -95,7 +111,7 @@ func (c *Contact) Merge(in map[Field]Value) []Field {
 		if !ok || nv.Value == "" {
 			continue
 		}
-		if takes(c.Fields[f], nv) {
+		if old := c.Fields[f]; old.Value == "" || (nv.Value != old.Value && Prefer(nv, old) >= 0) {
 			c.Fields[f] = nv
 			changed = append(changed, f)
 		}
@@ -103,17 +119,30 @@ func (c *Contact) Merge(in map[Field]Value) []Field {
 	return changed
 }
 
-func takes(old, nv Value) bool {
-	switch {
-	case old.Value == "":
-		return true
-	case nv.Imputed && !old.Imputed:
-		return false
-	case !nv.Imputed && old.Imputed:
-		return true
-	case nv.Value == old.Value:
-		return false
-	default:
-		return !nv.At.Before(old.At)
+// Prefer is Kith's one survivorship rule: it compares two observations of one
+// field and answers > 0 when a should survive, < 0 when b should, 0 when the rule
+// cannot tell them apart. In order:
+//  1. a value beats no value;
+//  2. a provided value beats an imputed one, whatever their ages;
+//  3. the higher-ranked source wins (Source.Rank: CRM > form > import > tracker),
+//     so a later import of an older spelling never replaces a CRM's value;
+//  4. between sources of one rank, the later observation (Provenance.At) wins.
+//
+// Contact.Merge lets the incoming value win a tie (the latest write of equals);
+// the de-duplication's golden record breaks ties by the more complete record,
+// then the smaller id, so its result never depends on input order.
+func Prefer(a, b Value) int {
+	return cmp.Or(
+		cmp.Compare(boolRank(a.Value != ""), boolRank(b.Value != "")),
+		cmp.Compare(boolRank(!a.Imputed), boolRank(!b.Imputed)),
+		cmp.Compare(a.Source.Rank(), b.Source.Rank()),
+		a.At.Compare(b.At),
+	)
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
 	}
+	return 0
 }

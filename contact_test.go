@@ -77,3 +77,31 @@ func TestViolationsSplit(t *testing.T) {
 		t.Fatalf("rejects %v, warnings %v", rejects, warnings)
 	}
 }
+
+// TestOneSurvivorshipRule: a stored CRM value is not replaced by a later import of
+// an older spelling; the contact merge and the de-duplication's golden record
+// decide by the same rule (kith.Prefer).
+func TestOneSurvivorshipRule(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	crm := kith.Value{Value: "Katherine", Provenance: kith.Provenance{Source: kith.SourceCRM, Ref: "hubspot/1", At: t0}}
+	imp := kith.Value{Value: "Kathrine", Provenance: kith.Provenance{Source: kith.SourceImport, Ref: "list.csv:row:7", At: t0.Add(24 * time.Hour)}}
+	c := kith.Contact{Fields: map[kith.Field]kith.Value{kith.FieldFirstName: crm}}
+	if changed := c.Merge(map[kith.Field]kith.Value{kith.FieldFirstName: imp}); len(changed) != 0 || c.Get(kith.FieldFirstName) != "Katherine" {
+		t.Errorf("a later import replaced the CRM's value: %q (changed %v)", c.Get(kith.FieldFirstName), changed)
+	}
+	newer := kith.Value{Value: "Kate", Provenance: kith.Provenance{Source: kith.SourceCRM, Ref: "hubspot/1", At: t0.Add(time.Hour)}}
+	if changed := c.Merge(map[kith.Field]kith.Value{kith.FieldFirstName: newer}); len(changed) != 1 || c.Get(kith.FieldFirstName) != "Kate" {
+		t.Errorf("a newer value from the same source did not win: %q", c.Get(kith.FieldFirstName))
+	}
+	for _, tc := range []struct {
+		a, b kith.Value
+		want int
+	}{
+		{crm, imp, 1}, {imp, crm, -1}, {newer, crm, 1}, {crm, crm, 0},
+		{imp, kith.Value{Value: "Kat", Provenance: kith.Provenance{Source: kith.SourceImputed, Imputed: true, At: t0.Add(48 * time.Hour)}}, 1},
+	} {
+		if got := kith.Prefer(tc.a, tc.b); got != tc.want {
+			t.Errorf("Prefer(%s from %s, %s from %s) = %d, want %d", tc.a.Value, tc.a.Source, tc.b.Value, tc.b.Source, got, tc.want)
+		}
+	}
+}

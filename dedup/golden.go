@@ -6,17 +6,11 @@ import (
 	"github.com/kithhq/kith"
 )
 
-// sourceRank orders sources for survivorship: a CRM's value beats a form's, a
-// form's an import's, and anything beats an imputed value.
-var sourceRank = map[kith.Source]int{
-	kith.SourceCRM: 4, kith.SourceForm: 3, kith.SourceImport: 2, kith.SourceTracker: 1, kith.SourceImputed: 0,
-}
-
 // GoldenRecord builds a cluster's record field by field, with the provenance of
-// the value chosen. For each field, among the records that have a value: the
-// highest-ranked source wins (CRM > form > import > tracker > imputed); then the
-// most recently updated record; then the most complete record; then the smallest
-// id, so the result never depends on input order.
+// the value chosen. For each field, among the records that have a value, the
+// survivorship rule kith.Prefer decides (provided over imputed, then the source's
+// rank, then the most recent); its ties go to the most complete record, then the
+// smallest id, so the result never depends on input order.
 func GoldenRecord(members []*Record) Golden {
 	complete := func(r *Record) int {
 		n := 0
@@ -40,14 +34,17 @@ func GoldenRecord(members []*Record) Golden {
 		{kith.FieldPostalCode, func(r *Record) string { return r.PostalCode }},
 		{kith.FieldCity, func(r *Record) string { return r.City }},
 	} {
+		value := func(r *Record) kith.Value {
+			return kith.Value{Value: f.get(r), Provenance: kith.Provenance{
+				Source: r.Source, Ref: r.ID, At: r.UpdatedAt, Imputed: r.Source == kith.SourceImputed}}
+		}
 		var best *Record
 		for _, r := range members {
 			if f.get(r) == "" {
 				continue
 			}
 			if best == nil || cmp.Or(
-				cmp.Compare(sourceRank[r.Source], sourceRank[best.Source]),
-				r.UpdatedAt.Compare(best.UpdatedAt),
+				kith.Prefer(value(r), value(best)),
 				cmp.Compare(complete(r), complete(best)),
 				cmp.Compare(best.ID, r.ID),
 			) > 0 {
@@ -55,8 +52,7 @@ func GoldenRecord(members []*Record) Golden {
 			}
 		}
 		if best != nil {
-			g[f.field] = kith.Value{Value: f.get(best), Provenance: kith.Provenance{
-				Source: best.Source, Ref: best.ID, At: best.UpdatedAt, Imputed: best.Source == kith.SourceImputed}}
+			g[f.field] = value(best)
 		}
 	}
 	return g
