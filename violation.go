@@ -100,3 +100,24 @@ func ErrorCode(err error) Code {
 	}
 	return CodeInternal
 }
+
+// IsDataError reports whether err is a store refusing the data itself: a value it
+// cannot hold (SQLSTATE class 22, e.g. a NUL character or bytes that are not
+// UTF-8) or a broken integrity rule (class 23) other than a unique violation,
+// which a retry after a concurrent write can resolve. Retrying cannot help these.
+// The store's driver error is recognised by its SQLState method, so this package
+// needs no database driver.
+func IsDataError(err error) bool {
+	var st interface{ SQLState() string }
+	if !errors.As(err, &st) {
+		return false
+	}
+	code := st.SQLState()
+	return strings.HasPrefix(code, "22") || (strings.HasPrefix(code, "23") && code != "23505")
+}
+
+// Permanent reports whether retrying err cannot help: the caller's input was
+// refused (CodeInvalid) or the store refused the data (IsDataError).
+func Permanent(err error) bool {
+	return err != nil && (ErrorCode(err) == CodeInvalid || IsDataError(err))
+}

@@ -80,7 +80,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
 
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors()})
 	workflows.Register(w, workflows.Activities{
 		Import:   &activities.Import{Store: store},
 		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Temporal: tc},

@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		// Let activities in hand finish (and commit their batch) on shutdown.
 		WorkerStopTimeout: 30 * time.Second,
+		Interceptors:      activities.Interceptors(),
 	})
 	crms := map[string]kith.CRM{}
 	if cfg.HubSpotToken != "" {
