@@ -79,6 +79,10 @@ type ProfileStore interface {
 	ResolveContact(ctx context.Context, ids []Identity, newID string, src Source) (string, error)
 	// ContactIDFor returns the contact that owns id, or an error with CodeNotFound.
 	ContactIDFor(ctx context.Context, id Identity) (string, error)
+	// LinkIdentity links id to the contact: an anonymous id moves to it (with its
+	// earlier events and submissions); an email or phone another contact owns
+	// stays there.
+	LinkIdentity(ctx context.Context, contactID string, id Identity, src Source) error
 	// RecordSubmission stores the raw submission, merges its fields into the
 	// contact (Contact.Merge) and appends its consents, all once per SubmissionID,
 	// and returns the contact as stored.

@@ -49,6 +49,9 @@ const (
 	SourceTracker Source = "tracker"
 	SourceImport  Source = "import"
 	SourceImputed Source = "imputed"
+	// SourceCleaning is not a source of values: it marks what the scheduled
+	// cleaning refused when it re-checked stored contacts (quarantine).
+	SourceCleaning Source = "cleaning"
 )
 
 // Rank is how far a source is trusted for a profile value: the CRM (the sales

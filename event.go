@@ -1,7 +1,10 @@
 package kith
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -16,6 +19,19 @@ type Event struct {
 	Source      Source          `json:"source"`
 	OccurredAt  time.Time       `json:"occurred_at"`
 	Properties  json.RawMessage `json:"properties,omitempty"`
+}
+
+// Quarantine is the one way refused input is kept: the payload byte for byte,
+// its violations, and a Ref of path parts joined by "/" that names where it came
+// from (form/submission id; provider/contact/id/changed-at; file/row;
+// contact/changed-at). An empty last part is replaced by the payload's SHA-256,
+// so the same refused bytes are kept once.
+func Quarantine(src Source, payload []byte, vs Violations, ref ...string) Quarantined {
+	if len(ref) == 0 || ref[len(ref)-1] == "" {
+		sum := sha256.Sum256(payload)
+		ref = append(ref[:max(len(ref)-1, 0)], "sha256:"+hex.EncodeToString(sum[:]))
+	}
+	return Quarantined{Source: src, Ref: strings.Join(ref, "/"), Payload: payload, Violations: vs}
 }
 
 // Quarantined is input that could not be accepted, kept whole with its reasons so

@@ -66,10 +66,12 @@ type Code string
 
 // Error codes.
 const (
-	CodeInvalid  Code = "invalid"
-	CodeNotFound Code = "not_found"
-	CodeConflict Code = "conflict"
-	CodeInternal Code = "internal"
+	CodeInvalid     Code = "invalid"
+	CodeNotFound    Code = "not_found"
+	CodeConflict    Code = "conflict"
+	CodeBusy        Code = "busy"        // too much in flight for one contact; retry shortly
+	CodeUnavailable Code = "unavailable" // could not complete now; retry with the same ids
+	CodeInternal    Code = "internal"
 )
 
 // Error is a user-facing error: a code, a message a person can act on, and the

@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -122,20 +123,15 @@ func clean(c kith.Contact, opts quality.Options) (map[kith.Field]kith.Value, int
 			out[f] = v
 		}
 	}
-	for f, v := range r.Fields.All() {
-		prov := c.Fields[f].Provenance
-		if prov.Source == "" { // derived now (phone type): from the phone's source
-			prov = c.Fields[kith.FieldPhone].Provenance
-		}
-		out[f] = kith.Value{Value: v, Provenance: prov}
-	}
+	// A value derived now (the phone type) takes the phone's provenance.
+	maps.Copy(out, r.Values(c.Fields[kith.FieldPhone].Provenance, c.Fields))
 	rejects, _ := r.Violations.Split()
 	if len(rejects) == 0 {
 		return out, 0, nil
 	}
-	payload := fmt.Appendf(nil, "contact %s as stored at %s", c.ID, c.UpdatedAt.Format(time.RFC3339Nano))
-	return out, len(rejects), &kith.Quarantined{Source: "cleaning", Ref: c.ID + "@" + c.UpdatedAt.Format(time.RFC3339Nano),
-		Payload: payload, Violations: rejects}
+	at := c.UpdatedAt.Format(time.RFC3339Nano)
+	q := kith.Quarantine(kith.SourceCleaning, fmt.Appendf(nil, "contact %s as stored at %s", c.ID, at), rejects, c.ID, at)
+	return out, len(rejects), &q
 }
 
 // fitAges fits the age imputer: the median age per country of contacts whose age

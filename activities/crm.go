@@ -114,17 +114,15 @@ func (a *CRM) standardize(obj kith.CRMObject) (kith.ContactInput, *kith.Quaranti
 		opts.Now = a.Now()
 	}
 	res := quality.Record(obj.Fields, opts)
-	prov := kith.Provenance{Source: kith.SourceCRM, Ref: obj.Provider + ":contact:" + obj.ID, At: obj.UpdatedAt}
-	for f, v := range res.Fields.All() {
-		in.Fields[f] = kith.Value{Value: v, Provenance: prov}
-	}
+	in.Fields = res.Values(kith.Provenance{Source: kith.SourceCRM, Ref: obj.Provider + ":contact:" + obj.ID, At: obj.UpdatedAt}, nil)
 	rejects, _ := res.Violations.Split()
 	if len(rejects) == 0 {
 		return in, nil
 	}
-	payload := fmt.Appendf(nil, "%s contact %s at %s", obj.Provider, obj.ID, obj.UpdatedAt.Format(time.RFC3339Nano))
-	return in, &kith.Quarantined{Source: kith.SourceCRM, Ref: obj.Provider + ":contact:" + obj.ID + "@" + obj.UpdatedAt.Format(time.RFC3339Nano),
-		Payload: payload, Violations: rejects}
+	at := obj.UpdatedAt.Format(time.RFC3339Nano)
+	q := kith.Quarantine(kith.SourceCRM, fmt.Appendf(nil, "%s contact %s at %s", obj.Provider, obj.ID, at), rejects,
+		obj.Provider, "contact", obj.ID, at)
+	return in, &q
 }
 
 // BackfillInput asks for up to Pages pages of contacts changed since the stored

@@ -116,7 +116,7 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 			b.Rows++
 			ref := fmt.Sprintf("%s:row:%d", fileRef, cp.Row+b.Rows)
 			var vs kith.Violations
-			var fields map[kith.Field]string
+			var fields quality.Result
 			if perr != nil {
 				vs = kith.Violations{{Code: "malformed_csv", Message: perr.Error(), Severity: kith.SeverityReject}}
 			} else {
@@ -127,15 +127,11 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 				if _, err := f.ReadAt(raw, span.start); err != nil && err != io.EOF {
 					return cp, err
 				}
-				b.Quarantine = append(b.Quarantine, kith.Quarantined{Source: kith.SourceImport, Ref: ref, Payload: raw, Violations: vs})
+				b.Quarantine = append(b.Quarantine, kith.Quarantine(kith.SourceImport, raw, vs, ref))
 				continue
 			}
 			at := asOf.Add(time.Duration(cp.Row+b.Rows) * time.Microsecond)
-			in := kith.ContactInput{Fields: make(map[kith.Field]kith.Value, len(fields))}
-			for k, v := range fields {
-				in.Fields[k] = kith.Value{Value: v, Provenance: kith.Provenance{Source: kith.SourceImport, Ref: ref, At: at}}
-			}
-			b.Contacts = append(b.Contacts, in)
+			b.Contacts = append(b.Contacts, kith.ContactInput{Fields: fields.Values(kith.Provenance{Source: kith.SourceImport, Ref: ref, At: at}, nil)})
 		}
 		b.To = rows.offset()
 		cp, err = a.Store.CommitImportBatch(ctx, b)
@@ -224,9 +220,9 @@ func ReadHeader(r io.Reader) (Header, error) {
 	return h, nil
 }
 
-func (h Header) parse(rec []string) (map[kith.Field]string, kith.Violations) {
+func (h Header) parse(rec []string) (quality.Result, kith.Violations) {
 	if len(rec) != len(h.Columns) {
-		return nil, kith.Violations{{Code: "wrong_field_count", Severity: kith.SeverityReject,
+		return quality.Result{}, kith.Violations{{Code: "wrong_field_count", Severity: kith.SeverityReject,
 			Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.Columns))}}
 	}
 	raw := make(map[kith.Field]string, len(rec))
@@ -240,7 +236,7 @@ func (h Header) parse(rec []string) (map[kith.Field]string, kith.Violations) {
 	if res.Fields.Get(kith.FieldEmail) == "" && !vs.Rejects() {
 		vs = append(vs, kith.Violation{Field: string(kith.FieldEmail), Code: "required", Message: "is required", Severity: kith.SeverityReject})
 	}
-	return res.Fields.Map(), vs
+	return res, vs
 }
 
 func quoteList(cols []string) string {

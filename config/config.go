@@ -5,7 +5,9 @@ package config
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +51,12 @@ type Config struct {
 	// base64 32-byte keys, the first encrypts); never logged. Every worker and
 	// starter of a deployment needs the same keys.
 	PayloadKeys [][]byte
+
+	// LinkKey signs the links Kith sends (unsubscribe, profile) and hashes
+	// browser cookies (KITH_LINK_KEY: base64 of 32 bytes or more); never logged.
+	// Without it a process makes a random key: links then die with the process.
+	LinkKey       []byte
+	LinkKeyRandom bool
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
 }
@@ -103,6 +111,15 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		if c.PayloadKeys, err = codec.ParseKeys(keys); err != nil {
 			errs = append(errs, fmt.Errorf("KITH_PAYLOAD_KEYS: %w", err))
 		}
+	}
+	if k := get("KITH_LINK_KEY", ""); k != "" {
+		var err error
+		if c.LinkKey, err = base64.StdEncoding.DecodeString(k); err != nil || len(c.LinkKey) < 32 {
+			errs = append(errs, errors.New("KITH_LINK_KEY must be base64 of at least 32 random bytes, e.g. the output of: openssl rand -base64 32"))
+		}
+	} else {
+		c.LinkKey, c.LinkKeyRandom = make([]byte, 32), true
+		rand.Read(c.LinkKey)
 	}
 	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {
 		errs = append(errs, fmt.Errorf("KITH_DEFAULT_REGION %q must be a two-letter country code like US", c.DefaultRegion))

@@ -218,8 +218,9 @@ func TestBadInputsAreRefusedWithSpecificViolations(t *testing.T) {
 	if n := k.count(t, `SELECT count(*) FROM form_submissions`); n != 0 {
 		t.Errorf("%d submissions stored from refused input", n)
 	}
-	if n := k.count(t, `SELECT count(*) FROM quarantine WHERE source = 'form'`); n != 7 {
-		t.Errorf("%d refused submissions in quarantine, want 7", n)
+	// Every refused submission is kept, the malformed JSON too (nothing is lost).
+	if n := k.count(t, `SELECT count(*) FROM quarantine WHERE source = 'form'`); n != 8 {
+		t.Errorf("%d refused submissions in quarantine, want 8", n)
 	}
 
 	// The same page, corrected, is accepted.
@@ -242,6 +243,14 @@ func TestWithdrawalIsRecordedAndCancelsDoubleOptIn(t *testing.T) {
 		Consents map[string]kith.ConsentStatus `json:"consents"`
 	}
 	body := map[string]any{"purpose": "email_marketing", "granted": false, "request_id": "unsubscribe-0001"}
+	var refused errorResponse
+	for _, token := range []string{"", k.unsubscribeToken(res.ContactID, "personalization"), k.unsubscribeToken(uuid.NewString(), "email_marketing")} {
+		body["token"] = token // none, another purpose's, another contact's
+		if code := k.postJSON(t, "/v1/contacts/"+res.ContactID+"/consents", body, &refused); code != http.StatusForbidden {
+			t.Errorf("withdrawal without this contact's signed link answered %d, want 403", code)
+		}
+	}
+	body["token"] = k.unsubscribeToken(res.ContactID, "email_marketing")
 	for range 2 { // a retried request records once
 		if code := k.postJSON(t, "/v1/contacts/"+res.ContactID+"/consents", body, &out); code != 200 || out.Consents["email_marketing"] != kith.ConsentWithdrawn {
 			t.Fatalf("withdraw: %d %+v", code, out)
@@ -264,7 +273,7 @@ func TestWithdrawalIsRecordedAndCancelsDoubleOptIn(t *testing.T) {
 		t.Errorf("workflow state: pending %v, consent %+v, stage %s", view.Pending, view.Consents["email_marketing"], view.Stage)
 	}
 	var e errorResponse
-	if code := k.postJSON(t, "/v1/contacts/"+res.ContactID+"/consents", map[string]any{"purpose": "email_marketing", "granted": true, "request_id": "regrant-0001"}, &e); code != 422 {
+	if code := k.postJSON(t, "/v1/contacts/"+res.ContactID+"/consents", map[string]any{"purpose": "email_marketing", "granted": true, "request_id": "regrant-0001", "token": body["token"]}, &e); code != 422 {
 		t.Errorf("granting through the withdrawal endpoint answered %d", code)
 	}
 	recordHistory(t, k, workflows.ContactWorkflowID(res.ContactID), "", "contact_withdrawal.json")

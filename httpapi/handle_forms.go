@@ -2,33 +2,28 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"crypto/rand"
+	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/quality"
-	"github.com/kithhq/kith/workflows"
 )
-
-// Store is what the API reads and writes directly: identities, the quarantine,
-// and contacts that have no workflow yet (imported ones).
-type Store interface {
-	kith.ProfileStore
-	kith.ContactStore
-	kith.EventStore
-}
 
 // opaqueID is what the API accepts as a submission or anonymous id.
 var opaqueID = regexp.MustCompile(`^[A-Za-z0-9_.:-]{8,128}$`)
 
-// visitor is who is filling in a form, and what Kith knows of them.
+// visitor is who is filling in a form: the contact this browser has shown it is
+// (its anonymous id is linked to the contact, or it came with a signed profile
+// link), and what Kith knows of them. A contact id alone proves nothing.
 type visitor struct {
 	contactID string
+	viaLink   bool // identified by a signed profile link, not (yet) by its anonymous id
 	known     map[kith.Field]kith.Value
 	consents  map[string]kith.ConsentRecord
 }
@@ -41,41 +36,36 @@ func (v visitor) granted() map[string]bool {
 	return g
 }
 
-// lookup finds the visitor by contact id or anonymous id; an unknown visitor is
-// not an error.
-func (s *Server) lookup(ctx context.Context, contactID, anonymousID string) (visitor, error) {
-	v := visitor{contactID: contactID}
-	if v.contactID == "" && anonymousID != "" {
-		id, err := s.Store.ContactIDFor(ctx, kith.Identity{Kind: kith.IdentityAnonymous, Value: anonymousID})
+// identify finds the visitor by a signed profile link, else by its anonymous
+// id; an unknown visitor is not an error, a bad or expired link is.
+func (s *Server) identify(ctx context.Context, anonymousID, token string, now time.Time) (visitor, kith.Violations, error) {
+	var v visitor
+	switch {
+	case token != "":
+		l, err := s.Links.Verify(token, kith.LinkProfile, now)
+		if err != nil {
+			return v, kith.Violations{violation("contact_token", "invalid_link", "is not a valid link or has expired; open the newest link we sent you")}, nil
+		}
+		v.contactID, v.viaLink = l.ContactID, true
+	case anonymousID != "":
+		id, err := s.Contacts.Lookup(ctx, kith.Identity{Kind: kith.IdentityAnonymous, Value: anonymousID})
 		if err != nil && kith.ErrorCode(err) != kith.CodeNotFound {
-			return v, err
+			return v, nil, err
 		}
 		v.contactID = id
 	}
 	if v.contactID == "" {
-		return v, nil
+		return v, nil, nil
 	}
-	view, ok, err := s.Contacts.State(ctx, v.contactID)
-	if err != nil {
-		return v, err
-	}
-	if ok {
-		v.known, v.consents = view.Fields, view.Consents
-		return v, nil
-	}
-	// No workflow yet (an imported contact): what the store has.
-	c, err := s.Store.Contact(ctx, v.contactID)
+	view, err := s.Contacts.State(ctx, v.contactID)
 	if kith.ErrorCode(err) == kith.CodeNotFound {
-		return visitor{}, nil
+		return visitor{}, nil, nil
 	}
 	if err != nil {
-		return v, err
+		return v, nil, err
 	}
-	v.known = c.Fields
-	if v.consents, err = s.Store.Consents(ctx, v.contactID); err != nil {
-		return v, err
-	}
-	return v, nil
+	v.known, v.consents = view.Fields, view.Consents
+	return v, nil, nil
 }
 
 // checkIDs validates the visitor ids of a request.
@@ -112,9 +102,14 @@ func (s *Server) handleNext(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid", "the visitor id is not valid", vs)
 		return
 	}
-	v, err := s.lookup(r.Context(), q.Get("contact_id"), q.Get("anonymous_id"))
+	// contact_id is not read: it would hand anyone the profile of any id.
+	v, vs, err := s.identify(r.Context(), q.Get("anonymous_id"), q.Get("contact_token"), s.Now())
 	if err != nil {
-		s.internal(w, r, err)
+		s.fail(w, r, err)
+		return
+	}
+	if len(vs) > 0 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", "the link is not valid", vs)
 		return
 	}
 	writeJSON(w, http.StatusOK, nextResponse{ContactID: v.contactID, NextStep: form.Next(v.known, v.granted())})
@@ -122,9 +117,12 @@ func (s *Server) handleNext(w http.ResponseWriter, r *http.Request) {
 
 // submissionBody is what a form page posts.
 type submissionBody struct {
-	SubmissionID string                   `json:"submission_id"`
-	AnonymousID  string                   `json:"anonymous_id"`
+	SubmissionID string `json:"submission_id"`
+	AnonymousID  string `json:"anonymous_id"`
+	// ContactID is accepted for older pages but grants nothing: the visitor is
+	// who its anonymous id or ContactToken (a signed profile link) says.
 	ContactID    string                   `json:"contact_id"`
+	ContactToken string                   `json:"contact_token"`
 	Fields       map[string]string        `json:"fields"`
 	Consents     map[string]consentAnswer `json:"consents"`
 }
@@ -143,15 +141,27 @@ type submitResponse struct {
 	Next         kith.NextStep                 `json:"next"`
 }
 
+// claimResponse answers a submission held until the person verifies it: it
+// says what to do and nothing about the contact.
+type claimResponse struct {
+	Status  string `json:"status"` // verification_sent
+	Message string `json:"message"`
+}
+
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	form, ok := s.Forms[r.PathValue("form")]
 	if !ok {
 		writeError(w, http.StatusNotFound, "unknown_form", "there is no form called "+quote(r.PathValue("form")), nil)
 		return
 	}
+	raw, p := s.readBody(w, r)
+	if p != nil {
+		writeError(w, p.status, p.code, p.msg, nil)
+		return
+	}
 	var body submissionBody
-	raw, ok := s.readJSON(w, r, &body)
-	if !ok {
+	if p := decodeJSON(raw, &body); p != nil {
+		s.refuse(w, r, form.ID, "", raw, p)
 		return
 	}
 	ctx := r.Context()
@@ -163,46 +173,30 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	var v visitor
 	if len(vs) == 0 {
+		var lvs kith.Violations
 		var err error
-		if v, err = s.lookup(ctx, body.ContactID, body.AnonymousID); err != nil {
-			s.internal(w, r, err)
+		if v, lvs, err = s.identify(ctx, body.AnonymousID, body.ContactToken, now); err != nil {
+			s.fail(w, r, err)
 			return
 		}
+		vs = append(vs, lvs...)
 	}
-	fields, warnings, fvs := s.standardize(form, body.Fields, v.known, now)
+	prov := kith.Provenance{Source: kith.SourceForm, Ref: form.ID + "/" + body.SubmissionID, At: now}
+	fields, warnings, fvs := s.standardize(form, body.Fields, v.known, prov)
 	vs = append(vs, fvs...)
 	consents, cvs := consentRecords(form, body, v, clientIP(r), r.UserAgent(), now)
 	vs = append(vs, cvs...)
-	if body.ContactID == "" && body.AnonymousID == "" && fields[kith.FieldEmail].Value == "" {
+	email := fields[kith.FieldEmail].Value
+	if v.contactID == "" && body.AnonymousID == "" && email == "" {
 		vs = append(vs, violation("email", "required", "is needed to know who you are"))
 	}
 	if len(vs) > 0 {
-		s.refuse(w, r, form.ID, body.SubmissionID, raw, vs)
+		s.refuse(w, r, form.ID, body.SubmissionID, raw, &problem{status: http.StatusUnprocessableEntity, code: "invalid", msg: "some answers need fixing", violations: vs})
 		return
 	}
 
-	id := v.contactID
-	if id == "" {
-		var ids []kith.Identity
-		if e := fields[kith.FieldEmail].Value; e != "" {
-			ids = append(ids, kith.Identity{Kind: kith.IdentityEmail, Value: e})
-		}
-		if body.AnonymousID != "" {
-			ids = append(ids, kith.Identity{Kind: kith.IdentityAnonymous, Value: body.AnonymousID})
-		}
-		var err error
-		if id, err = s.Store.ResolveContact(ctx, ids, s.NewID(), kith.SourceForm); err != nil {
-			s.internal(w, r, err)
-			return
-		}
-	} else if body.AnonymousID != "" {
-		if _, err := s.Store.ResolveContact(ctx, []kith.Identity{{Kind: kith.IdentityAnonymous, Value: body.AnonymousID}}, id, kith.SourceForm); err != nil {
-			s.internal(w, r, err)
-			return
-		}
-	}
-	req := workflows.SubmitRequest{Submission: kith.Submission{
-		SubmissionID: body.SubmissionID, Form: form.ID, ContactID: id, AnonymousID: body.AnonymousID,
+	req := kith.SubmitRequest{Region: s.Quality.DefaultRegion, Submission: kith.Submission{
+		SubmissionID: body.SubmissionID, Form: form.ID, AnonymousID: body.AnonymousID,
 		Fields: fields, Consents: consents, Raw: raw, ReceivedAt: now,
 	}}
 	for _, c := range form.Consents {
@@ -210,9 +204,32 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 			req.DoubleOptIn = append(req.DoubleOptIn, c.Purpose)
 		}
 	}
+	id, claim, err := s.target(ctx, v, body.AnonymousID, email)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req.Submission.ContactID = id
+	if claim {
+		s.holdClaim(w, r, req, now)
+		return
+	}
+	if v.viaLink && body.AnonymousID != "" {
+		// The signed link proves who this browser is: its anonymous id joins.
+		if err := s.Contacts.Link(ctx, id, kith.Identity{Kind: kith.IdentityAnonymous, Value: body.AnonymousID}, kith.SourceForm); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	view, err := s.Contacts.Submit(ctx, req)
 	if err != nil {
-		s.internal(w, r, err)
+		if kith.ErrorCode(err) == kith.CodeInvalid {
+			var e *kith.Error
+			errors.As(err, &e)
+			s.refuse(w, r, form.ID, body.SubmissionID, raw, &problem{status: http.StatusUnprocessableEntity, code: "invalid", msg: e.Message, violations: e.Violations})
+			return
+		}
+		s.fail(w, r, err)
 		return
 	}
 	resp := submitResponse{ContactID: id, Completeness: view.Completeness, Stage: view.Stage,
@@ -224,10 +241,65 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// target decides which contact a submission is for, and whether it is only a
+// claim on that contact. An email no contact has goes to the visitor's contact
+// (a new one for a new visitor); an email another contact owns, named from a
+// browser that contact has not verified, is a claim on that contact.
+func (s *Server) target(ctx context.Context, v visitor, anonymousID, email string) (string, bool, error) {
+	owner := ""
+	if email != "" {
+		id, err := s.Contacts.Lookup(ctx, kith.Identity{Kind: kith.IdentityEmail, Value: email})
+		if err != nil && kith.ErrorCode(err) != kith.CodeNotFound {
+			return "", false, err
+		}
+		owner = id
+	}
+	switch {
+	case owner != "" && owner != v.contactID:
+		return owner, true, nil
+	case v.contactID != "":
+		return v.contactID, false, nil
+	}
+	var ids []kith.Identity
+	if email != "" {
+		ids = append(ids, kith.Identity{Kind: kith.IdentityEmail, Value: email})
+	}
+	if anonymousID != "" {
+		ids = append(ids, kith.Identity{Kind: kith.IdentityAnonymous, Value: anonymousID})
+	}
+	id, err := s.Contacts.Resolve(ctx, ids, kith.SourceForm)
+	return id, false, err
+}
+
+// browserCookie names the HttpOnly cookie that tells one browser from another
+// for claims: a link applies a claim only in the browser that made it.
+const browserCookie = "kith_browser"
+
+// holdClaim keeps a submission for an existing contact until the person opens
+// the link sent to the contact's address in this same browser, and answers 202
+// without a word about the contact.
+func (s *Server) holdClaim(w http.ResponseWriter, r *http.Request, req kith.SubmitRequest, now time.Time) {
+	cookie := ""
+	if c, err := r.Cookie(browserCookie); err == nil && opaqueID.MatchString(c.Value) {
+		cookie = c.Value
+	} else {
+		cookie = rand.Text()
+		http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: cookie, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.PublicURL, "https://")})
+	}
+	err := s.Contacts.Claim(r.Context(), kith.Claim{ContactID: req.Submission.ContactID, Request: req, Browser: s.Links.Browser(cookie), At: now})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, claimResponse{Status: "verification_sent",
+		Message: "We know this email address already. To keep its profile safe we sent a link to it: open the link in this browser and your answers will be saved."})
+}
+
 // standardize validates the submitted fields with the quality rules: only the
 // form's fields, required ones present unless known. Phones and dates are read by
 // the submitted country, else the one already known.
-func (s *Server) standardize(form *kith.Form, in map[string]string, known map[kith.Field]kith.Value, now time.Time) (map[kith.Field]kith.Value, kith.Violations, kith.Violations) {
+func (s *Server) standardize(form *kith.Form, in map[string]string, known map[kith.Field]kith.Value, prov kith.Provenance) (map[kith.Field]kith.Value, kith.Violations, kith.Violations) {
 	var vs kith.Violations
 	raw := map[kith.Field]string{}
 	for _, name := range sortedKeys(in) {
@@ -245,19 +317,12 @@ func (s *Server) standardize(form *kith.Form, in map[string]string, known map[ki
 			}
 		}
 	}
-	opts := s.Quality
-	opts.Now = now
-	if c := known[kith.FieldCountry].Value; c != "" {
-		opts.DefaultRegion = c
-	}
+	opts := s.Quality.ForContact(known)
+	opts.Now = prov.At
 	res := quality.Record(raw, opts)
 	rejects, warnings := res.Violations.Split()
 	vs = append(vs, rejects...)
-	out := make(map[kith.Field]kith.Value, res.Fields.Len())
-	for f, val := range res.Fields.All() {
-		out[f] = kith.Value{Value: val}
-	}
-	return out, warnings, vs
+	return res.Values(prov, nil), warnings, vs
 }
 
 // consentRecords turns the consent answers into ledger records: a grant of a
@@ -308,16 +373,19 @@ func consentRecords(form *kith.Form, body submissionBody, v visitor, ip, ua stri
 	return out, vs
 }
 
-// refuse answers 422 with the violations and keeps the submission in quarantine.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request, form, submissionID string, raw []byte, vs kith.Violations) {
-	ref := submissionID
-	if !opaqueID.MatchString(ref) {
-		sum := sha256.Sum256(raw)
-		ref = "sha256:" + hex.EncodeToString(sum[:])
+// refuse answers a refused submission and keeps it, byte for byte, in quarantine
+// with its reasons.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, form, submissionID string, raw []byte, p *problem) {
+	vs := p.violations
+	if len(vs) == 0 {
+		vs = kith.Violations{violation("body", p.code, p.msg)}
 	}
-	if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{{Source: kith.SourceForm, Ref: form + "/" + ref, Payload: raw, Violations: vs}}); err != nil {
+	if !opaqueID.MatchString(submissionID) {
+		submissionID = "" // the payload's hash names it
+	}
+	if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{kith.Quarantine(kith.SourceForm, raw, vs, form, submissionID)}); err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	writeError(w, http.StatusUnprocessableEntity, "invalid", "some answers need fixing", vs)
+	writeError(w, p.status, p.code, p.msg, p.violations)
 }

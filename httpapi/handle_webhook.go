@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/crm"
-	"github.com/kithhq/kith/workflows"
 )
 
 // WebhookProvider is how a CRM signs its webhooks.
@@ -60,10 +60,10 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	var events []crm.WebhookEvent
 	if err := json.Unmarshal(body, &events); err != nil {
-		writeError(w, http.StatusBadRequest, "malformed_json", "the delivery must be a JSON array of events: "+jsonProblem(err), nil)
+		writeError(w, http.StatusBadRequest, "malformed_json", "the delivery must be a JSON array of events: "+jsonProblem(err, &events), nil)
 		return
 	}
-	var starts []workflows.CRMSyncInput
+	var starts []kith.CRMSyncEvent
 	res := webhookResponse{}
 	for _, e := range events {
 		typ := e.ObjectType()
@@ -71,7 +71,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			res.Ignored++
 			continue
 		}
-		starts = append(starts, workflows.CRMSyncInput{Provider: provider, EventID: e.EventID, Type: typ,
+		starts = append(starts, kith.CRMSyncEvent{Provider: provider, EventID: e.EventID, Type: typ,
 			ObjectID: strconv.FormatInt(e.ObjectID, 10), OccurredAt: time.UnixMilli(e.OccurredAt).UTC()})
 	}
 	if err := s.startSyncs(r, starts); err != nil {
@@ -83,7 +83,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 }
 
 // startSyncs starts the syncs, a few at a time.
-func (s *Server) startSyncs(r *http.Request, starts []workflows.CRMSyncInput) error {
+func (s *Server) startSyncs(r *http.Request, starts []kith.CRMSyncEvent) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(starts))
 	sem := make(chan struct{}, 8)

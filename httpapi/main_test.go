@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
@@ -49,6 +48,13 @@ type kithEnv struct {
 	Store  *postgres.Store
 	Client client.Client
 	API    *httpapi.Server
+	// Service is the contact service the API runs on.
+	Service *workflows.ContactService
+}
+
+// unsubscribeToken is the signed token of an unsubscribe link for the contact.
+func (k *kithEnv) unsubscribeToken(contactID, purpose string) string {
+	return k.API.Links.Sign(kith.Link{Kind: kith.LinkUnsubscribe, ContactID: contactID, Purpose: purpose, Expires: time.Now().Add(time.Hour)})
 }
 
 var dbSeq atomic.Int64
@@ -98,16 +104,17 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	contacts := &httpapi.TemporalContacts{Client: tc, Input: input}
+	contacts := &workflows.ContactService{Client: tc, Profiles: store, Claims: store, Input: input, PublicURL: srv.URL, Now: time.Now}
 	hook := httpapi.WebhookProvider{Secret: sim.Secret, Scheme: "hubspot-v3"}
 	api := &httpapi.Server{
 		Forms: forms, Store: store, Contacts: contacts, Syncs: contacts, PublicURL: srv.URL,
 		Webhooks: map[string]httpapi.WebhookProvider{"hubspot": hook, "locked": hook},
-		Now:      time.Now, NewID: uuid.NewString, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Links:    kith.Signer{Key: []byte("a test key of at least thirty-two bytes")},
+		Now:      time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RatePerIP: 1000, BurstPerIP: 1000,
 	}
 	handler = api.Handler()
-	return &kithEnv{URL: srv.URL, Sim: sim, Store: store, Client: tc, API: api}
+	return &kithEnv{URL: srv.URL, Sim: sim, Store: store, Client: tc, API: api, Service: contacts}
 }
 
 type quietLogger struct{}

@@ -7,13 +7,10 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,20 +22,23 @@ import (
 	"github.com/kithhq/kith/quality"
 )
 
-// Server serves the HTTP API.
+// Server serves the HTTP API. It reaches contacts only through
+// kith.ContactService: it never imports the workflows or the Temporal SDK.
 type Server struct {
 	Forms    map[string]*kith.Form
-	Store    Store
-	Contacts Contacts
+	Contacts kith.ContactService
+	// Store keeps what the API refuses (quarantine).
+	Store kith.EventStore
 	// Syncs starts CRM syncs; Webhooks are the CRMs allowed to call, by name.
-	Syncs    CRMSyncs
+	Syncs    kith.CRMSyncs
 	Webhooks map[string]WebhookProvider
+	// Links checks signed links (unsubscribe, profile) and hashes browser cookies.
+	Links kith.Signer
 	// PublicURL is the scheme and host CRMs call (signatures cover the full URL).
 	PublicURL string
 	// Quality configures standardization (DefaultRegion); Now is set per request.
 	Quality quality.Options
 	Now     func() time.Time
-	NewID   func() string // new contact ids (UUIDs)
 	Log     *slog.Logger
 
 	// CORSOrigins may call the API from a browser ("*" for any).
@@ -61,14 +61,42 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/validate", s.handleValidate)
 	mux.HandleFunc("POST /v1/contacts/{contact}/consents", s.handleConsent)
 	mux.HandleFunc("GET /v1/confirm", s.handleConfirm)
+	mux.HandleFunc("GET /v1/claims/verify", s.handleVerifyClaim)
+	mux.HandleFunc("GET /v1/unsubscribe", s.handleUnsubscribePage)
+	mux.HandleFunc("POST /v1/unsubscribe", s.handleUnsubscribe)
 	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
 	mux.HandleFunc("GET /forms/{form}", s.handleFormPage)
 	mux.HandleFunc("GET /static/form.js", s.handleFormScript)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+strings.Join(allow, " or "), nil)
+			return
+		}
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+quote(r.URL.Path), nil)
 	})
 	return s.recoverPanics(s.cors(s.limit(mux)))
+}
+
+// allowed lists the methods another route of mux serves r's path with (the
+// catch-all /v1/ route would otherwise answer 404 where 405 is right).
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/v1/" {
+			out = append(out, m)
+		}
+	}
+	if slices.Contains(out, http.MethodGet) {
+		out = append(out, http.MethodHead)
+	}
+	return out
 }
 
 // errorBody is the one shape of every error the API returns.
@@ -93,50 +121,42 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// readJSON decodes a JSON request body into v, answering the client's mistakes
-// (wrong content type, too large, malformed) itself; it reports whether to go on.
+// readJSON reads and decodes a JSON request body into v (see decodeJSON),
+// answering the client's mistakes itself; it reports whether to go on.
 func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json", nil)
-		return nil, false
+	body, p := s.readBody(w, r)
+	if p == nil {
+		p = decodeJSON(body, v)
 	}
-	max := s.MaxBody
-	if max <= 0 {
-		max = 64 << 10
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the body is larger than the limit of "+byteCount(max), nil)
-		return nil, false
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "bad_request", "the body could not be read", nil)
-		return nil, false
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "malformed_json", "the body is not the expected JSON: "+jsonProblem(err), nil)
+	if p != nil {
+		writeError(w, p.status, p.code, p.msg, p.violations)
 		return nil, false
 	}
 	return body, true
 }
 
-// jsonProblem describes a decoding error without echoing the body.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return "syntax error at byte " + strconv.FormatInt(syn.Offset, 10)
-	case errors.As(err, &typ):
-		return typ.Field + " must be " + typ.Type.String()
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ")
+// statusOf is the one table from kith error codes to HTTP statuses.
+var statusOf = map[kith.Code]int{
+	kith.CodeInvalid:     http.StatusUnprocessableEntity,
+	kith.CodeNotFound:    http.StatusNotFound,
+	kith.CodeConflict:    http.StatusConflict,
+	kith.CodeBusy:        http.StatusTooManyRequests,
+	kith.CodeUnavailable: http.StatusServiceUnavailable,
+}
+
+// fail answers an error of the contact service: a coded one with its status
+// (and Retry-After where a retry will do), anything else as internal.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *kith.Error
+	status, ok := statusOf[kith.ErrorCode(err)]
+	if !ok || !errors.As(err, &e) {
+		s.internal(w, r, err)
+		return
 	}
-	return "it ended early or is not an object"
+	if e.Code == kith.CodeBusy || e.Code == kith.CodeUnavailable {
+		w.Header().Set("Retry-After", "2")
+	}
+	writeError(w, status, string(e.Code), e.Message, e.Violations)
 }
 
 // clientIP is the peer address. X-Forwarded-For is not trusted: put a proxy

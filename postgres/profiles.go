@@ -44,27 +44,42 @@ func (s *Store) ResolveContact(ctx context.Context, ids []kith.Identity, newID s
 			}
 		}
 		for _, ident := range ids {
-			// An email or phone already owned by another contact stays there (merging
-			// two contacts is de-duplication's decision); an anonymous id follows the
-			// person who just identified themselves.
-			onConflict := `DO NOTHING`
-			if ident.Kind == kith.IdentityAnonymous {
-				onConflict = `DO UPDATE SET contact_id = EXCLUDED.contact_id`
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO identities (kind, namespace, value, contact_id, source)
-				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, namespace, value) `+onConflict,
-				ident.Kind, ident.Namespace, ident.Value, id, src); err != nil {
-				return fmt.Errorf("link identity: %w", err)
-			}
-			if ident.Kind == kith.IdentityAnonymous {
-				if err := joinAnonymous(ctx, tx, ident.Value, id); err != nil {
-					return err
-				}
+			if err := linkIdentity(ctx, tx, id, ident, src); err != nil {
+				return err
 			}
 		}
 		return nil
 	})
 	return id, err
+}
+
+// LinkIdentity implements kith.ProfileStore.
+func (s *Store) LinkIdentity(ctx context.Context, contactID string, ident kith.Identity, src kith.Source) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, identityLock); err != nil {
+			return err
+		}
+		return linkIdentity(ctx, tx, contactID, ident, src)
+	})
+}
+
+// linkIdentity links one identity to a contact. An email or phone already owned
+// by another contact stays there (merging two contacts is de-duplication's
+// decision); an anonymous id follows the person who just identified themselves.
+func linkIdentity(ctx context.Context, tx *sqlx.Tx, contactID string, ident kith.Identity, src kith.Source) error {
+	onConflict := `DO NOTHING`
+	if ident.Kind == kith.IdentityAnonymous {
+		onConflict = `DO UPDATE SET contact_id = EXCLUDED.contact_id`
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO identities (kind, namespace, value, contact_id, source)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, namespace, value) `+onConflict,
+		ident.Kind, ident.Namespace, ident.Value, contactID, src); err != nil {
+		return fmt.Errorf("link identity: %w", err)
+	}
+	if ident.Kind == kith.IdentityAnonymous {
+		return joinAnonymous(ctx, tx, ident.Value, contactID)
+	}
+	return nil
 }
 
 // joinAnonymous attributes an anonymous visitor's earlier events and answers to

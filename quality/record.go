@@ -66,6 +66,23 @@ type Result struct {
 	Completeness Completeness
 }
 
+// Values are the result's standardized fields with their provenance: the one way
+// every source ("standardize and keep provenance") turns a result into profile
+// values. A field of kept (a stored contact being re-standardized) keeps its own
+// provenance; any other field (new input, or a value derived now, like the phone
+// type) gets p.
+func (r Result) Values(p kith.Provenance, kept map[kith.Field]kith.Value) map[kith.Field]kith.Value {
+	out := make(map[kith.Field]kith.Value, r.Fields.Len())
+	for f, v := range r.Fields.All() {
+		prov := p
+		if old, ok := kept[f]; ok && old.Source != "" {
+			prov = old.Provenance
+		}
+		out[f] = kith.Value{Value: v, Provenance: prov}
+	}
+	return out
+}
+
 // Record validates and standardizes one raw record: country first (phones, dates
 // and postal codes are read by it), then email, phone (E.164, with its type and
 // extension), names, birth date, age (in range, and agreeing with the birth date),

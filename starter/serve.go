@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kithhq/kith"
@@ -19,6 +18,7 @@ import (
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/quality"
 	"github.com/kithhq/kith/schemas"
+	"github.com/kithhq/kith/workflows"
 )
 
 func runServe(ctx context.Context, args []string, e env) error {
@@ -64,21 +64,24 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 	if err != nil {
 		return nil, err
 	}
-	contacts := &httpapi.TemporalContacts{Client: tc}
+	contacts := &workflows.ContactService{Client: tc, Profiles: store, Claims: store, PublicURL: cfg.PublicURL, Now: time.Now}
 	hooks := map[string]httpapi.WebhookProvider{}
 	if cfg.HubSpotSecret != "" {
 		hooks["hubspot"] = httpapi.WebhookProvider{Secret: cfg.HubSpotSecret, Scheme: "hubspot-v3"}
+	}
+	if cfg.LinkKeyRandom {
+		log.Warn("KITH_LINK_KEY is not set: signed links made now stop working when this process ends")
 	}
 	return &httpapi.Server{
 		Forms:       forms,
 		Store:       store,
 		Contacts:    contacts,
 		Syncs:       contacts,
+		Links:       kith.Signer{Key: cfg.LinkKey},
 		Webhooks:    hooks,
 		PublicURL:   cfg.PublicURL,
 		Quality:     quality.Options{DefaultRegion: cfg.DefaultRegion},
 		Now:         time.Now,
-		NewID:       uuid.NewString,
 		Log:         log,
 		CORSOrigins: cfg.CORSOrigins,
 	}, nil

@@ -120,20 +120,18 @@ type PendingOptIn struct {
 	Deadline    time.Time `json:"deadline"`
 }
 
-// SubmitRequest is a form submission the HTTP API accepted.
-type SubmitRequest struct {
-	Submission kith.Submission `json:"submission"`
-	// Region is the default region the values were standardized with (the
-	// server's KITH_DEFAULT_REGION); the validator reads them the same way.
-	Region string `json:"region,omitempty"`
-	// DoubleOptIn lists the purposes that need a confirmation before they count.
-	DoubleOptIn []string `json:"double_opt_in,omitempty"`
-}
 
-// ConsentChange grants or withdraws one purpose outside a form.
-type ConsentChange struct {
-	Record kith.ConsentRecord `json:"record"`
-}
+
+// The messages' payloads are the root package's types, which the API sends
+// through kith.ContactService.
+type (
+	// SubmitRequest applies a form submission (the submit update).
+	SubmitRequest = kith.SubmitRequest
+	// ConsentChange grants or withdraws one purpose (the consent update).
+	ConsentChange = kith.ConsentChange
+	// ConfirmSignal confirms a double opt-in (the confirm signal).
+	ConfirmSignal = kith.OptInConfirmation
+)
 
 // EventSignal is a behavioural event of the contact.
 type EventSignal struct {
@@ -142,14 +140,6 @@ type EventSignal struct {
 	At      time.Time `json:"at"`
 }
 
-// ConfirmSignal confirms a double opt-in.
-type ConfirmSignal struct {
-	Purpose   string    `json:"purpose"`
-	Token     string    `json:"token"`
-	IP        string    `json:"ip,omitempty"`
-	UserAgent string    `json:"user_agent,omitempty"`
-	At        time.Time `json:"at"`
-}
 
 // ContactView is the contact's state as queries and updates return it.
 type ContactView struct {
@@ -300,11 +290,29 @@ func (c *contact) register(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSubmit, c.submit,
-		workflow.UpdateHandlerOptions{Validator: c.validateSubmit}); err != nil {
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, req SubmitRequest) error {
+			return refused(c.validateSubmit(ctx, req))
+		}}); err != nil {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateConsent, c.changeConsent,
-		workflow.UpdateHandlerOptions{Validator: validateConsent})
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, ch ConsentChange) error {
+			return refused(validateConsent(ctx, ch))
+		}})
+}
+
+// refused is a validator's refusal as the caller sees it: an application error
+// of type activities.ErrInvalid carrying the violations, which the contact
+// service answers with kith.CodeInvalid.
+func refused(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ke *kith.Error
+	if errors.As(err, &ke) {
+		return temporal.NewNonRetryableApplicationError(ke.Message, activities.ErrInvalid, nil, ke.Violations)
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalid, nil)
 }
 
 // pinRules decides, once per run, whether this run serializes every handler and
@@ -613,11 +621,14 @@ func (c *contact) rescore() {
 }
 
 // stage is where the contact is in its lifecycle.
-func (c *contact) stage() string {
+func (c *contact) stage() string { return stage(c.state.Fields, c.state.Consents, c.rules()) }
+
+// stage is where a contact with these fields and consents is in its lifecycle.
+func stage(fields map[kith.Field]kith.Value, consents map[string]kith.ConsentRecord, r ContactRules) string {
 	switch {
-	case c.state.Consents[c.rules().MarketingPurpose].Status == kith.ConsentGranted:
+	case consents[r.MarketingPurpose].Status == kith.ConsentGranted:
 		return "subscriber"
-	case c.state.Fields[kith.FieldEmail].Value != "":
+	case fields[kith.FieldEmail].Value != "":
 		return "lead"
 	default:
 		return "anonymous"

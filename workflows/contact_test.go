@@ -41,6 +41,9 @@ func (f *fakeProfiles) ResolveContact(context.Context, []kith.Identity, string, 
 func (f *fakeProfiles) ContactIDFor(context.Context, kith.Identity) (string, error) {
 	return "", errors.New("not used")
 }
+func (f *fakeProfiles) LinkIdentity(context.Context, string, kith.Identity, kith.Source) error {
+	return errors.New("not used")
+}
 func (f *fakeProfiles) Contact(_ context.Context, id string) (kith.Contact, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

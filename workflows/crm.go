@@ -40,14 +40,9 @@ func CRMSyncStartOptions(provider string, eventID int64) client.StartWorkflowOpt
 // CRMBackfillWorkflowID is the workflow ID of a provider's backfill: one at a time.
 func CRMBackfillWorkflowID(provider string) string { return "crm-backfill/" + provider }
 
+
 // CRMSyncInput is one CRM webhook event.
-type CRMSyncInput struct {
-	Provider   string    `json:"provider"`
-	EventID    int64     `json:"event_id"`
-	Type       string    `json:"type"` // kith.CRMContact, CRMDeal, CRMTicket
-	ObjectID   string    `json:"object_id"`
-	OccurredAt time.Time `json:"occurred_at"`
-}
+type CRMSyncInput = kith.CRMSyncEvent
 
 // CRMSyncResult is what a sync did, shown in the Temporal UI.
 type CRMSyncResult struct {
