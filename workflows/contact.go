@@ -120,8 +120,6 @@ type PendingOptIn struct {
 	Deadline    time.Time `json:"deadline"`
 }
 
-
-
 // The messages' payloads are the root package's types, which the API sends
 // through kith.ContactService.
 type (
@@ -139,7 +137,6 @@ type EventSignal struct {
 	Type    string    `json:"type"`
 	At      time.Time `json:"at"`
 }
-
 
 // ContactView is the contact's state as queries and updates return it.
 type ContactView struct {

@@ -40,7 +40,6 @@ func CRMSyncStartOptions(provider string, eventID int64) client.StartWorkflowOpt
 // CRMBackfillWorkflowID is the workflow ID of a provider's backfill: one at a time.
 func CRMBackfillWorkflowID(provider string) string { return "crm-backfill/" + provider }
 
-
 // CRMSyncInput is one CRM webhook event.
 type CRMSyncInput = kith.CRMSyncEvent
 
