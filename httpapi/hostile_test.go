@@ -1,0 +1,307 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/workflows"
+)
+
+// submitAs posts a submission body as a given client (a browser with its own
+// cookies) and returns the status and the decoded answer.
+func (k *kithEnv) submitAs(t *testing.T, c *http.Client, body any) (int, map[string]any, http.Header) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.send(t, c, "POST", "/v1/forms/profile/submissions", b)
+}
+
+func (k *kithEnv) send(t *testing.T, c *http.Client, method, path string, body []byte) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, k.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(raw, &out)
+	if out == nil {
+		out = map[string]any{"_body": string(raw)}
+	}
+	return resp.StatusCode, out, resp.Header
+}
+
+func browserClient(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: time.Minute}
+}
+
+// TestHostileInputIsRefusedAndQuarantined sends what an outsider would: NUL
+// characters in every field and id, bytes that are not UTF-8, repeated keys and
+// data after the document. Each is answered 4xx with a specific violation and
+// kept in quarantine byte for byte; none reaches a workflow.
+func TestHostileInputIsRefusedAndQuarantined(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	var res submitResponse
+	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "hostile-base-1",
+		"anonymous_id": "anon-hostile-1", "fields": map[string]string{"email": "target@example.com"}, "consents": consentsGiven}, &res); code != 200 {
+		t.Fatalf("valid submission answered %d", code)
+	}
+	base := func(id, fields string) string {
+		return `{"submission_id":"` + id + `","anonymous_id":"anon-hostile-1","fields":{` + fields + `},` +
+			`"consents":{"personalization":{"granted":true,"text_version":"2026-11-01"}}}`
+	}
+	type bad struct {
+		name, body string
+		status     int
+		field      string // a violation on this field (422 answers)
+	}
+	var cases []bad
+	for _, f := range []string{"email", "phone", "first_name", "last_name", "birth_date", "country", "city", "postal_code"} {
+		cases = append(cases, bad{"NUL in " + f, base("nul-"+f+"-1", `"`+f+`":"a\u0000b"`), 422, "fields." + f},
+			bad{"not UTF-8 in " + f, base("utf8-"+f+"-1", `"`+f+`":"a`+"\xff\xfe"+`b"`), 422, "body"})
+	}
+	cases = append(cases,
+		bad{"NUL then a repeated key", base("dup-city-1", `"city":"\u0000","city":"Oslo"`), 422, "fields.city"},
+		bad{"repeated key", base("dup-city-2", `"city":"Bergen","city":"Oslo"`), 422, "fields.city"},
+		bad{"NUL in the submission id", base(`nul\u0000id-1`, `"city":"Oslo"`), 422, "submission_id"},
+		bad{"a raw NUL byte", base("raw-nul-1", `"city":"Os`+"\x00"+`lo"`), 400, ""},
+		bad{"NUL in a field name", base("nul-name-1", `"ci\u0000ty":"Oslo"`), 422, `fields."ci\x00ty"`},
+		bad{"not UTF-8 in a field name", base("utf8-name-1", `"ci`+"\xc3\x28"+`ty":"Oslo"`), 422, "body"},
+		bad{"NUL in a consent text version", strings.Replace(base("nul-consent-1", `"city":"Oslo"`), "2026-11-01", `2026\u0000`, 1), 422, "consents.personalization.text_version"},
+		bad{"trailing document", base("trailing-1", `"city":"Oslo"`) + `{"submission_id":"x"}`, 400, ""},
+		bad{"trailing garbage", base("trailing-2", `"city":"Oslo"`) + ` garbage`, 400, ""},
+		bad{"not UTF-8 anywhere", "\xff\xfe\x00\x01", 422, "body"},
+	)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var e errorResponse
+			code := k.call(t, "POST", "/v1/forms/profile/submissions", "application/json", []byte(tc.body), &e)
+			if code != tc.status {
+				t.Fatalf("answered %d %+v, want %d", code, e.Error, tc.status)
+			}
+			if tc.field != "" && !hasViolation(e.Error.Violations, tc.field) {
+				t.Errorf("violations %+v, want one on %s", e.Error.Violations, tc.field)
+			}
+			var n int
+			if err := k.Store.DB().Get(&n, `SELECT count(*) FROM quarantine WHERE source = 'form' AND payload = $1`, []byte(tc.body)); err != nil || n != 1 {
+				t.Errorf("the refused body is kept %d times (%v), want once, byte for byte", n, err)
+			}
+		})
+	}
+	if n := k.count(t, `SELECT count(*) FROM form_submissions`); n != 1 {
+		t.Errorf("%d submissions stored, want only the valid one", n)
+	}
+	if n := k.count(t, `SELECT count(*) FROM contacts`); n != 1 {
+		t.Errorf("%d contacts, want 1", n)
+	}
+	// Nothing reached the contact's workflow: no activity is waiting for a retry.
+	d, err := k.Client.DescribeWorkflowExecution(context.Background(), workflows.ContactWorkflowID(res.ContactID), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(d.PendingActivities); n != 0 {
+		t.Errorf("%d activities pending on the contact, want none", n)
+	}
+}
+
+func hasViolation(vs kith.Violations, field string) bool {
+	for _, v := range vs {
+		if v.Field == field && v.Message != "" && v.Code != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestWithdrawalIsNotHeldUpByABadMessage: a submission that gets past the API
+// (another caller of the contact service) with a value PostgreSQL refuses fails
+// at once instead of being retried for an hour, and a withdrawal sent while
+// bad submissions are arriving is recorded within 5 seconds.
+func TestWithdrawalIsNotHeldUpByABadMessage(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	var res submitResponse
+	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "urgent-base-1",
+		"fields": map[string]string{"email": "urgent@example.com"}, "consents": consentsGiven}, &res); code != 200 {
+		t.Fatalf("valid submission answered %d", code)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var direct error
+	var directTook time.Duration
+	wg.Add(2)
+	go func() { // straight to the service: the raw body holds a NUL PostgreSQL refuses
+		defer wg.Done()
+		start := time.Now()
+		_, direct = k.Service.Submit(ctx, kith.SubmitRequest{Submission: kith.Submission{SubmissionID: "poison-0001", Form: "profile",
+			ContactID: res.ContactID, Raw: json.RawMessage(`{"city":"\u0000","city":"Oslo"}`), ReceivedAt: time.Now(),
+			Fields: map[kith.Field]kith.Value{kith.FieldCity: {Value: "Oslo", Provenance: kith.Provenance{Source: kith.SourceForm, Ref: "profile/poison-0001", At: time.Now()}}}}})
+		directTook = time.Since(start)
+	}()
+	go func() { // and through the API, over and over
+		defer wg.Done()
+		for i := range 20 {
+			k.call(t, "POST", "/v1/forms/profile/submissions", "application/json",
+				[]byte(fmt.Sprintf(`{"submission_id":"poison-api-%04d","contact_id":%q,"fields":{"city":"\u0000","city":"Oslo"}}`, i, res.ContactID)), nil)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	var out struct {
+		Consents map[string]kith.ConsentStatus `json:"consents"`
+	}
+	code := k.postJSON(t, "/v1/contacts/"+res.ContactID+"/consents", map[string]any{"purpose": "email_marketing",
+		"request_id": "urgent-withdrawal-1", "token": k.unsubscribeToken(res.ContactID, "email_marketing")}, &out)
+	took := time.Since(start)
+	wg.Wait()
+	if code != 200 || out.Consents["email_marketing"] != kith.ConsentWithdrawn || took > 5*time.Second {
+		t.Errorf("withdrawal answered %d %v after %s; want withdrawn within 5 s", code, out.Consents, took)
+	}
+	if kith.ErrorCode(direct) != kith.CodeInvalid || directTook > 10*time.Second {
+		t.Errorf("the poisoned submission ended with %v after %s; want a refusal (invalid) at once, not retries", direct, directTook)
+	}
+	if n := k.count(t, `SELECT count(*) FROM form_submissions WHERE submission_id LIKE 'poison%'`); n != 0 {
+		t.Errorf("%d poisoned submissions stored", n)
+	}
+	if n := k.count(t, `SELECT count(*) FROM consents WHERE contact_id = $1 AND status = 'withdrawn'`, res.ContactID); n != 1 {
+		t.Errorf("%d withdrawals recorded, want 1", n)
+	}
+}
+
+// TestManyConcurrentSubmissionsAreBounded: 50 submissions for one contact at
+// once exceed what Temporal lets one workflow have in flight; each gets an
+// answer within the service's bound: applied (200) or a retry later (429/503
+// with Retry-After), never a 500 and never a hang.
+func TestManyConcurrentSubmissionsAreBounded(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	k.Service.Wait = time.Second // far less than 50 updates of one contact take
+	anon := "anon-crowd-" + uuid.NewString()
+	var first submitResponse
+	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "crowd-0000", "anonymous_id": anon,
+		"fields": map[string]string{"email": "crowd@example.com"}, "consents": consentsGiven}, &first); code != 200 {
+		t.Fatalf("first submission answered %d", code)
+	}
+	var wg sync.WaitGroup
+	statuses := make([]int, 50)
+	retryAfter := make([]string, 50)
+	start := time.Now()
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, _ := json.Marshal(map[string]any{"submission_id": fmt.Sprintf("crowd-%04d", i+1), "anonymous_id": anon,
+				"fields": map[string]string{"city": []string{"Oslo", "Bergen", "Trondheim", "Tromsø", "Bodø"}[i%5]}})
+			req, _ := http.NewRequest("POST", k.URL+"/v1/forms/profile/submissions", bytes.NewReader(b))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i], retryAfter[i] = resp.StatusCode, resp.Header.Get("Retry-After")
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	counts := map[int]int{}
+	for i, s := range statuses {
+		counts[s]++
+		switch s {
+		case 200:
+		case 429, 503:
+			if retryAfter[i] == "" {
+				t.Errorf("submission %d answered %d without Retry-After", i, s)
+			}
+		default:
+			t.Errorf("submission %d answered %d", i, s)
+		}
+	}
+	if counts[200] == 0 || counts[429]+counts[503] == 0 || took > 30*time.Second {
+		t.Errorf("answers %v after %s; want some applied, some told to retry, every answer within the bound", counts, took)
+	}
+	// A submission told to retry may still be applied (it was admitted): a retry
+	// with its id is then a no-op. None is stored twice.
+	eventually(t, "admitted submissions applied", func() bool {
+		return k.count(t, `SELECT count(*) FROM form_submissions`) >= counts[200]+1
+	})
+	if n := k.count(t, `SELECT count(*) FROM form_submissions`); n > 51 {
+		t.Errorf("%d submissions stored, want at most 51", n)
+	}
+	t.Logf("50 concurrent submissions for one contact: %v in %s", counts, took.Round(time.Millisecond))
+}
+
+// TestLinksAndErrorsTellNothing: a wrong confirmation token and an unknown
+// contact show the same page; decoding errors speak JSON, not Go; a wrong method
+// gets 405 with Allow.
+func TestLinksAndErrorsTellNothing(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	var res submitResponse
+	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "links-sub-1",
+		"fields": map[string]string{"email": "links@example.com"}, "consents": consentsGiven}, &res); code != 200 {
+		t.Fatalf("submission answered %d", code)
+	}
+	page := func(path string) (int, string) {
+		resp, err := http.Get(k.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	wrongCode, wrong := page("/v1/confirm?contact=" + res.ContactID + "&purpose=email_marketing&token=not-the-token")
+	unknownCode, unknown := page("/v1/confirm?contact=" + uuid.NewString() + "&purpose=email_marketing&token=not-the-token")
+	if wrongCode != 404 || wrong != unknown || unknownCode != wrongCode || !strings.Contains(wrong, "This link is not valid") {
+		t.Errorf("wrong token: %d %q\nunknown contact: %d %q\nwant the same 404 'not valid' page", wrongCode, wrong, unknownCode, unknown)
+	}
+	if got := queryContact(t, k, res.ContactID).Consents["email_marketing"].Status; got != kith.ConsentPending {
+		t.Errorf("after a wrong token the consent is %q, want still pending", got)
+	}
+
+	var e errorResponse
+	if code := k.call(t, "POST", "/v1/forms/profile/submissions", "application/json", []byte(`[]`), &e); code != 400 ||
+		!strings.Contains(e.Error.Message, "must be an object") || strings.Contains(e.Error.Message, "httpapi") {
+		t.Errorf("an array for a submission: %d %q; want 400 saying it must be an object", code, e.Error.Message)
+	}
+	if code := k.call(t, "POST", "/v1/forms/profile/submissions", "application/json", []byte(`{"submission_id":12}`), &e); code != 400 ||
+		!strings.Contains(e.Error.Message, "submission_id must be a string, not a number") {
+		t.Errorf("a number for an id: %d %q", code, e.Error.Message)
+	}
+	for _, tc := range []struct{ method, path, allow string }{
+		{"GET", "/v1/forms/profile/submissions", "POST"},
+		{"DELETE", "/v1/validate", "POST"},
+		{"POST", "/v1/forms/profile/next", "GET, HEAD"},
+	} {
+		code, body, h := k.send(t, http.DefaultClient, tc.method, tc.path, nil)
+		if code != 405 || h.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d Allow %q %v; want 405 Allow %q", tc.method, tc.path, code, h.Get("Allow"), body, tc.allow)
+		}
+	}
+}
