@@ -305,3 +305,125 @@ func TestLinksAndErrorsTellNothing(t *testing.T) {
 		}
 	}
 }
+
+// claimLink is the newest verification link queued for the contact.
+func (k *kithEnv) claimLink(t *testing.T, contactID string) string {
+	t.Helper()
+	var payload []byte
+	if err := k.Store.DB().QueryRow(`SELECT payload FROM outbox WHERE contact_id = $1 AND kind = 'verify_claim' ORDER BY created_at DESC LIMIT 1`,
+		contactID).Scan(&payload); err != nil {
+		t.Fatal(err)
+	}
+	var msg struct{ Link string }
+	json.Unmarshal(payload, &msg)
+	return msg.Link
+}
+
+func (k *kithEnv) open(t *testing.T, c *http.Client, link string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestProfileTakeover: a second visitor who submits a form with a victim's email
+// and a new phone changes nothing on the victim's profile, does not learn its
+// contact id and cannot steer it (its browser is not linked). A genuine
+// returning visitor on a new device gets their answers applied by opening the
+// emailed link in that same browser; the link opened in another browser applies
+// nothing.
+func TestProfileTakeover(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	victim, attacker, newDevice, elsewhere := browserClient(t), browserClient(t), browserClient(t), browserClient(t)
+	code, out, _ := k.submitAs(t, victim, map[string]any{"submission_id": "victim-sub-1", "anonymous_id": "anon-victim-0001",
+		"fields": map[string]string{"email": "victoria@example.com", "first_name": "Victoria", "phone": "+47 412 34 567"}, "consents": consentsGiven})
+	victimID, _ := out["contact_id"].(string)
+	if code != 200 || victimID == "" {
+		t.Fatalf("victim's submission answered %d %v", code, out)
+	}
+	profile := func() (first, phone string) {
+		if err := k.Store.DB().QueryRow(`SELECT coalesce(first_name, ''), coalesce(phone, '') FROM contacts WHERE id = $1`, victimID).Scan(&first, &phone); err != nil {
+			t.Fatal(err)
+		}
+		return first, phone
+	}
+
+	// The attacker names the victim's email with a new phone and name.
+	code, out, _ = k.submitAs(t, attacker, map[string]any{"submission_id": "attacker-sub-1", "anonymous_id": "anon-attacker-01",
+		"fields": map[string]string{"email": "Victoria@Example.com", "first_name": "Eve", "phone": "+47 987 65 432"}, "consents": consentsGiven})
+	if code != http.StatusAccepted || out["status"] != "verification_sent" || fmt.Sprint(out) == "" || strings.Contains(fmt.Sprint(out), victimID) {
+		t.Errorf("attacker's claim answered %d %v; want 202 verification_sent without the contact id", code, out)
+	}
+	// A bare contact id is not a credential either.
+	code, out, _ = k.submitAs(t, attacker, map[string]any{"submission_id": "attacker-sub-2", "contact_id": victimID,
+		"fields": map[string]string{"first_name": "Eve"}})
+	if code == 200 || strings.Contains(fmt.Sprint(out), victimID) {
+		t.Errorf("a submission naming only the victim's contact id answered %d %v", code, out)
+	}
+	code, out, _ = k.submitAs(t, attacker, map[string]any{"submission_id": "attacker-sub-3", "contact_id": victimID, "anonymous_id": "anon-attacker-01",
+		"fields": map[string]string{"first_name": "Eve"}, "consents": consentsGiven})
+	if strings.Contains(fmt.Sprint(out), victimID) {
+		t.Errorf("a submission naming the victim's contact id with the attacker's browser answered %d %v", code, out)
+	}
+	for _, q := range []string{"?contact_id=" + victimID, "?anonymous_id=anon-attacker-01", "?contact_id=" + victimID + "&anonymous_id=anon-attacker-01"} {
+		code, out, _ := k.send(t, attacker, "GET", "/v1/forms/profile/next"+q, nil)
+		if code != 200 || out["contact_id"] == victimID {
+			t.Errorf("next%s answered %d with contact %v", q, code, out["contact_id"])
+		}
+	}
+	if first, phone := profile(); first != "Victoria" || phone != "+4741234567" {
+		t.Errorf("victim's profile is now %s %s", first, phone)
+	}
+	if id, err := k.Store.ContactIDFor(context.Background(), kith.Identity{Kind: kith.IdentityAnonymous, Value: "anon-attacker-01"}); id == victimID {
+		t.Errorf("the attacker's browser is linked to the victim (%v): its events would drive the victim's triggers", err)
+	}
+	// The link went to the victim's address; opened elsewhere (the victim's own
+	// browser, say) it applies nothing.
+	if code, body := k.open(t, victim, k.claimLink(t, victimID)); code != 404 || !strings.Contains(body, "not valid") {
+		t.Errorf("the attacker's claim link opened in another browser answered %d", code)
+	}
+	if first, phone := profile(); first != "Victoria" || phone != "+4741234567" {
+		t.Errorf("after the link was opened elsewhere the victim's profile is %s %s", first, phone)
+	}
+
+	// The real person, on a new device.
+	code, out, _ = k.submitAs(t, newDevice, map[string]any{"submission_id": "newdevice-sub-1", "anonymous_id": "anon-newdevice-1",
+		"fields": map[string]string{"email": "victoria@example.com", "phone": "+47 465 00 000"}, "consents": consentsGiven})
+	if code != http.StatusAccepted {
+		t.Fatalf("returning visitor's submission answered %d %v", code, out)
+	}
+	link := k.claimLink(t, victimID)
+	if code, _ := k.open(t, elsewhere, link); code != 404 {
+		t.Errorf("the link opened in another browser answered %d, want 404", code)
+	}
+	if _, phone := profile(); phone != "+4741234567" {
+		t.Errorf("the link opened in another browser applied the phone %s", phone)
+	}
+	if code, body := k.open(t, newDevice, link); code != 200 || !strings.Contains(body, "saved") {
+		t.Errorf("the link opened in the same browser answered %d %s", code, body)
+	}
+	if first, phone := profile(); first != "Victoria" || phone != "+4746500000" {
+		t.Errorf("after verification the profile is %s %s; want Victoria +4746500000", first, phone)
+	}
+	if id, _ := k.Store.ContactIDFor(context.Background(), kith.Identity{Kind: kith.IdentityAnonymous, Value: "anon-newdevice-1"}); id != victimID {
+		t.Errorf("the verified browser's anonymous id belongs to %q, want the contact", id)
+	}
+	// Now that browser is the contact's: the next form visit knows it.
+	if code, out, _ := k.send(t, newDevice, "GET", "/v1/forms/profile/next?anonymous_id=anon-newdevice-1", nil); code != 200 || out["contact_id"] != victimID {
+		t.Errorf("the verified browser's next visit: %d %v", code, out["contact_id"])
+	}
+	// Values written through forms record their source, reference and time.
+	var prov []byte
+	if err := k.Store.DB().QueryRow(`SELECT field_provenance -> 'phone' FROM contacts WHERE id = $1`, victimID).Scan(&prov); err != nil {
+		t.Fatal(err)
+	}
+	var p kith.Provenance
+	json.Unmarshal(prov, &p)
+	if p.Source != kith.SourceForm || p.Ref != "profile/newdevice-sub-1" || p.At.IsZero() {
+		t.Errorf("the phone's provenance %s, want the form, its submission and a time", prov)
+	}
+}

@@ -10,6 +10,9 @@
   var buttons = { back: byId("back"), next: byId("next"), submit: byId("submit") };
   var submissionID = newID(); // one per page: a retried send is recorded once
   var anonymousID = visitorID();
+  // A "complete your profile" link from one of our messages carries a signed
+  // token that tells the API who this is (a contact id alone never would).
+  var contactToken = new URLSearchParams(location.search).get("kith_token") || "";
   var steps = [], current = 0, country = "";
 
   function byId(id) { return document.getElementById(id); }
@@ -131,6 +134,7 @@
     e.preventDefault();
     byId("form-error").textContent = "";
     var body = { submission_id: submissionID, anonymous_id: anonymousID, fields: {}, consents: {} };
+    if (contactToken) body.contact_token = contactToken;
     steps.forEach(function (s) {
       s.fields.forEach(function (f) {
         var v = byId("field-" + f.field).value;
@@ -144,11 +148,13 @@
     buttons.submit.disabled = true;
     api("POST", "/v1/forms/" + formID + "/submissions", body).then(function (r) {
       buttons.submit.disabled = false;
-      if (r.status === 200) {
+      if (r.status === 200 || r.status === 202) {
         form.hidden = true;
         byId("progress").hidden = true;
         byId("done").hidden = false;
-        byId("done-text").textContent = "Your profile is " + r.body.completeness + "% complete.";
+        // 202: the email belongs to a profile this browser has not shown it
+        // owns; the answers wait for the link sent to that address.
+        byId("done-text").textContent = r.status === 202 ? r.body.message : "Your profile is " + r.body.completeness + "% complete.";
         return;
       }
       var err = r.body.error || {};
@@ -167,7 +173,8 @@
     });
   });
 
-  api("GET", "/v1/forms/" + formID + "/next?anonymous_id=" + encodeURIComponent(anonymousID)).then(function (r) {
+  api("GET", "/v1/forms/" + formID + "/next?anonymous_id=" + encodeURIComponent(anonymousID) +
+    (contactToken ? "&contact_token=" + encodeURIComponent(contactToken) : "")).then(function (r) {
     if (r.status !== 200) { byId("form-error").textContent = (r.body.error || {}).message || "This form is not available."; return; }
     if (r.body.complete) {
       form.hidden = true;
