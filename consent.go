@@ -91,8 +91,7 @@ type ProfileStore interface {
 	RecordConsent(ctx context.Context, contactID string, c ConsentRecord) error
 	// Consents returns the latest record per purpose.
 	Consents(ctx context.Context, contactID string) (map[string]ConsentRecord, error)
-	// Contact returns the contact with the given ID, or an error with CodeNotFound.
-	Contact(ctx context.Context, id string) (Contact, error)
+	ContactReader
 	// Enqueue writes an outbox message once per ID and returns the message stored
 	// under that ID (the earlier one, when it was already there).
 	Enqueue(ctx context.Context, m OutboxMessage) (OutboxMessage, error)

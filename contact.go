@@ -149,3 +149,16 @@ func boolRank(b bool) int {
 	}
 	return 0
 }
+
+// SortedKeys returns m's keys in order: code that walks a map (workflows above
+// all, which must never depend on map order) walks these instead.
+func SortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	// The keys are sorted below, so the map's order never shows.
+	//workflowcheck:ignore
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -99,8 +99,9 @@ func (t CRMTotals) Minus(o CRMTotals) CRMTotals {
 	return CRMTotals{t.Pages - o.Pages, t.Contacts - o.Contacts, t.Quarantined - o.Quarantined}
 }
 
-// CRMStore keeps what CRM syncs write.
+// CRMStore keeps what CRM syncs write, and quarantines what they refuse.
 type CRMStore interface {
+	EventStore
 	// StoreCRMObject standardizes nothing: callers pass contacts already through
 	// quality. It upserts the object (contact by its CRM identity, then email;
 	// order or ticket by provider and external id) and returns the Kith contact ids

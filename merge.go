@@ -1,6 +1,9 @@
 package kith
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Merge folds duplicate contacts into a survivor: the merged contacts are kept
 // (status merged, pointing at the survivor) with a snapshot of what they were and
@@ -16,9 +19,9 @@ type Merge struct {
 
 // ReviewPair is a pair of contacts a person should decide about.
 type ReviewPair struct {
-	A           string  `json:"a" db:"a"`
-	B           string  `json:"b" db:"b"`
-	Probability float64 `json:"probability" db:"probability"`
+	A           string  `json:"a"`
+	B           string  `json:"b"`
+	Probability float64 `json:"probability"`
 }
 
 // MergeStore records merges, undoes them, and keeps the review queue.
@@ -36,6 +39,20 @@ type MergeStore interface {
 	DecideReview(ctx context.Context, a, b string, merge bool, actor string) error
 	// ReviewDecisions returns every decided pair: true to merge, false to keep apart.
 	ReviewDecisions(ctx context.Context) (map[[2]string]bool, error)
+}
+
+// DedupStore is what a full de-duplication reads and writes.
+type DedupStore interface {
+	MergeStore
+	// ActiveContacts returns every contact that is neither merged nor archived.
+	ActiveContacts(ctx context.Context) ([]Contact, error)
+}
+
+// ArchiveStore archives contacts that are no longer reachable.
+type ArchiveStore interface {
+	// ArchiveContacts archives contacts that withdrew email marketing,
+	// hard-bounced, or showed no activity since before, and counts them by reason.
+	ArchiveContacts(ctx context.Context, before time.Time) (ArchiveCounts, error)
 }
 
 // ArchiveCounts are the contacts a cleaning archived, by reason.

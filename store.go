@@ -19,13 +19,31 @@ func (r UpsertResult) Add(o UpsertResult) UpsertResult {
 	return UpsertResult{r.Created + o.Created, r.Updated + o.Updated, r.Unchanged + o.Unchanged}
 }
 
+// ContactReader reads one contact.
+type ContactReader interface {
+	// Contact returns the contact with the given ID, or an error with CodeNotFound.
+	Contact(ctx context.Context, id string) (Contact, error)
+}
+
 // ContactStore keeps canonical contacts.
 type ContactStore interface {
+	ContactReader
 	// UpsertContacts resolves each input to a contact by its email identity, creating
 	// the contact when none exists, and merges the fields with Contact.Merge.
 	UpsertContacts(ctx context.Context, in []ContactInput) (UpsertResult, error)
-	// Contact returns the contact with the given ID, or an error with CodeNotFound.
-	Contact(ctx context.Context, id string) (Contact, error)
+}
+
+// CleaningStore is what the scheduled cleaning reads and writes.
+type CleaningStore interface {
+	EventStore
+	// ContactsAfter pages through active contacts by id after after; with
+	// mergesFrom > 0 only the survivors of merges recorded from that id on.
+	ContactsAfter(ctx context.Context, after string, mergesFrom int64, limit int) ([]Contact, error)
+	// EachAgeFact calls f with what the age imputer learns from each contact.
+	EachAgeFact(ctx context.Context, f func(AgeFact)) error
+	// CleanContacts writes a batch of cleaned contacts and its quarantine in one
+	// transaction and returns how many contacts changed.
+	CleanContacts(ctx context.Context, batch []CleanedContact, quarantine []Quarantined) (int, error)
 }
 
 // CleanedContact is a stored contact as the cleaning re-checked it: its fields

@@ -12,18 +12,10 @@ import (
 	"github.com/kithhq/kith/quality"
 )
 
-// CleaningStore is what the cleaning reads and writes.
-type CleaningStore interface {
-	kith.EventStore
-	ContactsAfter(ctx context.Context, after string, mergesFrom int64, limit int) ([]kith.Contact, error)
-	EachAgeFact(ctx context.Context, f func(kith.AgeFact)) error
-	CleanContacts(ctx context.Context, batch []kith.CleanedContact, quarantine []kith.Quarantined) (int, error)
-}
-
 // Cleaning re-checks stored contacts: re-standardizes them with today's rules,
 // imputes missing ages and recomputes completeness.
 type Cleaning struct {
-	Store   CleaningStore
+	Store   kith.CleaningStore
 	Quality quality.Options
 	Now     func() time.Time
 }
@@ -181,10 +173,8 @@ type ArchiveInput struct {
 
 // Archiver archives contacts that should no longer be mailed.
 type Archiver struct {
-	Store interface {
-		ArchiveContacts(ctx context.Context, before time.Time) (kith.ArchiveCounts, error)
-	}
-	Now func() time.Time
+	Store kith.ArchiveStore
+	Now   func() time.Time
 }
 
 // Archive archives contacts that withdrew email marketing, hard-bounced, or

@@ -23,10 +23,7 @@ const (
 // CRM syncs CRM objects into the store.
 type CRM struct {
 	Clients map[string]kith.CRM // by provider name
-	Store   interface {
-		kith.CRMStore
-		kith.EventStore
-	}
+	Store   kith.CRMStore
 	// Quality reads national phones and dates (DefaultRegion).
 	Quality quality.Options
 	// Now is the day birth dates are checked against.

@@ -12,10 +12,7 @@ import (
 
 // Dedup resolves duplicate contacts in the store.
 type Dedup struct {
-	Store interface {
-		kith.MergeStore
-		ActiveContacts(ctx context.Context) ([]kith.Contact, error)
-	}
+	Store  kith.DedupStore
 	Config dedup.Config
 }
 

@@ -66,7 +66,7 @@ func (s *Server) withdraw(r *http.Request, contactID, purpose, requestID string)
 	}
 	purposes := []string{purpose}
 	if purpose == "*" {
-		purposes = sortedKeys(view.Consents)
+		purposes = kith.SortedKeys(view.Consents)
 	}
 	for _, p := range purposes {
 		cur, ok := view.Consents[p]

@@ -302,7 +302,7 @@ func (s *Server) holdClaim(w http.ResponseWriter, r *http.Request, req kith.Subm
 func (s *Server) standardize(form *kith.Form, in map[string]string, known map[kith.Field]kith.Value, prov kith.Provenance) (map[kith.Field]kith.Value, kith.Violations, kith.Violations) {
 	var vs kith.Violations
 	raw := map[kith.Field]string{}
-	for _, name := range sortedKeys(in) {
+	for _, name := range kith.SortedKeys(in) {
 		f := kith.Field(name)
 		if _, _, ok := form.Field(f); !ok {
 			vs = append(vs, violation(name, "unknown_field", "is not a field of this form"))
@@ -332,7 +332,7 @@ func (s *Server) standardize(form *kith.Form, in map[string]string, known map[ki
 func consentRecords(form *kith.Form, body submissionBody, v visitor, ip, ua string, now time.Time) ([]kith.ConsentRecord, kith.Violations) {
 	var out []kith.ConsentRecord
 	var vs kith.Violations
-	for _, purpose := range sortedKeys(body.Consents) {
+	for _, purpose := range kith.SortedKeys(body.Consents) {
 		ans := body.Consents[purpose]
 		fc, ok := form.Consent(purpose)
 		if !ok {

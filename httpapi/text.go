@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"maps"
-	"slices"
 	"strconv"
 )
 
@@ -20,5 +18,3 @@ func quote(s string) string {
 	}
 	return strconv.Quote(s)
 }
-
-func sortedKeys[K ~string, V any](m map[K]V) []K { return slices.Sorted(maps.Keys(m)) }

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -194,8 +196,11 @@ func (s *Store) Unmerge(ctx context.Context, mergeID int64, actor string) error 
 		var undone *string
 		err := tx.QueryRowContext(ctx, `SELECT survivor_id::text, merged_id::text, snapshot, undone_at::text FROM merges WHERE id = $1 FOR UPDATE`, mergeID).
 			Scan(&survivorID, &mergedID, &raw, &undone)
-		if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
 			return kith.Errorf(kith.CodeNotFound, "no merge %d", mergeID)
+		}
+		if err != nil {
+			return fmt.Errorf("read merge %d: %w", mergeID, err)
 		}
 		if undone != nil {
 			return nil // undone before: a retry
@@ -321,8 +326,19 @@ func (s *Store) contacts(ctx context.Context, where string, args ...any) ([]kith
 // PendingReviews returns up to limit pairs waiting for a decision, the most
 // likely matches first.
 func (s *Store) PendingReviews(ctx context.Context, limit int) ([]kith.ReviewPair, error) {
-	var out []kith.ReviewPair
-	err := s.db.SelectContext(ctx, &out, `SELECT a_id::text AS a, b_id::text AS b, probability FROM merge_reviews
+	rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, probability FROM merge_reviews
 		WHERE status = 'pending' ORDER BY probability DESC, a_id, b_id LIMIT $1`, limit)
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []kith.ReviewPair
+	for rows.Next() {
+		var p kith.ReviewPair
+		if err := rows.Scan(&p.A, &p.B, &p.Probability); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }

@@ -367,7 +367,7 @@ func (c *contact) validateSubmit(ctx workflow.Context, req SubmitRequest) error 
 		return errors.New("a submission needs its id and this contact's id")
 	}
 	raw := make(map[kith.Field]string, len(s.Fields))
-	for _, f := range sortedKeys(s.Fields) {
+	for _, f := range kith.SortedKeys(s.Fields) {
 		if _, ok := kith.ParseField(string(f)); !ok {
 			return fmt.Errorf("%q is not a profile field", f)
 		}
@@ -560,7 +560,7 @@ func (c *contact) onConfirm(ctx workflow.Context, s ConfirmSignal) {
 // the running one while that deadline stands.
 func (c *contact) optInTimer(ctx workflow.Context) workflow.Future {
 	var next time.Time
-	for _, purpose := range sortedKeys(c.state.Pending) {
+	for _, purpose := range kith.SortedKeys(c.state.Pending) {
 		if d := c.state.Pending[purpose].Deadline; next.IsZero() || d.Before(next) {
 			next = d
 		}
@@ -588,7 +588,7 @@ func (c *contact) expireOptIns(ctx workflow.Context) {
 	}
 	defer unlock()
 	now := workflow.Now(ctx)
-	for _, purpose := range sortedKeys(c.state.Pending) {
+	for _, purpose := range kith.SortedKeys(c.state.Pending) {
 		p := c.state.Pending[purpose]
 		if p.Deadline.After(now) {
 			continue
@@ -666,16 +666,4 @@ func (c *contact) upsertSearch(ctx workflow.Context) {
 
 func (c *contact) view() ContactView {
 	return ContactView{ContactID: c.id, ContactState: c.state, Stage: c.stage()}
-}
-
-// sortedKeys returns m's keys in order: workflow code never depends on map order.
-func sortedKeys[K ~string, V any](m map[K]V) []K {
-	keys := make([]K, 0, len(m))
-	// The keys are sorted below, so the map's order never shows.
-	//workflowcheck:ignore
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

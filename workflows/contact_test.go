@@ -322,7 +322,7 @@ func (s slowLoad) Contact(ctx context.Context, id string) (kith.Contact, error) 
 
 func TestProfileChangeAndSubmissionInterleavedEndWithNewestValues(t *testing.T) {
 	store := newFakeProfiles()
-	store.fields[kith.FieldFirstName] = kith.Value{Value: "Old", Provenance: kith.Provenance{Source: kith.SourceCRM, Ref: "crm/1", At: t0}}
+	store.fields[kith.FieldFirstName] = kith.Value{Value: "Old", Provenance: kith.Provenance{Source: kith.SourceForm, Ref: "profile/s0", At: t0}}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	workflows.Register(env, workflows.Activities{Import: &activities.Import{}, Contacts: &activities.Contacts{Store: slowLoad{store}, PublicURL: "http://kith.test"}})
