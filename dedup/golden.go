@@ -57,3 +57,7 @@ func GoldenRecord(members []*Record) Golden {
 	}
 	return g
 }
+
+// Golden is a cluster's best record, each field with the provenance of the
+// record it came from.
+type Golden map[kith.Field]kith.Value

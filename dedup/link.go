@@ -1,0 +1,131 @@
+// Linking: compare the candidate pairs blocking found, score them with the
+// model, and union the pairs it accepts (a union-find over record indexes).
+
+package dedup
+
+import (
+	"math"
+	"slices"
+)
+
+func (x *Index) decisions() {
+	x.decided = map[uint64]bool{}
+	for ids, merge := range x.cfg.Decisions {
+		a, okA := x.byID[ids[0]]
+		b, okB := x.byID[ids[1]]
+		if okA && okB {
+			x.decided[pairKey(a, b)] = merge
+		}
+	}
+}
+
+// comparePairs computes the comparison vectors, on every core.
+func (x *Index) comparePairs(pairs []uint64) []pattern {
+	pats := make([]pattern, len(pairs))
+	parallel(len(pairs), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			a, b := unpair(pairs[k])
+			pats[k] = compare(&x.norms[a], &x.norms[b])
+		}
+	})
+	return pats
+}
+
+// link applies the thresholds (and earlier decisions) to scored pairs.
+func (x *Index) link(pairs []uint64, pats []pattern) {
+	for k, key := range pairs {
+		a, b := unpair(key)
+		prob := x.probability(a, b, pats[k])
+		merge, decided := x.decided[key]
+		switch {
+		case decided && merge, !decided && x.accepts(pats[k], prob):
+			x.union(a, b)
+			x.stats.Links++
+		case !decided && prob >= x.cfg.ReviewAbove:
+			x.review = append(x.review, Pair{A: x.recs[a].ID, B: x.recs[b].ID, Probability: prob})
+		}
+	}
+	x.stats.Review = len(x.review)
+}
+
+func (x *Index) find(i int32) int32 {
+	for x.parent[i] != i {
+		x.parent[i] = x.parent[x.parent[i]]
+		i = x.parent[i]
+	}
+	return i
+}
+
+func (x *Index) union(a, b int32) {
+	ra, rb := x.find(a), x.find(b)
+	if ra == rb {
+		return
+	}
+	lo, hi := min(ra, rb), max(ra, rb)
+	x.parent[hi] = lo
+	// Members by root, so an incremental run finds a component without a scan.
+	gl, gh := x.groups[lo], x.groups[hi]
+	if gl == nil {
+		gl = []int32{lo}
+	}
+	if gh == nil {
+		gh = []int32{hi}
+	}
+	x.groups[lo] = append(gl, gh...)
+	delete(x.groups, hi)
+}
+
+// members returns the records of root's component.
+func (x *Index) members(root int32) []int32 {
+	if g := x.groups[root]; g != nil {
+		return slices.Clone(g)
+	}
+	return []int32{root}
+}
+
+func (x *Index) countNames(norms []normalized) {
+	for i := range norms {
+		if n := &norms[i]; n.firstCanon != "" {
+			x.firstFreq[n.firstCanon]++
+		}
+		if n := &norms[i]; n.last != "" {
+			x.lastFreq[n.last]++
+		}
+	}
+}
+
+// probability is the model's match probability for a pair, with the agreement
+// on exact names weighed by how common the name is (term-frequency adjustment):
+// the average u of an exact name match is replaced by the share of records with
+// that very name.
+func (x *Index) probability(a, b int32, p pattern) float64 {
+	w, ok := x.model.logOdds(p)
+	if !ok {
+		return 0
+	}
+	adj := 0.0
+	n := float64(len(x.norms))
+	if p.level(fFirst) == 1 && x.norms[a].firstCanon == x.norms[b].firstCanon {
+		if f := float64(x.firstFreq[x.norms[a].firstCanon]); f > 0 {
+			adj += math.Log2(x.model.U[fFirst][1] / max(f/n, 1/n))
+		}
+	}
+	if p.level(fLast) == 1 && x.norms[a].last == x.norms[b].last {
+		if f := float64(x.lastFreq[x.norms[a].last]); f > 0 {
+			adj += math.Log2(x.model.U[fLast][1] / max(f/n, 1/n))
+		}
+	}
+	return 1 / (1 + math.Exp2(-(w + adj)))
+}
+
+// accepts decides an automatic merge: the probability is above the threshold and
+// the records agree on something that identifies one person — email, phone or
+// birth date. Names and an address alone, however likely, go to review: two
+// namesakes in one postal code are not rare in a large list.
+func (x *Index) accepts(p pattern, prob float64) bool {
+	if prob < x.cfg.AcceptAbove {
+		return false
+	}
+	return p.level(fEmail) == 1 || p.level(fEmail) == 2 || p.level(fPhone) == 1 || p.level(fPhone) == 2 ||
+		p.level(fBirth) == 1 || p.level(fBirth) == 2
+}
