@@ -81,6 +81,11 @@ wait:
 		"Temporal Web UI: http://127.0.0.1:",
 		"schedule warehouse-load-hourly created",
 		"BigQuery, purchasers without follow up (docs/analytics.md):",
+		"a submission with a NUL character and a repeated key: 422",
+		"another browser submits Grace's email with a new phone: 202 (held; no contact id given out); Grace's phone is still +4741234567",
+		"opened in a browser other than the claimant's: 404 (this link is not valid); phone +4741234567",
+		"opens the link there (200): her phone is now +4746500000",
+		"withdrawing with a bare contact id: 403; with the signed link (starter link unsubscribe): page 200, one-click POST (RFC 8058) 200; email marketing is now withdrawn",
 	} {
 		if !strings.Contains(head, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, head)

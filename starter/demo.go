@@ -89,8 +89,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 
 	// The demo's own payload key: what the worker and this process write to
 	// Temporal is encrypted, as in production.
-	key := make([]byte, 32)
+	key, linkKey := make([]byte, 32), make([]byte, 32)
 	rand.Read(key)
+	rand.Read(linkKey)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -105,7 +106,8 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	}
 	simURL := "http://" + simLn.Addr().String()
 	demoEnv := append(stack.Env(), "KITH_PAYLOAD_KEYS="+base64.StdEncoding.EncodeToString(key), "KITH_PUBLIC_URL="+apiURL,
-		"KITH_HUBSPOT_URL="+simURL, "KITH_HUBSPOT_TOKEN=demo-token", "KITH_HUBSPOT_SECRET=demo-secret")
+		"KITH_HUBSPOT_URL="+simURL, "KITH_HUBSPOT_TOKEN=demo-token", "KITH_HUBSPOT_SECRET=demo-secret",
+		"KITH_LINK_KEY="+base64.StdEncoding.EncodeToString(linkKey))
 	cfg, err := config.FromEnv(envLookup(demoEnv), true)
 	if err != nil {
 		return err
@@ -168,13 +170,17 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		}
 		printSummary(e.stdout, sum)
 		if i == 0 {
-			if err := printQuarantine(ctx, store, e.stdout); err != nil {
+			if _, err := printQuarantine(ctx, store, e.stdout, 0); err != nil {
 				return err
 			}
 		}
 	}
 
-	if err := demoVisitor(ctx, apiURL, store, e.stdout); err != nil {
+	grace, err := demoVisitor(ctx, apiURL, store, e.stdout)
+	if err != nil {
+		return err
+	}
+	if err := demoIdentity(ctx, cfg, apiURL, store, grace, e.stdout); err != nil {
 		return err
 	}
 	if err := demoCRM(ctx, c, sim, apiURL, store, e); err != nil {
@@ -198,23 +204,23 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
-func printQuarantine(ctx context.Context, store *postgres.Store, w io.Writer) error {
-	var rows []struct {
-		Ref    string `db:"source_ref"`
-		Reason string `db:"reason"`
-	}
-	err := store.DB().SelectContext(ctx, &rows, `
-		SELECT source_ref, string_agg(coalesce(nullif(v->>'field', '') || ': ', '') || (v->>'message'), '; ') AS reason
-		FROM quarantine, jsonb_array_elements(violations) v
-		GROUP BY id, source_ref ORDER BY id`)
+func printQuarantine(ctx context.Context, store *postgres.Store, w io.Writer, after int64) (int64, error) {
+	qs, last, err := store.QuarantinedSince(ctx, after, 1000)
 	if err != nil {
-		return err
+		return after, err
 	}
-	fmt.Fprintf(w, "quarantined rows (kept whole in the quarantine table):\n")
-	for _, r := range rows {
-		fmt.Fprintf(w, "  %-28s %s\n", r.Ref, r.Reason)
+	fmt.Fprintf(w, "quarantined (kept whole in the quarantine table):\n")
+	for _, q := range qs {
+		reasons := make([]string, len(q.Violations))
+		for i, v := range q.Violations {
+			reasons[i] = v.Message
+			if v.Field != "" {
+				reasons[i] = v.Field + ": " + v.Message
+			}
+		}
+		fmt.Fprintf(w, "  %-28s %s\n", q.Ref, strings.Join(reasons, "; "))
 	}
-	return nil
+	return last, nil
 }
 
 // envLookup reads KEY=value pairs, then the process environment.

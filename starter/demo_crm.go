@@ -39,8 +39,8 @@ func demoCRM(ctx context.Context, c client.Client, sim *crmsim.Sim, apiURL strin
 	if err := c.GetWorkflow(ctx, wid, "").Get(ctx, &res); err != nil {
 		return err
 	}
-	var orders int
-	if err := store.DB().GetContext(ctx, &orders, `SELECT count(*) FROM orders`); err != nil {
+	orders, err := store.OrderCount(ctx)
+	if err != nil {
 		return err
 	}
 	say("CRMSync %s: %s after two 429s from the CRM (see the retries in its history); %d order stored", wid, res.Status, orders)

@@ -22,7 +22,7 @@ var demoAnswers = map[string]string{
 
 // demoVisitor walks a visitor through the profile form over HTTP, the way the
 // hosted page does: inline validation, two visits, a double opt-in confirmed.
-func demoVisitor(ctx context.Context, api string, store *postgres.Store, w io.Writer) error {
+func demoVisitor(ctx context.Context, api string, store *postgres.Store, w io.Writer) (string, error) {
 	say := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
 	call := func(method, path string, body, out any) (int, error) {
 		var r io.Reader
@@ -48,18 +48,19 @@ func demoVisitor(ctx context.Context, api string, store *postgres.Store, w io.Wr
 		Violations kith.Violations `json:"violations"`
 	}
 	if _, err := call("POST", "/v1/validate", map[string]string{"field": "phone", "value": "+47 12"}, &check); err != nil {
-		return err
+		return "", err
 	}
 	if len(check.Violations) > 0 {
 		say("inline validation of phone %q: %s", "+47 12", check.Violations[0].Message)
 	}
 
+	contactID := ""
 	for visit := 1; visit <= 2; visit++ {
 		var next struct {
 			kith.NextStep
 		}
 		if _, err := call("GET", "/v1/forms/profile/next?anonymous_id="+visitor, nil, &next); err != nil {
-			return err
+			return "", err
 		}
 		body := map[string]any{"submission_id": fmt.Sprintf("%s-visit-%d", visitor, visit), "anonymous_id": visitor, "fields": map[string]string{}}
 		var asked []string
@@ -83,31 +84,32 @@ func demoVisitor(ctx context.Context, api string, store *postgres.Store, w io.Wr
 		}
 		code, err := call("POST", "/v1/forms/profile/submissions", body, &res)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if code != 200 {
-			return fmt.Errorf("demo submission answered %d", code)
+			return "", fmt.Errorf("demo submission answered %d", code)
 		}
+		contactID = res.ContactID
 		say("form visit %d asked %s; profile %d%% complete; consents %v (contact %s)",
 			visit, strings.Join(asked, ", "), res.Completeness, res.Consents, res.ContactID)
 
 		if visit == 1 {
-			var payload []byte
-			if err := store.DB().GetContext(ctx, &payload, `SELECT payload FROM outbox WHERE contact_id = $1`, res.ContactID); err != nil {
-				return fmt.Errorf("double opt-in message: %w", err)
+			msgs, err := store.Outbox(ctx, res.ContactID, "double_opt_in")
+			if err != nil || len(msgs) == 0 {
+				return "", fmt.Errorf("double opt-in message: %v", err)
 			}
 			var msg struct{ Link string }
-			json.Unmarshal(payload, &msg)
+			json.Unmarshal(msgs[0].Payload, &msg)
 			say("double opt-in message queued in the outbox; following its link")
 			resp, err := http.Get(msg.Link)
 			if err != nil {
-				return err
+				return "", err
 			}
 			resp.Body.Close()
 			for range 50 {
 				cur, err := store.Consents(ctx, res.ContactID)
 				if err != nil {
-					return err
+					return "", err
 				}
 				if cur["email_marketing"].Status == kith.ConsentGranted {
 					say("email marketing consent confirmed and recorded")
@@ -117,5 +119,5 @@ func demoVisitor(ctx context.Context, api string, store *postgres.Store, w io.Wr
 			}
 		}
 	}
-	return nil
+	return contactID, nil
 }

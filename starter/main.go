@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"review":     {"list the de-duplication review queue, or record a decision on a pair", runReview},
 	"dedup-eval": {"generate labeled contacts, de-duplicate them, print accuracy, speed and memory", runDedupEval},
 	"crm-sim":    {"run the CRM simulator (HubSpot API subset, signed webhooks, faults) for demos", runCRMSim},
+	"link":       {"print a signed unsubscribe or profile link for a contact", runLink},
 }
 
 func main() {

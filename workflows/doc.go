@@ -1,7 +1,36 @@
 // Package workflows holds Kith's Temporal workflows: deterministic orchestration
 // only (no I/O, no clock, no randomness, no map iteration order). Wire names are
 // constants, separate from Go names, so a rename never breaks running histories;
-// Register lists every workflow and activity a worker runs.
+// Register lists every workflow and activity a worker runs. ContactService, the
+// Temporal implementation of kith.ContactService, lives here beside the wire
+// names it uses.
+//
+// # Changing a workflow safely
+//
+// A worker replays the history of every running workflow through the code it
+// runs now, so a change that would make the workflow issue other commands at
+// the same point of an old history (another activity, a timer more or less, an
+// upsert that depends on a rule) breaks every contact, load or backfill running
+// at deploy time. Kith patches: it does not use Worker Versioning.
+//
+//  1. Put the new behaviour behind workflow.GetVersion(ctx, "what-changed",
+//     workflow.DefaultVersion, N), taken once where the run decides (as
+//     ContactLifecycle does at its start); the old branch stays until no run that
+//     began before it can be running (contacts continue as new within
+//     DefaultMaxEventsInRun messages; check the Temporal UI before removing it).
+//  2. Anything a run decides with that a deploy may change (weights, purposes,
+//     thresholds) is pinned into the run's state or input when it begins, or read
+//     by an activity: never read from a package variable on replay.
+//  3. Record a history of the new behaviour into testdata/ (see its README) and
+//     keep the old ones: TestReplay replays every file with RegisterWorkflows, and
+//     fails if a registered workflow has no history.
+//
+// Why patching and not Worker Versioning (build ids): Kith's entity workflows
+// (ContactLifecycle) live for years, far longer than one build should stay
+// deployed, and Temporal's versioning of such long runs still needs them to move
+// to the new build through continue-as-new, which a patch gives for free; the
+// dev server and self-hosted clusters Kith targets all run patched code, and a
+// replay test of recorded histories catches a missed patch before a deploy.
 package workflows
 
 import (
