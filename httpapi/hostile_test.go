@@ -191,6 +191,7 @@ func TestWithdrawalIsNotHeldUpByABadMessage(t *testing.T) {
 	if n := k.count(t, `SELECT count(*) FROM consents WHERE contact_id = $1 AND status = 'withdrawn'`, res.ContactID); n != 1 {
 		t.Errorf("%d withdrawals recorded, want 1", n)
 	}
+	recordHistory(t, k, workflows.ContactWorkflowID(res.ContactID), "", "contact_poisoned_then_withdrawn.json")
 }
 
 // TestManyConcurrentSubmissionsAreBounded: 50 submissions for one contact at
@@ -426,4 +427,5 @@ func TestProfileTakeover(t *testing.T) {
 	if p.Source != kith.SourceForm || p.Ref != "profile/newdevice-sub-1" || p.At.IsZero() {
 		t.Errorf("the phone's provenance %s, want the form, its submission and a time", prov)
 	}
+	recordHistory(t, k, workflows.ContactWorkflowID(victimID), "", "contact_claim_verified.json")
 }
