@@ -104,3 +104,63 @@ func TestFormPageShowsInlineErrorsUntilCorrected(t *testing.T) {
 		t.Errorf("stored phone %q (%v)", phone, err)
 	}
 }
+
+// TestClaimLinkAppliesOnlyInTheBrowserThatMadeIt: a returning person on a new
+// device fills in the hosted form with their own email; the form says a link was
+// sent; the link opened in another browser applies nothing, opened in the same
+// browser it saves the answers.
+func TestClaimLinkAppliesOnlyInTheBrowserThatMadeIt(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	var res submitResponse
+	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "old-device-sub-1",
+		"fields": map[string]string{"email": "ada.b@example.com", "phone": "+47 412 34 567"}, "consents": consentsGiven}, &res); code != 200 {
+		t.Fatalf("first submission answered %d", code)
+	}
+	phone := func() string {
+		var p string
+		if err := k.Store.DB().Get(&p, `SELECT phone FROM contacts WHERE id = $1`, res.ContactID); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	same, other := browser(t), browser(t)
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	if err := chromedp.Do(same,
+		chromedp.Navigate(k.URL+"/forms/profile"),
+		chromedp.WaitVisible(css("#field-email")),
+		chromedp.SendKeys(css("#field-email"), "ada.b@example.com"),
+		chromedp.Click(css("#next")),
+		chromedp.WaitVisible(css("#field-phone")),
+		chromedp.SendKeys(css("#field-phone"), "+47 465 00 000"),
+		chromedp.Click(css("#consent-personalization")),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#done")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	done, err := chromedp.Run(same, chromedp.TextContent(css("#done-text")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(done, "open the link in this browser") || phone() != "+4741234567" {
+		t.Fatalf("after the new device's submission: %q, phone %s", done, phone())
+	}
+	link := k.claimLink(t, res.ContactID)
+	textAfter := func(ctx context.Context, url string) string {
+		if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+			t.Fatal(err)
+		}
+		s, err := chromedp.Run(ctx, chromedp.Text(css("body")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	body := textAfter(other, link)
+	if !strings.Contains(body, "This link is not valid") || phone() != "+4741234567" {
+		t.Errorf("the link in another browser: %q, phone %s; want not valid and nothing applied", body, phone())
+	}
+	if body = textAfter(same, link); !strings.Contains(body, "Your answers are saved") || phone() != "+4746500000" {
+		t.Errorf("the link in the same browser: %q, phone %s; want saved and the new phone", body, phone())
+	}
+}

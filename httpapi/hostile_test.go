@@ -429,3 +429,42 @@ func TestProfileTakeover(t *testing.T) {
 	}
 	recordHistory(t, k, workflows.ContactWorkflowID(victimID), "", "contact_claim_verified.json")
 }
+
+// TestSignedProfileLinkIdentifiesTheVisitor: a "complete your profile" link
+// Kith sent carries a signed token; with it the form knows the person and the
+// browser joins the contact. A forged, foreign-kind or expired token does not.
+func TestSignedProfileLinkIdentifiesTheVisitor(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	var res submitResponse
+	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "profile-link-sub-1",
+		"fields": map[string]string{"email": "linked@example.com"}, "consents": consentsGiven}, &res); code != 200 {
+		t.Fatalf("submission answered %d", code)
+	}
+	sign := func(kind string, expires time.Time) string {
+		return k.API.Links.Sign(kith.Link{Kind: kind, ContactID: res.ContactID, Expires: expires})
+	}
+	good := sign(kith.LinkProfile, time.Now().Add(time.Hour))
+	for name, token := range map[string]string{
+		"forged":      good[:len(good)-2] + "xx",
+		"unsubscribe": sign(kith.LinkUnsubscribe, time.Now().Add(time.Hour)),
+		"expired":     sign(kith.LinkProfile, time.Now().Add(-time.Minute)),
+		"another key": kith.Signer{Key: []byte("some other key of thirty-two bytes!!")}.Sign(kith.Link{Kind: kith.LinkProfile, ContactID: res.ContactID, Expires: time.Now().Add(time.Hour)}),
+	} {
+		code, out, _ := k.send(t, http.DefaultClient, "GET", "/v1/forms/profile/next?contact_token="+token, nil)
+		if code != 422 || strings.Contains(fmt.Sprint(out), res.ContactID) {
+			t.Errorf("%s token: next answered %d %v; want 422 without the contact", name, code, out)
+		}
+	}
+	code, out, _ := k.send(t, http.DefaultClient, "GET", "/v1/forms/profile/next?contact_token="+good+"&anonymous_id=anon-linked-0001", nil)
+	if code != 200 || out["contact_id"] != res.ContactID {
+		t.Fatalf("next with the signed link answered %d %v", code, out)
+	}
+	var sub submitResponse
+	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "profile-link-sub-2", "contact_token": good,
+		"anonymous_id": "anon-linked-0001", "fields": map[string]string{"first_name": "Linda"}}, &sub); code != 200 || sub.ContactID != res.ContactID {
+		t.Fatalf("submission with the signed link answered %d %+v", code, sub)
+	}
+	if id, _ := k.Store.ContactIDFor(context.Background(), kith.Identity{Kind: kith.IdentityAnonymous, Value: "anon-linked-0001"}); id != res.ContactID {
+		t.Errorf("the browser's anonymous id belongs to %q, want the contact", id)
+	}
+}
