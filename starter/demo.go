@@ -189,6 +189,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := demoWarehouse(ctx, c, wh, e); err != nil {
 		return err
 	}
+	if err := demoUnsubscribe(ctx, cfg, apiURL, store, grace, e.stdout); err != nil {
+		return err
+	}
 
 	say("Temporal Web UI: %s/namespaces/%s/workflows", stack.Temporal.UIURL, stack.Temporal.Namespace)
 	say("  contacts: %s/namespaces/%s/workflows?query=%s", stack.Temporal.UIURL, stack.Temporal.Namespace,

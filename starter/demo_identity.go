@@ -99,8 +99,28 @@ func demoIdentity(ctx context.Context, cfg config.Config, api string, store *pos
 		return err
 	}
 	say("Grace on her new phone submits her email (%d), opens the link there (%d): her phone is now %s", code, code2, phone())
+	return nil
+}
 
-	code, _, err = send(http.DefaultClient, "POST", "/v1/contacts/"+contactID+"/consents", "application/json",
+// demoUnsubscribe withdraws Grace's email marketing consent the way a mail
+// client's unsubscribe button does: a bare contact id is refused, the signed
+// link works (RFC 8058 one-click).
+func demoUnsubscribe(ctx context.Context, cfg config.Config, api string, store *postgres.Store, contactID string, w io.Writer) error {
+	say := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
+	send := func(method, path, ctype, body string) (int, error) {
+		req, err := http.NewRequestWithContext(ctx, method, api+path, strings.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Content-Type", ctype)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	code, err := send("POST", "/v1/contacts/"+contactID+"/consents", "application/json",
 		`{"purpose":"email_marketing","request_id":"demo-bare-id-0001"}`)
 	if err != nil {
 		return err
@@ -110,11 +130,11 @@ func demoIdentity(ctx context.Context, cfg config.Config, api string, store *pos
 		return err
 	}
 	path := strings.TrimPrefix(unsub, cfg.PublicURL)
-	pageCode, _, err := send(http.DefaultClient, "GET", path, "", "")
+	pageCode, err := send("GET", path, "", "")
 	if err != nil {
 		return err
 	}
-	oneClick, _, err := send(http.DefaultClient, "POST", path, "application/x-www-form-urlencoded", url.Values{"List-Unsubscribe": {"One-Click"}}.Encode())
+	oneClick, err := send("POST", path, "application/x-www-form-urlencoded", url.Values{"List-Unsubscribe": {"One-Click"}}.Encode())
 	if err != nil {
 		return err
 	}
