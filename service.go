@@ -95,6 +95,21 @@ type ContactService interface {
 	VerifyClaim(ctx context.Context, token, browser string) (ContactView, error)
 }
 
+// ProfileChange tells a contact's workflow that another source (a CRM sync)
+// changed its stored profile.
+type ProfileChange struct {
+	ContactID string `json:"contact_id"`
+	Source    Source `json:"source"`
+	Ref       string `json:"ref"`
+}
+
+// ContactNotifier tells contacts' workflows about changes made outside them.
+type ContactNotifier interface {
+	// NotifyContact tells the contact's workflow to reload its profile, starting
+	// the workflow when the contact has none yet.
+	NotifyContact(ctx context.Context, ch ProfileChange) error
+}
+
 // CRMSyncs starts CRM syncs.
 type CRMSyncs interface {
 	// StartCRMSync starts the sync of one webhook event once: it returns when the

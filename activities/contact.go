@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"net/url"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/kithhq/kith"
 )
 
@@ -15,11 +13,9 @@ import (
 // idempotent: a retry or a replayed workflow writes nothing twice.
 type Contacts struct {
 	Store kith.ProfileStore
-	// Temporal signals contacts' workflows (NotifyContact).
-	Temporal client.Client
-	// ContactWorkflow starts a contact's workflow when a change arrives for a
-	// contact that has none yet (set by package workflows, which owns the names).
-	ContactWorkflow func(contactID string) (client.StartWorkflowOptions, string, any)
+	// Notifier tells contacts' workflows about changes (workflows.ContactService,
+	// which owns their wire names).
+	Notifier kith.ContactNotifier
 	// PublicURL is where people reach Kith's HTTP API (confirmation links).
 	PublicURL string
 }
@@ -81,19 +77,8 @@ func (a *Contacts) LoadContact(ctx context.Context, contactID string) (kith.Cont
 	return a.Store.Contact(ctx, contactID)
 }
 
-// ContactChange tells a contact's workflow that its stored profile changed.
-type ContactChange struct {
-	ContactID string      `json:"contact_id"`
-	Source    kith.Source `json:"source"`
-	Ref       string      `json:"ref"`
-}
-
-// SignalProfileChanged is the wire name of the signal NotifyContact sends.
-const SignalProfileChanged = "profile_changed"
-
-// NotifyContact signals the contact's workflow, starting it if it has none.
-func (a *Contacts) NotifyContact(ctx context.Context, ch ContactChange) error {
-	opts, workflowName, input := a.ContactWorkflow(ch.ContactID)
-	_, err := a.Temporal.SignalWithStartWorkflow(ctx, opts.ID, SignalProfileChanged, ch, opts, workflowName, input)
-	return err
+// NotifyContact tells the contact's workflow that its stored profile changed,
+// starting the workflow if it has none.
+func (a *Contacts) NotifyContact(ctx context.Context, ch kith.ProfileChange) error {
+	return a.Notifier.NotifyContact(ctx, ch)
 }

@@ -89,7 +89,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors()})
 	workflows.Register(w, workflows.Activities{
 		Import:   &activities.Import{Store: store},
-		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Temporal: tc},
+		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Notifier: &workflows.ContactService{Client: tc, Input: input}},
 		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
 			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
 			"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},

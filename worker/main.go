@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	workflows.Register(w, workflows.Activities{
 		Import:    &activities.Import{Store: store},
-		Contacts:  &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Temporal: c},
+		Contacts:  &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Notifier: &workflows.ContactService{Client: c}},
 		Dedup:     &activities.Dedup{Store: store},
 		Cleaning:  &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 		Archiver:  &activities.Archiver{Store: store, Now: time.Now},

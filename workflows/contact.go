@@ -27,6 +27,9 @@ const (
 	SignalEvent = "event"
 	// SignalConfirm confirms a double opt-in (ConfirmSignal).
 	SignalConfirm = "confirm"
+	// SignalProfileChanged tells the contact another source changed its stored
+	// profile (kith.ProfileChange): it reloads it.
+	SignalProfileChanged = "profile_changed"
 	// QueryState returns the ContactView.
 	QueryState = "state"
 )
@@ -60,11 +63,6 @@ func ContactStartOptions(contactID string) client.StartWorkflowOptions {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 	}
-}
-
-// contactStart is how activities start a contact's workflow.
-func contactStart(contactID string) (client.StartWorkflowOptions, string, any) {
-	return ContactStartOptions(contactID), ContactLifecycleName, ContactInput{ContactID: contactID}
 }
 
 // ContactInput starts a contact's workflow; State carries it across continue-as-new.
@@ -173,7 +171,7 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 
 	events := workflow.GetSignalChannel(ctx, SignalEvent)
 	confirms := workflow.GetSignalChannel(ctx, SignalConfirm)
-	changes := workflow.GetSignalChannel(ctx, activities.SignalProfileChanged)
+	changes := workflow.GetSignalChannel(ctx, SignalProfileChanged)
 	for !c.shouldContinue(ctx) {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
@@ -187,7 +185,7 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 			c.onConfirm(ctx, s)
 		})
 		sel.AddReceive(changes, func(ch workflow.ReceiveChannel, _ bool) {
-			var chg activities.ContactChange
+			var chg kith.ProfileChange
 			ch.Receive(ctx, &chg)
 			c.onProfileChanged(ctx, chg)
 		})
@@ -213,7 +211,7 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 	for {
 		var e EventSignal
 		var s ConfirmSignal
-		var chg activities.ContactChange
+		var chg kith.ProfileChange
 		switch {
 		case events.ReceiveAsync(&e):
 			c.onEvent(e)
@@ -518,7 +516,7 @@ func (c *contact) onEvent(e EventSignal) {
 }
 
 // onProfileChanged reloads the profile another source (a CRM sync) stored.
-func (c *contact) onProfileChanged(ctx workflow.Context, ch activities.ContactChange) {
+func (c *contact) onProfileChanged(ctx workflow.Context, ch kith.ProfileChange) {
 	c.handled++
 	unlock, err := c.lock(ctx, c.profile, false)
 	if err != nil {

@@ -331,7 +331,7 @@ func TestProfileChangeAndSubmissionInterleavedEndWithNewestValues(t *testing.T) 
 	sub.Submission.Fields[kith.FieldFirstName] = kith.Value{Value: "New", Provenance: kith.Provenance{Source: kith.SourceForm, Ref: "s1", At: t0.Add(time.Minute)}}
 	var view workflows.ContactView
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(activities.SignalProfileChanged, activities.ContactChange{ContactID: contactID, Source: kith.SourceCRM, Ref: "crm/1"})
+		env.SignalWorkflow(workflows.SignalProfileChanged, kith.ProfileChange{ContactID: contactID, Source: kith.SourceCRM, Ref: "crm/1"})
 	}, time.Second)
 	env.RegisterDelayedCallback(func() { update(t, env, workflows.UpdateSubmit, sub) }, 2*time.Second)
 	env.RegisterDelayedCallback(func() { view = query(t, env); env.CancelWorkflow() }, time.Hour)

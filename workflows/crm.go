@@ -100,7 +100,7 @@ func CRMSync(ctx workflow.Context, in CRMSyncInput) (CRMSyncResult, error) {
 	}
 	var c *activities.Contacts
 	for _, id := range res.ContactIDs {
-		if err := workflow.ExecuteActivity(storeCtx, c.NotifyContact, activities.ContactChange{
+		if err := workflow.ExecuteActivity(storeCtx, c.NotifyContact, kith.ProfileChange{
 			ContactID: id, Source: kith.SourceCRM, Ref: CRMSyncWorkflowID(in.Provider, in.EventID),
 		}).Get(ctx, nil); err != nil {
 			return CRMSyncResult{}, err

@@ -58,12 +58,8 @@ type Activities struct {
 }
 
 // Register registers every workflow and activity with r. Activity names are the
-// method names (workflows call them through typed method handles). It tells the
-// Contacts activities how to start a contact's workflow.
+// method names (workflows call them through typed method handles).
 func Register(r worker.Registry, acts Activities) {
-	if acts.Contacts != nil && acts.Contacts.ContactWorkflow == nil {
-		acts.Contacts.ContactWorkflow = contactStart
-	}
 	RegisterWorkflows(r)
 	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse} {
 		if reflect.ValueOf(a).IsNil() {

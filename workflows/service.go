@@ -45,8 +45,9 @@ type ContactService struct {
 }
 
 var (
-	_ kith.ContactService = (*ContactService)(nil)
-	_ kith.CRMSyncs       = (*ContactService)(nil)
+	_ kith.ContactService  = (*ContactService)(nil)
+	_ kith.CRMSyncs        = (*ContactService)(nil)
+	_ kith.ContactNotifier = (*ContactService)(nil)
 )
 
 func (s *ContactService) wait(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -261,6 +262,15 @@ func (s *ContactService) VerifyClaim(ctx context.Context, token, browser string)
 func tokenHash(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
+}
+
+// NotifyContact implements kith.ContactNotifier with Signal-With-Start.
+func (s *ContactService) NotifyContact(ctx context.Context, ch kith.ProfileChange) error {
+	in := s.Input
+	in.ContactID = ch.ContactID
+	_, err := s.Client.SignalWithStartWorkflow(ctx, ContactWorkflowID(ch.ContactID), SignalProfileChanged, ch,
+		ContactStartOptions(ch.ContactID), ContactLifecycleName, in)
+	return err
 }
 
 // StartCRMSync implements kith.CRMSyncs.
