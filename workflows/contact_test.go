@@ -131,6 +131,21 @@ func marketingSubmission(id string) workflows.SubmitRequest {
 	}
 }
 
+// continued returns the input the workflow continued as new with, failing the
+// test when it ended otherwise.
+func continued[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment) T {
+	t.Helper()
+	var can *workflow.ContinueAsNewError
+	if !errors.As(env.GetWorkflowError(), &can) {
+		t.Fatalf("workflow ended with %v, want continue-as-new", env.GetWorkflowError())
+	}
+	var next T
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	return next
+}
+
 var updateSeq int
 
 // update sends an update and fails the test if it is rejected or fails.
@@ -285,14 +300,7 @@ func TestContinueAsNewCarriesEverySignal(t *testing.T) {
 		}
 	}, 0)
 	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, MaxEventsInRun: 10})
-	var can *workflow.ContinueAsNewError
-	if !errors.As(env.GetWorkflowError(), &can) {
-		t.Fatalf("workflow ended with %v, want continue-as-new", env.GetWorkflowError())
-	}
-	var next workflows.ContactInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
-		t.Fatal(err)
-	}
+	next := continued[workflows.ContactInput](t, env)
 	if next.State == nil || next.State.Events != 25 || next.MaxEventsInRun != 10 {
 		t.Errorf("carried state %+v, want all 25 events and the same threshold", next.State)
 	}
@@ -368,14 +376,7 @@ func TestRulesArePinnedWhenARunBegins(t *testing.T) {
 		}
 	}, 0)
 	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, MaxEventsInRun: 2})
-	var can *workflow.ContinueAsNewError
-	if !errors.As(env.GetWorkflowError(), &can) {
-		t.Fatalf("workflow ended with %v, want continue-as-new", env.GetWorkflowError())
-	}
-	var next workflows.ContactInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
-		t.Fatal(err)
-	}
+	next := continued[workflows.ContactInput](t, env)
 	if def := workflows.DefaultContactRules(); next.State.Rules == nil || !slicesEqual(next.State.Rules.Weights, def.Weights) ||
 		next.State.Rules.MarketingPurpose != def.MarketingPurpose {
 		t.Errorf("carried rules %+v, want the defaults pinned at the start", next.State.Rules)

@@ -2,12 +2,9 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
-	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
@@ -29,14 +26,7 @@ func TestCRMBackfillContinuesAsNewWithItsTotals(t *testing.T) {
 			return activities.BackfillProgress{Pages: in.Pages, Contacts: in.Pages * in.PageSize, Cursor: kith.CRMCursor{Totals: totals}}, nil
 		})
 	env.ExecuteWorkflow(workflows.CRMBackfillName, workflows.CRMBackfillInput{Provider: "hubspot", PageSize: 50, PagesPerActivity: 4, PagesPerRun: 10})
-	var can *workflow.ContinueAsNewError
-	if !errors.As(env.GetWorkflowError(), &can) {
-		t.Fatalf("ended with %v, want continue-as-new", env.GetWorkflowError())
-	}
-	var next workflows.CRMBackfillInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
-		t.Fatal(err)
-	}
+	next := continued[workflows.CRMBackfillInput](t, env)
 	if calls != 3 || next.Pages != 12 || next.Contacts != 600 || next.PagesPerRun != 10 || next.Baseline == nil || next.Baseline.Pages != 5 {
 		t.Errorf("%d activity calls; carried %+v (baseline %v); want 3 calls, 12 pages, 600 contacts, the baseline of 5 pages", calls, next, next.Baseline)
 	}
