@@ -54,7 +54,10 @@ func startPostgres(ctx context.Context, dir string, getenv func(string) string, 
 		"-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
 		// An ephemeral cluster: durability buys nothing here.
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=200")
+		"-c", "max_connections=200",
+		// No personal data in the server's log: an error's DETAIL can quote a value
+		// (a key that already exists), and the failing statement is not logged.
+		"-c", "log_error_verbosity=terse", "-c", "log_min_error_statement=panic")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	p, err := startProc("postgres", cmd, log)
 	if err != nil {
