@@ -71,8 +71,9 @@ type ContactService interface {
 	// Lookup returns the contact that owns id, or an error with CodeNotFound.
 	Lookup(ctx context.Context, id Identity) (string, error)
 	// Resolve returns the contact that owns the first of ids already known,
-	// creating one when none is, and links every id to it.
-	Resolve(ctx context.Context, ids []Identity, src Source) (string, error)
+	// creating one when none is, and links every id to it; created says whether
+	// the contact is new.
+	Resolve(ctx context.Context, ids []Identity, src Source) (id string, created bool, err error)
 	// Link links id to a contact whose identity the caller verified (a signed
 	// link, a verified claim).
 	Link(ctx context.Context, contactID string, id Identity, src Source) error

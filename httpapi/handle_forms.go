@@ -260,14 +260,19 @@ func (s *Server) target(ctx context.Context, v visitor, anonymousID, email strin
 	case v.contactID != "":
 		return v.contactID, false, nil
 	}
-	var ids []kith.Identity
-	if email != "" {
-		ids = append(ids, kith.Identity{Kind: kith.IdentityEmail, Value: email})
+	if email == "" { // an anonymous visitor: a contact of its own
+		id, _, err := s.Contacts.Resolve(ctx, []kith.Identity{{Kind: kith.IdentityAnonymous, Value: anonymousID}}, kith.SourceForm)
+		return id, false, err
+	}
+	id, created, err := s.Contacts.Resolve(ctx, []kith.Identity{{Kind: kith.IdentityEmail, Value: email}}, kith.SourceForm)
+	if err != nil || !created {
+		// Another request created the contact of this email a moment ago: this
+		// browser has shown nothing yet, so it is a claim like any other.
+		return id, err == nil, err
 	}
 	if anonymousID != "" {
-		ids = append(ids, kith.Identity{Kind: kith.IdentityAnonymous, Value: anonymousID})
+		err = s.Contacts.Link(ctx, id, kith.Identity{Kind: kith.IdentityAnonymous, Value: anonymousID}, kith.SourceForm)
 	}
-	id, err := s.Contacts.Resolve(ctx, ids, kith.SourceForm)
 	return id, false, err
 }
 

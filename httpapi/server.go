@@ -239,5 +239,6 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // internal answers a server-side failure: logged here, generic to the client.
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	w.Header().Set("Retry-After", "2")
 	writeError(w, http.StatusServiceUnavailable, "unavailable", "the request could not be completed now; retry shortly", nil)
 }

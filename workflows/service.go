@@ -71,8 +71,10 @@ func (s *ContactService) Lookup(ctx context.Context, id kith.Identity) (string, 
 }
 
 // Resolve implements kith.ContactService.
-func (s *ContactService) Resolve(ctx context.Context, ids []kith.Identity, src kith.Source) (string, error) {
-	return s.Profiles.ResolveContact(ctx, ids, uuid.NewString(), src)
+func (s *ContactService) Resolve(ctx context.Context, ids []kith.Identity, src kith.Source) (string, bool, error) {
+	newID := uuid.NewString()
+	id, err := s.Profiles.ResolveContact(ctx, ids, newID, src)
+	return id, id == newID, err
 }
 
 // Link implements kith.ContactService.
@@ -143,6 +145,8 @@ func serviceError(ctx context.Context, err error) error {
 	var app *temporal.ApplicationError
 	var nf *serviceerror.NotFound
 	var busy *serviceerror.ResourceExhausted
+	var late *serviceerror.DeadlineExceeded
+	var down *serviceerror.Unavailable
 	switch {
 	case errors.As(err, &app) && app.Type() == activities.ErrInvalid:
 		e := &kith.Error{Code: kith.CodeInvalid, Message: app.Message()}
@@ -154,7 +158,7 @@ func serviceError(ctx context.Context, err error) error {
 		return &kith.Error{Code: kith.CodeNotFound, Message: "there is no such contact"}
 	case errors.As(err, &busy):
 		return &kith.Error{Code: kith.CodeBusy, Message: "this contact has too many changes in flight; retry in a few seconds"}
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, errors.As(err, &late), errors.As(err, &down):
 		return &kith.Error{Code: kith.CodeUnavailable, Message: "the change could not be completed in time; retry with the same id"}
 	}
 	return fmt.Errorf("contact workflow: %w", err)
