@@ -1,6 +1,7 @@
 package kith
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,16 +10,36 @@ import (
 )
 
 // Event is one behavioural event (page view, click, email open, purchase …).
-// Events are append-only; EventID is chosen by the sender, so a redelivered event
-// is recognised and stored once.
+// Events are append-only; EventID is chosen by the sender (for the events API,
+// "<source>/<messageId>"), so a redelivered event is recognised and stored once.
 type Event struct {
 	EventID     string          `json:"event_id"`
 	ContactID   string          `json:"contact_id,omitempty"`
 	AnonymousID string          `json:"anonymous_id,omitempty"`
-	Type        string          `json:"type"`
+	Type        string          `json:"type"` // a track call's event name; page, screen, identify, group, alias
 	Source      Source          `json:"source"`
 	OccurredAt  time.Time       `json:"occurred_at"`
 	Properties  json.RawMessage `json:"properties,omitempty"`
+
+	// What the events API keeps of a Segment-spec message.
+	Call        string          `json:"call,omitempty"`         // track, page, screen, identify, group, alias
+	WriteSource string          `json:"write_source,omitempty"` // the write key's source
+	MessageID   string          `json:"message_id,omitempty"`
+	UserID      string          `json:"user_id,omitempty"`
+	Context     json.RawMessage `json:"context,omitempty"`
+	Traits      json.RawMessage `json:"traits,omitempty"`
+	SentAt      time.Time       `json:"sent_at,omitzero"`
+	ReceivedAt  time.Time       `json:"received_at,omitzero"`
+	Machine     bool            `json:"machine,omitempty"` // a privacy proxy's open, a link scanner's click
+}
+
+// EventLog appends behavioural events durably.
+type EventLog interface {
+	// AppendEvents stores events in one transaction, ignoring any whose EventID is
+	// stored already, and queues those relay marks (same index) for their
+	// contact's workflow in the same transaction. It answers, per event, whether
+	// it was new; an error with CodeBusy when it cannot take more now.
+	AppendEvents(ctx context.Context, events []Event, relay []bool) ([]bool, error)
 }
 
 // Quarantine is the one way refused input is kept: the payload byte for byte,

@@ -6,8 +6,10 @@ package config
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,7 +60,64 @@ type Config struct {
 	LinkKey       []byte
 	LinkKeyRandom bool
 
+	// WriteKeys are the events API's sources (KITH_WRITE_KEYS: comma-separated
+	// source:key, or source:sha256:<hex of the key's SHA-256> to keep no key in
+	// the configuration); only the hashes are kept. TrustedSources
+	// (KITH_TRUSTED_SOURCES) are server-side sources whose identify calls may
+	// name a known contact's email without a claim.
+	WriteKeys      []WriteKey
+	TrustedSources []string
+
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
+}
+
+// WriteKey is one source of the events API and the SHA-256 of its key.
+type WriteKey struct {
+	Source string
+	SHA256 [32]byte
+}
+
+// parseWriteKeys reads source:key and source:sha256:<hex> pairs.
+func parseWriteKeys(v string) ([]WriteKey, error) {
+	var out []WriteKey
+	seen := map[string]bool{}
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		source, key, ok := strings.Cut(pair, ":")
+		if !ok || source == "" || key == "" {
+			return nil, fmt.Errorf("%q is not source:key", redact(pair))
+		}
+		if seen[source] {
+			return nil, fmt.Errorf("source %q is given twice", source)
+		}
+		seen[source] = true
+		wk := WriteKey{Source: source}
+		if h, ok := strings.CutPrefix(key, "sha256:"); ok {
+			b, err := hex.DecodeString(h)
+			if err != nil || len(b) != 32 {
+				return nil, fmt.Errorf("source %q: sha256: takes 64 hex digits", source)
+			}
+			copy(wk.SHA256[:], b)
+		} else {
+			if len(key) < 16 {
+				return nil, fmt.Errorf("source %q: a write key needs at least 16 characters", source)
+			}
+			wk.SHA256 = sha256.Sum256([]byte(key))
+		}
+		out = append(out, wk)
+	}
+	return out, nil
+}
+
+// redact shows a source:key pair without its key.
+func redact(pair string) string {
+	if source, _, ok := strings.Cut(pair, ":"); ok {
+		return source + ":…"
+	}
+	return "…"
 }
 
 // FromEnv reads the configuration from getenv and validates it. needDB says
@@ -120,6 +179,15 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 	} else {
 		c.LinkKey, c.LinkKeyRandom = make([]byte, 32), true
 		rand.Read(c.LinkKey)
+	}
+	var err error
+	if c.WriteKeys, err = parseWriteKeys(get("KITH_WRITE_KEYS", "")); err != nil {
+		errs = append(errs, fmt.Errorf("KITH_WRITE_KEYS: %w", err))
+	}
+	for _, t := range strings.Split(get("KITH_TRUSTED_SOURCES", ""), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.TrustedSources = append(c.TrustedSources, t)
+		}
 	}
 	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {
 		errs = append(errs, fmt.Errorf("KITH_DEFAULT_REGION %q must be a two-letter country code like US", c.DefaultRegion))

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +36,12 @@ import (
 )
 
 var stack *devstack.Stack
+
+// The events API's write keys in tests: a browser source and a trusted server one.
+const (
+	webWriteKey     = "web-write-key-0000001"
+	backendWriteKey = "backend-write-key-01"
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true}, &stack))
@@ -110,6 +117,12 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Forms: forms, Store: store, Contacts: contacts, Syncs: contacts, PublicURL: srv.URL,
 		Webhooks: map[string]httpapi.WebhookProvider{"hubspot": hook, "locked": hook},
 		Links:    kith.Signer{Key: []byte("a test key of at least thirty-two bytes")},
+		Events:   &postgres.EventWriter{Log: store},
+		Sources: []httpapi.EventSource{
+			{Name: "web", KeySHA256: sha256.Sum256([]byte(webWriteKey))},
+			{Name: "backend", KeySHA256: sha256.Sum256([]byte(backendWriteKey)), Trusted: true},
+		},
+		Realtime: httpapi.DefaultRealtime,
 		Now:      time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RatePerIP: 1000, BurstPerIP: 1000,
 	}

@@ -34,6 +34,12 @@ type Server struct {
 	Webhooks map[string]WebhookProvider
 	// Links checks signed links (unsubscribe, profile) and hashes browser cookies.
 	Links kith.Signer
+	// Events stores what the events API accepts (a group commit in production);
+	// Sources are its write keys; Realtime the event types relayed to contacts'
+	// workflows (default DefaultRealtime).
+	Events   kith.EventLog
+	Sources  []EventSource
+	Realtime []string
 	// PublicURL is the scheme and host CRMs call (signatures cover the full URL).
 	PublicURL string
 	// Quality configures standardization (DefaultRegion); Now is set per request.
@@ -65,6 +71,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/unsubscribe", s.handleUnsubscribePage)
 	mux.HandleFunc("POST /v1/unsubscribe", s.handleUnsubscribe)
 	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
+	for _, call := range []string{"track", "identify", "page", "screen", "group", "alias", "batch"} {
+		mux.HandleFunc("POST /v1/"+call, s.handleEvents(call))
+	}
 	mux.HandleFunc("GET /forms/{form}", s.handleFormPage)
 	mux.HandleFunc("GET /static/form.js", s.handleFormScript)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
@@ -169,6 +178,10 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// eventCalls are the events API's paths.
+var eventCalls = map[string]bool{"/v1/track": true, "/v1/identify": true, "/v1/page": true, "/v1/screen": true,
+	"/v1/group": true, "/v1/alias": true, "/v1/batch": true}
+
 // limit answers 429 to a client IP over its rate.
 func (s *Server) limit(next http.Handler) http.Handler {
 	rps, burst := s.RatePerIP, s.BurstPerIP
@@ -179,8 +192,10 @@ func (s *Server) limit(next http.Handler) http.Handler {
 		burst = 40
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/v1/webhooks/") {
-			next.ServeHTTP(w, r) // signed CRM deliveries: a refusal would only make the CRM retry
+		if strings.HasPrefix(r.URL.Path, "/v1/webhooks/") || eventCalls[r.URL.Path] {
+			// Signed CRM deliveries (a refusal would only make the CRM retry) and the
+			// events API (write keys; its group commit answers 503 when it is full).
+			next.ServeHTTP(w, r)
 			return
 		}
 		l, loaded := s.limiters.LoadOrStore(clientIP(r), rate.NewLimiter(rps, burst))
@@ -212,7 +227,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h.Add("Vary", "Origin")
 			if r.Method == http.MethodOptions {
 				h.Set("Access-Control-Allow-Methods", "GET, POST")
-				h.Set("Access-Control-Allow-Headers", "Content-Type")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization")
 				h.Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)
 				return

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -72,7 +73,14 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 	if cfg.LinkKeyRandom {
 		log.Warn("KITH_LINK_KEY is not set: signed links made now stop working when this process ends")
 	}
+	var sources []httpapi.EventSource
+	for _, k := range cfg.WriteKeys {
+		sources = append(sources, httpapi.EventSource{Name: k.Source, KeySHA256: k.SHA256, Trusted: slices.Contains(cfg.TrustedSources, k.Source)})
+	}
 	return &httpapi.Server{
+		Events:      &postgres.EventWriter{Log: store},
+		Sources:     sources,
+		Realtime:    httpapi.DefaultRealtime,
 		Forms:       forms,
 		Store:       store,
 		Contacts:    contacts,

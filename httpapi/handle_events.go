@@ -1,0 +1,499 @@
+package httpapi
+
+import (
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/quality"
+)
+
+// EventSource is one sender of the events API: a write key's source.
+type EventSource struct {
+	Name string
+	// KeySHA256 is the hash of its write key: the key itself is never kept.
+	KeySHA256 [32]byte
+	// Trusted sources (server-side) may identify a known contact by email; a
+	// browser source's identify naming one is a claim, held until verified.
+	Trusted bool
+}
+
+// Limits of the Segment HTTP Tracking API.
+const (
+	maxMessage      = 32 << 10  // one message
+	maxBatchRequest = 500 << 10 // one request, decompressed
+	maxBatchLen     = 2500      // messages in one batch
+	maxMessageID    = 100
+)
+
+// DefaultRealtime are the event types that reach a contact's workflow within
+// seconds (the others are stored and loaded into the warehouse only).
+var DefaultRealtime = []string{"Product Viewed", "Product Added", "Checkout Started", "Order Completed",
+	"Form Submitted", "Email Opened", "Email Link Clicked"}
+
+// segmentMessage is one message of the Segment spec, as clients send it; fields
+// Kith does not use (integrations, _metadata …) are accepted and ignored.
+type segmentMessage struct {
+	Type              string          `json:"type"`
+	MessageID         string          `json:"messageId"`
+	UserID            json.RawMessage `json:"userId"`
+	AnonymousID       json.RawMessage `json:"anonymousId"`
+	Event             string          `json:"event"`
+	Name              string          `json:"name"`
+	Category          string          `json:"category"`
+	GroupID           json.RawMessage `json:"groupId"`
+	PreviousID        json.RawMessage `json:"previousId"`
+	Properties        json.RawMessage `json:"properties"`
+	Traits            json.RawMessage `json:"traits"`
+	Context           json.RawMessage `json:"context"`
+	Timestamp         *time.Time      `json:"timestamp"`
+	OriginalTimestamp *time.Time      `json:"originalTimestamp"`
+	SentAt            *time.Time      `json:"sentAt"`
+	WriteKey          string          `json:"writeKey"`
+}
+
+type batchBody struct {
+	Batch    []json.RawMessage `json:"batch"`
+	SentAt   *time.Time        `json:"sentAt"`
+	WriteKey string            `json:"writeKey"`
+	Context  json.RawMessage   `json:"context"`
+}
+
+// handleEvents serves POST /v1/{call} for track, identify, page, screen, group,
+// alias and batch. It answers 200 {"success":true} only after every message is
+// durable in PostgreSQL; a message stored before (same messageId from the same
+// source) is answered the same and counted as a duplicate.
+func (s *Server) handleEvents(call string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		received := s.Now().UTC()
+		body, p := readEventBody(w, r)
+		// Who is sending comes first: nothing of an unknown sender is kept.
+		src, ok := s.source(r, func() string { return bodyWriteKey(call, body) })
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Basic realm="kith events"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "send a write key as the Basic auth user name (empty password) or as writeKey in the body", nil)
+			return
+		}
+		if p != nil {
+			s.refuseEvents(w, r, body, p)
+			return
+		}
+		if !utf8Valid(body) {
+			s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid_utf8", msg: "the body is not valid UTF-8 text"})
+			return
+		}
+		if p := scanJSON(body); p != nil {
+			p.status = http.StatusBadRequest
+			s.refuseEvents(w, r, body, p)
+			return
+		}
+		var raws []json.RawMessage
+		var batchSentAt *time.Time
+		var shared json.RawMessage
+		if call == "batch" {
+			var b batchBody
+			if err := json.Unmarshal(body, &b); err != nil {
+				s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "malformed_json", msg: "the body is not a batch: " + jsonProblem(err, &b)})
+				return
+			}
+			if len(b.Batch) == 0 {
+				s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid", msg: "the batch is empty",
+					violations: kith.Violations{violation("batch", "required", "must hold at least one message")}})
+				return
+			}
+			if len(b.Batch) > maxBatchLen {
+				s.refuseEvents(w, r, body, &problem{status: http.StatusRequestEntityTooLarge, code: "too_large",
+					msg: fmt.Sprintf("a batch holds at most %d messages, this one %d", maxBatchLen, len(b.Batch))})
+				return
+			}
+			raws, batchSentAt, shared = b.Batch, b.SentAt, b.Context
+		} else {
+			if len(body) > maxMessage {
+				s.refuseEvents(w, r, body, &problem{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: "a message is at most 32 KB"})
+				return
+			}
+			raws = []json.RawMessage{body}
+		}
+		msgs := make([]segmentMessage, len(raws))
+		var vs kith.Violations
+		for i, raw := range raws {
+			at := "message"
+			if call == "batch" {
+				at = "batch." + strconv.Itoa(i)
+			}
+			if len(raw) > maxMessage {
+				vs = append(vs, violation(at, "too_large", "is larger than 32 KB"))
+				continue
+			}
+			if err := json.Unmarshal(raw, &msgs[i]); err != nil {
+				vs = append(vs, violation(at, "malformed", jsonProblem(err, &msgs[i])))
+				continue
+			}
+		}
+		events := make([]kith.Event, 0, len(msgs))
+		for i := range msgs {
+			if len(vs) > 0 && vs[len(vs)-1].Field == atOf(call, i) {
+				continue
+			}
+			e, mvs := s.toEvent(call, &msgs[i], atOf(call, i), src, batchSentAt, shared, received)
+			vs = append(vs, mvs...)
+			events = append(events, e)
+		}
+		if len(vs) > 0 {
+			s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid", msg: "some messages need fixing; nothing was stored", violations: vs})
+			return
+		}
+		if err := s.identifyEvents(r, src, events); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		relay := make([]bool, len(events))
+		for i, e := range events {
+			relay[i] = s.realtime(e.Type) && !e.Machine
+		}
+		if _, err := s.Events.AppendEvents(r.Context(), events, relay); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+	}
+}
+
+// bodyWriteKey is the writeKey a body carries (the batch's, else its first
+// message's), for clients that send no Basic auth.
+func bodyWriteKey(call string, body []byte) string {
+	var b struct {
+		WriteKey string            `json:"writeKey"`
+		Batch    []json.RawMessage `json:"batch"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return ""
+	}
+	if b.WriteKey == "" && call == "batch" && len(b.Batch) > 0 {
+		var m struct {
+			WriteKey string `json:"writeKey"`
+		}
+		json.Unmarshal(b.Batch[0], &m)
+		return m.WriteKey
+	}
+	return b.WriteKey
+}
+
+func atOf(call string, i int) string {
+	if call == "batch" {
+		return "batch." + strconv.Itoa(i)
+	}
+	return "message"
+}
+
+func utf8Valid(b []byte) bool { return strings.ToValidUTF8(string(b), "\uFFFD") == string(b) }
+
+// readEventBody reads a JSON (or, as browsers send it to skip a CORS
+// preflight, text/plain) body, gunzipping it when the client compressed it, up
+// to the batch limit.
+func readEventBody(w http.ResponseWriter, r *http.Request) ([]byte, *problem) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || (mt != "application/json" && mt != "text/plain") {
+		return nil, &problem{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "send the body as application/json"}
+	}
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, maxBatchRequest)
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(rd)
+		if err != nil {
+			return nil, &problem{status: http.StatusBadRequest, code: "bad_encoding", msg: "the body is not gzip"}
+		}
+		rd = io.LimitReader(zr, maxBatchRequest+1)
+	default:
+		return nil, &problem{status: http.StatusUnsupportedMediaType, code: "unsupported_encoding", msg: "send the body plain or gzip-compressed, not " + quote(enc)}
+	}
+	body, err := io.ReadAll(rd)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig) || len(body) > maxBatchRequest:
+		return nil, &problem{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: "a request is at most 500 KB"}
+	case err != nil:
+		return body, &problem{status: http.StatusBadRequest, code: "bad_request", msg: "the body could not be read (a broken gzip stream?)"}
+	}
+	return body, nil
+}
+
+// source finds the write key's source, from Basic auth or the body.
+func (s *Server) source(r *http.Request, bodyKey func() string) (EventSource, bool) {
+	key, _, ok := r.BasicAuth()
+	if !ok || key == "" {
+		key = bodyKey()
+	}
+	if key == "" {
+		return EventSource{}, false
+	}
+	sum := sha256.Sum256([]byte(key))
+	found, match := EventSource{}, 0
+	for _, src := range s.Sources { // every source compared: the time says nothing about which
+		if subtle.ConstantTimeCompare(sum[:], src.KeySHA256[:]) == 1 {
+			found, match = src, 1
+		}
+	}
+	return found, match == 1
+}
+
+// idString reads an id the spec allows as a string or a number.
+func idString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String(), true
+	}
+	return "", false
+}
+
+// toEvent checks one message and turns it into an event. The timestamp is
+// corrected for the sender's clock as the spec says: receivedAt − (sentAt −
+// timestamp), whenever sentAt is known.
+func (s *Server) toEvent(call string, m *segmentMessage, at string, src EventSource, batchSentAt *time.Time, shared json.RawMessage, received time.Time) (kith.Event, kith.Violations) {
+	var vs kith.Violations
+	bad := func(field, code, msg string) { vs = append(vs, violation(at+"."+field, code, msg)) }
+	typ := m.Type
+	if call != "batch" {
+		typ = call
+	}
+	switch typ {
+	case "track", "page", "screen", "identify", "group", "alias":
+	case "":
+		bad("type", "required", "is required in a batch: track, page, screen, identify, group or alias")
+	default:
+		bad("type", "unknown_type", "must be track, page, screen, identify, group or alias")
+	}
+	user, okU := idString(m.UserID)
+	anon, okA := idString(m.AnonymousID)
+	if !okU {
+		bad("userId", "wrong_type", "must be a string")
+	}
+	if !okA {
+		bad("anonymousId", "wrong_type", "must be a string")
+	}
+	if user == "" && anon == "" {
+		bad("userId", "required", "userId or anonymousId is required")
+	}
+	if len(anon) > 128 || len(user) > 256 {
+		bad("anonymousId", "too_long", "ids are at most 128 (anonymousId) and 256 (userId) characters")
+	}
+	if typ == "track" && strings.TrimSpace(m.Event) == "" {
+		bad("event", "required", "a track call names its event")
+	}
+	if len(m.Event) > 200 || len(m.Name) > 200 {
+		bad("event", "too_long", "event and page names are at most 200 characters")
+	}
+	if typ == "alias" {
+		if prev, _ := idString(m.PreviousID); prev == "" {
+			bad("previousId", "required", "an alias call names the previousId")
+		}
+	}
+	if len(m.MessageID) > maxMessageID {
+		bad("messageId", "too_long", "is at most 100 characters")
+	}
+	for name, raw := range map[string]json.RawMessage{"properties": m.Properties, "traits": m.Traits, "context": m.Context} {
+		if len(raw) > 0 && string(raw) != "null" && raw[0] != '{' {
+			bad(name, "wrong_type", "must be an object")
+		}
+	}
+	if m.MessageID == "" {
+		m.MessageID = "kith-" + rand.Text() // assigned: a retry of this message cannot be recognised
+	}
+	ctxJSON := m.Context
+	if len(ctxJSON) == 0 || string(ctxJSON) == "null" {
+		ctxJSON = shared
+	}
+	e := kith.Event{
+		EventID: src.Name + "/" + m.MessageID, AnonymousID: anon, UserID: user, Source: kith.SourceTracker,
+		Call: typ, WriteSource: src.Name, MessageID: m.MessageID, Properties: object(m.Properties), Traits: object(m.Traits),
+		Context: object(ctxJSON), ReceivedAt: received, OccurredAt: received,
+	}
+	switch typ {
+	case "track":
+		e.Type = strings.TrimSpace(m.Event)
+	case "":
+		e.Type = "unknown"
+	default:
+		e.Type = typ
+	}
+	if (typ == "page" || typ == "screen") && (m.Name != "" || m.Category != "") {
+		e.Properties = withNames(e.Properties, m.Name, m.Category)
+	}
+	ts := m.Timestamp
+	if m.OriginalTimestamp != nil {
+		ts = m.OriginalTimestamp
+	}
+	sent := m.SentAt
+	if sent == nil {
+		sent = batchSentAt
+	}
+	if sent != nil {
+		e.SentAt = sent.UTC()
+	}
+	switch {
+	case ts != nil && sent != nil:
+		e.OccurredAt = received.Add(-sent.Sub(*ts))
+	case ts != nil:
+		e.OccurredAt = ts.UTC()
+	}
+	return e, vs
+}
+
+func object(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
+}
+
+// withNames adds a page call's name and category to its properties (the spec
+// keeps them beside the properties).
+func withNames(props json.RawMessage, name, category string) json.RawMessage {
+	m := map[string]any{}
+	if len(props) > 0 {
+		json.Unmarshal(props, &m)
+	}
+	if name != "" {
+		m["name"] = name
+	}
+	if category != "" {
+		m["category"] = category
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func (s *Server) realtime(typ string) bool {
+	for _, t := range s.Realtime {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseEvents answers a refused events request and keeps its body in
+// quarantine (source tracker), so nothing a client sent is lost.
+func (s *Server) refuseEvents(w http.ResponseWriter, r *http.Request, body []byte, p *problem) {
+	if len(body) > 0 {
+		vs := p.violations
+		if len(vs) == 0 {
+			vs = kith.Violations{violation("body", p.code, p.msg)}
+		}
+		if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{kith.Quarantine(kith.SourceTracker, body, vs, "events", "")}); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+	}
+	writeError(w, p.status, p.code, p.msg, p.violations)
+}
+
+// identifyEvents stitches identify calls that name an email: the anonymous id
+// joins the contact of that email (created when new), and the traits that are
+// profile fields are applied with the tracker's provenance — unless the source
+// is a browser and the email is another contact's: that is a claim, held until
+// the address's owner verifies it, like a form's.
+func (s *Server) identifyEvents(r *http.Request, src EventSource, events []kith.Event) error {
+	for i := range events {
+		e := &events[i]
+		if e.Call != "identify" || len(e.Traits) == 0 {
+			continue
+		}
+		var traits map[string]any
+		if json.Unmarshal(e.Traits, &traits) != nil {
+			continue
+		}
+		raw := map[kith.Field]string{}
+		for k, v := range traits {
+			if f, ok := kith.ParseField(traitField(k)); ok {
+				if str, ok := v.(string); ok {
+					raw[f] = str
+				}
+			}
+		}
+		if raw[kith.FieldEmail] == "" {
+			continue
+		}
+		opts := s.Quality
+		opts.Now = e.ReceivedAt
+		prov := kith.Provenance{Source: kith.SourceTracker, Ref: e.EventID, At: e.OccurredAt}
+		res := quality.Record(raw, opts)
+		fields := res.Values(prov, nil)
+		email := fields[kith.FieldEmail].Value
+		if email == "" {
+			continue // an address the rules refuse: the event is kept, nothing is stitched
+		}
+		v, _, err := s.identify(r.Context(), e.AnonymousID, "", e.ReceivedAt)
+		if err != nil {
+			return err
+		}
+		req := kith.SubmitRequest{Region: s.Quality.DefaultRegion, Submission: kith.Submission{
+			SubmissionID: "identify/" + e.EventID, Form: "identify/" + src.Name, AnonymousID: e.AnonymousID,
+			Fields: fields, Raw: e.Traits, ReceivedAt: e.ReceivedAt,
+		}}
+		var id string
+		claim := false
+		if src.Trusted {
+			id, _, err = s.Contacts.Resolve(r.Context(), []kith.Identity{{Kind: kith.IdentityEmail, Value: email}}, kith.SourceTracker)
+			if err == nil && e.AnonymousID != "" {
+				err = s.Contacts.Link(r.Context(), id, kith.Identity{Kind: kith.IdentityAnonymous, Value: e.AnonymousID}, kith.SourceTracker)
+			}
+		} else {
+			id, claim, err = s.target(r.Context(), v, e.AnonymousID, email)
+		}
+		if err != nil {
+			return err
+		}
+		req.Submission.ContactID = id
+		if claim {
+			// The browser's cookie, when it sent one, lets the link apply the claim.
+			cookie := ""
+			if c, err := r.Cookie(browserCookie); err == nil {
+				cookie = c.Value
+			}
+			if err := s.Contacts.Claim(r.Context(), kith.Claim{ContactID: id, Request: req, Browser: s.Links.Browser(cookie), At: e.ReceivedAt}); err != nil {
+				return err
+			}
+			continue
+		}
+		e.ContactID = id
+		if _, err := s.Contacts.Submit(r.Context(), req); err != nil && kith.ErrorCode(err) != kith.CodeInvalid {
+			return err
+		}
+	}
+	return nil
+}
+
+// traitField maps Segment's reserved traits to profile fields.
+func traitField(trait string) string {
+	switch trait {
+	case "firstName":
+		return string(kith.FieldFirstName)
+	case "lastName":
+		return string(kith.FieldLastName)
+	case "birthday":
+		return string(kith.FieldBirthDate)
+	case "postalCode":
+		return string(kith.FieldPostalCode)
+	}
+	return trait
+}

@@ -1,0 +1,25 @@
+-- Behavioural tracking (the Segment-compatible events API): each message keeps what
+-- its sender said. event_id is "<source>/<messageId>", so a message is stored once per
+-- write-key source forever (not for a time window).
+ALTER TABLE events
+    ADD COLUMN call         text        NOT NULL DEFAULT 'track', -- track, page, screen, identify, group, alias
+    ADD COLUMN write_source text,                                 -- the write key's source, e.g. web, backend
+    ADD COLUMN message_id   text,
+    ADD COLUMN user_id      text,
+    ADD COLUMN context      jsonb       NOT NULL DEFAULT '{}',    -- page, userAgent, ip, campaign, library
+    ADD COLUMN traits       jsonb       NOT NULL DEFAULT '{}',
+    ADD COLUMN sent_at      timestamptz,
+    ADD COLUMN machine      boolean     NOT NULL DEFAULT false;   -- a privacy proxy's open, a scanner's click
+
+-- Events for contacts' workflows, written in the same transaction as the events and
+-- drained by the EventRelay workflow (Signal-With-Start); a row is deleted once its
+-- signal is sent, and the workflow ignores an event id it has seen.
+CREATE TABLE event_outbox (
+    id           bigserial PRIMARY KEY,
+    event_id     text        NOT NULL,
+    contact_id   uuid,
+    anonymous_id text,
+    type         text        NOT NULL,
+    occurred_at  timestamptz NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
