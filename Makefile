@@ -27,6 +27,7 @@ prereqs:
 ## test: unit and integration tests against real PostgreSQL, Temporal and the BigQuery emulator
 test: tools
 	tools/prereqs.sh chromium
+	tools/npm.sh
 	$(GOTEST) ./...
 
 ## test-short: unit tests only (no servers)
