@@ -104,11 +104,39 @@ type ProfileChange struct {
 	Ref       string `json:"ref"`
 }
 
-// ContactNotifier tells contacts' workflows about changes made outside them.
+// EventNotice tells a contact's workflow about one behavioural event.
+type EventNotice struct {
+	EventID string    `json:"event_id"`
+	Type    string    `json:"type"`
+	At      time.Time `json:"at"`
+}
+
+// ContactNotifier tells contacts' workflows about changes made outside them,
+// starting a contact's workflow when it has none yet.
 type ContactNotifier interface {
-	// NotifyContact tells the contact's workflow to reload its profile, starting
-	// the workflow when the contact has none yet.
+	// NotifyContact tells the contact's workflow to reload its profile.
 	NotifyContact(ctx context.Context, ch ProfileChange) error
+	// NotifyEvent tells the contact's workflow about an event; the workflow
+	// ignores an event id it has seen, so a repeat is harmless.
+	NotifyEvent(ctx context.Context, contactID string, e EventNotice) error
+}
+
+// RelayedEvent is an event waiting in the outbox for its contact's workflow.
+type RelayedEvent struct {
+	ID        int64 // the outbox row
+	ContactID string
+	Notice    EventNotice
+}
+
+// EventRelayStore is the event outbox the EventRelay drains.
+type EventRelayStore interface {
+	// PendingEvents returns up to limit queued events, oldest first, each with
+	// its contact as known now (an event whose visitor is still anonymous has
+	// none).
+	PendingEvents(ctx context.Context, limit int) ([]RelayedEvent, error)
+	// RelayedEvents removes the outbox rows of events that were signalled (or
+	// have no contact to tell).
+	RelayedEvents(ctx context.Context, ids []int64) error
 }
 
 // CRMSyncs starts CRM syncs.

@@ -3,12 +3,15 @@ package httpapi_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/workflows"
@@ -203,4 +206,53 @@ func TestIdentifyStitchesOnlyWhatItMay(t *testing.T) {
 	if n := k.count(t, `SELECT count(*) FROM events WHERE anonymous_id = 'anon-server-1' AND contact_id = $1`, res.ContactID); n != 2 {
 		t.Errorf("%d of the server visitor's events belong to the contact, want 2", n)
 	}
+}
+
+// TestRealtimeEventsReachTheContactOnce: a Product Viewed of a known visitor
+// reaches the contact's workflow within seconds through the outbox and the
+// EventRelay; a page view is not signalled; an event relayed twice (a relay
+// that died between signal and delete) counts once.
+func TestRealtimeEventsReachTheContactOnce(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	var res submitResponse
+	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "relay-sub-1", "anonymous_id": "anon-relay-1",
+		"fields": map[string]string{"email": "relay@example.com"}, "consents": consentsGiven}, &res); code != 200 {
+		t.Fatalf("submission answered %d", code)
+	}
+	ctx := context.Background()
+	relayID := "event-relay-" + t.Name()
+	run, err := k.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: relayID, TaskQueue: workflows.TaskQueue},
+		workflows.EventRelayName, workflows.EventRelayInput{DrainFor: 3 * time.Second, Runs: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(typ, id string) {
+		b, _ := json.Marshal(map[string]any{"type": "track", "anonymousId": "anon-relay-1", "event": typ, "messageId": id})
+		if typ == "page" {
+			b, _ = json.Marshal(map[string]any{"anonymousId": "anon-relay-1", "name": "Home", "messageId": id})
+		}
+		path := map[bool]string{true: "/v1/page", false: "/v1/track"}[typ == "page"]
+		if code, e := k.postEvents(t, path, webWriteKey, b, false); code != 200 {
+			t.Fatalf("%s: %d %+v", typ, code, e.Error)
+		}
+	}
+	sentAt := time.Now()
+	send("page", "relay-page-1")
+	send("Product Viewed", "relay-view-1")
+	eventually(t, "the Product Viewed to reach the contact", func() bool { return queryContact(t, k, res.ContactID).Events >= 1 })
+	t.Logf("event reached the contact's workflow in %s", time.Since(sentAt).Round(time.Millisecond))
+	// The relay dies after signalling, before deleting: the row comes back.
+	if _, err := k.Store.DB().Exec(`INSERT INTO event_outbox (event_id, contact_id, type, occurred_at) VALUES ('web/relay-view-1', $1, 'Product Viewed', now())`, res.ContactID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the repeat to be relayed", func() bool { return k.count(t, `SELECT count(*) FROM event_outbox`) == 0 })
+	time.Sleep(500 * time.Millisecond)
+	if v := queryContact(t, k, res.ContactID); v.Events != 1 || len(v.SeenEvents) != 1 || v.SeenEvents[0] != "web/relay-view-1" {
+		t.Errorf("the contact counted %d events (seen %v); want the one Product Viewed once", v.Events, v.SeenEvents)
+	}
+	if err := k.Client.TerminateWorkflow(ctx, relayID, "", "test done"); err != nil {
+		t.Fatal(err)
+	}
+	recordHistory(t, k, relayID, run.GetRunID(), "event_relay.json")
+	recordHistory(t, k, workflows.ContactWorkflowID(res.ContactID), "", "contact_event_relayed_twice.json")
 }

@@ -94,9 +94,11 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	t.Cleanup(simSrv.Close)
 
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors()})
+	notifier := &workflows.ContactService{Client: tc, Input: input}
 	workflows.Register(w, workflows.Activities{
 		Import:   &activities.Import{Store: store},
-		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Notifier: &workflows.ContactService{Client: tc, Input: input}},
+		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Notifier: notifier},
+		Relay:    &activities.Relay{Store: store, Notifier: notifier},
 		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
 			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
 			"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},

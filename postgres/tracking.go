@@ -223,3 +223,35 @@ func (w *EventWriter) write(batch []*appendReq, n int) {
 		close(r.done)
 	}
 }
+
+// PendingEvents implements kith.EventRelayStore.
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]kith.RelayedEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT o.id, COALESCE(o.contact_id, (SELECT i.contact_id FROM identities i
+				WHERE i.kind = 'anonymous' AND i.namespace = '' AND i.value = o.anonymous_id))::text,
+			o.event_id, o.type, o.occurred_at
+		FROM event_outbox o ORDER BY o.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []kith.RelayedEvent
+	for rows.Next() {
+		var e kith.RelayedEvent
+		var contact *string
+		if err := rows.Scan(&e.ID, &contact, &e.Notice.EventID, &e.Notice.Type, &e.Notice.At); err != nil {
+			return nil, err
+		}
+		if contact != nil {
+			e.ContactID = *contact
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// RelayedEvents implements kith.EventRelayStore.
+func (s *Store) RelayedEvents(ctx context.Context, ids []int64) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM event_outbox WHERE id = ANY($1)`, pq.Array(ids))
+	return err
+}

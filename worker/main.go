@@ -75,9 +75,11 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	} else {
 		log.Warn("BigQuery not configured (set BIGQUERY_PROJECT, or BIGQUERY_EMULATOR_HOST for the emulator): this worker runs no WarehouseLoad")
 	}
+	notifier := &workflows.ContactService{Client: c}
 	workflows.Register(w, workflows.Activities{
 		Import:    &activities.Import{Store: store},
-		Contacts:  &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Notifier: &workflows.ContactService{Client: c}},
+		Contacts:  &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Notifier: notifier},
+		Relay:     &activities.Relay{Store: store, Notifier: notifier},
 		Dedup:     &activities.Dedup{Store: store},
 		Cleaning:  &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 		Archiver:  &activities.Archiver{Store: store, Now: time.Now},
@@ -88,6 +90,11 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	log.Info("worker started", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace)
+	// The event relay runs as one workflow for the whole deployment: each worker
+	// makes sure it is running (a running one is joined, not doubled).
+	if _, err := c.ExecuteWorkflow(ctx, workflows.EventRelayStartOptions(), workflows.EventRelayName, workflows.EventRelayInput{}); err != nil {
+		log.Warn("event relay not started; events reach contacts once it is", "error", err)
+	}
 	<-ctx.Done()
 	log.Info("worker stopping")
 	w.Stop()

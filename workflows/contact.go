@@ -39,6 +39,7 @@ const (
 	DefaultOptInTimeout   = 7 * 24 * time.Hour
 	DefaultMaxEventsInRun = 1000
 	recentSubmissions     = 200 // submission ids remembered for idempotency
+	recentEvents          = 500 // event ids remembered: a relayed event signalled twice counts once
 	ledgerInState         = 50  // consent records kept in the workflow (all are in PostgreSQL)
 )
 
@@ -81,13 +82,16 @@ type ContactState struct {
 	Fields   map[kith.Field]kith.Value     `json:"fields"`
 	Consents map[string]kith.ConsentRecord `json:"consents"` // latest per purpose
 	// Ledger is the most recent consent records, oldest first.
-	Ledger       []kith.ConsentRecord    `json:"ledger"`
-	Pending      map[string]PendingOptIn `json:"pending"` // double opt-ins by purpose
-	Submissions  []string                `json:"submissions"`
-	Completeness int                     `json:"completeness"`
-	Events       int                     `json:"events"`
-	LastEventAt  time.Time               `json:"last_event_at,omitzero"`
-	Source       kith.Source             `json:"source,omitempty"` // first source that created it
+	Ledger      []kith.ConsentRecord    `json:"ledger"`
+	Pending     map[string]PendingOptIn `json:"pending"` // double opt-ins by purpose
+	Submissions []string                `json:"submissions"`
+	// SeenEvents are the latest event ids counted (runs begun before event
+	// de-duplication keep none).
+	SeenEvents   []string    `json:"seen_events,omitempty"`
+	Completeness int         `json:"completeness"`
+	Events       int         `json:"events"`
+	LastEventAt  time.Time   `json:"last_event_at,omitzero"`
+	Source       kith.Source `json:"source,omitempty"` // first source that created it
 	// Rules are the rules this contact was pinned to when its run began; nil in
 	// runs begun before rules were pinned (they read the defaults).
 	Rules *ContactRules `json:"rules,omitempty"`
@@ -127,14 +131,9 @@ type (
 	ConsentChange = kith.ConsentChange
 	// ConfirmSignal confirms a double opt-in (the confirm signal).
 	ConfirmSignal = kith.OptInConfirmation
+	// EventSignal is a behavioural event of the contact (the event signal).
+	EventSignal = kith.EventNotice
 )
-
-// EventSignal is a behavioural event of the contact.
-type EventSignal struct {
-	EventID string    `json:"event_id"`
-	Type    string    `json:"type"`
-	At      time.Time `json:"at"`
-}
 
 // ContactView is the contact's state as queries and updates return it.
 type ContactView struct {
@@ -248,6 +247,8 @@ type contact struct {
 	// serialized is false in runs begun before every handler took a lock (their
 	// histories replay the old interleaving).
 	serialized bool
+	// dedupEvents is false in runs begun before events were de-duplicated.
+	dedupEvents bool
 	// profile serializes every handler that waits on an activity and then writes
 	// the profile (submissions, profile reloads); consent serializes those that
 	// write consents. A withdrawal takes only the consent lock: it never waits
@@ -314,6 +315,7 @@ func refused(err error) error {
 // pins its rules (runs begun before version 1 do neither), and pins the default
 // rules into a state that has none.
 func (c *contact) pinRules(ctx workflow.Context) {
+	c.dedupEvents = workflow.GetVersion(ctx, "dedup-events", workflow.DefaultVersion, 1) >= 1
 	c.serialized = workflow.GetVersion(ctx, "serialized-handlers-pinned-rules", workflow.DefaultVersion, 1) >= 1
 	if !c.serialized {
 		c.consent = c.profile // one lock for the updates, as before
@@ -509,6 +511,15 @@ func (c *contact) startOptIn(ctx workflow.Context, cr kith.ConsentRecord) error 
 
 func (c *contact) onEvent(e EventSignal) {
 	c.handled++
+	if c.dedupEvents {
+		if slices.Contains(c.state.SeenEvents, e.EventID) {
+			return // the relay signalled it again after a crash
+		}
+		c.state.SeenEvents = append(c.state.SeenEvents, e.EventID)
+		if n := len(c.state.SeenEvents); n > recentEvents {
+			c.state.SeenEvents = slices.Clone(c.state.SeenEvents[n-recentEvents:])
+		}
+	}
 	c.state.Events++
 	if e.At.After(c.state.LastEventAt) {
 		c.state.LastEventAt = e.At

@@ -105,3 +105,16 @@ func TestCRMBackfillContinuedFromBeforeBaselinesKeepsItsTotals(t *testing.T) {
 		t.Errorf("result %+v, want the carried totals plus this run's: 14 pages, 700 contacts, 2 quarantined", res)
 	}
 }
+
+func TestEventRelayDrainsThenContinuesAsNew(t *testing.T) {
+	env := newEnv(t)
+	var a *activities.Relay
+	env.RegisterActivity(a)
+	env.OnActivity(a.Drain, mock.Anything, mock.Anything).Return(activities.RelayResult{Signalled: 4}, nil)
+	env.ExecuteWorkflow(workflows.EventRelayName, workflows.EventRelayInput{Runs: 3, Signalled: 10})
+	next := continued[workflows.EventRelayInput](t, env)
+	env.AssertActivityNumberOfCalls(t, "Drain", 3)
+	if next.Signalled != 22 || next.Runs != 3 {
+		t.Errorf("carried %+v, want 22 signalled and the same runs", next)
+	}
+}

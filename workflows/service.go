@@ -277,6 +277,15 @@ func (s *ContactService) NotifyContact(ctx context.Context, ch kith.ProfileChang
 	return err
 }
 
+// NotifyEvent implements kith.ContactNotifier with Signal-With-Start.
+func (s *ContactService) NotifyEvent(ctx context.Context, contactID string, e kith.EventNotice) error {
+	in := s.Input
+	in.ContactID = contactID
+	_, err := s.Client.SignalWithStartWorkflow(ctx, ContactWorkflowID(contactID), SignalEvent, e,
+		ContactStartOptions(contactID), ContactLifecycleName, in)
+	return err
+}
+
 // StartCRMSync implements kith.CRMSyncs.
 func (s *ContactService) StartCRMSync(ctx context.Context, in kith.CRMSyncEvent) error {
 	_, err := s.Client.ExecuteWorkflow(ctx, CRMSyncStartOptions(in.Provider, in.EventID), CRMSyncName, in)
