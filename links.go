@@ -18,6 +18,10 @@ const (
 	// LinkProfile identifies a contact to a form: "complete your profile" links in
 	// messages Kith sent to the contact's address.
 	LinkProfile = "profile"
+	// LinkOpen is an email's open pixel; LinkClick a tracked link in an email,
+	// signed over its destination so it can never redirect anywhere else.
+	LinkOpen  = "open"
+	LinkClick = "click"
 )
 
 // Link is what a signed link grants: Kind for ContactID (and Purpose, for an
@@ -26,6 +30,8 @@ type Link struct {
 	Kind      string    `json:"k"`
 	ContactID string    `json:"c"`
 	Purpose   string    `json:"p,omitempty"`
+	Delivery  string    `json:"d,omitempty"` // the message (or campaign) an open or click belongs to
+	URL       string    `json:"u,omitempty"` // a click's destination
 	Expires   time.Time `json:"e"`
 }
 
@@ -34,6 +40,9 @@ type Link struct {
 // bare contact id is never enough to act for a contact.
 type Signer struct {
 	Key []byte // 32 random bytes or more; never logged
+	// Old keys still verify (links already sent keep working while keys rotate);
+	// only Key signs.
+	Old [][]byte
 }
 
 // Sign returns the token of l: base64url(JSON) "." base64url(MAC).
@@ -53,7 +62,14 @@ func (s Signer) Verify(token, kind string, now time.Time) (Link, error) {
 		return Link{}, notValid
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.mac("link", payload)) {
+	if err != nil {
+		return Link{}, notValid
+	}
+	ok = hmac.Equal(got, s.mac("link", payload))
+	for _, k := range s.Old {
+		ok = hmac.Equal(got, Signer{Key: k}.mac("link", payload)) || ok
+	}
+	if !ok {
 		return Link{}, notValid
 	}
 	b, err := base64.RawURLEncoding.DecodeString(payload)

@@ -58,6 +58,7 @@ type Config struct {
 	// browser cookies (KITH_LINK_KEY: base64 of 32 bytes or more); never logged.
 	// Without it a process makes a random key: links then die with the process.
 	LinkKey       []byte
+	LinkKeysOld   [][]byte // still verify while keys rotate
 	LinkKeyRandom bool
 
 	// WriteKeys are the events API's sources (KITH_WRITE_KEYS: comma-separated
@@ -171,10 +172,18 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 			errs = append(errs, fmt.Errorf("KITH_PAYLOAD_KEYS: %w", err))
 		}
 	}
-	if k := get("KITH_LINK_KEY", ""); k != "" {
-		var err error
-		if c.LinkKey, err = base64.StdEncoding.DecodeString(k); err != nil || len(c.LinkKey) < 32 {
-			errs = append(errs, errors.New("KITH_LINK_KEY must be base64 of at least 32 random bytes, e.g. the output of: openssl rand -base64 32"))
+	if ks := get("KITH_LINK_KEY", ""); ks != "" {
+		for i, k := range strings.Split(ks, ",") {
+			key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
+			if err != nil || len(key) < 32 {
+				errs = append(errs, errors.New("KITH_LINK_KEY must be base64 of at least 32 random bytes (comma-separated while rotating: the first signs), e.g. the output of: openssl rand -base64 32"))
+				break
+			}
+			if i == 0 {
+				c.LinkKey = key
+			} else {
+				c.LinkKeysOld = append(c.LinkKeysOld, key)
+			}
 		}
 	} else {
 		c.LinkKey, c.LinkKeyRandom = make([]byte, 32), true

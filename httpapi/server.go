@@ -55,6 +55,7 @@ type Server struct {
 	RatePerIP  rate.Limit
 	BurstPerIP int
 
+	clicks   clickBursts  // recent email clicks, to tell scanners' bursts
 	limiters sync.Map     // client IP → *rate.Limiter
 	newIPs   atomic.Int64 // limiters added since the last sweep
 }
@@ -71,6 +72,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/unsubscribe", s.handleUnsubscribePage)
 	mux.HandleFunc("POST /v1/unsubscribe", s.handleUnsubscribe)
 	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
+	mux.HandleFunc("GET /v1/o/{file}", s.handleOpen)
+	mux.HandleFunc("GET /v1/c/{token}", s.handleClick) // GET serves HEAD too (a scanner's)
 	for _, call := range []string{"track", "identify", "page", "screen", "group", "alias", "batch"} {
 		mux.HandleFunc("POST /v1/"+call, s.handleEvents(call))
 	}
@@ -209,6 +212,12 @@ func (s *Server) limit(next http.Handler) http.Handler {
 			})
 		}
 		if !l.(*rate.Limiter).Allow() {
+			if strings.HasPrefix(r.URL.Path, "/v1/o/") { // an image must never break: the open is not recorded
+				w.Header().Set("Content-Type", "image/gif")
+				w.Header().Set("Cache-Control", "no-store")
+				w.Write(pixel)
+				return
+			}
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests from this address; retry in a second", nil)
 			return

@@ -125,7 +125,7 @@ func demoUnsubscribe(ctx context.Context, cfg config.Config, api string, store *
 	if err != nil {
 		return err
 	}
-	unsub, err := signedLink(cfg, kith.LinkUnsubscribe, contactID, "email_marketing", time.Now().Add(time.Hour))
+	unsub, err := signedLink(cfg, kith.Link{Kind: kith.LinkUnsubscribe, ContactID: contactID, Purpose: "email_marketing", Expires: time.Now().Add(time.Hour)})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,11 +20,15 @@ func runLink(_ context.Context, args []string, e env) error {
 	contact := fs.String("contact", "", "the contact's id")
 	purpose := fs.String("purpose", "*", "unsubscribe: the consent purpose to withdraw (* for every purpose)")
 	valid := fs.Duration("valid", 60*24*time.Hour, "how long the link works")
+	delivery := fs.String("delivery", "", "open, click: the message (or campaign) id the open or click belongs to")
+	dest := fs.String("url", "", "click: the destination (https:// or http://)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: starter link unsubscribe|profile -contact ID [-purpose P] [-valid 1440h]")
+		fmt.Fprintln(e.stderr, "usage: starter link unsubscribe|profile|open|click -contact ID [-purpose P] [-delivery D] [-url U] [-valid 1440h]")
 		fmt.Fprintln(e.stderr, "Prints a signed link for one contact (KITH_LINK_KEY signs it; KITH_PUBLIC_URL is its host):")
 		fmt.Fprintln(e.stderr, "  unsubscribe  the one-click unsubscribe link (RFC 8058) for a message's List-Unsubscribe header")
 		fmt.Fprintln(e.stderr, "  profile      a form link that tells the form who the person is")
+		fmt.Fprintln(e.stderr, "  open         an email's open pixel (<img src=…>)")
+		fmt.Fprintln(e.stderr, "  click        a tracked link that redirects to exactly -url")
 		fs.PrintDefaults()
 	}
 	if len(args) == 0 {
@@ -44,7 +49,8 @@ func runLink(_ context.Context, args []string, e env) error {
 	if cfg.LinkKeyRandom {
 		return fmt.Errorf("KITH_LINK_KEY is not set: a link signed with a random key would never work; set the key the API runs with")
 	}
-	link, err := signedLink(cfg, kind, *contact, *purpose, time.Now().Add(*valid))
+	link, err := signedLink(cfg, kith.Link{Kind: kind, ContactID: *contact, Purpose: *purpose, Delivery: *delivery, URL: *dest,
+		Expires: time.Now().Add(*valid)})
 	if err != nil {
 		return err
 	}
@@ -52,14 +58,24 @@ func runLink(_ context.Context, args []string, e env) error {
 	return nil
 }
 
-// signedLink is the URL of a signed link of kind for a contact.
-func signedLink(cfg config.Config, kind, contactID, purpose string, expires time.Time) (string, error) {
+// signedLink is the URL of a signed link for a contact.
+func signedLink(cfg config.Config, l kith.Link) (string, error) {
 	s := kith.Signer{Key: cfg.LinkKey}
-	switch kind {
+	switch l.Kind {
 	case kith.LinkUnsubscribe:
-		return cfg.PublicURL + "/v1/unsubscribe?" + url.Values{"token": {s.Sign(kith.Link{Kind: kind, ContactID: contactID, Purpose: purpose, Expires: expires})}}.Encode(), nil
+		return cfg.PublicURL + "/v1/unsubscribe?" + url.Values{"token": {s.Sign(l)}}.Encode(), nil
 	case kith.LinkProfile:
-		return cfg.PublicURL + "/forms/profile?" + url.Values{"kith_token": {s.Sign(kith.Link{Kind: kind, ContactID: contactID, Expires: expires})}}.Encode(), nil
+		l.Purpose = ""
+		return cfg.PublicURL + "/forms/profile?" + url.Values{"kith_token": {s.Sign(l)}}.Encode(), nil
+	case kith.LinkOpen:
+		l.Purpose = ""
+		return cfg.PublicURL + "/v1/o/" + s.Sign(l) + ".gif", nil
+	case kith.LinkClick:
+		if !strings.HasPrefix(l.URL, "https://") && !strings.HasPrefix(l.URL, "http://") {
+			return "", usagef("a click link needs -url https://…")
+		}
+		l.Purpose = ""
+		return cfg.PublicURL + "/v1/c/" + s.Sign(l), nil
 	}
-	return "", usagef("unknown link %q: unsubscribe or profile", kind)
+	return "", usagef("unknown link %q: unsubscribe, profile, open or click", l.Kind)
 }

@@ -85,7 +85,7 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 		Store:       store,
 		Contacts:    contacts,
 		Syncs:       contacts,
-		Links:       kith.Signer{Key: cfg.LinkKey},
+		Links:       kith.Signer{Key: cfg.LinkKey, Old: cfg.LinkKeysOld},
 		Webhooks:    hooks,
 		PublicURL:   cfg.PublicURL,
 		Quality:     quality.Options{DefaultRegion: cfg.DefaultRegion},
