@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -162,5 +164,110 @@ func TestClaimLinkAppliesOnlyInTheBrowserThatMadeIt(t *testing.T) {
 	}
 	if body = textAfter(same, link); !strings.Contains(body, "Your answers are saved") || phone() != "+4746500000" {
 		t.Errorf("the link in the same browser: %q, phone %s; want saved and the new phone", body, phone())
+	}
+}
+
+// trackerPage is a site that embeds tracker.js with the documented snippet.
+const trackerPage = `<!doctype html><html><head><meta charset="utf-8"><title>Landing</title>
+<script>
+window.kith = window.kith || function () { (kith.q = kith.q || []).push(arguments); };
+window.dataLayer = [{event: "view_item", ecommerce: {items: [{item_id: "SKU-1"}]}}];
+kith("init", {host: %q, writeKey: %q, dataLayerEvents: ["view_item", "add_to_cart"], flushEvery: 300});
+</script>
+<script async src="%s/static/tracker.js"></script></head>
+<body><h1>Landing</h1><a href="#pricing" id="cta" data-kith-track="CTA Clicked" data-kith-plan="pro">Try it</a>
+<div style="height: 5000px"></div><p id="end">end</p></body></html>`
+
+// TestTrackerCollectsPageClicksScrollAndDataLayer: on a site with tracker.js,
+// navigating (also by the history API), scrolling to the bottom, clicking a
+// marked link and a dataLayer push produce page, click, scroll-depth and track
+// events with one anonymous id; the hosted form submitted in the same browser
+// then links them to the contact.
+func TestTrackerCollectsPageClicksScrollAndDataLayer(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, trackerPage, k.URL, webWriteKey, k.URL)
+	}))
+	t.Cleanup(site.Close)
+	ctx := browser(t)
+	js := func(expr string) {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr)); err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/landing"), chromedp.WaitVisible(chromedp.CSS("#cta"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(window.kith && window.kith.loaded)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	js(`window.scrollTo(0, document.body.scrollHeight); true`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#cta"))); err != nil {
+		t.Fatal(err)
+	}
+	js(`dataLayer.push({event: "add_to_cart", value: 12}); dataLayer.push({event: "gtm.js"}); true`)
+	js(`history.pushState({}, "", "/step-2"); true`)
+	types := func() map[string]int {
+		var rows []struct {
+			Type string `db:"type"`
+			N    int    `db:"n"`
+		}
+		k.Store.DB().Select(&rows, `SELECT type, count(*) AS n FROM events WHERE write_source = 'web' GROUP BY type`)
+		out := map[string]int{}
+		for _, r := range rows {
+			out[r.Type] = r.N
+		}
+		return out
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("stored: %v", types())
+			var q []string
+			k.Store.DB().Select(&q, `SELECT convert_from(payload, 'UTF8') || ' ' || violations::text FROM quarantine`)
+			t.Logf("quarantine: %v", q)
+		}
+	}()
+	eventually(t, "the tracker's events", func() bool {
+		got := types()
+		return got["page"] == 2 && got["CTA Clicked"] == 1 && got["Scroll Depth"] == 4 && got["add_to_cart"] == 1 && got["view_item"] == 1
+	})
+	got := types()
+	delete(got, "Engaged Time") // a ping, when the test ran longer than its interval
+	if got["gtm.js"] != 0 || len(got) != 5 {
+		t.Errorf("event types %v; want only page, CTA Clicked, Scroll Depth, view_item, add_to_cart", got)
+	}
+	var anon []string
+	k.Store.DB().Select(&anon, `SELECT DISTINCT anonymous_id FROM events WHERE write_source = 'web'`)
+	if len(anon) != 1 || anon[0] == "" {
+		t.Fatalf("anonymous ids %v, want one", anon)
+	}
+	var plan, path string
+	k.Store.DB().QueryRow(`SELECT properties->>'plan' FROM events WHERE type = 'CTA Clicked'`).Scan(&plan)
+	k.Store.DB().QueryRow(`SELECT context->'page'->>'path' FROM events WHERE type = 'page' ORDER BY occurred_at DESC LIMIT 1`).Scan(&path)
+	if plan != "pro" || path != "/step-2" {
+		t.Errorf("click plan %q, last page path %q", plan, path)
+	}
+
+	// The same browser fills in the hosted form: the tracker's visitor becomes the contact.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(k.URL+"/forms/profile"),
+		chromedp.WaitVisible(chromedp.CSS("#field-email")),
+		chromedp.SendKeys(chromedp.CSS("#field-email"), "tracked@example.com"),
+		chromedp.Click(chromedp.CSS("#next")),
+		chromedp.WaitVisible(chromedp.CSS("#field-phone")),
+		chromedp.Click(chromedp.CSS("#consent-personalization")),
+		chromedp.Click(chromedp.CSS("#submit")),
+		chromedp.WaitVisible(chromedp.CSS("#done")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	var contact string
+	if err := k.Store.DB().Get(&contact, `SELECT id::text FROM contacts WHERE email = 'tracked@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	all := k.count(t, `SELECT count(*) FROM events WHERE anonymous_id = $1`, anon[0])
+	if n := k.count(t, `SELECT count(*) FROM events WHERE anonymous_id = $1 AND contact_id = $2`, anon[0], contact); n != all || n < 9 {
+		t.Errorf("%d of the visitor's %d events belong to the contact after the form, want all", n, all)
 	}
 }

@@ -28,3 +28,12 @@ func (s *Server) handleFormScript(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	http.ServeFileFS(w, r, static, "static/form.js")
 }
+
+// handleTrackerScript serves tracker.js, which sites embed (see its header for
+// the snippet). Cached for an hour; any origin may load it.
+func (s *Server) handleTrackerScript(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	http.ServeFileFS(w, r, static, "static/tracker.js")
+}

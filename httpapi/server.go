@@ -79,6 +79,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET /forms/{form}", s.handleFormPage)
 	mux.HandleFunc("GET /static/form.js", s.handleFormScript)
+	mux.HandleFunc("GET /static/tracker.js", s.handleTrackerScript)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if allow := allowed(mux, r); len(allow) > 0 {
@@ -230,7 +231,9 @@ func (s *Server) limit(next http.Handler) http.Handler {
 func (s *Server) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && (slices.Contains(s.CORSOrigins, "*") || slices.Contains(s.CORSOrigins, origin)) {
+		// The events API is called from every site that embeds tracker.js: its
+		// write keys, not origins, say who may send.
+		if origin != "" && (eventCalls[r.URL.Path] || slices.Contains(s.CORSOrigins, "*") || slices.Contains(s.CORSOrigins, origin)) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
