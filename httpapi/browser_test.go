@@ -271,3 +271,42 @@ func TestTrackerCollectsPageClicksScrollAndDataLayer(t *testing.T) {
 		t.Errorf("%d of the visitor's %d events belong to the contact after the form, want all", n, all)
 	}
 }
+
+// TestTrackerWaitsForConsent: a site that asks for consent first sends nothing
+// before it; kith("consent", false) stops tracking and drops what was queued.
+func TestTrackerWaitsForConsent(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page := strings.Replace(fmt.Sprintf(trackerPage, k.URL, webWriteKey, k.URL), "flushEvery: 300", "flushEvery: 300, requireConsent: true", 1)
+		fmt.Fprint(w, page)
+	}))
+	t.Cleanup(site.Close)
+	ctx := browser(t)
+	run := func(expr string) {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr)); err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/landing"), chromedp.WaitVisible(chromedp.CSS("#cta"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(window.kith && window.kith.loaded)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	run(`dataLayer.push({event: "add_to_cart"}); true`)
+	time.Sleep(time.Second)
+	if n := k.count(t, `SELECT count(*) FROM events`); n != 0 {
+		t.Fatalf("%d events sent before consent", n)
+	}
+	// With consent, the page view and the site's dataLayer so far (replayed).
+	run(`kith("consent", true); true`)
+	eventually(t, "the page view and the dataLayer after consent", func() bool {
+		return k.count(t, `SELECT count(*) FROM events`) == 3 && k.count(t, `SELECT count(*) FROM events WHERE type = 'page'`) == 1
+	})
+	run(`kith("consent", false); kith("track", "After Withdrawal"); dataLayer.push({event: "add_to_cart"}); true`)
+	time.Sleep(time.Second)
+	if n := k.count(t, `SELECT count(*) FROM events`); n != 3 {
+		t.Errorf("%d events, want the 3 sent with consent and none after it was withdrawn", n)
+	}
+}
