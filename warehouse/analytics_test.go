@@ -39,6 +39,14 @@ INSERT INTO events (event_id, contact_id, type, source, occurred_at) VALUES
   ('b1', md5('b')::uuid, 'email_open', 'esp', now() - interval '4 days'),
   ('b2', md5('b')::uuid, 'page_view', 'tracker', now() - interval '1 day'),
   ('c1', md5('c')::uuid, 'page_view', 'tracker', now() - interval '40 days');
+INSERT INTO events (event_id, contact_id, type, source, occurred_at, call, context, properties, machine) VALUES
+  ('a4', md5('a')::uuid, 'Engaged Time', 'tracker', now() - interval '3 days', 'track', '{"page": {"path": "/pricing"}}', '{"seconds": 40}', false),
+  ('a5', md5('a')::uuid, 'Scroll Depth', 'tracker', now() - interval '3 days', 'track', '{"page": {"path": "/pricing"}}', '{"percent": 75}', false),
+  ('b3', md5('b')::uuid, 'Engaged Time', 'tracker', now() - interval '2 days', 'track', '{"page": {"path": "/pricing"}}', '{"seconds": 20}', false),
+  ('b4', md5('b')::uuid, 'Scroll Depth', 'tracker', now() - interval '2 days', 'track', '{"page": {"path": "/pricing"}}', '{"percent": 25}', false),
+  ('b5', md5('b')::uuid, 'Engaged Time', 'tracker', now() - interval '2 days', 'track', '{"page": {"path": "/blog"}}', '{"seconds": 5}', false),
+  ('b6', md5('b')::uuid, 'Email Link Clicked', 'tracker', now() - interval '2 days', 'track', '{"page": {"path": "/blog"}}', '{}', true),
+  ('x1', NULL, 'Engaged Time', 'tracker', now() - interval '2 days', 'track', '{"page": {"path": "/pricing"}}', '{"seconds": 999}', false);
 INSERT INTO orders (id, contact_id, provider, external_id, amount_cents, currency, status, ordered_at) VALUES
   (md5('oa')::uuid, md5('a')::uuid, 'hubspot', 'oa', 5000, 'EUR', 'closedwon', now() - interval '5 days'),
   (md5('ob')::uuid, md5('b')::uuid, 'hubspot', 'ob', 12550, 'EUR', 'closedwon', now() - interval '3 days'),
@@ -58,7 +66,8 @@ func TestExampleQueriesAnswer(t *testing.T) {
 	}
 	want := map[string][]string{
 		"audience_by_segment":          {"DE|high (80-100)|1", "DE|medium (50-79)|1"},
-		"engagement_by_completeness":   {"high (80-100)|2|3|1.5", "low (0-49)|1|0|0", "medium (50-79)|1|2|2"},
+		"engagement_by_completeness":   {"high (80-100)|2|5|2.5", "low (0-49)|1|0|0", "medium (50-79)|1|5|5"},
+		"engagement_by_landing_page":   {"/pricing|2|60|50", "/blog|1|5|0"},
 		"purchasers_without_follow_up": {b + "|125.5"},
 	}
 	qs, err := warehouse.Queries()

@@ -23,3 +23,25 @@ CREATE TABLE event_outbox (
     occurred_at  timestamptz NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
+
+-- The star schema's fact_event gains what analysts ask of behaviour: the call,
+-- the page and campaign (UTM) it came with, and the machine flag (keep machine
+-- events out of engagement). New columns go at the end (BigQuery appends them).
+CREATE OR REPLACE VIEW warehouse.fact_event AS
+SELECT e.event_id,
+       e.contact_id::text AS contact_id,
+       e.type,
+       e.source,
+       e.occurred_at,
+       e.received_at,
+       e.properties::text AS properties,
+       e.changed_at,
+       e.call,
+       e.anonymous_id,
+       COALESCE(e.context #>> '{page,path}', e.properties ->> 'path') AS page_path,
+       COALESCE(e.context #>> '{page,url}', e.properties ->> 'url') AS page_url,
+       e.context #>> '{campaign,source}' AS utm_source,
+       e.context #>> '{campaign,medium}' AS utm_medium,
+       e.context #>> '{campaign,name}' AS utm_campaign,
+       e.machine
+FROM events e;

@@ -1,5 +1,6 @@
--- Engagement by completeness band: events per active contact in the last 30 days.
--- Do fuller profiles engage more?
+-- Engagement by completeness band: events per active contact in the last 30 days
+-- (machine events — privacy-proxy opens, scanner clicks — left out). Do fuller
+-- profiles engage more?
 WITH contacts AS (
   SELECT
     contact_id,
@@ -15,6 +16,7 @@ recent AS (
   SELECT contact_id, COUNT(*) AS events
   FROM `${DATASET}.fact_event`
   WHERE occurred_at >= TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 30 DAY)
+    AND NOT IFNULL(machine, FALSE)
   GROUP BY contact_id
 )
 SELECT

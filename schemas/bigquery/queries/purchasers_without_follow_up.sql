@@ -16,7 +16,8 @@ WHERE c.status = 'active'
   AND NOT EXISTS (
     SELECT 1 FROM `${DATASET}.fact_event` e
     WHERE e.contact_id = l.contact_id
-      AND e.type IN ('email_sent', 'email_open', 'email_click')
+      AND e.type IN ('email_sent', 'email_open', 'email_click', 'Email Delivered', 'Email Opened', 'Email Link Clicked')
+      AND NOT IFNULL(e.machine, FALSE)
       AND e.occurred_at > l.last_ordered_at
   )
 ORDER BY l.last_ordered_at DESC
