@@ -43,6 +43,12 @@ func (a *Relay) Drain(ctx context.Context, in RelayInput) (RelayResult, error) {
 		in.Batch = 500
 	}
 	var res RelayResult
+	var stopping <-chan struct{}
+	if activity.IsActivity(ctx) {
+		// A worker shutting down ends the drain at once (the next one starts on
+		// another worker) instead of holding the shutdown for its whole timeout.
+		stopping = activity.GetWorkerStopChannel(ctx)
+	}
 	deadline := time.Now().Add(in.For)
 	for time.Now().Before(deadline) {
 		res.Iterations++
@@ -74,6 +80,8 @@ func (a *Relay) Drain(ctx context.Context, in RelayInput) (RelayResult, error) {
 			select {
 			case <-ctx.Done():
 				return res, ctx.Err()
+			case <-stopping:
+				return res, nil
 			case <-time.After(in.Poll):
 			}
 		}

@@ -1,14 +1,18 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,36 +31,22 @@ func TestSegmentNodeClientIsStoredAsSent(t *testing.T) {
 	}
 	e := newEnv(t)
 	e.startWorker()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	e.vars = append(e.vars, "KITH_HTTP_ADDR="+addr, "KITH_WRITE_KEYS=node:node-write-key-000001", "KITH_TRUSTED_SOURCES=node",
+	addr := freeAddr(t)
+	e.vars = append(e.vars, "KITH_WRITE_KEYS=node:node-write-key-000001", "KITH_TRUSTED_SOURCES=node",
 		"KITH_LINK_KEY=dGhpcyBpcyBhIHRlc3QgbGluayBrZXkgb2YgMzIgYnl0ZXM=")
-	serve := e.cmd("starter", "serve")
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { serve.Process.Signal(os.Interrupt); serve.Wait() })
-	waitFor(t, "starter serve to answer", 30*time.Second, func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == 200
-	})
+	e.serve(addr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "testdata/segment_client.js")
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "KITH_HOST=http://"+addr, "KITH_WRITE_KEY=node-write-key-000001")
 	cmd.Stderr = os.Stderr
+	began := time.Now()
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("node client: %v\n%s", err, out)
 	}
+	t.Logf("the node client ran for %s", time.Since(began).Round(time.Millisecond))
 	var run struct {
 		Sent []struct {
 			Call, MessageID, Event, Name string
@@ -111,4 +101,136 @@ func TestSegmentNodeClientIsStoredAsSent(t *testing.T) {
 	if n := e.count("SELECT count(*) FROM identities i JOIN contacts c ON c.id = i.contact_id WHERE i.kind = 'anonymous' AND i.value = 'node-anon-0001' AND c.email = 'node.client@example.com'"); n != 1 {
 		t.Errorf("the identify did not link the anonymous id to the contact of its email")
 	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serve starts `starter serve` on addr and waits until it answers; it is
+// stopped at the end of the test (or killed by the test).
+func (e *env) serve(addr string) *exec.Cmd {
+	e.t.Helper()
+	cmd := e.cmd("starter", "serve")
+	cmd.Env = append(cmd.Env, "KITH_HTTP_ADDR="+addr)
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	waitFor(e.t, "starter serve to answer", 30*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return cmd
+}
+
+// TestEventsSurviveAKilledServer: 16 senders post batches of 20 while the
+// server is killed (SIGKILL) and started again; every message answered 200 is
+// stored, and after the senders retry what was not acknowledged every message
+// is stored exactly once.
+func TestEventsSurviveAKilledServer(t *testing.T) {
+	e := newEnv(t)
+	addr := freeAddr(t)
+	e.vars = append(e.vars, "KITH_WRITE_KEYS=load:load-write-key-00000001")
+	first := e.serve(addr)
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var unacked [][]byte
+	send := func(body []byte) bool {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/batch", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth("load-write-key-00000001", "")
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			return false
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := 0; ; b++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var batch []map[string]any
+				var ids []string
+				for m := range 20 {
+					id := fmt.Sprintf("g%02d-b%05d-m%02d", g, b, m)
+					ids = append(ids, id)
+					batch = append(batch, map[string]any{"type": "track", "messageId": id, "anonymousId": fmt.Sprintf("load-%02d", g), "event": "Load Test"})
+				}
+				body, _ := json.Marshal(map[string]any{"batch": batch})
+				ok := send(body)
+				mu.Lock()
+				if ok {
+					for _, id := range ids {
+						acked[id] = true
+					}
+				} else {
+					unacked = append(unacked, body)
+				}
+				mu.Unlock()
+				if !ok {
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	time.Sleep(2 * time.Second)
+	first.Process.Signal(syscall.SIGKILL)
+	first.Wait()
+	mu.Lock()
+	atKill := len(acked)
+	mu.Unlock()
+	time.Sleep(500 * time.Millisecond) // senders meet a dead server
+	e.serve(addr)
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	missing := 0
+	for id := range acked {
+		var n int
+		e.store.DB().Get(&n, `SELECT count(*) FROM events WHERE event_id = $1`, "load/"+id)
+		if n != 1 {
+			missing++
+		}
+	}
+	if missing > 0 || atKill == 0 || len(unacked) == 0 {
+		t.Fatalf("%d of %d acknowledged messages not stored (%d acknowledged before the kill, %d batches refused)", missing, len(acked), atKill, len(unacked))
+	}
+	// The senders retry every batch that was not acknowledged.
+	for _, body := range unacked {
+		if !send(body) {
+			t.Fatal("a retried batch was refused")
+		}
+		var b struct {
+			Batch []struct{ MessageID string }
+		}
+		json.Unmarshal(body, &b)
+		for _, m := range b.Batch {
+			acked[m.MessageID] = true
+		}
+	}
+	if n := e.count(`SELECT count(*) FROM events WHERE write_source = 'load'`); n != len(acked) {
+		t.Errorf("%d events stored, %d distinct messages sent: want each exactly once", n, len(acked))
+	}
+	t.Logf("%d messages acknowledged before the kill, %d batches refused while it was down, %d messages in all", atKill, len(unacked), len(acked))
 }
