@@ -231,3 +231,18 @@ func article(jsonValue string) string {
 	}
 	return "a " + jsonValue
 }
+
+// hasNULEscape reports whether a JSON text holds a \u0000 escape in a string
+// (a raw NUL byte is not JSON at all, and the decoder refuses it).
+func hasNULEscape(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		if i+5 < len(b) && b[i+1] == 'u' && string(b[i+2:i+6]) == "0000" {
+			return true
+		}
+		i++ // the escaped character: "\\u0000" is a backslash, then text
+	}
+	return false
+}

@@ -93,10 +93,14 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 			s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid_utf8", msg: "the body is not valid UTF-8 text"})
 			return
 		}
-		if p := scanJSON(body); p != nil {
-			p.status = http.StatusBadRequest
-			s.refuseEvents(w, r, body, p)
-			return
+		// The full token walk (it names the field at fault) only when a fast
+		// pass finds a NUL: it costs a fifth of the API's time at line rate.
+		if hasNULEscape(body) {
+			if p := scanJSON(body); p != nil {
+				p.status = http.StatusBadRequest
+				s.refuseEvents(w, r, body, p)
+				return
+			}
 		}
 		var raws []json.RawMessage
 		var batchSentAt *time.Time

@@ -82,14 +82,16 @@ func appendEvents(ctx context.Context, tx *sqlx.Tx, events []kith.Event) (map[st
 	rows, err := tx.QueryContext(ctx, `
 		INSERT INTO events (event_id, contact_id, anonymous_id, type, source, occurred_at, properties,
 			call, write_source, message_id, user_id, context, traits, sent_at, received_at, machine)
-		SELECT id, COALESCE(NULLIF(c, '')::uuid, (SELECT i.contact_id FROM identities i
-				WHERE i.kind = 'anonymous' AND i.namespace = '' AND i.value = NULLIF(a, ''))),
+		SELECT id, COALESCE(NULLIF(c, '')::uuid, known.contact_id),
 			NULLIF(a, ''), t, s, o::timestamptz, p::jsonb,
 			k, NULLIF(w, ''), NULLIF(m, ''), NULLIF(u, ''), x::jsonb, tr::jsonb, NULLIF(sa, '')::timestamptz,
 			COALESCE(NULLIF(r, '')::timestamptz, now()), mc
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bool[])
 			AS v(id, c, a, t, s, o, p, k, w, m, u, x, tr, sa, r, mc)
+		-- The contact of an anonymous id already linked, looked up once per id.
+		LEFT JOIN (SELECT i.value, i.contact_id FROM identities i
+			WHERE i.kind = 'anonymous' AND i.namespace = '' AND i.value = ANY($3::text[])) known ON known.value = v.a
 		ON CONFLICT (event_id) DO NOTHING
 		RETURNING event_id`,
 		pq.Array(ids), pq.Array(contacts), pq.Array(anon), pq.Array(types), pq.Array(sources), pq.Array(occurred), pq.Array(props),
@@ -118,8 +120,9 @@ func appendEvents(ctx context.Context, tx *sqlx.Tx, events []kith.Event) (map[st
 type EventWriter struct {
 	Log kith.EventLog
 	// MaxBatch bounds the events of one transaction (default 5,000); Queue the
-	// requests waiting (default 1,024).
-	MaxBatch, Queue int
+	// requests waiting (default 1,024); Writers the transactions in flight at
+	// once (default 2: one fills while the other commits).
+	MaxBatch, Queue, Writers int
 
 	once sync.Once
 	reqs chan *appendReq
@@ -160,8 +163,13 @@ func (w *EventWriter) start() {
 	if w.Queue <= 0 {
 		w.Queue = 1024
 	}
+	if w.Writers <= 0 {
+		w.Writers = 2
+	}
 	w.reqs = make(chan *appendReq, w.Queue)
-	go w.loop()
+	for range w.Writers {
+		go w.loop()
+	}
 }
 
 // loop writes whatever is queued: the first request, then every request that
