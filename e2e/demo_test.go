@@ -85,6 +85,12 @@ wait:
 		"another browser submits Grace's email with a new phone: 202 (held; no contact id given out); Grace's phone is still +4741234567",
 		"opened in a browser other than the claimant's: 404 (this link is not valid); phone +4741234567",
 		"opens the link there (200): her phone is now +4746500000",
+		"delivery 1 of the same batch of 4: 200 {\"success\":true}",
+		"delivery 2 of the same batch of 4: 200 {\"success\":true}",
+		"without a write key: 401; without userId or anonymousId: 400",
+		"the Product Viewed reached Grace's ContactLifecycle in",
+		"email open pixel: 200 image/gif; click: 302 to https://shop.example/sale; a tampered click link: 404, no redirect",
+		"Email Link Clicked 1, Email Opened 1, Email Opened (machine) 1, Engaged Time 1, Product Viewed 1, Scroll Depth 1, page 1",
 		"withdrawing with a bare contact id: 403; with the signed link (starter link unsubscribe): page 200, one-click POST (RFC 8058) 200; email marketing is now withdrawn",
 	} {
 		if !strings.Contains(head, want) {

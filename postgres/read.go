@@ -59,3 +59,28 @@ func (s *Store) OrderCount(ctx context.Context) (int, error) {
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM orders`)
 	return n, err
 }
+
+// EventCount is how many events of one type (people's or machines') are stored.
+type EventCount struct {
+	Type    string
+	Machine bool
+	N       int
+}
+
+// EventCounts counts the stored events by type and machine flag.
+func (s *Store) EventCounts(ctx context.Context) ([]EventCount, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT type, machine, count(*) FROM events GROUP BY type, machine ORDER BY type, machine`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []EventCount
+	for rows.Next() {
+		var c EventCount
+		if err := rows.Scan(&c.Type, &c.Machine, &c.N); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -107,7 +107,8 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	simURL := "http://" + simLn.Addr().String()
 	demoEnv := append(stack.Env(), "KITH_PAYLOAD_KEYS="+base64.StdEncoding.EncodeToString(key), "KITH_PUBLIC_URL="+apiURL,
 		"KITH_HUBSPOT_URL="+simURL, "KITH_HUBSPOT_TOKEN=demo-token", "KITH_HUBSPOT_SECRET=demo-secret",
-		"KITH_LINK_KEY="+base64.StdEncoding.EncodeToString(linkKey))
+		"KITH_LINK_KEY="+base64.StdEncoding.EncodeToString(linkKey),
+		"KITH_WRITE_KEYS=web:"+demoWebKey+",backend:"+demoBackendKey, "KITH_TRUSTED_SOURCES=backend")
 	cfg, err := config.FromEnv(envLookup(demoEnv), true)
 	if err != nil {
 		return err
@@ -181,6 +182,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if err := demoIdentity(ctx, cfg, apiURL, store, grace, e.stdout); err != nil {
+		return err
+	}
+	if err := demoTracking(ctx, cfg, c, apiURL, store, grace, e.stdout); err != nil {
 		return err
 	}
 	if err := demoCRM(ctx, c, sim, apiURL, store, e); err != nil {
