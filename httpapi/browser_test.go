@@ -172,26 +172,24 @@ const trackerPage = `<!doctype html><html><head><meta charset="utf-8"><title>Lan
 <script>
 window.kith = window.kith || function () { (kith.q = kith.q || []).push(arguments); };
 window.dataLayer = [{event: "view_item", ecommerce: {items: [{item_id: "SKU-1"}]}}];
-kith("init", {host: %q, writeKey: %q, dataLayerEvents: ["view_item", "add_to_cart"], flushEvery: 300});
+kith("init", {host: %q, writeKey: %q, dataLayerEvents: ["view_item", "add_to_cart"], flushEvery: 300%s});
 </script>
 <script async src="%s/static/tracker.js"></script></head>
 <body><h1>Landing</h1><a href="#pricing" id="cta" data-kith-track="CTA Clicked" data-kith-plan="pro">Try it</a>
 <div style="height: 5000px"></div><p id="end">end</p></body></html>`
 
-// TestTrackerCollectsPageClicksScrollAndDataLayer: on a site with tracker.js,
-// navigating (also by the history API), scrolling to the bottom, clicking a
-// marked link and a dataLayer push produce page, click, scroll-depth and track
-// events with one anonymous id; the hosted form submitted in the same browser
-// then links them to the contact.
-func TestTrackerCollectsPageClicksScrollAndDataLayer(t *testing.T) {
-	k := newKith(t, workflows.ContactInput{})
+// onTrackedSite opens, in a new headless Chromium, a site (another origin than
+// Kith's) that embeds tracker.js with extra init options, once the tracker has
+// loaded; run evaluates JavaScript on it.
+func onTrackedSite(t *testing.T, k *kithEnv, options string) (ctx context.Context, run func(string)) {
+	t.Helper()
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, trackerPage, k.URL, webWriteKey, k.URL)
+		fmt.Fprintf(w, trackerPage, k.URL, webWriteKey, options, k.URL)
 	}))
 	t.Cleanup(site.Close)
-	ctx := browser(t)
-	js := func(expr string) {
+	ctx = browser(t)
+	run = func(expr string) {
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr)); err != nil {
 			t.Fatalf("%s: %v", expr, err)
 		}
@@ -202,6 +200,17 @@ func TestTrackerCollectsPageClicksScrollAndDataLayer(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(window.kith && window.kith.loaded)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, run
+}
+
+// TestTrackerCollectsPageClicksScrollAndDataLayer: on a site with tracker.js,
+// navigating (also by the history API), scrolling to the bottom, clicking a
+// marked link and a dataLayer push produce page, click, scroll-depth and track
+// events with one anonymous id; the hosted form submitted in the same browser
+// then links them to the contact.
+func TestTrackerCollectsPageClicksScrollAndDataLayer(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	ctx, js := onTrackedSite(t, k, "")
 	js(`window.scrollTo(0, document.body.scrollHeight); true`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#cta"))); err != nil {
 		t.Fatal(err)
@@ -276,24 +285,7 @@ func TestTrackerCollectsPageClicksScrollAndDataLayer(t *testing.T) {
 // before it; kith("consent", false) stops tracking and drops what was queued.
 func TestTrackerWaitsForConsent(t *testing.T) {
 	k := newKith(t, workflows.ContactInput{})
-	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		page := strings.Replace(fmt.Sprintf(trackerPage, k.URL, webWriteKey, k.URL), "flushEvery: 300", "flushEvery: 300, requireConsent: true", 1)
-		fmt.Fprint(w, page)
-	}))
-	t.Cleanup(site.Close)
-	ctx := browser(t)
-	run := func(expr string) {
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr)); err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(site.URL+"/landing"), chromedp.WaitVisible(chromedp.CSS("#cta"))); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(window.kith && window.kith.loaded)`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-		t.Fatal(err)
-	}
+	_, run := onTrackedSite(t, k, ", requireConsent: true")
 	run(`dataLayer.push({event: "add_to_cart"}); true`)
 	time.Sleep(time.Second)
 	if n := k.count(t, `SELECT count(*) FROM events`); n != 0 {
