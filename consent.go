@@ -39,6 +39,7 @@ const (
 	IdentityPhone     IdentityKind = "phone"
 	IdentityCRM       IdentityKind = "crm"
 	IdentityAnonymous IdentityKind = "anonymous" // the tracker cookie id
+	IdentityUser      IdentityKind = "user"      // a site's own user id (the events API's userId)
 )
 
 // Identity is one identifier of a contact.

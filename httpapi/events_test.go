@@ -190,7 +190,7 @@ func TestIdentifyStitchesOnlyWhatItMay(t *testing.T) {
 	}
 
 	track(backendWriteKey, "anon-server-1", "page", nil)
-	track(backendWriteKey, "anon-server-1", "identify", map[string]any{"traits": map[string]any{"email": "known@example.com", "lastName": "Person"}})
+	track(backendWriteKey, "anon-server-1", "identify", map[string]any{"userId": "u-known", "traits": map[string]any{"email": "known@example.com", "lastName": "Person"}})
 	if id := owner("anon-server-1"); id != res.ContactID {
 		t.Errorf("a trusted identify linked the anonymous id to %q, want %s", id, res.ContactID)
 	}
@@ -205,6 +205,34 @@ func TestIdentifyStitchesOnlyWhatItMay(t *testing.T) {
 	// The earlier anonymous page view joined the contact.
 	if n := k.count(t, `SELECT count(*) FROM events WHERE anonymous_id = 'anon-server-1' AND contact_id = $1`, res.ContactID); n != 2 {
 		t.Errorf("%d of the server visitor's events belong to the contact, want 2", n)
+	}
+	// The identify's userId is now the contact's: events that carry only it belong to the contact.
+	b, _ := json.Marshal(map[string]any{"userId": "u-known", "event": "Order Completed", "messageId": "by-user-1"})
+	if code, e := k.postEvents(t, "/v1/track", backendWriteKey, b, false); code != 200 {
+		t.Fatalf("track by userId: %d %+v", code, e.Error)
+	}
+	if n := k.count(t, `SELECT count(*) FROM events WHERE event_id = 'backend/by-user-1' AND contact_id = $1`, res.ContactID); n != 1 {
+		t.Errorf("an event with only the userId does not belong to the contact")
+	}
+	// alias: from a browser it proves nothing; from the trusted server it joins
+	// the previous anonymous visitor (and its events) to the user's contact.
+	track(webWriteKey, "anon-alias-1", "page", nil)
+	aliasMsg := func(key, id string) {
+		b, _ := json.Marshal(map[string]any{"previousId": "anon-alias-1", "userId": "u-known", "messageId": id})
+		if code, e := k.postEvents(t, "/v1/alias", key, b, false); code != 200 {
+			t.Fatalf("alias: %d %+v", code, e.Error)
+		}
+	}
+	aliasMsg(webWriteKey, "alias-web-1")
+	if id := owner("anon-alias-1"); id != "" {
+		t.Errorf("a browser's alias linked the visitor to %s", id)
+	}
+	aliasMsg(backendWriteKey, "alias-backend-1")
+	if id := owner("anon-alias-1"); id != res.ContactID {
+		t.Errorf("a trusted alias linked the visitor to %q, want %s", id, res.ContactID)
+	}
+	if n := k.count(t, `SELECT count(*) FROM events WHERE anonymous_id = 'anon-alias-1' AND contact_id = $1`, res.ContactID); n != 1 {
+		t.Errorf("the aliased visitor's page view does not belong to the contact")
 	}
 }
 

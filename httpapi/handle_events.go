@@ -306,10 +306,9 @@ func (s *Server) toEvent(call string, m *segmentMessage, at string, src EventSou
 	if len(m.Event) > 200 || len(m.Name) > 200 {
 		bad("event", "too_long", "event and page names are at most 200 characters")
 	}
-	if typ == "alias" {
-		if prev, _ := idString(m.PreviousID); prev == "" {
-			bad("previousId", "required", "an alias call names the previousId")
-		}
+	prev, _ := idString(m.PreviousID)
+	if typ == "alias" && prev == "" {
+		bad("previousId", "required", "an alias call names the previousId")
 	}
 	if len(m.MessageID) > maxMessageID {
 		bad("messageId", "too_long", "is at most 100 characters")
@@ -341,6 +340,9 @@ func (s *Server) toEvent(call string, m *segmentMessage, at string, src EventSou
 	}
 	if (typ == "page" || typ == "screen") && (m.Name != "" || m.Category != "") {
 		e.Properties = withNames(e.Properties, m.Name, m.Category)
+	}
+	if typ == "alias" {
+		e.Properties, _ = json.Marshal(map[string]string{"previousId": prev})
 	}
 	ts := m.Timestamp
 	if m.OriginalTimestamp != nil {
@@ -419,11 +421,22 @@ func (s *Server) refuseEvents(w http.ResponseWriter, r *http.Request, body []byt
 func (s *Server) identifyEvents(r *http.Request, src EventSource, events []kith.Event) error {
 	for i := range events {
 		e := &events[i]
-		if e.Call != "identify" || len(e.Traits) == 0 {
+		if e.Call == "alias" {
+			if err := s.alias(r, src, e); err != nil {
+				return err
+			}
+			continue
+		}
+		if e.Call != "identify" {
 			continue
 		}
 		var traits map[string]any
-		if json.Unmarshal(e.Traits, &traits) != nil {
+		json.Unmarshal(e.Traits, &traits)
+		if _, ok := traits["email"].(string); !ok {
+			// No email: a trusted source's userId may still name a known contact.
+			if err := s.identifyByUser(r, src, e); err != nil {
+				return err
+			}
 			continue
 		}
 		raw := map[kith.Field]string{}
@@ -480,11 +493,76 @@ func (s *Server) identifyEvents(r *http.Request, src EventSource, events []kith.
 			continue
 		}
 		e.ContactID = id
+		if e.UserID != "" {
+			// The user id joins the contact unless another contact has it already.
+			if err := s.Contacts.Link(r.Context(), id, kith.Identity{Kind: kith.IdentityUser, Value: e.UserID}, kith.SourceTracker); err != nil {
+				return err
+			}
+		}
 		if _, err := s.Contacts.Submit(r.Context(), req); err != nil && kith.ErrorCode(err) != kith.CodeInvalid {
 			return err
 		}
 	}
 	return nil
+}
+
+// identifyByUser: a trusted source's identify with a known userId links the
+// anonymous id to that user's contact. A browser's userId proves nothing.
+func (s *Server) identifyByUser(r *http.Request, src EventSource, e *kith.Event) error {
+	if !src.Trusted || e.UserID == "" {
+		return nil
+	}
+	id, err := s.Contacts.Lookup(r.Context(), kith.Identity{Kind: kith.IdentityUser, Value: e.UserID})
+	if kith.ErrorCode(err) == kith.CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	e.ContactID = id
+	if e.AnonymousID == "" {
+		return nil
+	}
+	return s.Contacts.Link(r.Context(), id, kith.Identity{Kind: kith.IdentityAnonymous, Value: e.AnonymousID}, kith.SourceTracker)
+}
+
+// alias (trusted sources only: a browser could name anyone) joins previousId
+// and userId: when the userId belongs to a contact, the previous id (an
+// anonymous visitor) joins it; otherwise, when the previous id (an anonymous or
+// user id) belongs to a contact, the userId joins that contact.
+func (s *Server) alias(r *http.Request, src EventSource, e *kith.Event) error {
+	var p struct {
+		PreviousID string `json:"previousId"`
+	}
+	json.Unmarshal(e.Properties, &p)
+	if !src.Trusted || e.UserID == "" || p.PreviousID == "" {
+		return nil
+	}
+	ctx := r.Context()
+	owner := func(kind kith.IdentityKind, v string) (string, error) {
+		id, err := s.Contacts.Lookup(ctx, kith.Identity{Kind: kind, Value: v})
+		if kith.ErrorCode(err) == kith.CodeNotFound {
+			return "", nil
+		}
+		return id, err
+	}
+	user, err := owner(kith.IdentityUser, e.UserID)
+	if err != nil {
+		return err
+	}
+	if user != "" {
+		e.ContactID = user
+		return s.Contacts.Link(ctx, user, kith.Identity{Kind: kith.IdentityAnonymous, Value: p.PreviousID}, kith.SourceTracker)
+	}
+	prev, err := owner(kith.IdentityAnonymous, p.PreviousID)
+	if err == nil && prev == "" {
+		prev, err = owner(kith.IdentityUser, p.PreviousID)
+	}
+	if err != nil || prev == "" {
+		return err
+	}
+	e.ContactID = prev
+	return s.Contacts.Link(ctx, prev, kith.Identity{Kind: kith.IdentityUser, Value: e.UserID}, kith.SourceTracker)
 }
 
 // traitField maps Segment's reserved traits to profile fields.

@@ -82,7 +82,7 @@ func appendEvents(ctx context.Context, tx *sqlx.Tx, events []kith.Event) (map[st
 	rows, err := tx.QueryContext(ctx, `
 		INSERT INTO events (event_id, contact_id, anonymous_id, type, source, occurred_at, properties,
 			call, write_source, message_id, user_id, context, traits, sent_at, received_at, machine)
-		SELECT id, COALESCE(NULLIF(c, '')::uuid, known.contact_id),
+		SELECT id, COALESCE(NULLIF(c, '')::uuid, known.contact_id, byuser.contact_id),
 			NULLIF(a, ''), t, s, o::timestamptz, p::jsonb,
 			k, NULLIF(w, ''), NULLIF(m, ''), NULLIF(u, ''), x::jsonb, tr::jsonb, NULLIF(sa, '')::timestamptz,
 			COALESCE(NULLIF(r, '')::timestamptz, now()), mc
@@ -92,6 +92,9 @@ func appendEvents(ctx context.Context, tx *sqlx.Tx, events []kith.Event) (map[st
 		-- The contact of an anonymous id already linked, looked up once per id.
 		LEFT JOIN (SELECT i.value, i.contact_id FROM identities i
 			WHERE i.kind = 'anonymous' AND i.namespace = '' AND i.value = ANY($3::text[])) known ON known.value = v.a
+		-- And of a user id a trusted identify or alias linked.
+		LEFT JOIN (SELECT i.value, i.contact_id FROM identities i
+			WHERE i.kind = 'user' AND i.namespace = '' AND i.value = ANY($11::text[])) byuser ON byuser.value = v.u
 		ON CONFLICT (event_id) DO NOTHING
 		RETURNING event_id`,
 		pq.Array(ids), pq.Array(contacts), pq.Array(anon), pq.Array(types), pq.Array(sources), pq.Array(occurred), pq.Array(props),

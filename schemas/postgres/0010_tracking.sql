@@ -45,3 +45,8 @@ SELECT e.event_id,
        e.context #>> '{campaign,name}' AS utm_campaign,
        e.machine
 FROM events e;
+
+-- A site's own user id (the events API's userId) is an identity too, linked by a
+-- trusted source's identify or alias.
+ALTER TABLE identities DROP CONSTRAINT identities_kind_check;
+ALTER TABLE identities ADD CONSTRAINT identities_kind_check CHECK (kind IN ('email', 'phone', 'crm', 'anonymous', 'user'));
