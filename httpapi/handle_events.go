@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/quality"
@@ -89,7 +90,7 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 			s.refuseEvents(w, r, body, p)
 			return
 		}
-		if !utf8Valid(body) {
+		if !utf8.Valid(body) {
 			s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid_utf8", msg: "the body is not valid UTF-8 text"})
 			return
 		}
@@ -201,8 +202,6 @@ func atOf(call string, i int) string {
 	return "message"
 }
 
-func utf8Valid(b []byte) bool { return strings.ToValidUTF8(string(b), "\uFFFD") == string(b) }
-
 // readEventBody reads a JSON (or, as browsers send it to skip a CORS
 // preflight, text/plain) body, gunzipping it when the client compressed it, up
 // to the batch limit.
@@ -313,9 +312,12 @@ func (s *Server) toEvent(call string, m *segmentMessage, at string, src EventSou
 	if len(m.MessageID) > maxMessageID {
 		bad("messageId", "too_long", "is at most 100 characters")
 	}
-	for name, raw := range map[string]json.RawMessage{"properties": m.Properties, "traits": m.Traits, "context": m.Context} {
-		if len(raw) > 0 && string(raw) != "null" && raw[0] != '{' {
-			bad(name, "wrong_type", "must be an object")
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"properties", m.Properties}, {"traits", m.Traits}, {"context", m.Context}} {
+		if len(f.raw) > 0 && string(f.raw) != "null" && f.raw[0] != '{' {
+			bad(f.name, "wrong_type", "must be an object")
 		}
 	}
 	if m.MessageID == "" {
