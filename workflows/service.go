@@ -82,45 +82,38 @@ func (s *ContactService) Link(ctx context.Context, contactID string, id kith.Ide
 	return s.Profiles.LinkIdentity(ctx, contactID, id, src)
 }
 
-// Submit implements kith.ContactService with Update-With-Start: the first
-// submission creates the workflow, the update id (the submission id) makes a
-// redelivery a no-op.
+// Submit implements kith.ContactService: the first submission creates the
+// workflow, the update id (the submission id) makes a redelivery a no-op.
 func (s *ContactService) Submit(ctx context.Context, req kith.SubmitRequest) (kith.ContactView, error) {
-	ctx, cancel := s.wait(ctx)
-	defer cancel()
-	in := s.Input
-	in.ContactID = req.Submission.ContactID
-	start := s.Client.NewWithStartWorkflowOperation(ContactStartOptions(in.ContactID), ContactLifecycleName, in)
-	h, err := s.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     "submit/" + req.Submission.SubmissionID,
-			UpdateName:   UpdateSubmit,
-			Args:         []any{req},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	return s.view(ctx, h, err)
+	return s.update(ctx, req.Submission.ContactID, "submit/"+req.Submission.SubmissionID, UpdateSubmit, req)
 }
 
 // ChangeConsent implements kith.ContactService. It starts the workflow of a
 // contact that has none yet (an imported one), so anyone can withdraw.
 func (s *ContactService) ChangeConsent(ctx context.Context, contactID string, ch kith.ConsentChange) (kith.ContactView, error) {
+	return s.update(ctx, contactID, "consent/"+ch.Record.Purpose+"/"+ch.Record.SourceRef, UpdateConsent, ch)
+}
+
+// update sends one update to the contact's workflow with Update-With-Start and
+// waits, within s.Wait, for its result.
+func (s *ContactService) update(ctx context.Context, contactID, updateID, name string, arg any) (kith.ContactView, error) {
 	ctx, cancel := s.wait(ctx)
 	defer cancel()
-	in := s.Input
-	in.ContactID = contactID
-	start := s.Client.NewWithStartWorkflowOperation(ContactStartOptions(contactID), ContactLifecycleName, in)
+	start := s.Client.NewWithStartWorkflowOperation(ContactStartOptions(contactID), ContactLifecycleName, s.input(contactID))
 	h, err := s.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     "consent/" + ch.Record.Purpose + "/" + ch.Record.SourceRef,
-			UpdateName:   UpdateConsent,
-			Args:         []any{ch},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
+			UpdateID: updateID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
 	return s.view(ctx, h, err)
+}
+
+// input is the start input of a contact's workflow.
+func (s *ContactService) input(contactID string) ContactInput {
+	in := s.Input
+	in.ContactID = contactID
+	return in
 }
 
 func (s *ContactService) view(ctx context.Context, h client.WorkflowUpdateHandle, err error) (kith.ContactView, error) {
@@ -268,21 +261,20 @@ func tokenHash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// NotifyContact implements kith.ContactNotifier with Signal-With-Start.
+// NotifyContact implements kith.ContactNotifier.
 func (s *ContactService) NotifyContact(ctx context.Context, ch kith.ProfileChange) error {
-	in := s.Input
-	in.ContactID = ch.ContactID
-	_, err := s.Client.SignalWithStartWorkflow(ctx, ContactWorkflowID(ch.ContactID), SignalProfileChanged, ch,
-		ContactStartOptions(ch.ContactID), ContactLifecycleName, in)
-	return err
+	return s.signal(ctx, ch.ContactID, SignalProfileChanged, ch)
 }
 
-// NotifyEvent implements kith.ContactNotifier with Signal-With-Start.
+// NotifyEvent implements kith.ContactNotifier.
 func (s *ContactService) NotifyEvent(ctx context.Context, contactID string, e kith.EventNotice) error {
-	in := s.Input
-	in.ContactID = contactID
-	_, err := s.Client.SignalWithStartWorkflow(ctx, ContactWorkflowID(contactID), SignalEvent, e,
-		ContactStartOptions(contactID), ContactLifecycleName, in)
+	return s.signal(ctx, contactID, SignalEvent, e)
+}
+
+// signal sends a signal to the contact's workflow, starting it if it has none.
+func (s *ContactService) signal(ctx context.Context, contactID, name string, arg any) error {
+	_, err := s.Client.SignalWithStartWorkflow(ctx, ContactWorkflowID(contactID), name, arg,
+		ContactStartOptions(contactID), ContactLifecycleName, s.input(contactID))
 	return err
 }
 
