@@ -422,10 +422,7 @@ func (c *contact) submit(ctx workflow.Context, req SubmitRequest) (ContactView, 
 	if c.state.Source == "" {
 		c.state.Source = kith.SourceForm
 	}
-	c.state.Submissions = append(c.state.Submissions, s.SubmissionID)
-	if n := len(c.state.Submissions); n > recentSubmissions {
-		c.state.Submissions = slices.Clone(c.state.Submissions[n-recentSubmissions:])
-	}
+	c.state.Submissions = appendRecent(c.state.Submissions, s.SubmissionID, recentSubmissions)
 	if err := c.applySubmittedConsents(ctx, req); err != nil {
 		return ContactView{}, err
 	}
@@ -485,10 +482,7 @@ func (c *contact) applyConsent(cr kith.ConsentRecord) {
 	if cr.Status != kith.ConsentPending {
 		delete(c.state.Pending, cr.Purpose)
 	}
-	c.state.Ledger = append(c.state.Ledger, cr)
-	if n := len(c.state.Ledger); n > ledgerInState {
-		c.state.Ledger = slices.Clone(c.state.Ledger[n-ledgerInState:])
-	}
+	c.state.Ledger = appendRecent(c.state.Ledger, cr, ledgerInState)
 }
 
 func (c *contact) startOptIn(ctx workflow.Context, cr kith.ConsentRecord) error {
@@ -515,10 +509,7 @@ func (c *contact) onEvent(e EventSignal) {
 		if slices.Contains(c.state.SeenEvents, e.EventID) {
 			return // the relay signalled it again after a crash
 		}
-		c.state.SeenEvents = append(c.state.SeenEvents, e.EventID)
-		if n := len(c.state.SeenEvents); n > recentEvents {
-			c.state.SeenEvents = slices.Clone(c.state.SeenEvents[n-recentEvents:])
-		}
+		c.state.SeenEvents = appendRecent(c.state.SeenEvents, e.EventID, recentEvents)
 	}
 	c.state.Events++
 	if e.At.After(c.state.LastEventAt) {
@@ -675,4 +666,14 @@ func (c *contact) upsertSearch(ctx workflow.Context) {
 
 func (c *contact) view() ContactView {
 	return ContactView{ContactID: c.id, ContactState: c.state, Stage: c.stage()}
+}
+
+// appendRecent appends v and keeps the newest n: what the state remembers of an
+// unbounded stream (submission ids, consent records, event ids).
+func appendRecent[T any](s []T, v T, n int) []T {
+	s = append(s, v)
+	if len(s) > n {
+		s = slices.Clone(s[len(s)-n:])
+	}
+	return s
 }
