@@ -130,28 +130,20 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 			}
 			raws = []json.RawMessage{body}
 		}
-		msgs := make([]segmentMessage, len(raws))
 		var vs kith.Violations
+		events := make([]kith.Event, 0, len(raws))
 		for i, raw := range raws {
-			at := "message"
-			if call == "batch" {
-				at = "batch." + strconv.Itoa(i)
-			}
+			at := atOf(call, i)
 			if len(raw) > maxMessage {
 				vs = append(vs, violation(at, "too_large", "is larger than 32 KB"))
 				continue
 			}
-			if err := json.Unmarshal(raw, &msgs[i]); err != nil {
-				vs = append(vs, violation(at, "malformed", jsonProblem(err, &msgs[i])))
+			var m segmentMessage
+			if err := json.Unmarshal(raw, &m); err != nil {
+				vs = append(vs, violation(at, "malformed", jsonProblem(err, &m)))
 				continue
 			}
-		}
-		events := make([]kith.Event, 0, len(msgs))
-		for i := range msgs {
-			if len(vs) > 0 && vs[len(vs)-1].Field == atOf(call, i) {
-				continue
-			}
-			e, mvs := s.toEvent(call, &msgs[i], atOf(call, i), src, batchSentAt, shared, received)
+			e, mvs := s.toEvent(call, &m, at, src, batchSentAt, shared, received)
 			vs = append(vs, mvs...)
 			events = append(events, e)
 		}
@@ -159,7 +151,7 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 			s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid", msg: "some messages need fixing; nothing was stored", violations: vs})
 			return
 		}
-		if err := s.identifyEvents(r, src, events); err != nil {
+		if err := s.identifyEvents(w, r, src, events); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -400,19 +392,13 @@ func (s *Server) realtime(typ string) bool {
 }
 
 // refuseEvents answers a refused events request and keeps its body in
-// quarantine (source tracker), so nothing a client sent is lost.
+// quarantine (source tracker).
 func (s *Server) refuseEvents(w http.ResponseWriter, r *http.Request, body []byte, p *problem) {
-	if len(body) > 0 {
-		vs := p.violations
-		if len(vs) == 0 {
-			vs = kith.Violations{violation("body", p.code, p.msg)}
-		}
-		if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{kith.Quarantine(kith.SourceTracker, body, vs, "events", "")}); err != nil {
-			s.internal(w, r, err)
-			return
-		}
+	if len(body) == 0 { // nothing arrived to keep (an unreadable or refused stream)
+		writeError(w, p.status, p.code, p.msg, p.violations)
+		return
 	}
-	writeError(w, p.status, p.code, p.msg, p.violations)
+	s.quarantine(w, r, p, kith.SourceTracker, body, "events", "")
 }
 
 // identifyEvents stitches identify calls that name an email: the anonymous id
@@ -420,7 +406,7 @@ func (s *Server) refuseEvents(w http.ResponseWriter, r *http.Request, body []byt
 // profile fields are applied with the tracker's provenance — unless the source
 // is a browser and the email is another contact's: that is a claim, held until
 // the address's owner verifies it, like a form's.
-func (s *Server) identifyEvents(r *http.Request, src EventSource, events []kith.Event) error {
+func (s *Server) identifyEvents(w http.ResponseWriter, r *http.Request, src EventSource, events []kith.Event) error {
 	for i := range events {
 		e := &events[i]
 		if e.Call == "alias" {
@@ -461,35 +447,17 @@ func (s *Server) identifyEvents(r *http.Request, src EventSource, events []kith.
 		if email == "" {
 			continue // an address the rules refuse: the event is kept, nothing is stitched
 		}
-		v, _, err := s.identify(r.Context(), e.AnonymousID, "", e.ReceivedAt)
-		if err != nil {
-			return err
-		}
 		req := kith.SubmitRequest{Region: s.Quality.DefaultRegion, Submission: kith.Submission{
 			SubmissionID: "identify/" + e.EventID, Form: "identify/" + src.Name, AnonymousID: e.AnonymousID,
 			Fields: fields, Raw: e.Traits, ReceivedAt: e.ReceivedAt,
 		}}
-		var id string
-		claim := false
-		if src.Trusted {
-			id, _, err = s.Contacts.Resolve(r.Context(), []kith.Identity{{Kind: kith.IdentityEmail, Value: email}}, kith.SourceTracker)
-			if err == nil && e.AnonymousID != "" {
-				err = s.Contacts.Link(r.Context(), id, kith.Identity{Kind: kith.IdentityAnonymous, Value: e.AnonymousID}, kith.SourceTracker)
-			}
-		} else {
-			id, claim, err = s.target(r.Context(), v, e.AnonymousID, email)
-		}
+		id, claim, err := s.stitch(r, src, e, email)
 		if err != nil {
 			return err
 		}
 		req.Submission.ContactID = id
 		if claim {
-			// The browser's cookie, when it sent one, lets the link apply the claim.
-			cookie := ""
-			if c, err := r.Cookie(browserCookie); err == nil {
-				cookie = c.Value
-			}
-			if err := s.Contacts.Claim(r.Context(), kith.Claim{ContactID: id, Request: req, Browser: s.Links.Browser(cookie), At: e.ReceivedAt}); err != nil {
+			if err := s.claim(w, r, req, e.ReceivedAt); err != nil {
 				return err
 			}
 			continue
@@ -506,6 +474,27 @@ func (s *Server) identifyEvents(r *http.Request, src EventSource, events []kith.
 		}
 	}
 	return nil
+}
+
+// stitch finds the contact an identify naming email is for. A trusted source's
+// anonymous id joins the contact of that email (created when new); a browser's
+// goes by the forms' rule (target), where another contact's email is a claim.
+func (s *Server) stitch(r *http.Request, src EventSource, e *kith.Event, email string) (id string, claim bool, err error) {
+	ctx := r.Context()
+	if !src.Trusted {
+		v, _, err := s.identify(ctx, e.AnonymousID, "", e.ReceivedAt)
+		if err != nil {
+			return "", false, err
+		}
+		return s.target(ctx, v, e.AnonymousID, email)
+	}
+	if id, _, err = s.Contacts.Resolve(ctx, []kith.Identity{{Kind: kith.IdentityEmail, Value: email}}, kith.SourceTracker); err != nil {
+		return "", false, err
+	}
+	if e.AnonymousID != "" {
+		err = s.Contacts.Link(ctx, id, kith.Identity{Kind: kith.IdentityAnonymous, Value: e.AnonymousID}, kith.SourceTracker)
+	}
+	return id, false, err
 }
 
 // identifyByUser: a trusted source's identify with a known userId links the

@@ -284,6 +284,17 @@ const browserCookie = "kith_browser"
 // the link sent to the contact's address in this same browser, and answers 202
 // without a word about the contact.
 func (s *Server) holdClaim(w http.ResponseWriter, r *http.Request, req kith.SubmitRequest, now time.Time) {
+	if err := s.claim(w, r, req, now); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, claimResponse{Status: "verification_sent",
+		Message: "We know this email address already. To keep its profile safe we sent a link to it: open the link in this browser and your answers will be saved."})
+}
+
+// claim holds req as a claim bound to this browser: its kith_browser cookie,
+// issued now when it has none, is what the link must be opened with.
+func (s *Server) claim(w http.ResponseWriter, r *http.Request, req kith.SubmitRequest, now time.Time) error {
 	cookie := ""
 	if c, err := r.Cookie(browserCookie); err == nil && opaqueID.MatchString(c.Value) {
 		cookie = c.Value
@@ -292,13 +303,7 @@ func (s *Server) holdClaim(w http.ResponseWriter, r *http.Request, req kith.Subm
 		http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: cookie, Path: "/", MaxAge: 365 * 24 * 3600,
 			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.PublicURL, "https://")})
 	}
-	err := s.Contacts.Claim(r.Context(), kith.Claim{ContactID: req.Submission.ContactID, Request: req, Browser: s.Links.Browser(cookie), At: now})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, claimResponse{Status: "verification_sent",
-		Message: "We know this email address already. To keep its profile safe we sent a link to it: open the link in this browser and your answers will be saved."})
+	return s.Contacts.Claim(r.Context(), kith.Claim{ContactID: req.Submission.ContactID, Request: req, Browser: s.Links.Browser(cookie), At: now})
 }
 
 // standardize validates the submitted fields with the quality rules: only the
@@ -381,14 +386,20 @@ func consentRecords(form *kith.Form, body submissionBody, v visitor, ip, ua stri
 // refuse answers a refused submission and keeps it, byte for byte, in quarantine
 // with its reasons.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, form, submissionID string, raw []byte, p *problem) {
+	if !opaqueID.MatchString(submissionID) {
+		submissionID = "" // the payload's hash names it
+	}
+	s.quarantine(w, r, p, kith.SourceForm, raw, form, submissionID)
+}
+
+// quarantine answers a refused request with its problem and keeps the body in
+// quarantine (nothing a client sent is lost); ref names it (see kith.Quarantine).
+func (s *Server) quarantine(w http.ResponseWriter, r *http.Request, p *problem, src kith.Source, body []byte, ref ...string) {
 	vs := p.violations
 	if len(vs) == 0 {
 		vs = kith.Violations{violation("body", p.code, p.msg)}
 	}
-	if !opaqueID.MatchString(submissionID) {
-		submissionID = "" // the payload's hash names it
-	}
-	if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{kith.Quarantine(kith.SourceForm, raw, vs, form, submissionID)}); err != nil {
+	if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{kith.Quarantine(src, body, vs, ref...)}); err != nil {
 		s.internal(w, r, err)
 		return
 	}

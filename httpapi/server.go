@@ -74,7 +74,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
 	mux.HandleFunc("GET /v1/o/{file}", s.handleOpen)
 	mux.HandleFunc("GET /v1/c/{token}", s.handleClick) // GET serves HEAD too (a scanner's)
-	for _, call := range []string{"track", "identify", "page", "screen", "group", "alias", "batch"} {
+	for _, call := range eventCallNames {
 		mux.HandleFunc("POST /v1/"+call, s.handleEvents(call))
 	}
 	mux.HandleFunc("GET /forms/{form}", s.handleFormPage)
@@ -182,9 +182,17 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// eventCalls are the events API's paths.
-var eventCalls = map[string]bool{"/v1/track": true, "/v1/identify": true, "/v1/page": true, "/v1/screen": true,
-	"/v1/group": true, "/v1/alias": true, "/v1/batch": true}
+// eventCallNames are the events API's calls; eventCalls their paths.
+var (
+	eventCallNames = []string{"track", "identify", "page", "screen", "group", "alias", "batch"}
+	eventCalls     = func() map[string]bool {
+		m := map[string]bool{}
+		for _, c := range eventCallNames {
+			m["/v1/"+c] = true
+		}
+		return m
+	}()
+)
 
 // limit answers 429 to a client IP over its rate.
 func (s *Server) limit(next http.Handler) http.Handler {
