@@ -26,21 +26,10 @@ func demoIdentity(ctx context.Context, cfg config.Config, api string, store *pos
 		jar, _ := cookiejar.New(nil)
 		return &http.Client{Jar: jar, Timeout: time.Minute}
 	}
+	d := demoAPI{ctx, api}
 	send := func(c *http.Client, method, path, ctype, body string) (int, string, error) {
-		req, err := http.NewRequestWithContext(ctx, method, api+path, strings.NewReader(body))
-		if err != nil {
-			return 0, "", err
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), nil
+		code, b, _, err := d.do(c, method, path, ctype, body, nil)
+		return code, b, err
 	}
 	submit := func(c *http.Client, body map[string]any) (int, string, error) {
 		b, _ := json.Marshal(body)
@@ -107,18 +96,10 @@ func demoIdentity(ctx context.Context, cfg config.Config, api string, store *pos
 // link works (RFC 8058 one-click).
 func demoUnsubscribe(ctx context.Context, cfg config.Config, api string, store *postgres.Store, contactID string, w io.Writer) error {
 	say := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
+	d := demoAPI{ctx, api}
 	send := func(method, path, ctype, body string) (int, error) {
-		req, err := http.NewRequestWithContext(ctx, method, api+path, strings.NewReader(body))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Content-Type", ctype)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
+		code, _, _, err := d.do(http.DefaultClient, method, path, ctype, body, nil)
+		return code, err
 	}
 	code, err := send("POST", "/v1/contacts/"+contactID+"/consents", "application/json",
 		`{"purpose":"email_marketing","request_id":"demo-bare-id-0001"}`)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -30,20 +29,15 @@ const (
 // reaches Grace's workflow through the relay.
 func demoTracking(ctx context.Context, cfg config.Config, c client.Client, api string, store *postgres.Store, grace string, w io.Writer) error {
 	say := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
+	d := demoAPI{ctx, api}
 	post := func(path, key string, body any) (int, string, error) {
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequestWithContext(ctx, "POST", api+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if key != "" {
-			req.SetBasicAuth(key, "")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, strings.TrimSpace(string(out)), nil
+		code, out, _, err := d.do(http.DefaultClient, "POST", path, "application/json", string(b), func(r *http.Request) {
+			if key != "" {
+				r.SetBasicAuth(key, "")
+			}
+		})
+		return code, out, err
 	}
 	page := map[string]any{"page": map[string]any{"path": "/pricing", "url": "https://shop.example/pricing"},
 		"campaign": map[string]any{"source": "newsletter", "medium": "email", "name": "december"}}
@@ -90,15 +84,9 @@ func demoTracking(ctx context.Context, cfg config.Config, c client.Client, api s
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	get := func(path, ua string) (*http.Response, error) {
-		req, _ := http.NewRequestWithContext(ctx, "GET", api+path, nil)
-		req.Header.Set("User-Agent", ua)
-		resp, err := http.DefaultTransport.RoundTrip(req) // no redirects followed
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		return resp, err
+	get := func(path, ua string) (int, http.Header, error) { // no redirects followed
+		code, _, h, err := d.do(nil, "GET", path, "", "", func(r *http.Request) { r.Header.Set("User-Agent", ua) })
+		return code, h, err
 	}
 	const person = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15"
 	open, err := signedLink(cfg, kith.Link{Kind: kith.LinkOpen, ContactID: grace, Delivery: "demo-newsletter-1", Expires: time.Now().Add(time.Hour)})
@@ -110,23 +98,23 @@ func demoTracking(ctx context.Context, cfg config.Config, c client.Client, api s
 		return err
 	}
 	openPath, clickPath := strings.TrimPrefix(open, cfg.PublicURL), strings.TrimPrefix(click, cfg.PublicURL)
-	r1, err := get(openPath, person)
+	code1, h1, err := get(openPath, person)
 	if err != nil {
 		return err
 	}
-	if _, err := get(openPath, "Mozilla/5.0"); err != nil { // Apple Mail Privacy Protection's fetch
+	if _, _, err := get(openPath, "Mozilla/5.0"); err != nil { // Apple Mail Privacy Protection's fetch
 		return err
 	}
-	r2, err := get(clickPath, person)
+	code2, h2, err := get(clickPath, person)
 	if err != nil {
 		return err
 	}
-	r3, err := get(clickPath[:len(clickPath)-3]+"AAA", person)
+	code3, _, err := get(clickPath[:len(clickPath)-3]+"AAA", person)
 	if err != nil {
 		return err
 	}
 	say("email open pixel: %d %s; click: %d to %s; a tampered click link: %d, no redirect",
-		r1.StatusCode, r1.Header.Get("Content-Type"), r2.StatusCode, r2.Header.Get("Location"), r3.StatusCode)
+		code1, h1.Get("Content-Type"), code2, h2.Get("Location"), code3)
 	counts, err := store.EventCounts(ctx)
 	if err != nil {
 		return err
