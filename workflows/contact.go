@@ -437,13 +437,11 @@ func (c *contact) applySubmittedConsents(ctx workflow.Context, req SubmitRequest
 	if len(req.Submission.Consents) == 0 {
 		return nil
 	}
-	if c.serialized {
-		unlock, err := c.lock(ctx, c.consent, true)
-		if err != nil {
-			return err
-		}
-		defer unlock()
+	unlock, err := c.lock(ctx, c.consent, false) // none in runs begun before serialization
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	for _, cr := range req.Submission.Consents {
 		c.applyConsent(cr)
 		if cr.Status == kith.ConsentPending && slices.Contains(req.DoubleOptIn, cr.Purpose) {
