@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -191,6 +192,10 @@ func jsonProblem(err error, target any) string {
 		return where + " must be " + jsonKind(typ.Type) + ", not " + article(typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
 		return strings.TrimPrefix(err.Error(), "json: ")
+	case errors.As(err, new(*time.ParseError)) || strings.HasPrefix(err.Error(), "Time.UnmarshalJSON"):
+		return "a time (timestamp, originalTimestamp, sentAt) must be an ISO 8601 string such as 2026-12-02T10:00:00.000Z"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ended early"
 	}
 	if target != nil {
 		return "it ended early or is not " + jsonKind(reflect.TypeOf(target))

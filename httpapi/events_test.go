@@ -133,6 +133,15 @@ func TestEventsAPIRefusesBadInputPrecisely(t *testing.T) {
 		{"a NUL in a property", "/v1/track", webWriteKey, []byte(`{"anonymousId":"a","event":"E","properties":{"x":"\u0000"}}`), 400, "properties.x"},
 		{"message over 32 KB", "/v1/track", webWriteKey, big, 413, ""},
 		{"batch of 2,501", "/v1/batch", webWriteKey, msg(map[string]any{"batch": many}), 413, ""},
+		{"a message over 32 KB in a batch", "/v1/batch", webWriteKey, []byte(`{"batch":[{"type":"track","anonymousId":"a","event":"E"},` + string(big) + `]}`), 400, "batch.1"},
+		{"messageId of the wrong type in a batch", "/v1/batch", webWriteKey, []byte(`{"batch":[{"type":"track","anonymousId":"a","event":"E"},{"type":"track","anonymousId":"a","event":"E","messageId":5}]}`), 400, "batch.1"},
+		{"a batch that is not an array", "/v1/batch", webWriteKey, []byte(`{"batch":{"type":"track"}}`), 400, ""},
+		{"an empty batch", "/v1/batch", webWriteKey, []byte(`{"batch":[]}`), 400, "batch"},
+		{"a batch cut short", "/v1/batch", webWriteKey, []byte(`{"batch":[{"type":"track","anonymousId":"a","event":"E"},{"type":`), 400, ""},
+		{"data after the batch", "/v1/batch", webWriteKey, []byte(`{"batch":[{"type":"track","anonymousId":"a","event":"E"}]} {}`), 400, ""},
+		{"a body that is not an object", "/v1/batch", webWriteKey, []byte(`[{"type":"track","anonymousId":"a","event":"E"}]`), 400, ""},
+		{"sentAt of the wrong type", "/v1/batch", webWriteKey, []byte(`{"sentAt":5,"batch":[{"type":"track","anonymousId":"a","event":"E"}]}`), 400, ""},
+		{"a timestamp that is not a time", "/v1/batch", webWriteKey, []byte(`{"batch":[{"type":"track","anonymousId":"a","event":"E","timestamp":"yesterday"}]}`), 400, "batch.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, e := k.postEvents(t, tc.path, tc.key, tc.body, false)

@@ -11,16 +11,23 @@ import (
 	"github.com/kithhq/kith"
 )
 
-// InsertEvents implements kith.EventStore with the events API's statement
-// (appendEvents): events whose event_id is stored already are ignored, so a
-// redelivery never duplicates a row.
+// InsertEvents implements kith.EventStore with the events API's rules
+// (prepareEvents, appendEvents): events whose event_id is stored already are
+// ignored, so a redelivery never duplicates a row.
 func (s *Store) InsertEvents(ctx context.Context, events []kith.Event) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
+	if err := checkEvents(events); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		stored, err := appendEvents(ctx, tx, events)
+		prepared, err := prepareEvents(ctx, tx, events)
+		if err != nil {
+			return err
+		}
+		stored, err := appendEvents(ctx, tx, prepared)
 		n = len(stored)
 		return err
 	})

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,19 +16,46 @@ import (
 
 // AppendEvents implements kith.EventLog in one transaction: the events (a
 // stored event_id is skipped) and the outbox rows of the new ones relay marks.
+//
+// New messages are the usual case, so the events are first written with COPY
+// (copyEvents), the fastest way into PostgreSQL. When one of them is stored
+// already (a redelivery, or one message in two requests at once) that COPY fails
+// on the event_id key and the transaction is redone with the statement that
+// skips stored ids (appendEvents).
 func (s *Store) AppendEvents(ctx context.Context, events []kith.Event, relay []bool) ([]bool, error) {
-	fresh := make([]bool, len(events))
 	if len(events) == 0 {
-		return fresh, nil
+		return []bool{}, nil
 	}
+	if err := checkEvents(events); err != nil {
+		return nil, err
+	}
+	fresh, err := s.appendLog(ctx, copyEvents, events, relay)
+	if isStoredEvent(err) {
+		fresh, err = s.appendLog(ctx, appendEvents, events, relay)
+	}
+	return fresh, err
+}
+
+// appendLog writes events with write and queues the new ones relay marks for
+// their contacts' workflows, in one transaction.
+func (s *Store) appendLog(ctx context.Context, write func(context.Context, *sqlx.Tx, []kith.Event) (map[string]bool, error),
+	events []kith.Event, relay []bool) ([]bool, error) {
+	fresh := make([]bool, len(events))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		stored, err := appendEvents(ctx, tx, events)
+		prepared, err := prepareEvents(ctx, tx, events)
 		if err != nil {
 			return err
 		}
+		stored, err := write(ctx, tx, prepared)
+		if err != nil {
+			return err
+		}
+		// One message twice in a batch (two requests racing with the same
+		// ids): the first occurrence is the new one.
 		var ids []string
 		for i, e := range events {
 			fresh[i] = stored[e.EventID]
+			delete(stored, e.EventID)
 			if fresh[i] && i < len(relay) && relay[i] {
 				ids = append(ids, e.EventID)
 			}
@@ -47,11 +76,126 @@ func (s *Store) AppendEvents(ctx context.Context, events []kith.Event, relay []b
 	return fresh, err
 }
 
+// checkEvents holds what every stored event has: an id, a type and a time.
+func checkEvents(events []kith.Event) error {
+	for _, e := range events {
+		if e.EventID == "" || e.Type == "" || e.OccurredAt.IsZero() {
+			return kith.Errorf(kith.CodeInvalid, "event needs an event_id, a type and an occurred_at")
+		}
+	}
+	return nil
+}
+
+// isStoredEvent reports whether err is a write refused because an event_id is
+// stored already.
+func isStoredEvent(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.Constraint == "events_pkey"
+}
+
 func timestamp(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02T15:04:05.999999Z07:00")
+}
+
+func jsonOr(b []byte) string {
+	if len(b) == 0 {
+		return "{}"
+	}
+	return string(b)
+}
+
+// prepareEvents is events as both writes store them: a call defaults to track,
+// the receipt time to now, and an event without a contact takes the contact its
+// anonymous id, or else its user id, is linked to (an identify or a form linked
+// it before), as the write's transaction sees the identities.
+func prepareEvents(ctx context.Context, tx *sqlx.Tx, events []kith.Event) ([]kith.Event, error) {
+	anon, users := map[string]bool{}, map[string]bool{}
+	for _, e := range events {
+		if e.ContactID == "" && e.AnonymousID != "" {
+			anon[e.AnonymousID] = true
+		}
+		if e.ContactID == "" && e.UserID != "" {
+			users[e.UserID] = true
+		}
+	}
+	known := map[[2]string]string{}
+	if len(anon)+len(users) > 0 {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT kind, value, contact_id FROM identities WHERE kind = 'anonymous' AND namespace = '' AND value = ANY($1::text[])
+			UNION ALL
+			SELECT kind, value, contact_id FROM identities WHERE kind = 'user' AND namespace = '' AND value = ANY($2::text[])`,
+			pq.Array(kith.SortedKeys(anon)), pq.Array(kith.SortedKeys(users)))
+		if err != nil {
+			return nil, fmt.Errorf("look up the events' contacts: %w", err)
+		}
+		for rows.Next() {
+			var kind, value, contact string
+			if err := rows.Scan(&kind, &value, &contact); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			known[[2]string{kind, value}] = contact
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	now := time.Now()
+	out := slices.Clone(events)
+	for i, e := range out {
+		if e.Call == "" {
+			e.Call = "track"
+		}
+		if e.ReceivedAt.IsZero() {
+			e.ReceivedAt = now
+		}
+		if e.ContactID == "" {
+			e.ContactID = known[[2]string{"anonymous", e.AnonymousID}]
+		}
+		if e.ContactID == "" {
+			e.ContactID = known[[2]string{"user", e.UserID}]
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// copyEvents writes events, all new, with COPY and returns their ids; an id
+// stored before fails the COPY.
+func copyEvents(ctx context.Context, tx *sqlx.Tx, events []kith.Event) (map[string]bool, error) {
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("events", "event_id", "contact_id", "anonymous_id", "type", "source", "occurred_at",
+		"properties", "call", "write_source", "message_id", "user_id", "context", "traits", "sent_at", "received_at", "machine"))
+	if err != nil {
+		return nil, fmt.Errorf("append events: %w", err)
+	}
+	defer stmt.Close()
+	orNull := func(s string) any {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	stored := make(map[string]bool, len(events))
+	for _, e := range events {
+		var sent any
+		if !e.SentAt.IsZero() {
+			sent = e.SentAt
+		}
+		if _, err := stmt.ExecContext(ctx, e.EventID, orNull(e.ContactID), orNull(e.AnonymousID), e.Type, string(e.Source), e.OccurredAt,
+			jsonOr(e.Properties), e.Call, orNull(e.WriteSource), orNull(e.MessageID), orNull(e.UserID), jsonOr(e.Context), jsonOr(e.Traits),
+			sent, e.ReceivedAt, e.Machine); err != nil {
+			return nil, fmt.Errorf("append events: %w", err)
+		}
+		stored[e.EventID] = true
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("append events: %w", err)
+	}
+	return stored, nil
 }
 
 // appendEvents inserts events with one statement and returns the ids it stored
@@ -61,40 +205,22 @@ func appendEvents(ctx context.Context, tx *sqlx.Tx, events []kith.Event) (map[st
 	ids, contacts, anon, types, sources, occurred := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	props, calls, writeSources, messages, users, contexts, traits, sent, received := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	machine := make([]bool, n)
-	jsonOr := func(b []byte) string {
-		if len(b) == 0 {
-			return "{}"
-		}
-		return string(b)
-	}
 	for i, e := range events {
-		if e.EventID == "" || e.Type == "" {
-			return nil, kith.Errorf(kith.CodeInvalid, "event needs an event_id and a type")
-		}
 		ids[i], contacts[i], anon[i], types[i], sources[i], occurred[i] = e.EventID, e.ContactID, e.AnonymousID, e.Type, string(e.Source), timestamp(e.OccurredAt)
 		props[i], contexts[i], traits[i] = jsonOr(e.Properties), jsonOr(e.Context), jsonOr(e.Traits)
 		calls[i], writeSources[i], messages[i], users[i] = e.Call, e.WriteSource, e.MessageID, e.UserID
 		sent[i], received[i], machine[i] = timestamp(e.SentAt), timestamp(e.ReceivedAt), e.Machine
-		if calls[i] == "" {
-			calls[i] = "track"
-		}
 	}
 	rows, err := tx.QueryContext(ctx, `
 		INSERT INTO events (event_id, contact_id, anonymous_id, type, source, occurred_at, properties,
 			call, write_source, message_id, user_id, context, traits, sent_at, received_at, machine)
-		SELECT id, COALESCE(NULLIF(c, '')::uuid, known.contact_id, byuser.contact_id),
+		SELECT id, NULLIF(c, '')::uuid,
 			NULLIF(a, ''), t, s, o::timestamptz, p::jsonb,
 			k, NULLIF(w, ''), NULLIF(m, ''), NULLIF(u, ''), x::jsonb, tr::jsonb, NULLIF(sa, '')::timestamptz,
-			COALESCE(NULLIF(r, '')::timestamptz, now()), mc
+			r::timestamptz, mc
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 			$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bool[])
 			AS v(id, c, a, t, s, o, p, k, w, m, u, x, tr, sa, r, mc)
-		-- The contact of an anonymous id already linked, looked up once per id.
-		LEFT JOIN (SELECT i.value, i.contact_id FROM identities i
-			WHERE i.kind = 'anonymous' AND i.namespace = '' AND i.value = ANY($3::text[])) known ON known.value = v.a
-		-- And of a user id a trusted identify or alias linked.
-		LEFT JOIN (SELECT i.value, i.contact_id FROM identities i
-			WHERE i.kind = 'user' AND i.namespace = '' AND i.value = ANY($11::text[])) byuser ON byuser.value = v.u
 		ON CONFLICT (event_id) DO NOTHING
 		RETURNING event_id`,
 		pq.Array(ids), pq.Array(contacts), pq.Array(anon), pq.Array(types), pq.Array(sources), pq.Array(occurred), pq.Array(props),
@@ -217,18 +343,11 @@ func (w *EventWriter) write(batch []*appendReq, n int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	fresh, err := w.Log.AppendEvents(ctx, events, relay)
 	cancel()
-	// One message twice in a batch (two requests racing with the same ids): the
-	// first occurrence is the new one.
-	seen := make(map[string]bool, len(events))
 	off := 0
 	for _, r := range live {
 		r.err = err
 		if err == nil {
-			r.fresh = make([]bool, len(r.events))
-			for i, e := range r.events {
-				r.fresh[i] = fresh[off+i] && !seen[e.EventID]
-				seen[e.EventID] = true
-			}
+			r.fresh = fresh[off : off+len(r.events)]
 		}
 		off += len(r.events)
 		close(r.done)

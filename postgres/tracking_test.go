@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/google/uuid"
 	"testing"
 	"time"
 
@@ -63,5 +64,73 @@ func TestEventWriterRefusesWhenFull(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Errorf("a request the writer took failed: %v", err)
 		}
+	}
+}
+
+// TestAppendEventsStoresEachMessageOnce: new messages are copied, a batch
+// holding a stored one is written by the statement that skips it; either way
+// each message is stored once, answered new once, queued for its contact's
+// workflow once, and takes the contact its anonymous or user id is linked to.
+func TestAppendEventsStoresEachMessageOnce(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	ada, err := s.ResolveContact(ctx, []kith.Identity{{Kind: kith.IdentityEmail, Value: "ada@example.com"}, {Kind: kith.IdentityAnonymous, Value: "anon-ada"}}, uuid.NewString(), kith.SourceForm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := s.ResolveContact(ctx, []kith.Identity{{Kind: kith.IdentityEmail, Value: "bob@example.com"}}, uuid.NewString(), kith.SourceForm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LinkIdentity(ctx, bob, kith.Identity{Kind: kith.IdentityUser, Value: "user-bob"}, kith.SourceTracker); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(id, anon, user string) kith.Event {
+		return kith.Event{EventID: "web/" + id, AnonymousID: anon, UserID: user, Type: "Product Viewed", Source: kith.SourceTracker,
+			OccurredAt: time.Now(), Call: "track", WriteSource: "web", MessageID: id}
+	}
+	check := func(name string, got, want []bool) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: new = %v, want %v", name, got, want)
+		}
+	}
+	// All new: the COPY.
+	fresh, err := s.AppendEvents(ctx, []kith.Event{ev("m1", "anon-ada", ""), ev("m2", "anon-x", "user-bob"), ev("m3", "anon-x", "")}, []bool{true, true, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("new batch", fresh, []bool{true, true, true})
+	// A stored message, a new one twice: the statement that skips stored ids.
+	fresh, err = s.AppendEvents(ctx, []kith.Event{ev("m2", "anon-x", "user-bob"), ev("m4", "anon-ada", ""), ev("m4", "anon-ada", "")}, []bool{true, true, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("redelivered batch", fresh, []bool{false, true, false})
+
+	rows := map[string]string{}
+	var got []struct {
+		ID      string  `db:"event_id"`
+		Contact *string `db:"contact_id"`
+	}
+	if err := s.DB().SelectContext(ctx, &got, `SELECT event_id, contact_id::text AS contact_id FROM events ORDER BY event_id`); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got {
+		rows[r.ID] = ""
+		if r.Contact != nil {
+			rows[r.ID] = *r.Contact
+		}
+	}
+	want := map[string]string{"web/m1": ada, "web/m2": bob, "web/m3": "", "web/m4": ada}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("stored events and their contacts: %v, want %v", rows, want)
+	}
+	var queued []string
+	if err := s.DB().SelectContext(ctx, &queued, `SELECT event_id FROM event_outbox ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(queued) != "[web/m1 web/m2 web/m3 web/m4]" {
+		t.Errorf("queued for contacts' workflows: %v, want each new event once", queued)
 	}
 }
