@@ -4,24 +4,43 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 )
 
-// CRMError is a CRM API's refusal, classified for retries: 429 and 5xx are worth
-// retrying (after RetryAfter when the CRM said), 404 means the object is gone,
-// 401 and 403 mean the credentials are wrong and retrying cannot help.
-type CRMError struct {
+// APIError is an outside service's refusal (a CRM's, an ESP's), classified for
+// retries: 429 and 5xx are worth retrying (after RetryAfter when the service
+// said), 404 means the object is gone, 401 and 403 mean the credentials are
+// wrong and retrying cannot help.
+type APIError struct {
+	Service    string // "CRM", "ESP"
 	Status     int
 	RetryAfter time.Duration
 	Message    string
 }
 
-func (e *CRMError) Error() string {
-	return fmt.Sprintf("CRM answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%s answered %d %s: %s", e.Service, e.Status, http.StatusText(e.Status), e.Message)
 }
 
 // Retryable reports whether the request may succeed later.
-func (e *CRMError) Retryable() bool { return e.Status == http.StatusTooManyRequests || e.Status >= 500 }
+func (e *APIError) Retryable() bool { return e.Status == http.StatusTooManyRequests || e.Status >= 500 }
+
+// NewAPIError reads a refusal: the status, a short message from the body, and
+// how long the service asked to wait (Retry-After in seconds or as a date, or
+// SendGrid's X-RateLimit-Reset epoch).
+func NewAPIError(service string, resp *http.Response, message string, now time.Time) *APIError {
+	e := &APIError{Service: service, Status: resp.StatusCode, Message: message}
+	ra := resp.Header.Get("Retry-After")
+	if s, err := strconv.Atoi(ra); err == nil && s >= 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(ra); err == nil && t.After(now) {
+		e.RetryAfter = t.Sub(now)
+	} else if s, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil && time.Unix(s, 0).After(now) {
+		e.RetryAfter = time.Unix(s, 0).Sub(now)
+	}
+	return e
+}
 
 // CRM object types Kith syncs.
 const (

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -91,4 +93,25 @@ func (s Signer) mac(domain, msg string) []byte {
 	m.Write([]byte("kith/" + domain + "/v1\x00"))
 	m.Write([]byte(msg))
 	return m.Sum(nil)
+}
+
+// URL is the address of the signed link l on the API at publicURL.
+func (s Signer) URL(publicURL string, l Link) (string, error) {
+	switch l.Kind {
+	case LinkUnsubscribe:
+		return publicURL + "/v1/unsubscribe?" + url.Values{"token": {s.Sign(l)}}.Encode(), nil
+	case LinkProfile:
+		l.Purpose = ""
+		return publicURL + "/forms/profile?" + url.Values{"kith_token": {s.Sign(l)}}.Encode(), nil
+	case LinkOpen:
+		l.Purpose = ""
+		return publicURL + "/v1/o/" + s.Sign(l) + ".gif", nil
+	case LinkClick:
+		if !strings.HasPrefix(l.URL, "https://") && !strings.HasPrefix(l.URL, "http://") {
+			return "", fmt.Errorf("a click link needs an http(s) URL, not %q", l.URL)
+		}
+		l.Purpose = ""
+		return publicURL + "/v1/c/" + s.Sign(l), nil
+	}
+	return "", fmt.Errorf("unknown link %q: unsubscribe, profile, open or click", l.Kind)
 }

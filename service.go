@@ -2,6 +2,7 @@ package kith
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -109,6 +110,10 @@ type EventNotice struct {
 	EventID string    `json:"event_id"`
 	Type    string    `json:"type"`
 	At      time.Time `json:"at"`
+	// Properties are the event's (trigger rules test them; a message shows
+	// them); TimeZone is the IANA zone the sender's browser reported, if any.
+	Properties json.RawMessage `json:"properties,omitempty"`
+	TimeZone   string          `json:"time_zone,omitempty"`
 }
 
 // ContactNotifier tells contacts' workflows about changes made outside them,

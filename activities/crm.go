@@ -61,7 +61,7 @@ func (a *CRM) client(provider string) (kith.CRM, error) {
 
 // crmFailure classifies a CRM error for Temporal's retries.
 func crmFailure(err error) error {
-	var ce *kith.CRMError
+	var ce *kith.APIError
 	if !errors.As(err, &ce) {
 		return err // network trouble: retried
 	}

@@ -49,6 +49,14 @@ type Config struct {
 	HubSpotToken  string // KITH_HUBSPOT_TOKEN, private app access token; never logged
 	HubSpotSecret string // KITH_HUBSPOT_SECRET, app secret that signs webhooks; never logged
 
+	// The ESP triggered messages go through: SendGrid's v3 API (or a server
+	// speaking it, such as starter esp-sim). Without a key the worker records
+	// trigger decisions and puts every send in the dead letter.
+	ESPURL       string            // KITH_ESP_URL
+	ESPKey       string            // KITH_ESP_KEY, a Mail Send API key; never logged
+	ESPFrom      string            // KITH_ESP_FROM, the verified sender address
+	ESPTemplates map[string]string // KITH_ESP_TEMPLATES, comma-separated name=d-… template ids
+
 	// PayloadKeys encrypt Temporal payloads (KITH_PAYLOAD_KEYS: comma-separated
 	// base64 32-byte keys, the first encrypts); never logged. Every worker and
 	// starter of a deployment needs the same keys.
@@ -145,6 +153,10 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		HubSpotURL:        get("KITH_HUBSPOT_URL", "https://api.hubapi.com"),
 		HubSpotToken:      get("KITH_HUBSPOT_TOKEN", ""),
 		HubSpotSecret:     get("KITH_HUBSPOT_SECRET", ""),
+		ESPURL:            get("KITH_ESP_URL", "https://api.sendgrid.com"),
+		ESPKey:            get("KITH_ESP_KEY", ""),
+		ESPFrom:           get("KITH_ESP_FROM", "hello@example.com"),
+		ESPTemplates:      map[string]string{},
 	}
 	c.BigQuery = getenv("BIGQUERY_PROJECT") != "" || c.BigQueryEmulator != ""
 	c.PublicURL = strings.TrimSuffix(get("KITH_PUBLIC_URL", "http://"+c.HTTPAddr), "/")
@@ -192,6 +204,17 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 	var err error
 	if c.WriteKeys, err = parseWriteKeys(get("KITH_WRITE_KEYS", "")); err != nil {
 		errs = append(errs, fmt.Errorf("KITH_WRITE_KEYS: %w", err))
+	}
+	for _, kv := range strings.Split(get("KITH_ESP_TEMPLATES", ""), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, id, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || id == "" {
+			errs = append(errs, fmt.Errorf("KITH_ESP_TEMPLATES: %q is not name=template-id", kv))
+			continue
+		}
+		c.ESPTemplates[name] = id
 	}
 	for _, t := range strings.Split(get("KITH_TRUSTED_SOURCES", ""), ",") {
 		if t = strings.TrimSpace(t); t != "" {

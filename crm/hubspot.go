@@ -165,11 +165,7 @@ func (h *HubSpot) do(ctx context.Context, method, path string, body, out any) er
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if resp.StatusCode >= 300 {
-		e := &kith.CRMError{Status: resp.StatusCode, Message: apiMessage(b)}
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-			e.RetryAfter = time.Duration(s) * time.Second
-		}
-		return e
+		return kith.NewAPIError("CRM", resp, apiMessage(b), time.Now())
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("CRM answer is not the expected JSON: %w", err)

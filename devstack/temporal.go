@@ -26,6 +26,7 @@ const temporalStartTimeout = 90 * time.Second
 var SearchAttributes = []string{
 	"KithCompleteness=Double",
 	"KithConsentStatus=Keyword",
+	"KithPendingTriggers=KeywordList",
 	"KithLifecycleStage=Keyword",
 	"KithSource=Keyword",
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -359,8 +360,8 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]kith.RelayedEve
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT o.id, COALESCE(o.contact_id, (SELECT i.contact_id FROM identities i
 				WHERE i.kind = 'anonymous' AND i.namespace = '' AND i.value = o.anonymous_id))::text,
-			o.event_id, o.type, o.occurred_at
-		FROM event_outbox o ORDER BY o.id LIMIT $1`, limit)
+			o.event_id, o.type, o.occurred_at, COALESCE(e.properties::text, '{}'), COALESCE(e.context ->> 'timezone', '')
+		FROM event_outbox o LEFT JOIN events e ON e.event_id = o.event_id ORDER BY o.id LIMIT $1`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -369,8 +370,12 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]kith.RelayedEve
 	for rows.Next() {
 		var e kith.RelayedEvent
 		var contact *string
-		if err := rows.Scan(&e.ID, &contact, &e.Notice.EventID, &e.Notice.Type, &e.Notice.At); err != nil {
+		var props string
+		if err := rows.Scan(&e.ID, &contact, &e.Notice.EventID, &e.Notice.Type, &e.Notice.At, &props, &e.Notice.TimeZone); err != nil {
 			return nil, err
+		}
+		if props != "{}" {
+			e.Notice.Properties = json.RawMessage(props)
 		}
 		if contact != nil {
 			e.ContactID = *contact

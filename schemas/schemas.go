@@ -41,6 +41,24 @@ var Forms = func() fs.FS {
 	return f
 }()
 
+//go:embed triggers/*.json
+var triggerFiles embed.FS
+
+// Triggers holds the personalization trigger rules, one <name>.json each.
+var Triggers = func() fs.FS {
+	f, err := fs.Sub(triggerFiles, "triggers")
+	if err != nil {
+		panic(err) // a constant, valid path
+	}
+	return f
+}()
+
+// Messaging is the policy every trigger obeys: the daily cap, quiet hours and
+// the profile fields each consent purpose lets a message carry.
+//
+//go:embed messaging.json
+var Messaging []byte
+
 // Schedules lists the Temporal Schedules that `starter schedules apply` keeps.
 //
 //go:embed schedules.json

@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -60,22 +58,9 @@ func runLink(_ context.Context, args []string, e env) error {
 
 // signedLink is the URL of a signed link for a contact.
 func signedLink(cfg config.Config, l kith.Link) (string, error) {
-	s := kith.Signer{Key: cfg.LinkKey}
-	switch l.Kind {
-	case kith.LinkUnsubscribe:
-		return cfg.PublicURL + "/v1/unsubscribe?" + url.Values{"token": {s.Sign(l)}}.Encode(), nil
-	case kith.LinkProfile:
-		l.Purpose = ""
-		return cfg.PublicURL + "/forms/profile?" + url.Values{"kith_token": {s.Sign(l)}}.Encode(), nil
-	case kith.LinkOpen:
-		l.Purpose = ""
-		return cfg.PublicURL + "/v1/o/" + s.Sign(l) + ".gif", nil
-	case kith.LinkClick:
-		if !strings.HasPrefix(l.URL, "https://") && !strings.HasPrefix(l.URL, "http://") {
-			return "", usagef("a click link needs -url https://…")
-		}
-		l.Purpose = ""
-		return cfg.PublicURL + "/v1/c/" + s.Sign(l), nil
+	u, err := kith.Signer{Key: cfg.LinkKey}.URL(cfg.PublicURL, l)
+	if err != nil {
+		return "", usagef("%v", err)
 	}
-	return "", usagef("unknown link %q: unsubscribe, profile, open or click", l.Kind)
+	return u, nil
 }

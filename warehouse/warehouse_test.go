@@ -35,7 +35,7 @@ func TestTablesAreDefined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"dim_contact": "contact_id", "fact_event": "event_id", "fact_order": "order_id", "fact_ticket": "ticket_id"}
+	want := map[string]string{"dim_contact": "contact_id", "fact_delivery": "delivery_id", "fact_event": "event_id", "fact_order": "order_id", "fact_ticket": "ticket_id"}
 	if len(defs) != len(want) {
 		t.Fatalf("%d tables, want %d", len(defs), len(want))
 	}

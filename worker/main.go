@@ -18,8 +18,10 @@ import (
 	"github.com/kithhq/kith/activities"
 	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/crm"
+	"github.com/kithhq/kith/esp"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/quality"
+	"github.com/kithhq/kith/schemas"
 	"github.com/kithhq/kith/warehouse"
 	"github.com/kithhq/kith/workflows"
 )
@@ -75,6 +77,17 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	} else {
 		log.Warn("BigQuery not configured (set BIGQUERY_PROJECT, or BIGQUERY_EMULATOR_HOST for the emulator): this worker runs no WarehouseLoad")
 	}
+	triggers, err := kith.LoadTriggers(schemas.Triggers, schemas.Messaging)
+	if err != nil {
+		return fmt.Errorf("schemas/triggers: %w", err)
+	}
+	workflows.UseTriggers(triggers)
+	var sender kith.ESP = esp.Unconfigured{}
+	if cfg.ESPKey != "" {
+		sender = &esp.SendGrid{BaseURL: cfg.ESPURL, APIKey: cfg.ESPKey, From: cfg.ESPFrom, Templates: cfg.ESPTemplates}
+	} else {
+		log.Warn("no ESP configured (set KITH_ESP_KEY, and KITH_ESP_URL for a SendGrid-compatible server such as starter esp-sim): triggered messages go to the dead letter")
+	}
 	notifier := &workflows.ContactService{Client: c}
 	workflows.Register(w, workflows.Activities{
 		Import:    &activities.Import{Store: store},
@@ -85,6 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Archiver:  &activities.Archiver{Store: store, Now: time.Now},
 		Warehouse: wh,
 		CRM:       &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
+		Deliveries: &activities.Deliveries{Store: store, ESP: sender, PurposeFields: triggers.Policy.PurposeFields,
+			Links: kith.Signer{Key: cfg.LinkKey, Old: cfg.LinkKeysOld}, PublicURL: cfg.PublicURL, Now: time.Now},
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

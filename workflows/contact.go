@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -95,6 +97,12 @@ type ContactState struct {
 	// Rules are the rules this contact was pinned to when its run began; nil in
 	// runs begun before rules were pinned (they read the defaults).
 	Rules *ContactRules `json:"rules,omitempty"`
+	// Triggers are the personalization triggers pending, sent and decided.
+	Triggers *TriggerState `json:"triggers,omitempty"`
+	// TimeZone is the IANA zone the contact's browser last reported.
+	TimeZone string `json:"time_zone,omitempty"`
+	// Segment is the contact's RFM segment, when computed.
+	Segment string `json:"segment,omitempty"`
 }
 
 // ContactRules are the rules a contact's workflow decides with. They are pinned
@@ -176,7 +184,7 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
 			var e EventSignal
 			ch.Receive(ctx, &e)
-			c.onEvent(e)
+			c.onEvent(ctx, e)
 		})
 		sel.AddReceive(confirms, func(ch workflow.ReceiveChannel, _ bool) {
 			var s ConfirmSignal
@@ -193,6 +201,14 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 			sel.AddFuture(f, func(f workflow.Future) {
 				if f.Get(ctx, nil) == nil {
 					c.expireOptIns(ctx)
+				}
+			})
+		}
+		if f := c.triggerDue.future(ctx, c.nextTriggerDue()); f != nil {
+			sel.AddFuture(f, func(f workflow.Future) {
+				if f.Get(ctx, nil) == nil {
+					c.triggerDue.fired()
+					c.fireDue(ctx)
 				}
 			})
 		}
@@ -213,13 +229,13 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 		var chg kith.ProfileChange
 		switch {
 		case events.ReceiveAsync(&e):
-			c.onEvent(e)
+			c.onEvent(ctx, e)
 		case confirms.ReceiveAsync(&s):
 			c.onConfirm(ctx, s)
 		case changes.ReceiveAsync(&chg):
 			c.onProfileChanged(ctx, chg)
 		default:
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && c.inflight == 0 }); err != nil {
 				return err
 			}
 			if events.Len() > 0 || confirms.Len() > 0 || changes.Len() > 0 {
@@ -238,12 +254,16 @@ type contact struct {
 	state    ContactState
 	maxMsgs  int
 	timeout  time.Duration
-	handled  int                 // messages handled in this run
-	wake     workflow.Channel    // updates nudge the main loop to re-check
-	timerAt  time.Time           // deadline of the running opt-in timer
-	timer    workflow.Future     // fires at timerAt
-	cancelT  workflow.CancelFunc // cancels it
-	searched map[string]any      // search attribute values last upserted
+	handled  int              // messages handled in this run
+	wake     workflow.Channel // updates nudge the main loop to re-check
+	optIn    deadline         // the earliest double opt-in deadline
+	searched map[string]any   // search attribute values last upserted
+	// triggers is false in runs begun before personalization triggers; they
+	// evaluate none. triggerDue fires at the earliest pending trigger's due
+	// time; inflight counts deliveries running beside the main loop.
+	triggers   bool
+	triggerDue deadline
+	inflight   int
 	// serialized is false in runs begun before every handler took a lock (their
 	// histories replay the old interleaving).
 	serialized bool
@@ -316,6 +336,7 @@ func refused(err error) error {
 // rules into a state that has none.
 func (c *contact) pinRules(ctx workflow.Context) {
 	c.dedupEvents = workflow.GetVersion(ctx, "dedup-events", workflow.DefaultVersion, 1) >= 1
+	c.triggers = workflow.GetVersion(ctx, "personalization-triggers", workflow.DefaultVersion, 1) >= 1
 	c.serialized = workflow.GetVersion(ctx, "serialized-handlers-pinned-rules", workflow.DefaultVersion, 1) >= 1
 	if !c.serialized {
 		c.consent = c.profile // one lock for the updates, as before
@@ -427,6 +448,8 @@ func (c *contact) submit(ctx workflow.Context, req SubmitRequest) (ContactView, 
 		return ContactView{}, err
 	}
 	c.rescore()
+	c.evaluate(ctx, kith.EventNotice{EventID: "form/" + s.SubmissionID, Type: "Form Submitted", At: s.ReceivedAt,
+		Properties: mustJSON(map[string]string{"form": s.Form})})
 	c.upsertSearch(ctx)
 	return c.view(), nil
 }
@@ -480,6 +503,9 @@ func (c *contact) applyConsent(cr kith.ConsentRecord) {
 	if cr.Status != kith.ConsentPending {
 		delete(c.state.Pending, cr.Purpose)
 	}
+	if cr.Status == kith.ConsentWithdrawn || cr.Status == kith.ConsentExpired {
+		c.cancelTriggers(cr.Purpose, "consent "+cr.Purpose+" "+string(cr.Status), cr.At)
+	}
 	c.state.Ledger = appendRecent(c.state.Ledger, cr, ledgerInState)
 }
 
@@ -501,7 +527,7 @@ func (c *contact) startOptIn(ctx workflow.Context, cr kith.ConsentRecord) error 
 	return nil
 }
 
-func (c *contact) onEvent(e EventSignal) {
+func (c *contact) onEvent(ctx workflow.Context, e EventSignal) {
 	c.handled++
 	if c.dedupEvents {
 		if slices.Contains(c.state.SeenEvents, e.EventID) {
@@ -512,7 +538,11 @@ func (c *contact) onEvent(e EventSignal) {
 	c.state.Events++
 	if e.At.After(c.state.LastEventAt) {
 		c.state.LastEventAt = e.At
+		if e.TimeZone != "" {
+			c.state.TimeZone = e.TimeZone
+		}
 	}
+	c.evaluate(ctx, e)
 }
 
 // onProfileChanged reloads the profile another source (a CRM sync) stored.
@@ -548,10 +578,13 @@ func (c *contact) onConfirm(ctx workflow.Context, s ConfirmSignal) {
 		workflow.GetLogger(ctx).Info("confirmation ignored: nothing pending with that token", "purpose", s.Purpose)
 		return
 	}
-	c.record(ctx, kith.ConsentRecord{
+	if c.record(ctx, kith.ConsentRecord{
 		Purpose: s.Purpose, Status: kith.ConsentGranted, TextVersion: p.TextVersion, Source: kith.SourceForm,
 		SourceRef: "confirm/" + p.Ref, IP: s.IP, UserAgent: s.UserAgent, At: s.At,
-	})
+	}) {
+		c.evaluate(ctx, kith.EventNotice{EventID: "confirm/" + p.Ref, Type: "Opt-in Confirmed", At: s.At,
+			Properties: mustJSON(map[string]string{"purpose": s.Purpose})})
+	}
 }
 
 // optInTimer returns a timer that fires at the earliest pending deadline, reusing
@@ -563,23 +596,39 @@ func (c *contact) optInTimer(ctx workflow.Context) workflow.Future {
 			next = d
 		}
 	}
-	if !next.Equal(c.timerAt) && c.cancelT != nil {
-		c.cancelT()
-		c.timer, c.cancelT, c.timerAt = nil, nil, time.Time{}
+	return c.optIn.future(ctx, next)
+}
+
+// deadline is a timer the main loop waits on, kept while its time stands.
+type deadline struct {
+	at     time.Time
+	timer  workflow.Future
+	cancel workflow.CancelFunc
+}
+
+// future returns a timer that fires at next (nil when next is zero), reusing
+// the running one while next stands and cancelling it when next moved.
+func (d *deadline) future(ctx workflow.Context, next time.Time) workflow.Future {
+	if !next.Equal(d.at) && d.cancel != nil {
+		d.cancel()
+		*d = deadline{}
 	}
 	if next.IsZero() {
 		return nil
 	}
-	if c.timer == nil {
+	if d.timer == nil {
 		tctx, cancel := workflow.WithCancel(ctx)
-		c.timer, c.cancelT, c.timerAt = workflow.NewTimer(tctx, max(next.Sub(workflow.Now(ctx)), 0)), cancel, next
+		d.timer, d.cancel, d.at = workflow.NewTimer(tctx, max(next.Sub(workflow.Now(ctx)), 0)), cancel, next
 	}
-	return c.timer
+	return d.timer
 }
+
+// fired forgets a timer that fired.
+func (d *deadline) fired() { *d = deadline{} }
 
 // expireOptIns records every double opt-in whose deadline passed as expired.
 func (c *contact) expireOptIns(ctx workflow.Context) {
-	c.timer, c.cancelT, c.timerAt = nil, nil, time.Time{}
+	c.optIn.fired()
 	unlock, err := c.lock(ctx, c.consent, false)
 	if err != nil {
 		return
@@ -598,17 +647,26 @@ func (c *contact) expireOptIns(ctx workflow.Context) {
 	}
 }
 
-// record writes a consent change the workflow itself decided and applies it.
-// Callers hold the consent lock.
-func (c *contact) record(ctx workflow.Context, cr kith.ConsentRecord) {
+// record writes a consent change the workflow itself decided and applies it,
+// reporting whether it did. Callers hold the consent lock.
+func (c *contact) record(ctx workflow.Context, cr kith.ConsentRecord) bool {
 	var a *activities.Contacts
 	if err := workflow.ExecuteActivity(ctx, a.RecordConsent, activities.ConsentInput{ContactID: c.id, Record: cr}).Get(ctx, nil); err != nil {
 		// Only after an hour of retries: keep the state as it was, so the timer or
 		// the next confirmation tries again.
 		workflow.GetLogger(ctx).Error("consent not recorded", "purpose", cr.Purpose, "error", err)
-		return
+		return false
 	}
 	c.applyConsent(cr)
+	return true
+}
+
+// mustJSON is v as JSON (a map of strings: it cannot fail).
+func mustJSON(v any) json.RawMessage {
+	// Marshal writes a map's keys sorted: the same map gives the same bytes.
+	//workflowcheck:ignore
+	b, _ := json.Marshal(v)
+	return b
 }
 
 func (c *contact) rescore() {
@@ -643,8 +701,11 @@ func (c *contact) upsertSearch(ctx workflow.Context) {
 		"completeness": float64(c.state.Completeness), "consent": c.consentStatus(),
 		"stage": c.stage(), "source": string(c.state.Source),
 	}
+	if c.triggers {
+		now["triggers"] = strings.Join(c.pendingRules(), ",")
+	}
 	if c.searched != nil && c.searched["completeness"] == now["completeness"] && c.searched["consent"] == now["consent"] &&
-		c.searched["stage"] == now["stage"] && c.searched["source"] == now["source"] {
+		c.searched["stage"] == now["stage"] && c.searched["source"] == now["source"] && c.searched["triggers"] == now["triggers"] {
 		return
 	}
 	updates := []temporal.SearchAttributeUpdate{
@@ -654,6 +715,9 @@ func (c *contact) upsertSearch(ctx workflow.Context) {
 	}
 	if c.state.Source != "" {
 		updates = append(updates, SearchSource.ValueSet(string(c.state.Source)))
+	}
+	if c.triggers {
+		updates = append(updates, SearchPendingTriggers.ValueSet(c.pendingRules()))
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)

@@ -56,13 +56,16 @@ type Activities struct {
 	Archiver  *activities.Archiver
 	Warehouse *activities.Warehouse
 	Relay     *activities.Relay
+	// Deliveries sends what trigger rules decide (a worker without an ESP
+	// configured records the decisions and fails the sends).
+	Deliveries *activities.Deliveries
 }
 
 // Register registers every workflow and activity with r. Activity names are the
 // method names (workflows call them through typed method handles).
 func Register(r worker.Registry, acts Activities) {
 	RegisterWorkflows(r)
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}

@@ -1,0 +1,137 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/kithhq/kith"
+)
+
+// ESP failure types, for the workflow's retry policy and the dead letter.
+const (
+	ErrESPUnavailable = "ESPUnavailable" // 429, 5xx, network: retried, after Retry-After when given
+	ErrESPRefused     = "ESPRefused"     // any other refusal: retrying cannot help
+)
+
+// Deliveries sends the messages trigger rules decide on.
+type Deliveries struct {
+	Store kith.DeliveryStore
+	ESP   kith.ESP
+	// PurposeFields are the profile fields a message under each purpose may
+	// carry (schemas/messaging.json); nothing else leaves Kith.
+	PurposeFields map[string][]kith.Field
+	// Links signs the unsubscribe and profile links the message carries, on the
+	// API at PublicURL.
+	Links     kith.Signer
+	PublicURL string
+	Now       func() time.Time
+}
+
+// DeliverResult is what became of a delivery.
+type DeliverResult struct {
+	Status            kith.DeliveryStatus `json:"status"`
+	Reason            string              `json:"reason,omitempty"`
+	ProviderMessageID string              `json:"provider_message_id,omitempty"`
+}
+
+// Deliver records the delivery, checks consent at this moment (in the same
+// transaction), and sends it. Exactly once where it can be: the row is written
+// before the call and completed after, and the provider's message id is kept in
+// the activity's heartbeat as soon as the ESP answers, so a retry after a crash
+// between the answer and the completion does not send again. At least once
+// where it cannot: a crash (or a lost answer) while the ESP call is in flight
+// sends again, because SendGrid's Mail Send takes no idempotency key.
+func (a *Deliveries) Deliver(ctx context.Context, d kith.Delivery) (DeliverResult, error) {
+	rec, err := a.Store.BeginDelivery(ctx, d, a.PurposeFields[d.Purpose])
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	if rec.Status != kith.DeliverySending {
+		return DeliverResult{Status: rec.Status, Reason: rec.Reason, ProviderMessageID: rec.ProviderMessageID}, nil
+	}
+	var sent string
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &sent) == nil && sent != "" {
+		return a.complete(ctx, rec.ID, sent)
+	}
+	msg, err := a.message(rec)
+	if err != nil {
+		return DeliverResult{}, err
+	}
+	id, err := a.ESP.Send(ctx, msg)
+	if err != nil {
+		return DeliverResult{}, espFailure(err)
+	}
+	activity.RecordHeartbeat(ctx, id)
+	return a.complete(ctx, rec.ID, id)
+}
+
+func (a *Deliveries) complete(ctx context.Context, id, providerID string) (DeliverResult, error) {
+	if err := a.Store.CompleteDelivery(ctx, id, providerID); err != nil {
+		return DeliverResult{}, err
+	}
+	return DeliverResult{Status: kith.DeliveryAccepted, ProviderMessageID: providerID}, nil
+}
+
+// FailDelivery puts a delivery whose retries ran out in the dead letter, with
+// the last error, for ops to replay (`starter deliveries retry`).
+func (a *Deliveries) FailDelivery(ctx context.Context, id, reason string) error {
+	return a.Store.FailDelivery(ctx, id, reason)
+}
+
+// message is the ESP's message: the address, the template and its data — only
+// the profile fields the purpose allows, the triggering events, the segment, and
+// signed unsubscribe and profile links.
+func (a *Deliveries) message(rec kith.DeliveryRecord) (kith.Message, error) {
+	fields := map[string]string{}
+	for _, f := range kith.SortedKeys(rec.Fields) {
+		fields[string(f)] = rec.Fields[f].Value
+	}
+	type event struct {
+		Type       string          `json:"type"`
+		At         time.Time       `json:"at"`
+		Properties json.RawMessage `json:"properties,omitempty"`
+	}
+	events := make([]event, 0, len(rec.Events))
+	for _, e := range rec.Events {
+		events = append(events, event{Type: e.Type, At: e.At, Properties: e.Properties})
+	}
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	expires := now().Add(90 * 24 * time.Hour)
+	unsubscribe, err := a.Links.URL(a.PublicURL, kith.Link{Kind: kith.LinkUnsubscribe, ContactID: rec.ContactID, Purpose: rec.Purpose, Delivery: rec.ID, Expires: expires})
+	if err != nil {
+		return kith.Message{}, err
+	}
+	profile, err := a.Links.URL(a.PublicURL, kith.Link{Kind: kith.LinkProfile, ContactID: rec.ContactID, Delivery: rec.ID, Expires: expires})
+	if err != nil {
+		return kith.Message{}, err
+	}
+	return kith.Message{
+		DeliveryID: rec.ID, ContactID: rec.ContactID, To: rec.To, Template: rec.Template,
+		Data: map[string]any{
+			"contact": fields, "events": events, "segment": rec.Segment, "rule": rec.Rule,
+			"unsubscribe_url": unsubscribe, "profile_url": profile,
+		},
+	}, nil
+}
+
+// espFailure classifies an ESP error for Temporal's retries.
+func espFailure(err error) error {
+	var ae *kith.APIError
+	switch {
+	case !errors.As(err, &ae) || ae.Retryable():
+		opts := temporal.ApplicationErrorOptions{}
+		if ae != nil {
+			opts.NextRetryDelay = ae.RetryAfter
+		}
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrESPUnavailable, opts)
+	}
+	return temporal.NewNonRetryableApplicationError(ae.Error(), ErrESPRefused, nil)
+}

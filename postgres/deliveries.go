@@ -1,0 +1,153 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/kithhq/kith"
+)
+
+const selectDelivery = `d.id, d.contact_id::text, d.rule, d.template, d.purpose, d.occurrence, d.status, COALESCE(d.reason, ''),
+	d.events::text, d.due_at, COALESCE(d.provider_message_id, ''), COALESCE(d.last_error, ''), d.created_at`
+
+func scanDelivery(row scanner) (kith.DeliveryRecord, error) {
+	var r kith.DeliveryRecord
+	var events string
+	err := row.Scan(&r.ID, &r.ContactID, &r.Rule, &r.Template, &r.Purpose, &r.Occurrence, &r.Status, &r.Reason,
+		&events, &r.DueAt, &r.ProviderMessageID, &r.LastError, &r.CreatedAt)
+	if err == nil {
+		err = json.Unmarshal([]byte(events), &r.Events)
+	}
+	return r, err
+}
+
+// BeginDelivery implements kith.DeliveryStore.
+func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery, fields []kith.Field) (kith.DeliveryRecord, error) {
+	var out kith.DeliveryRecord
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// The contact's row is locked, so a consent withdrawal or an archive
+		// committing now is either seen here or comes after the send.
+		c, err := contactForUpdate(ctx, tx, d.ContactID)
+		if err != nil {
+			return err
+		}
+		stored, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+selectDelivery+` FROM deliveries d WHERE d.id = $1`, d.ID))
+		switch {
+		case err == nil:
+			out = stored
+		case errors.Is(err, sql.ErrNoRows):
+			if d.Status == kith.DeliverySending {
+				if reason, err := s.sendable(ctx, tx, c, d.Purpose); err != nil {
+					return err
+				} else if reason != "" {
+					d.Status, d.Reason = kith.DeliverySuppressed, reason
+				}
+			}
+			events, err := json.Marshal(d.Events)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, contact_id, rule, template, purpose, occurrence, status, reason, events, due_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9::jsonb, $10)`,
+				d.ID, d.ContactID, d.Rule, d.Template, d.Purpose, d.Occurrence, d.Status, d.Reason, string(events), d.DueAt); err != nil {
+				return fmt.Errorf("record delivery: %w", err)
+			}
+			out = kith.DeliveryRecord{Delivery: d, CreatedAt: s.now()}
+		default:
+			return err
+		}
+		if out.Status == kith.DeliverySending {
+			out.To = c.Fields[kith.FieldEmail].Value
+			out.Fields = map[kith.Field]kith.Value{}
+			for _, f := range fields {
+				if v, ok := c.Fields[f]; ok {
+					out.Fields[f] = v
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// sendable is why a message under purpose may not go to c now ("" when it may):
+// the contact is not active, has no address, the address is suppressed, or the
+// purpose is not granted.
+func (s *Store) sendable(ctx context.Context, tx *sqlx.Tx, c kith.Contact, purpose string) (string, error) {
+	var status string
+	var suppressed, consent sql.NullString
+	email := c.Fields[kith.FieldEmail].Value
+	if err := tx.QueryRowContext(ctx, `SELECT c.status,
+			(SELECT reason FROM suppressions WHERE email = lower($2)),
+			(SELECT status FROM consents WHERE contact_id = c.id AND purpose = $3 ORDER BY recorded_at DESC, id DESC LIMIT 1)
+		FROM contacts c WHERE c.id = $1`, c.ID, email, purpose).Scan(&status, &suppressed, &consent); err != nil {
+		return "", fmt.Errorf("check delivery: %w", err)
+	}
+	switch {
+	case status != "active":
+		return "contact " + status, nil
+	case email == "":
+		return "no email address", nil
+	case suppressed.Valid:
+		return "address suppressed (" + suppressed.String + ")", nil
+	case consent.String != string(kith.ConsentGranted):
+		return "consent " + purpose + " " + strings.TrimSpace(orDefault(consent.String, "not given")), nil
+	}
+	return "", nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// CompleteDelivery implements kith.DeliveryStore.
+func (s *Store) CompleteDelivery(ctx context.Context, id, providerMessageID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = 'accepted', provider_message_id = NULLIF($2, ''), sent_at = now(),
+		attempts = attempts + 1, last_error = NULL WHERE id = $1 AND status = 'sending'`, id, providerMessageID)
+	return err
+}
+
+// FailDelivery implements kith.DeliveryStore.
+func (s *Store) FailDelivery(ctx context.Context, id, reason string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE deliveries SET status = 'failed', last_error = $2, attempts = attempts + 1
+		WHERE id = $1 AND status = 'sending'`, id, reason)
+	return err
+}
+
+// RetryDelivery implements kith.DeliveryStore.
+func (s *Store) RetryDelivery(ctx context.Context, id string) (kith.Delivery, error) {
+	r, err := scanDelivery(s.db.QueryRowContext(ctx, `UPDATE deliveries d SET status = 'sending', reason = NULL
+		WHERE d.id = $1 AND d.status = 'failed' RETURNING `+selectDelivery, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return kith.Delivery{}, kith.Errorf(kith.CodeNotFound, "no failed delivery %q (see `starter deliveries list -status failed`)", id)
+	}
+	return r.Delivery, err
+}
+
+// ListDeliveries implements kith.DeliveryStore.
+func (s *Store) ListDeliveries(ctx context.Context, status kith.DeliveryStatus, limit int) ([]kith.DeliveryRecord, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+selectDelivery+` FROM deliveries d
+		WHERE $1 = '' OR d.status = $1 ORDER BY d.created_at DESC, d.id LIMIT $2`, string(status), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []kith.DeliveryRecord
+	for rows.Next() {
+		r, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
