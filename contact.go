@@ -52,6 +52,10 @@ const (
 	// SourceCleaning is not a source of values: it marks what the scheduled
 	// cleaning refused when it re-checked stored contacts (quarantine).
 	SourceCleaning Source = "cleaning"
+	// SourceESP is the email service provider's event webhook: engagement
+	// events, and the consent withdrawals its bounces, spam reports and
+	// unsubscribes mean. It is not a source of profile values.
+	SourceESP Source = "esp"
 )
 
 // Rank is how far a source is trusted for a profile value: the CRM (the sales

@@ -84,10 +84,17 @@ type DeliveryStore interface {
 	ListDeliveries(ctx context.Context, status DeliveryStatus, limit int) ([]DeliveryRecord, error)
 }
 
+// SuppressionStore keeps the addresses no message may go to.
+type SuppressionStore interface {
+	// Suppress adds an address (once; a repeat changes nothing) with why.
+	Suppress(ctx context.Context, email, reason string, src Source, ref string) error
+}
+
 // Message is what an ESP is asked to send.
 type Message struct {
 	DeliveryID string         `json:"delivery_id"`
 	ContactID  string         `json:"contact_id"`
+	Purpose    string         `json:"purpose"` // the consent purpose it is sent under (an unsubscribe withdraws it)
 	To         string         `json:"to"`
 	Template   string         `json:"template"`
 	Data       map[string]any `json:"data"`
@@ -100,4 +107,3 @@ type ESP interface {
 	// when the provider said); a network failure may be retried too.
 	Send(ctx context.Context, m Message) (string, error)
 }
-

@@ -114,7 +114,7 @@ func (a *Deliveries) message(rec kith.DeliveryRecord) (kith.Message, error) {
 		return kith.Message{}, err
 	}
 	return kith.Message{
-		DeliveryID: rec.ID, ContactID: rec.ContactID, To: rec.To, Template: rec.Template,
+		DeliveryID: rec.ID, ContactID: rec.ContactID, Purpose: rec.Purpose, To: rec.To, Template: rec.Template,
 		Data: map[string]any{
 			"contact": fields, "events": events, "segment": rec.Segment, "rule": rec.Rule,
 			"unsubscribe_url": unsubscribe, "profile_url": profile,

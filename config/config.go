@@ -5,6 +5,7 @@ package config
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
@@ -20,6 +21,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/kithhq/kith/codec"
+	"github.com/kithhq/kith/esp"
 )
 
 // Config is everything a Kith process needs to reach its dependencies.
@@ -56,6 +58,10 @@ type Config struct {
 	ESPKey       string            // KITH_ESP_KEY, a Mail Send API key; never logged
 	ESPFrom      string            // KITH_ESP_FROM, the verified sender address
 	ESPTemplates map[string]string // KITH_ESP_TEMPLATES, comma-separated name=d-… template ids
+	// SendGridWebhookKey verifies SendGrid's Signed Event Webhook
+	// (KITH_SENDGRID_WEBHOOK_KEY: the verification key SendGrid shows, base64
+	// DER); without it the API takes no ESP events.
+	SendGridWebhookKey *ecdsa.PublicKey
 
 	// PayloadKeys encrypt Temporal payloads (KITH_PAYLOAD_KEYS: comma-separated
 	// base64 32-byte keys, the first encrypts); never logged. Every worker and
@@ -204,6 +210,12 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 	var err error
 	if c.WriteKeys, err = parseWriteKeys(get("KITH_WRITE_KEYS", "")); err != nil {
 		errs = append(errs, fmt.Errorf("KITH_WRITE_KEYS: %w", err))
+	}
+	if k := get("KITH_SENDGRID_WEBHOOK_KEY", ""); k != "" {
+		var err error
+		if c.SendGridWebhookKey, err = esp.ParsePublicKey(k); err != nil {
+			errs = append(errs, fmt.Errorf("KITH_SENDGRID_WEBHOOK_KEY: %w (copy the Verification Key from SendGrid's Event Webhook settings)", err))
+		}
 	}
 	for _, kv := range strings.Split(get("KITH_ESP_TEMPLATES", ""), ",") {
 		if kv = strings.TrimSpace(kv); kv == "" {

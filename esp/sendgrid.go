@@ -34,6 +34,7 @@ type SendGrid struct {
 const (
 	ArgDelivery = "kith_delivery_id"
 	ArgContact  = "kith_contact_id"
+	ArgPurpose  = "kith_purpose"
 )
 
 type sgAddress struct {
@@ -63,7 +64,7 @@ func (s *SendGrid) Send(ctx context.Context, m kith.Message) (string, error) {
 	body, err := json.Marshal(sgMail{
 		Personalizations: []sgPersonalization{{
 			To: []sgAddress{{Email: m.To}}, DynamicTemplateData: m.Data,
-			CustomArgs: map[string]string{ArgDelivery: m.DeliveryID, ArgContact: m.ContactID},
+			CustomArgs: map[string]string{ArgDelivery: m.DeliveryID, ArgContact: m.ContactID, ArgPurpose: m.Purpose},
 		}},
 		From: sgAddress{Email: s.From}, TemplateID: tmpl,
 	})

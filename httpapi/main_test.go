@@ -28,6 +28,8 @@ import (
 	"github.com/kithhq/kith/crm"
 	"github.com/kithhq/kith/crm/crmsim"
 	"github.com/kithhq/kith/devstack"
+	"github.com/kithhq/kith/esp"
+	"github.com/kithhq/kith/esp/espsim"
 	"github.com/kithhq/kith/httpapi"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/quality"
@@ -52,6 +54,7 @@ func TestMain(m *testing.M) {
 type kithEnv struct {
 	URL    string
 	Sim    *crmsim.Sim // the CRM, as "hubspot" (and as "locked", with a wrong token)
+	ESP    *espsim.Sim // the ESP triggered messages go through, and its event webhook
 	Store  *postgres.Store
 	Client client.Client
 	API    *httpapi.Server
@@ -92,6 +95,11 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	sim := crmsim.New("sim-token", "sim-secret", 50, 1)
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
+	espSim := espsim.New("esp-sim-key")
+	espSrv := httptest.NewServer(espSim)
+	t.Cleanup(espSrv.Close)
+	triggers := testTriggers(t)
+	workflows.UseTriggers(triggers)
 
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors()})
 	notifier := &workflows.ContactService{Client: tc, Input: input}
@@ -99,6 +107,8 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Import:   &activities.Import{Store: store},
 		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Notifier: notifier},
 		Relay:    &activities.Relay{Store: store, Notifier: notifier},
+		Deliveries: &activities.Deliveries{Store: store, ESP: &esp.SendGrid{BaseURL: espSrv.URL, APIKey: "esp-sim-key", From: "hello@shop.example"},
+			PurposeFields: triggers.Policy.PurposeFields, Links: kith.Signer{Key: []byte("a test key of at least thirty-two bytes")}, PublicURL: srv.URL, Now: time.Now},
 		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
 			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
 			"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},
@@ -118,6 +128,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	api := &httpapi.Server{
 		Forms: forms, Store: store, Contacts: contacts, Syncs: contacts, PublicURL: srv.URL,
 		Webhooks: map[string]httpapi.WebhookProvider{"hubspot": hook, "locked": hook},
+		ESP:      &httpapi.ESPWebhook{Key: &espSim.Key.PublicKey, Suppressions: store},
 		Links:    kith.Signer{Key: []byte("a test key of at least thirty-two bytes")},
 		Events:   &postgres.EventWriter{Log: store},
 		Sources: []httpapi.EventSource{
@@ -129,7 +140,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		RatePerIP: 1000, BurstPerIP: 1000,
 	}
 	handler = api.Handler()
-	return &kithEnv{URL: srv.URL, Sim: sim, Store: store, Client: tc, API: api, Service: contacts}
+	return &kithEnv{URL: srv.URL, Sim: sim, ESP: espSim, Store: store, Client: tc, API: api, Service: contacts}
 }
 
 type quietLogger struct{}
@@ -221,4 +232,22 @@ func recordHistory(t *testing.T, k *kithEnv, workflowID, runID, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testTriggers are the shipped rules with browse abandonment waiting seconds
+// instead of an hour, so tests on the real server see it fire.
+func testTriggers(t testing.TB) kith.Triggers {
+	t.Helper()
+	tr, err := kith.LoadTriggers(schemas.Triggers, schemas.Messaging)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range tr.Rules {
+		if tr.Rules[i].Name == "browse_abandonment" {
+			tr.Rules[i].Wait = kith.Duration(3 * time.Second)
+		}
+	}
+	tr.Policy.QuietHours.Start, tr.Policy.QuietHours.End = "00:00", "00:00" // none: tests run at any hour
+	tr.Version += "-test"
+	return tr
 }

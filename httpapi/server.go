@@ -32,6 +32,8 @@ type Server struct {
 	// Syncs starts CRM syncs; Webhooks are the CRMs allowed to call, by name.
 	Syncs    kith.CRMSyncs
 	Webhooks map[string]WebhookProvider
+	// ESP is the email service provider's event webhook (nil: not taken).
+	ESP *ESPWebhook
 	// Links checks signed links (unsubscribe, profile) and hashes browser cookies.
 	Links kith.Signer
 	// Events stores what the events API accepts (a group commit in production);
@@ -72,6 +74,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/unsubscribe", s.handleUnsubscribePage)
 	mux.HandleFunc("POST /v1/unsubscribe", s.handleUnsubscribe)
 	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
+	mux.HandleFunc("POST /v1/webhooks/esp/sendgrid", s.handleESPEvents)
 	mux.HandleFunc("GET /v1/o/{file}", s.handleOpen)
 	mux.HandleFunc("GET /v1/c/{token}", s.handleClick) // GET serves HEAD too (a scanner's)
 	for _, call := range eventCallNames {

@@ -151,3 +151,10 @@ func (s *Store) ListDeliveries(ctx context.Context, status kith.DeliveryStatus, 
 	}
 	return out, rows.Err()
 }
+
+// Suppress implements kith.SuppressionStore.
+func (s *Store) Suppress(ctx context.Context, email, reason string, src kith.Source, ref string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO suppressions (email, reason, source, ref) VALUES (lower($1), $2, $3, NULLIF($4, ''))
+		ON CONFLICT (email) DO NOTHING`, email, reason, string(src), ref)
+	return err
+}

@@ -77,7 +77,12 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 	for _, k := range cfg.WriteKeys {
 		sources = append(sources, httpapi.EventSource{Name: k.Source, KeySHA256: k.SHA256, Trusted: slices.Contains(cfg.TrustedSources, k.Source)})
 	}
+	var espHook *httpapi.ESPWebhook
+	if cfg.SendGridWebhookKey != nil {
+		espHook = &httpapi.ESPWebhook{Key: cfg.SendGridWebhookKey, Suppressions: store}
+	}
 	return &httpapi.Server{
+		ESP:         espHook,
 		Events:      &postgres.EventWriter{Log: store},
 		Sources:     sources,
 		Realtime:    httpapi.DefaultRealtime,

@@ -127,7 +127,7 @@ func (e *loadEnv) sameCounts(tables ...string) {
 	}
 	for _, table := range tables {
 		want := e.pg("SELECT count(*) FROM warehouse." + table)
-		key := map[string]string{"dim_contact": "contact_id", "fact_event": "event_id", "fact_order": "order_id", "fact_ticket": "ticket_id"}[table]
+		key := map[string]string{"dim_contact": "contact_id", "fact_delivery": "delivery_id", "fact_event": "event_id", "fact_order": "order_id", "fact_ticket": "ticket_id"}[table]
 		rows := e.bq("SELECT count(*) FROM %s", table)
 		keys := e.bq("SELECT count(DISTINCT "+key+") FROM %s", table)
 		if rows != want || keys != want {

@@ -1,0 +1,100 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kithhq/kith"
+)
+
+// TestBeginDeliveryChecksAtSendTime: a delivery is written once; whether it may
+// be sent is decided when it is written, from the consent, the contact's status
+// and the suppression list as they are then.
+func TestBeginDeliveryChecksAtSendTime(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	id, err := s.ResolveContact(ctx, []kith.Identity{{Kind: kith.IdentityEmail, Value: "ada@example.com"}}, uuid.NewString(), kith.SourceForm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().Exec(`UPDATE contacts SET email = 'ada@example.com', first_name = 'Ada', last_name = 'Lovelace' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	consent := func(status kith.ConsentStatus, ref string, at time.Time) {
+		t.Helper()
+		if err := s.RecordConsent(ctx, id, kith.ConsentRecord{Purpose: "email_marketing", Status: status, TextVersion: "v1",
+			Source: kith.SourceForm, SourceRef: ref, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	begin := func(occurrence string) kith.DeliveryRecord {
+		t.Helper()
+		d := kith.Delivery{ID: kith.DeliveryID(id, "browse", occurrence), ContactID: id, Rule: "browse", Template: "browse", Purpose: "email_marketing",
+			Occurrence: occurrence, Status: kith.DeliverySending, DueAt: now,
+			Events: []kith.EventNotice{{EventID: occurrence, Type: "Product Viewed", At: now}}}
+		r, err := s.BeginDelivery(ctx, d, []kith.Field{kith.FieldEmail, kith.FieldFirstName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := begin("e0"); r.Status != kith.DeliverySuppressed || r.Reason != "consent email_marketing not given" {
+		t.Errorf("without consent: %s %q", r.Status, r.Reason)
+	}
+	consent(kith.ConsentGranted, "f1", now.Add(-time.Hour))
+	r := begin("e1")
+	if r.Status != kith.DeliverySending || r.To != "ada@example.com" || r.Fields[kith.FieldFirstName].Value != "Ada" || len(r.Fields) != 2 {
+		t.Fatalf("granted: %+v, want sending with the purpose's two fields only", r)
+	}
+	if again := begin("e1"); again.Status != kith.DeliverySending || again.ID != r.ID {
+		t.Errorf("the same delivery again: %+v", again)
+	}
+	if err := s.CompleteDelivery(ctx, r.ID, "msg-1"); err != nil {
+		t.Fatal(err)
+	}
+	if again := begin("e1"); again.Status != kith.DeliveryAccepted || again.ProviderMessageID != "msg-1" {
+		t.Errorf("after the ESP accepted it: %+v, want accepted (a retry never sends it again)", again)
+	}
+	if _, err := s.DB().Exec(`INSERT INTO suppressions (email, reason, source) VALUES ('ada@example.com', 'bounce', 'esp')`); err != nil {
+		t.Fatal(err)
+	}
+	if r := begin("e2"); r.Status != kith.DeliverySuppressed || r.Reason != "address suppressed (bounce)" {
+		t.Errorf("suppressed address: %s %q", r.Status, r.Reason)
+	}
+	if _, err := s.DB().Exec(`DELETE FROM suppressions`); err != nil {
+		t.Fatal(err)
+	}
+	consent(kith.ConsentWithdrawn, "u1", now)
+	if r := begin("e3"); r.Status != kith.DeliverySuppressed || r.Reason != "consent email_marketing withdrawn" {
+		t.Errorf("withdrawn: %s %q", r.Status, r.Reason)
+	}
+	consent(kith.ConsentGranted, "f2", now.Add(time.Minute))
+	if _, err := s.DB().Exec(`UPDATE contacts SET status = 'archived' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if r := begin("e4"); r.Status != kith.DeliverySuppressed || r.Reason != "contact archived" {
+		t.Errorf("archived: %s %q", r.Status, r.Reason)
+	}
+	if _, err := s.DB().Exec(`UPDATE contacts SET status = 'active' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	r = begin("e5")
+	if err := s.FailDelivery(ctx, r.ID, "ESP answered 500"); err != nil {
+		t.Fatal(err)
+	}
+	failed, err := s.ListDeliveries(ctx, kith.DeliveryFailed, 10)
+	if err != nil || len(failed) != 1 || failed[0].ID != r.ID || failed[0].LastError != "ESP answered 500" || len(failed[0].Events) != 1 {
+		t.Fatalf("dead letter: %+v (%v)", failed, err)
+	}
+	back, err := s.RetryDelivery(ctx, r.ID)
+	if err != nil || back.Status != kith.DeliverySending {
+		t.Fatalf("retry: %+v (%v)", back, err)
+	}
+	if _, err := s.RetryDelivery(ctx, r.ID); kith.ErrorCode(err) != kith.CodeNotFound {
+		t.Errorf("retrying one that is not failed: %v, want not found", err)
+	}
+}
