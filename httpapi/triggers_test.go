@@ -243,6 +243,14 @@ func TestESPEventsAreVerifiedStoredOnceAndAct(t *testing.T) {
 		return k.count(t, `SELECT count(*) FROM consents WHERE contact_id = $1 AND purpose = 'email_marketing' AND status = 'withdrawn' AND source = 'esp'`, ada) == 1
 	})
 
+	// The next Cleaning archives the hard-bounced contact with that reason.
+	if _, err := k.Store.ArchiveContacts(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := k.count(t, `SELECT count(*) FROM contacts_archive WHERE contact_id = $1 AND reason = 'hard_bounce'`, ada); n != 1 {
+		t.Errorf("the bounced contact is not archived as hard_bounce")
+	}
+
 	bad := []byte(`[{"event": "exploded", "timestamp": 1, "sg_event_id": "x1"}]`)
 	sig, ts, _ := esp.Sign(k.ESP.Key, time.Now(), bad)
 	req, _ := http.NewRequest("POST", hook, bytes.NewReader(bad))
@@ -258,4 +266,27 @@ func TestESPEventsAreVerifiedStoredOnceAndAct(t *testing.T) {
 	if resp.StatusCode != 200 || res.Quarantined != 1 || k.count(t, `SELECT count(*) FROM quarantine WHERE source = 'esp'`) != 1 {
 		t.Errorf("an unknown event: %d %+v, want it quarantined with its reasons", resp.StatusCode, res)
 	}
+}
+
+// TestDeadLetterReplay: an ESP refusal puts the delivery in the dead letter;
+// ops replay it once the ESP is fixed and it is sent, once.
+func TestDeadLetterReplay(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	k.ESP.Fail(espsim.Fault{Status: 403})
+	ada := k.subscribe(t, "ada@example.com")
+	eventually(t, "the welcome goes to the dead letter", func() bool {
+		return slices.Equal(k.deliveries(t, ada), []string{"welcome:failed"})
+	})
+	failed, err := k.Store.ListDeliveries(context.Background(), kith.DeliveryFailed, 10)
+	if err != nil || len(failed) != 1 || failed[0].LastError == "" {
+		t.Fatalf("dead letter %+v (%v)", failed, err)
+	}
+	res, err := workflows.ReplayDelivery(context.Background(), k.Client, k.Store, failed[0].ID)
+	if err != nil || res.Status != kith.DeliveryAccepted {
+		t.Fatalf("replay: %+v (%v)", res, err)
+	}
+	if got := k.sentTo(ada, "welcome"); len(got) != 1 || !slices.Equal(k.deliveries(t, ada), []string{"welcome:accepted"}) {
+		t.Errorf("%d welcome messages, deliveries %v; want one accepted", len(got), k.deliveries(t, ada))
+	}
+	recordHistory(t, k, workflows.RetryDeliveryID(failed[0].ID), "", "retry_delivery.json")
 }

@@ -105,8 +105,8 @@ func (s *Store) CleanContacts(ctx context.Context, batch []kith.CleanedContact, 
 	return written, err
 }
 
-// ArchiveContacts archives active contacts that withdrew email marketing, that
-// hard-bounced, or that showed no engagement (no event) since before and were
+// ArchiveContacts archives active contacts that hard-bounced, that withdrew
+// email marketing, or that showed no engagement (no event) since before and were
 // created before it. Each is archived once, under the first reason that applies.
 func (s *Store) ArchiveContacts(ctx context.Context, before time.Time) (kith.ArchiveCounts, error) {
 	var n kith.ArchiveCounts
@@ -116,9 +116,13 @@ func (s *Store) ArchiveContacts(ctx context.Context, before time.Time) (kith.Arc
 			where  string
 			count  *int
 		}{
+			// A hard bounce first: the ESP's bounce also withdraws consent, and the
+			// reason kept should be the bounce. The address is on the suppression
+			// list (the ESP's event webhook), or an imported event says so.
+			{"hard_bounce", `(EXISTS (SELECT 1 FROM suppressions s WHERE s.email = lower(c.email) AND s.reason = 'bounce')
+				OR EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND e.type = 'hard_bounce'))`, &n.HardBounce},
 			{"unsubscribed", `(SELECT status FROM consents k WHERE k.contact_id = c.id AND k.purpose = 'email_marketing'
 				ORDER BY recorded_at DESC, id DESC LIMIT 1) = 'withdrawn'`, &n.Unsubscribed},
-			{"hard_bounce", `EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND e.type = 'hard_bounce')`, &n.HardBounce},
 			{"inactive", `c.created_at < $1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND e.occurred_at >= $1)`, &n.Inactive},
 		} {
 			res, err := tx.ExecContext(ctx, `WITH picked AS (

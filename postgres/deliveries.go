@@ -42,25 +42,33 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery, fields []kit
 		case err == nil:
 			out = stored
 		case errors.Is(err, sql.ErrNoRows):
-			if d.Status == kith.DeliverySending {
-				if reason, err := s.sendable(ctx, tx, c, d.Purpose); err != nil {
-					return err
-				} else if reason != "" {
-					d.Status, d.Reason = kith.DeliverySuppressed, reason
-				}
+			out = kith.DeliveryRecord{Delivery: d, CreatedAt: s.now()}
+		default:
+			return err
+		}
+		// Checked on every attempt to send (a retry, a replay from the dead
+		// letter): consent at the moment of use.
+		if out.Status == kith.DeliverySending {
+			if reason, err := s.sendable(ctx, tx, c, out.Purpose); err != nil {
+				return err
+			} else if reason != "" {
+				out.Status, out.Reason = kith.DeliverySuppressed, reason
 			}
+		}
+		if errors.Is(err, sql.ErrNoRows) {
 			events, err := json.Marshal(d.Events)
 			if err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, contact_id, rule, template, purpose, occurrence, status, reason, events, due_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9::jsonb, $10)`,
-				d.ID, d.ContactID, d.Rule, d.Template, d.Purpose, d.Occurrence, d.Status, d.Reason, string(events), d.DueAt); err != nil {
+				d.ID, d.ContactID, d.Rule, d.Template, d.Purpose, d.Occurrence, out.Status, out.Reason, string(events), d.DueAt); err != nil {
 				return fmt.Errorf("record delivery: %w", err)
 			}
-			out = kith.DeliveryRecord{Delivery: d, CreatedAt: s.now()}
-		default:
-			return err
+		} else if out.Status != stored.Status {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = $2, reason = $3 WHERE id = $1`, d.ID, out.Status, out.Reason); err != nil {
+				return fmt.Errorf("record delivery: %w", err)
+			}
 		}
 		if out.Status == kith.DeliverySending {
 			out.To = c.Fields[kith.FieldEmail].Value

@@ -97,4 +97,9 @@ func TestBeginDeliveryChecksAtSendTime(t *testing.T) {
 	if _, err := s.RetryDelivery(ctx, r.ID); kith.ErrorCode(err) != kith.CodeNotFound {
 		t.Errorf("retrying one that is not failed: %v, want not found", err)
 	}
+	// Every attempt checks again: a replay after a withdrawal sends nothing.
+	consent(kith.ConsentWithdrawn, "u2", now.Add(2*time.Minute))
+	if r := begin("e5"); r.Status != kith.DeliverySuppressed || r.Reason != "consent email_marketing withdrawn" {
+		t.Errorf("a replayed delivery after a withdrawal: %s %q, want suppressed", r.Status, r.Reason)
+	}
 }

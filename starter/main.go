@@ -42,6 +42,8 @@ var commands = map[string]command{
 	"dedup-eval": {"generate labeled contacts, de-duplicate them, print accuracy, speed and memory", runDedupEval},
 	"crm-sim":    {"run the CRM simulator (HubSpot API subset, signed webhooks, faults) for demos", runCRMSim},
 	"link":       {"print a signed unsubscribe or profile link for a contact", runLink},
+	"esp-sim":    {"run the ESP simulator (SendGrid Mail Send subset, signed event webhooks, faults) for demos", runESPSim},
+	"deliveries": {"list triggered messages, or replay one from the dead letter", runDeliveries},
 }
 
 func main() {

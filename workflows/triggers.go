@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"context"
+	"go.temporal.io/sdk/client"
 	"slices"
 	"strconv"
 	"strings"
@@ -338,29 +340,49 @@ var deliveryOptions = workflow.ActivityOptions{
 	},
 }
 
-// deliver runs the delivery activity beside the main loop (a slow ESP holds no
-// other message up) and records the outcome.
+// deliver runs the delivery beside the main loop (a slow ESP holds no other
+// message up) and records the outcome.
 func (c *contact) deliver(ctx workflow.Context, d kith.Delivery) {
 	c.inflight++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { c.inflight--; c.wake.SendAsync(struct{}{}) }()
-		actx := workflow.WithActivityOptions(ctx, deliveryOptions)
-		var a *activities.Deliveries
-		var res activities.DeliverResult
-		err := workflow.ExecuteActivity(actx, a.Deliver, d).Get(ctx, &res)
-		if err != nil {
-			res = activities.DeliverResult{Status: kith.DeliveryFailed, Reason: err.Error()}
-			fctx := workflow.WithActivityOptions(ctx, profileWriteOptions)
-			if ferr := workflow.ExecuteActivity(fctx, a.FailDelivery, d.ID, err.Error()).Get(ctx, nil); ferr != nil {
-				workflow.GetLogger(ctx).Error("delivery not put in the dead letter", "delivery", d.ID, "error", ferr)
-			}
-		}
+		res := runDelivery(ctx, d)
 		ts := c.triggerState()
 		if res.Status != kith.DeliveryAccepted {
 			ts.Sent = slices.DeleteFunc(slices.Clone(ts.Sent), func(s TriggerSend) bool { return s.DeliveryID == d.ID })
 		}
 		c.outcome(TriggerOutcome{Rule: d.Rule, Occurrence: d.Occurrence, DeliveryID: d.ID, Status: string(res.Status), Reason: res.Reason, At: workflow.Now(ctx)})
 	})
+}
+
+// runDelivery runs the delivery activity and, when its retries run out, puts
+// the delivery in the dead letter; it returns what became of it.
+func runDelivery(ctx workflow.Context, d kith.Delivery) activities.DeliverResult {
+	var a *activities.Deliveries
+	var res activities.DeliverResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliveryOptions), a.Deliver, d).Get(ctx, &res)
+	if err == nil {
+		return res
+	}
+	fctx := workflow.WithActivityOptions(ctx, profileWriteOptions)
+	if ferr := workflow.ExecuteActivity(fctx, a.FailDelivery, d.ID, err.Error()).Get(ctx, nil); ferr != nil {
+		workflow.GetLogger(ctx).Error("delivery not put in the dead letter", "delivery", d.ID, "error", ferr)
+	}
+	return activities.DeliverResult{Status: kith.DeliveryFailed, Reason: err.Error()}
+}
+
+// RetryDeliveryName is the wire name of RetryDelivery.
+const RetryDeliveryName = "RetryDelivery"
+
+// RetryDeliveryID is the workflow ID of a delivery's replay.
+func RetryDeliveryID(deliveryID string) string { return "retry-delivery/" + deliveryID }
+
+// RetryDelivery sends a delivery ops took out of the dead letter (`starter
+// deliveries retry`), with the same checks and retries as the first attempt:
+// consent is checked again, and a delivery the ESP accepted is never sent
+// twice.
+func RetryDelivery(ctx workflow.Context, d kith.Delivery) (activities.DeliverResult, error) {
+	return runDelivery(ctx, d), nil
 }
 
 // pendingRules are the rules with a pending trigger, sorted (the search
@@ -374,4 +396,20 @@ func (c *contact) pendingRules() []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ReplayDelivery takes a failed delivery out of the dead letter and runs
+// RetryDelivery for it, returning what became of it.
+func ReplayDelivery(ctx context.Context, c client.Client, store kith.DeliveryStore, id string) (activities.DeliverResult, error) {
+	d, err := store.RetryDelivery(ctx, id)
+	if err != nil {
+		return activities.DeliverResult{}, err
+	}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: RetryDeliveryID(id), TaskQueue: TaskQueue}, RetryDeliveryName, d)
+	if err != nil {
+		return activities.DeliverResult{}, err
+	}
+	var res activities.DeliverResult
+	err = run.Get(ctx, &res)
+	return res, err
 }
