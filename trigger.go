@@ -30,7 +30,10 @@ type TriggerRule struct {
 	Reeligible Duration `json:"reeligible,omitempty"`
 	// DailyCap bounds this rule's sends per contact per local calendar day (zero:
 	// only the policy's cap).
-	DailyCap int    `json:"daily_cap,omitempty"`
+	DailyCap int `json:"daily_cap,omitempty"`
+	// AnyHour sends even in quiet hours: for a reply to what the person just
+	// did (a welcome right after the confirmation), not for marketing.
+	AnyHour  bool   `json:"any_hour,omitempty"`
 	Template string `json:"template"`
 }
 

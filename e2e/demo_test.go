@@ -74,7 +74,7 @@ wait:
 		close(drained)
 	}()
 	for _, want := range []string{
-		"star schema tables: [dim_contact fact_event fact_order fact_ticket]",
+		"star schema tables: [dim_contact fact_delivery fact_event fact_order fact_ticket]",
 		"import done: 36 rows: 25 imported (new), 1 updated, 1 unchanged, 9 quarantined",
 		"import done: 36 rows: 0 imported (new), 0 updated, 27 unchanged, 9 quarantined",
 		"row has 3 fields, the header has 9",
@@ -91,6 +91,12 @@ wait:
 		"the Product Viewed reached Grace's ContactLifecycle in",
 		"email open pixel: 200 image/gif; click: 302 to https://shop.example/sale; a tampered click link: 404, no redirect",
 		"Email Link Clicked 1, Email Opened 1, Email Opened (machine) 1, Engaged Time 1, Product Viewed 1, Scroll Depth 1, page 1",
+		"trigger rule welcome (schemas/triggers/welcome.json): Grace's confirmation sent template \"welcome\" through the ESP simulator",
+		"pending trigger browse_abandonment: started by Product Viewed",
+		"ESP event webhook signed with another key: 401",
+		"ESP event webhook (SendGrid Signed Event Webhook, ECDSA), delivery 3 of the same 4 events: 200",
+		"Email Delivered 1, Email Link Clicked 2, Email Opened 2, Email Opened (machine) 2",
+		"pending triggers cancelled: browse_abandonment (consent email_marketing withdrawn)",
 		"withdrawing with a bare contact id: 403; with the signed link (starter link unsubscribe): page 200, one-click POST (RFC 8058) 200; email marketing is now withdrawn",
 	} {
 		if !strings.Contains(head, want) {
@@ -99,11 +105,11 @@ wait:
 	}
 	// Each load leaves BigQuery with PostgreSQL's rows; the second loads nothing.
 	loads := regexp.MustCompile(`(?m)^  (\w+) +(\d+) rows loaded; BigQuery (\d+) rows = PostgreSQL (\d+)$`).FindAllStringSubmatch(head, -1)
-	if len(loads) != 8 {
-		t.Errorf("want two loads of four tables in the demo output:\n%s", head)
+	if len(loads) != 10 {
+		t.Errorf("want two loads of five tables in the demo output:\n%s", head)
 	}
 	for i, m := range loads {
-		if m[3] != m[4] || i >= 4 && m[2] != "0" || m[1] == "dim_contact" && m[3] == "0" {
+		if m[3] != m[4] || i >= 5 && m[2] != "0" || m[1] == "dim_contact" && m[3] == "0" {
 			t.Errorf("load line %q", m[0])
 		}
 	}

@@ -118,6 +118,10 @@ func (s *Server) handleESPEvents(w http.ResponseWriter, r *http.Request) {
 // espConsequence applies what an event means beyond itself.
 func (s *Server) espConsequence(r *http.Request, hook *ESPWebhook, e kith.Event, cons esp.Consequence, purpose, email string) error {
 	var withdraw []string
+	// An unsubscribe is the person's decision, at its time; a bounce or a spam
+	// report is Kith's, taken now (SendGrid's times are whole seconds and must
+	// not fall before a grant made in the same second).
+	at := e.OccurredAt
 	switch cons {
 	case esp.None:
 		return nil
@@ -138,6 +142,7 @@ func (s *Server) espConsequence(r *http.Request, hook *ESPWebhook, e kith.Event,
 		if purpose != "" && !slices.Contains(withdraw, purpose) {
 			withdraw = append(withdraw, purpose)
 		}
+		at = e.ReceivedAt
 	case esp.Unsubscribe:
 		if purpose == "" {
 			purpose = "email_marketing"
@@ -149,7 +154,7 @@ func (s *Server) espConsequence(r *http.Request, hook *ESPWebhook, e kith.Event,
 	}
 	for _, p := range withdraw {
 		_, err := s.Contacts.ChangeConsent(r.Context(), e.ContactID, kith.ConsentChange{Record: kith.ConsentRecord{
-			Purpose: p, Status: kith.ConsentWithdrawn, TextVersion: "esp", Source: kith.SourceESP, SourceRef: e.EventID, At: e.OccurredAt,
+			Purpose: p, Status: kith.ConsentWithdrawn, TextVersion: "esp", Source: kith.SourceESP, SourceRef: e.EventID, At: at,
 		}})
 		if err != nil && kith.ErrorCode(err) != kith.CodeNotFound {
 			return err

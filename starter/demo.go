@@ -22,6 +22,7 @@ import (
 	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/crm/crmsim"
 	"github.com/kithhq/kith/devstack"
+	"github.com/kithhq/kith/esp/espsim"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/warehouse"
 )
@@ -105,10 +106,19 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	simURL := "http://" + simLn.Addr().String()
+	// The ESP simulator stands in for SendGrid: the worker sends triggered
+	// messages to it, it sends signed event webhooks to the API.
+	espSim := espsim.New("demo-esp-key")
+	espLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	espURL := "http://" + espLn.Addr().String()
 	demoEnv := append(stack.Env(), "KITH_PAYLOAD_KEYS="+base64.StdEncoding.EncodeToString(key), "KITH_PUBLIC_URL="+apiURL,
 		"KITH_HUBSPOT_URL="+simURL, "KITH_HUBSPOT_TOKEN=demo-token", "KITH_HUBSPOT_SECRET=demo-secret",
 		"KITH_LINK_KEY="+base64.StdEncoding.EncodeToString(linkKey),
-		"KITH_WRITE_KEYS=web:"+demoWebKey+",backend:"+demoBackendKey, "KITH_TRUSTED_SOURCES=backend")
+		"KITH_WRITE_KEYS=web:"+demoWebKey+",backend:"+demoBackendKey, "KITH_TRUSTED_SOURCES=backend",
+		"KITH_ESP_URL="+espURL, "KITH_ESP_KEY=demo-esp-key", "KITH_ESP_FROM=hello@shop.example", "KITH_SENDGRID_WEBHOOK_KEY="+espSim.PublicKey())
 	cfg, err := config.FromEnv(envLookup(demoEnv), true)
 	if err != nil {
 		return err
@@ -154,6 +164,10 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	go func() { simDone <- serveHTTP(serveCtx, simLn, sim, log) }()
 	defer func() { stopServing(); <-simDone }()
 	say("CRM simulator (HubSpot API subset, not HubSpot) serving on %s with 250 contacts", simURL)
+	espDone := make(chan error, 1)
+	go func() { espDone <- serveHTTP(serveCtx, espLn, espSim, log) }()
+	defer func() { stopServing(); <-espDone }()
+	say("ESP simulator (SendGrid Mail Send subset, not SendGrid) serving on %s", espURL)
 
 	for i, title := range []string{"importing the sample contacts", "importing the same file again (idempotent: nothing new)"} {
 		say("%s: %s", title, sample)
@@ -185,6 +199,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if err := demoTracking(ctx, cfg, c, apiURL, store, grace, e.stdout); err != nil {
+		return err
+	}
+	if err := demoTriggers(ctx, c, espSim, apiURL, store, grace, e.stdout); err != nil {
 		return err
 	}
 	if err := demoCRM(ctx, c, sim, apiURL, store, e); err != nil {

@@ -270,7 +270,7 @@ func (c *contact) fireDue(ctx workflow.Context) {
 			c.outcome(TriggerOutcome{Rule: p.Rule, Occurrence: p.Occurrence, Status: TriggerCancelled, Reason: "the rule was removed", At: now})
 			continue
 		}
-		if until := quietUntil(local, rules.Policy); !until.IsZero() {
+		if until := quietUntil(local, rules.Policy); !until.IsZero() && !rule.AnyHour {
 			p.DueAt, p.HeldUntil = until.UTC(), until.UTC()
 			ts.Pending = append(ts.Pending, p)
 			continue

@@ -267,6 +267,19 @@ func TestQuietHoursHoldUntilMorning(t *testing.T) {
 	if o := morning.Triggers.Outcomes; len(o) != 1 || o[0].Status != "accepted" || !o[0].At.Equal(wantAt) {
 		t.Errorf("in the morning: outcomes %+v, want one accepted at 08:00 Paris", o)
 	}
+
+	// A rule for any hour (a reply to the person's own action) is not held.
+	tr := testTriggers(5)
+	tr.Rules[1].AnyHour, tr.Version = true, "any-hour"
+	env = triggerEnv(t, d, tr)
+	env.SetStartTime(time.Date(2026, 11, 27, 23, 30, 0, 0, paris))
+	var sent workflows.ContactView
+	signalAt(env, 0, event("p1", "Ping"))
+	env.RegisterDelayedCallback(func() { sent = query(t, env); env.CancelWorkflow() }, time.Minute)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, State: subscriber("Europe/Paris")})
+	if o := sent.Triggers.Outcomes; len(o) != 1 || o[0].Status != "accepted" {
+		t.Errorf("an any-hour rule at 23:30: outcomes %+v, want it sent at once", o)
+	}
 }
 
 // TestPendingTriggersSurviveContinueAsNew: a run that continues as new carries
