@@ -22,6 +22,11 @@ import (
 //	c  FR 30 active  no consent ordered 1 day ago; one event 40 days ago
 //	d  FR 85 archived consented ordered 2 days ago
 //	e  DE 95 active  consented  no email
+//
+// Triggered messages: a got browse abandonment 4 days ago (opened and clicked
+// by her) and the welcome 10 days ago (an order followed within a week); b
+// got browse abandonment 4 days ago (only a privacy proxy opened it; he
+// ordered the day after); c's was suppressed (no consent).
 const analyticsFixture = `
 INSERT INTO contacts (id, email, country, completeness, status) VALUES
   (md5('a')::uuid, 'a@shop.de', 'DE', 90, 'active'),
@@ -52,6 +57,15 @@ INSERT INTO orders (id, contact_id, provider, external_id, amount_cents, currenc
   (md5('ob')::uuid, md5('b')::uuid, 'hubspot', 'ob', 12550, 'EUR', 'closedwon', now() - interval '3 days'),
   (md5('oc')::uuid, md5('c')::uuid, 'hubspot', 'oc', 900, 'EUR', 'closedwon', now() - interval '1 day'),
   (md5('od')::uuid, md5('d')::uuid, 'hubspot', 'od', 700, 'EUR', 'closedwon', now() - interval '2 days');
+INSERT INTO deliveries (id, contact_id, rule, template, purpose, occurrence, status, reason, due_at, sent_at) VALUES
+  ('d1', md5('a')::uuid, 'browse_abandonment', 'browse-abandonment', 'email_marketing', 'v1', 'accepted', NULL, now() - interval '4 days', now() - interval '4 days'),
+  ('d2', md5('a')::uuid, 'welcome', 'welcome', 'email_marketing', 'c1', 'accepted', NULL, now() - interval '10 days', now() - interval '10 days'),
+  ('d3', md5('b')::uuid, 'browse_abandonment', 'browse-abandonment', 'email_marketing', 'v2', 'accepted', NULL, now() - interval '4 days', now() - interval '4 days'),
+  ('d4', md5('c')::uuid, 'browse_abandonment', 'browse-abandonment', 'email_marketing', 'v3', 'suppressed', 'consent email_marketing not given', now() - interval '2 days', NULL);
+INSERT INTO events (event_id, contact_id, type, source, occurred_at, call, properties, machine) VALUES
+  ('s1', md5('a')::uuid, 'Email Opened', 'esp', now() - interval '3 days', 'track', '{"delivery_id": "d1"}', false),
+  ('s2', md5('a')::uuid, 'Email Link Clicked', 'esp', now() - interval '3 days', 'track', '{"delivery_id": "d1"}', false),
+  ('s3', md5('b')::uuid, 'Email Opened', 'esp', now() - interval '3 days 12 hours', 'track', '{"delivery_id": "d3"}', true);
 `
 
 // TestExampleQueriesAnswer runs every example query of docs/analytics.md on a
@@ -66,9 +80,10 @@ func TestExampleQueriesAnswer(t *testing.T) {
 	}
 	want := map[string][]string{
 		"audience_by_segment":          {"DE|high (80-100)|1", "DE|medium (50-79)|1"},
-		"engagement_by_completeness":   {"high (80-100)|2|5|2.5", "low (0-49)|1|0|0", "medium (50-79)|1|5|5"},
+		"engagement_by_completeness":   {"high (80-100)|2|7|3.5", "low (0-49)|1|0|0", "medium (50-79)|1|5|5"},
 		"engagement_by_landing_page":   {"/pricing|2|60|50", "/blog|1|5|0"},
 		"purchasers_without_follow_up": {b + "|125.5"},
+		"triggers_by_rule":             {"browse_abandonment|2|1|1|1", "welcome|1|0|0|1"},
 	}
 	qs, err := warehouse.Queries()
 	if err != nil {
