@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -85,8 +84,8 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery, fields []kit
 }
 
 // sendable is why a message under purpose may not go to c now ("" when it may):
-// the contact is not active, has no address, the address is suppressed, or the
-// purpose is not granted.
+// the contact is not active, the purpose is not granted, there is no address,
+// or the address is suppressed.
 func (s *Store) sendable(ctx context.Context, tx *sqlx.Tx, c kith.Contact, purpose string) (string, error) {
 	var status string
 	var suppressed, consent sql.NullString
@@ -100,12 +99,12 @@ func (s *Store) sendable(ctx context.Context, tx *sqlx.Tx, c kith.Contact, purpo
 	switch {
 	case status != "active":
 		return "contact " + status, nil
+	case consent.String != string(kith.ConsentGranted):
+		return "consent " + purpose + " " + orDefault(consent.String, "not given"), nil
 	case email == "":
 		return "no email address", nil
 	case suppressed.Valid:
 		return "address suppressed (" + suppressed.String + ")", nil
-	case consent.String != string(kith.ConsentGranted):
-		return "consent " + purpose + " " + strings.TrimSpace(orDefault(consent.String, "not given")), nil
 	}
 	return "", nil
 }

@@ -307,11 +307,11 @@ func (c *contact) sentOn(day, rule string) int {
 }
 
 // unmet is why the contact does not meet the conditions now ("" when it does).
+// A consent the workflow has not seen (recorded by an import or a CRM before
+// this workflow ran) is left to the delivery's check in PostgreSQL, which
+// decides at the moment of use either way.
 func (c *contact) unmet(cond kith.Conditions) string {
-	if s := c.state.Consents[cond.Purpose].Status; s != kith.ConsentGranted {
-		if s == "" {
-			s = "not given"
-		}
+	if s := c.state.Consents[cond.Purpose].Status; s != "" && s != kith.ConsentGranted {
 		return "consent " + cond.Purpose + " " + string(s)
 	}
 	if len(cond.Countries) > 0 && !slices.Contains(cond.Countries, c.state.Fields[kith.FieldCountry].Value) {

@@ -27,10 +27,12 @@ type fakeDeliveries struct {
 	sent      []kith.Message
 	calls     int
 	failFirst int
+	// consented is whether the store's consent check at send time passes.
+	consented bool
 }
 
 func newFakeDeliveries() *fakeDeliveries {
-	return &fakeDeliveries{rows: map[string]kith.DeliveryRecord{}}
+	return &fakeDeliveries{rows: map[string]kith.DeliveryRecord{}, consented: true}
 }
 
 func (f *fakeDeliveries) BeginDelivery(_ context.Context, d kith.Delivery, fields []kith.Field) (kith.DeliveryRecord, error) {
@@ -40,6 +42,9 @@ func (f *fakeDeliveries) BeginDelivery(_ context.Context, d kith.Delivery, field
 		return r, nil
 	}
 	r := kith.DeliveryRecord{Delivery: d, To: "ada@example.com", Fields: map[kith.Field]kith.Value{}}
+	if r.Status == kith.DeliverySending && !f.consented {
+		r.Status, r.Reason = kith.DeliverySuppressed, "consent "+d.Purpose+" not given"
+	}
 	f.rows[d.ID] = r
 	f.order = append(f.order, d.ID)
 	return r, nil
@@ -216,6 +221,8 @@ func TestCancelIfAndWithdrawalEndTheWait(t *testing.T) {
 		t.Errorf("a minute after the withdrawal: pending %+v, deliveries %v; want it cancelled at once", view.Triggers.Pending, d.decisions())
 	}
 
+	// Consent unknown to the workflow is the store's to decide at send time.
+	d.consented = false
 	env = triggerEnv(t, d, testTriggers(5))
 	env.SetStartTime(t0)
 	signalAt(env, 0, event("v3", "Product Viewed"))
