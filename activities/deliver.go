@@ -6,7 +6,6 @@ import (
 	"errors"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/kithhq/kith"
@@ -40,12 +39,12 @@ type DeliverResult struct {
 }
 
 // Deliver records the delivery, checks consent at this moment (in the same
-// transaction), and sends it. Exactly once where it can be: the row is written
-// before the call and completed after, and the provider's message id is kept in
-// the activity's heartbeat as soon as the ESP answers, so a retry after a crash
-// between the answer and the completion does not send again. At least once
-// where it cannot: a crash (or a lost answer) while the ESP call is in flight
-// sends again, because SendGrid's Mail Send takes no idempotency key.
+// transaction), and sends it. It runs as a local activity in the contact's
+// workflow task. Exactly once where it can be: the row is written before the
+// call and completed after, so a retry never sends what the ESP accepted and
+// the row shows. At least once where it cannot: a crash, or a lost answer,
+// between the ESP's acceptance and the row's completion sends again on the
+// retry, because SendGrid's Mail Send takes no idempotency key.
 func (a *Deliveries) Deliver(ctx context.Context, d kith.Delivery) (DeliverResult, error) {
 	rec, err := a.Store.BeginDelivery(ctx, d, a.PurposeFields[d.Purpose])
 	if err != nil {
@@ -53,10 +52,6 @@ func (a *Deliveries) Deliver(ctx context.Context, d kith.Delivery) (DeliverResul
 	}
 	if rec.Status != kith.DeliverySending {
 		return DeliverResult{Status: rec.Status, Reason: rec.Reason, ProviderMessageID: rec.ProviderMessageID}, nil
-	}
-	var sent string
-	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &sent) == nil && sent != "" {
-		return a.complete(ctx, rec.ID, sent)
 	}
 	msg, err := a.message(rec)
 	if err != nil {
@@ -66,15 +61,10 @@ func (a *Deliveries) Deliver(ctx context.Context, d kith.Delivery) (DeliverResul
 	if err != nil {
 		return DeliverResult{}, espFailure(err)
 	}
-	activity.RecordHeartbeat(ctx, id)
-	return a.complete(ctx, rec.ID, id)
-}
-
-func (a *Deliveries) complete(ctx context.Context, id, providerID string) (DeliverResult, error) {
-	if err := a.Store.CompleteDelivery(ctx, id, providerID); err != nil {
+	if err := a.Store.CompleteDelivery(ctx, rec.ID, id); err != nil {
 		return DeliverResult{}, err
 	}
-	return DeliverResult{Status: kith.DeliveryAccepted, ProviderMessageID: providerID}, nil
+	return DeliverResult{Status: kith.DeliveryAccepted, ProviderMessageID: id}, nil
 }
 
 // FailDelivery puts a delivery whose retries ran out in the dead letter, with

@@ -16,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/esp"
 	"github.com/kithhq/kith/httpapi"
 
 	"github.com/kithhq/kith/crm/crmsim"
@@ -294,4 +296,138 @@ func BenchmarkEventsHandler(b *testing.B) {
 			b.Fatalf("answered %d: %s", w.Code, w.Body)
 		}
 	}
+}
+
+// BenchmarkTriggersVsBareSignal measures personalization triggers end to end
+// on the real Temporal dev server, PostgreSQL and the ESP simulator: a
+// zero-wait rule, each triggering event sent to its contact's workflow
+// (Signal-With-Start, as the event relay does) and timed until the ESP
+// simulator receives the message (consent checked, delivery recorded, Mail
+// Send). Beside it, in alternating rounds, bare Signal-With-Start calls of the
+// same workflow with an event no rule takes. Rates are per round (the trigger
+// round ends when the last message arrives); latencies are measured after,
+// at a steady quarter of the trigger rate.
+func BenchmarkTriggersVsBareSignal(b *testing.B) {
+	k := newKith(b, workflows.ContactInput{})
+	tr := kith.Triggers{Rules: []kith.TriggerRule{{Name: "bench_instant", Start: kith.EventMatch{Type: "Bench Ping"},
+		Conditions: kith.Conditions{Purpose: "email_marketing"}, AnyHour: true, Template: "bench"}}, Version: "bench"}
+	tr.Policy.DailyCap = 1 << 30
+	tr.Policy.QuietHours.Start, tr.Policy.QuietHours.End = "00:00", "00:00"
+	tr.Policy.PurposeFields = map[string][]kith.Field{"email_marketing": {kith.FieldEmail}}
+	workflows.UseTriggers(tr)
+	const perRound, rounds, concurrency, latencyEvents = 200, 3, 16, 100
+	ctx := context.Background()
+	var paced float64
+	// Subscribed contacts, made before the clocks start: one per event.
+	newContacts := func(n int) []string {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = uuid.NewString()
+		}
+		for _, q := range []string{`INSERT INTO contacts (id, email) SELECT id, id::text || '@bench.example' FROM unnest($1::uuid[]) id`,
+			`INSERT INTO consents (contact_id, purpose, status, text_version, source, source_ref, recorded_at)
+			SELECT id, 'email_marketing', 'granted', 'v1', 'form', 'bench', now() - interval '1 day' FROM unnest($1::uuid[]) id`} {
+			if _, err := k.Store.DB().Exec(q, pq.Array(ids)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return ids
+	}
+	// run signals each contact, concurrency senders at once, or one every pace.
+	run := func(ids []string, typ string, pace time.Duration, each func(i int)) time.Duration {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		start := time.Now()
+		for range concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(ids) {
+						return
+					}
+					if pace > 0 {
+						time.Sleep(time.Until(start.Add(time.Duration(i) * pace)))
+					}
+					each(i)
+					if err := k.Service.NotifyEvent(ctx, ids[i], kith.EventNotice{EventID: "bench/" + typ + "/" + ids[i], Type: typ, At: time.Now()}); err != nil {
+						failed.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if failed.Load() > 0 {
+			b.Fatalf("%d of %d signals failed", failed.Load(), len(ids))
+		}
+		return time.Since(start)
+	}
+	// arrivals waits for each contact's message at the ESP simulator and
+	// returns when the last came and each one's latency from its signal.
+	arrivals := func(ids []string, sentAt []time.Time) (time.Time, []time.Duration) {
+		index := map[string]int{}
+		for i, id := range ids {
+			index[id] = i
+		}
+		got := map[string]time.Time{}
+		deadline := time.Now().Add(5 * time.Minute)
+		for len(got) < len(ids) {
+			for _, m := range k.ESP.Sent() {
+				if _, ok := index[m.Args[esp.ArgContact]]; ok {
+					got[m.Args[esp.ArgContact]] = m.At
+				}
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d triggered messages arrived", len(got), len(ids))
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		var last time.Time
+		var lat []time.Duration
+		for id, at := range got {
+			lat = append(lat, at.Sub(sentAt[index[id]]))
+			if at.After(last) {
+				last = at
+			}
+		}
+		return last, lat
+	}
+	var triggerRates, bareRates, ratios []float64
+	var latencies []time.Duration
+	for b.Loop() {
+		for range rounds {
+			ids := newContacts(perRound)
+			sentAt := make([]time.Time, perRound)
+			start := time.Now()
+			run(ids, "Bench Ping", 0, func(i int) { sentAt[i] = time.Now() })
+			last, _ := arrivals(ids, sentAt)
+			tr := perRound / last.Sub(start).Seconds()
+
+			bare := newContacts(perRound)
+			d := run(bare, "Bench Noop", 0, func(int) {})
+			br := perRound / d.Seconds()
+			triggerRates, bareRates, ratios = append(triggerRates, tr), append(bareRates, br), append(ratios, tr/br)
+		}
+		// Latency at a steady load the system keeps up with (a quarter of the
+		// median trigger rate), not behind a burst's queue.
+		slices.Sort(triggerRates)
+		pace := time.Duration(float64(time.Second) / (triggerRates[len(triggerRates)/2] / 4))
+		ids := newContacts(latencyEvents)
+		sentAt := make([]time.Time, len(ids))
+		run(ids, "Bench Ping", pace, func(i int) { sentAt[i] = time.Now() })
+		_, latencies = arrivals(ids, sentAt)
+		paced = float64(time.Second) / float64(pace)
+	}
+	for _, s := range [][]float64{triggerRates, bareRates, ratios} {
+		slices.Sort(s)
+	}
+	slices.Sort(latencies)
+	b.ReportMetric(triggerRates[len(triggerRates)/2], "trigger_events_per_s")
+	b.ReportMetric(bareRates[len(bareRates)/2], "bare_signals_per_s")
+	b.ReportMetric(100*ratios[len(ratios)/2], "trigger_pct_of_bare")
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "event_to_esp_p50_ms")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "event_to_esp_p99_ms")
+	b.ReportMetric(paced, "latency_load_events_per_s")
 }

@@ -101,7 +101,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	triggers := testTriggers(t)
 	workflows.UseTriggers(triggers)
 
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors()})
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors(), MaxConcurrentWorkflowTaskPollers: 8})
 	notifier := &workflows.ContactService{Client: tc, Input: input}
 	workflows.Register(w, workflows.Activities{
 		Import:   &activities.Import{Store: store},

@@ -61,6 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		// Let activities in hand finish (and commit their batch) on shutdown.
 		WorkerStopTimeout: 30 * time.Second,
 		Interceptors:      activities.Interceptors(),
+		// Contacts' workflow tasks run their deliveries (local activities):
+		// more pollers keep tasks flowing while some wait on the ESP.
+		MaxConcurrentWorkflowTaskPollers: 8,
 	})
 	crms := map[string]kith.CRM{}
 	if cfg.HubSpotToken != "" {

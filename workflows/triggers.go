@@ -326,11 +326,14 @@ func (c *contact) unmet(cond kith.Conditions) string {
 	return ""
 }
 
-// deliveryOptions: the ESP is retried for about an hour (429 and 5xx, after
-// Retry-After when it says), then the delivery goes to the dead letter.
-var deliveryOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: time.Minute,
-	HeartbeatTimeout:    time.Minute,
+// deliveryOptions: the delivery runs as a local activity (in the workflow
+// task that decided it: no activity task round trip through the server, which
+// would triple a trigger's cost); the ESP is retried for about an hour (429
+// and 5xx, after Retry-After when it says; backoffs beyond a few seconds
+// become durable timers), then the delivery goes to the dead letter.
+var deliveryOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout:    30 * time.Second,
+	ScheduleToCloseTimeout: time.Hour,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
@@ -339,6 +342,12 @@ var deliveryOptions = workflow.ActivityOptions{
 		NonRetryableErrorTypes: []string{activities.ErrESPRefused},
 	},
 }
+
+// The delivery activities by name (local activities are looked up by name).
+const (
+	deliverActivity      = "Deliver"
+	failDeliveryActivity = "FailDelivery"
+)
 
 // deliver runs the delivery beside the main loop (a slow ESP holds no other
 // message up) and records the outcome.
@@ -358,14 +367,16 @@ func (c *contact) deliver(ctx workflow.Context, d kith.Delivery) {
 // runDelivery runs the delivery activity and, when its retries run out, puts
 // the delivery in the dead letter; it returns what became of it.
 func runDelivery(ctx workflow.Context, d kith.Delivery) activities.DeliverResult {
-	var a *activities.Deliveries
 	var res activities.DeliverResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliveryOptions), a.Deliver, d).Get(ctx, &res)
+	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, deliveryOptions), deliverActivity, d).Get(ctx, &res)
 	if err == nil {
 		return res
 	}
-	fctx := workflow.WithActivityOptions(ctx, profileWriteOptions)
-	if ferr := workflow.ExecuteActivity(fctx, a.FailDelivery, d.ID, err.Error()).Get(ctx, nil); ferr != nil {
+	fctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	if ferr := workflow.ExecuteLocalActivity(fctx, failDeliveryActivity, d.ID, err.Error()).Get(ctx, nil); ferr != nil {
 		workflow.GetLogger(ctx).Error("delivery not put in the dead letter", "delivery", d.ID, "error", ferr)
 	}
 	return activities.DeliverResult{Status: kith.DeliveryFailed, Reason: err.Error()}

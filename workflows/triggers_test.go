@@ -318,7 +318,9 @@ func TestESPFailureThenSuccessSendsOnce(t *testing.T) {
 	d := newFakeDeliveries()
 	d.failFirst = 2
 	env := triggerEnv(t, d, testTriggers(5))
-	env.SetStartTime(t0)
+	// Local activities' deadlines run on the real clock in the test
+	// environment: start in the future (tomorrow at noon, outside quiet hours).
+	env.SetStartTime(time.Now().UTC().Truncate(24 * time.Hour).Add(36 * time.Hour))
 	signalAt(env, 0, event("p1", "Ping"))
 	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Hour)
 	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, State: subscriber("UTC")})
