@@ -2,6 +2,7 @@ package kith
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -121,6 +122,7 @@ func (t CRMTotals) Minus(o CRMTotals) CRMTotals {
 // CRMStore keeps what CRM syncs write, and quarantines what they refuse.
 type CRMStore interface {
 	EventStore
+	EventLog
 	// StoreCRMObject standardizes nothing: callers pass contacts already through
 	// quality. It upserts the object (contact by its CRM identity, then email;
 	// order or ticket by provider and external id) and returns the Kith contact ids
@@ -131,4 +133,34 @@ type CRMStore interface {
 	// CommitCRMPage upserts a page of contacts and advances the cursor in one
 	// transaction, refusing (CodeConflict) when the stored cursor is not from.
 	CommitCRMPage(ctx context.Context, provider string, from, to CRMCursor, contacts []ContactInput, crmIDs []string, quarantine []Quarantined) error
+}
+
+// Events are the behavioural events a stored CRM object means for its contacts
+// (ids as stored): a won deal is an Order Completed, a closed ticket a Ticket
+// Closed. Their ids are the object's, so a resync stores nothing twice; they
+// reach the contacts' workflows (trigger rules) like the events API's.
+func (o CRMObject) Events(contactIDs []string) []Event {
+	var typ, id string
+	var at time.Time
+	var props map[string]any
+	switch {
+	case o.Order != nil && o.Order.Status == "closedwon":
+		typ, id, at = "Order Completed", "crm/"+o.Provider+"/deal/"+o.ID+"/won", o.Order.OrderedAt
+		props = map[string]any{"order_id": o.ID, "total": float64(o.Order.AmountCents) / 100, "currency": o.Order.Currency}
+	case o.Ticket != nil && !o.Ticket.ClosedAt.IsZero():
+		typ, id, at = "Ticket Closed", "crm/"+o.Provider+"/ticket/"+o.ID+"/closed", o.Ticket.ClosedAt
+		props = map[string]any{"ticket_id": o.ID, "status": o.Ticket.Status}
+	default:
+		return nil
+	}
+	if at.IsZero() {
+		at = o.UpdatedAt
+	}
+	p, _ := json.Marshal(props)
+	var out []Event
+	for _, c := range contactIDs {
+		out = append(out, Event{EventID: id + "/" + c, ContactID: c, Type: typ, Source: SourceCRM, OccurredAt: at,
+			Properties: p, Call: "track", WriteSource: o.Provider})
+	}
+	return out
 }

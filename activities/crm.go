@@ -96,7 +96,19 @@ func (a *CRM) StoreObject(ctx context.Context, obj kith.CRMObject) (StoreResult,
 	}
 	ids, err := a.Store.StoreCRMObject(ctx, obj, in)
 	res.ContactIDs = ids
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	if evs := obj.Events(ids); len(evs) > 0 {
+		relay := make([]bool, len(evs))
+		for i := range relay {
+			relay[i] = true
+		}
+		if _, err := a.Store.AppendEvents(ctx, evs, relay); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 // standardize turns a CRM contact into a ContactInput with CRM provenance, and

@@ -104,6 +104,12 @@ func TestWebhookDeliveredThreeTimesSyncsOnce(t *testing.T) {
 	if amount <= 0 {
 		t.Errorf("order amount %d", amount)
 	}
+	// The won deal is an Order Completed for the contact (trigger rules take
+	// it, e.g. the post-purchase follow-up), stored once, queued once.
+	if n := k.count(t, `SELECT count(*) FROM events WHERE type = 'Order Completed' AND source = 'crm' AND contact_id IS NOT NULL
+		AND (properties ->> 'total')::numeric * 100 = $1`, amount); n != 1 {
+		t.Errorf("%d Order Completed events for the won deal, want 1", n)
+	}
 	recordHistory(t, k, workflows.CRMSyncWorkflowID("hubspot", id), "", "crm_sync_deal.json")
 }
 
