@@ -58,6 +58,9 @@ type Config struct {
 	ESPKey       string            // KITH_ESP_KEY, a Mail Send API key; never logged
 	ESPFrom      string            // KITH_ESP_FROM, the verified sender address
 	ESPTemplates map[string]string // KITH_ESP_TEMPLATES, comma-separated name=d-… template ids
+	// A campaign tool instead of SendGrid: each message a signed JSON POST.
+	ESPWebhookURL    string // KITH_ESP_WEBHOOK_URL
+	ESPWebhookSecret string // KITH_ESP_WEBHOOK_SECRET, signs them; never logged
 	// SendGridWebhookKey verifies SendGrid's Signed Event Webhook
 	// (KITH_SENDGRID_WEBHOOK_KEY: the verification key SendGrid shows, base64
 	// DER); without it the API takes no ESP events.
@@ -163,6 +166,8 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		ESPKey:            get("KITH_ESP_KEY", ""),
 		ESPFrom:           get("KITH_ESP_FROM", "hello@example.com"),
 		ESPTemplates:      map[string]string{},
+		ESPWebhookURL:     get("KITH_ESP_WEBHOOK_URL", ""),
+		ESPWebhookSecret:  get("KITH_ESP_WEBHOOK_SECRET", ""),
 	}
 	c.BigQuery = getenv("BIGQUERY_PROJECT") != "" || c.BigQueryEmulator != ""
 	c.PublicURL = strings.TrimSuffix(get("KITH_PUBLIC_URL", "http://"+c.HTTPAddr), "/")
@@ -216,6 +221,9 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		if c.SendGridWebhookKey, err = esp.ParsePublicKey(k); err != nil {
 			errs = append(errs, fmt.Errorf("KITH_SENDGRID_WEBHOOK_KEY: %w (copy the Verification Key from SendGrid's Event Webhook settings)", err))
 		}
+	}
+	if (c.ESPWebhookURL == "") != (c.ESPWebhookSecret == "") {
+		errs = append(errs, errors.New("KITH_ESP_WEBHOOK_URL and KITH_ESP_WEBHOOK_SECRET go together: set both or neither"))
 	}
 	for _, kv := range strings.Split(get("KITH_ESP_TEMPLATES", ""), ",") {
 		if kv = strings.TrimSpace(kv); kv == "" {

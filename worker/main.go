@@ -86,10 +86,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	workflows.UseTriggers(triggers)
 	var sender kith.ESP = esp.Unconfigured{}
-	if cfg.ESPKey != "" {
+	switch {
+	case cfg.ESPWebhookURL != "":
+		sender = &esp.Webhook{URL: cfg.ESPWebhookURL, Secret: cfg.ESPWebhookSecret}
+	case cfg.ESPKey != "":
 		sender = &esp.SendGrid{BaseURL: cfg.ESPURL, APIKey: cfg.ESPKey, From: cfg.ESPFrom, Templates: cfg.ESPTemplates}
-	} else {
-		log.Warn("no ESP configured (set KITH_ESP_KEY, and KITH_ESP_URL for a SendGrid-compatible server such as starter esp-sim): triggered messages go to the dead letter")
+	default:
+		log.Warn("no ESP configured (set KITH_ESP_KEY, and KITH_ESP_URL for a SendGrid-compatible server such as starter esp-sim, or KITH_ESP_WEBHOOK_URL and _SECRET): triggered messages go to the dead letter")
 	}
 	notifier := &workflows.ContactService{Client: c}
 	workflows.Register(w, workflows.Activities{
