@@ -58,10 +58,11 @@ type DeliveryRecord struct {
 	ProviderMessageID string    `json:"provider_message_id,omitempty"`
 	LastError         string    `json:"last_error,omitempty"`
 	CreatedAt         time.Time `json:"created_at"`
-	// To and Fields are filled when the delivery is to be sent: the address and
-	// the profile fields the purpose allows (see MessagingPolicy.PurposeFields).
-	To     string          `json:"-"`
-	Fields map[Field]Value `json:"-"`
+	// To and Profile are filled when the delivery is to be sent: the address
+	// and the contact's profile as stored. The message carries only the fields
+	// its purpose allows (MessagingPolicy.PurposeFields; activities.Deliveries).
+	To      string          `json:"-"`
+	Profile map[Field]Value `json:"-"`
 	// Segment is the contact's RFM segment, if computed.
 	Segment string `json:"segment,omitempty"`
 }
@@ -73,7 +74,7 @@ type DeliveryStore interface {
 	// active, its address not suppressed, the purpose granted; if not, it is
 	// stored suppressed with the reason. A delivery stored before is returned
 	// as it is (a retried activity never sends what the ESP accepted).
-	BeginDelivery(ctx context.Context, d Delivery, fields []Field) (DeliveryRecord, error)
+	BeginDelivery(ctx context.Context, d Delivery) (DeliveryRecord, error)
 	// CompleteDelivery marks a sending delivery accepted by the ESP.
 	CompleteDelivery(ctx context.Context, id, providerMessageID string) error
 	// FailDelivery marks a sending delivery failed (the dead letter).

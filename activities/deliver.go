@@ -24,6 +24,9 @@ type Deliveries struct {
 	// PurposeFields are the profile fields a message under each purpose may
 	// carry (schemas/messaging.json); nothing else leaves Kith.
 	PurposeFields map[string][]kith.Field
+	// Form is the progressive-profiling form: a message names the fields it
+	// would ask next (a profile-completion nudge links to them).
+	Form *kith.Form
 	// Links signs the unsubscribe and profile links the message carries, on the
 	// API at PublicURL.
 	Links     kith.Signer
@@ -46,7 +49,7 @@ type DeliverResult struct {
 // between the ESP's acceptance and the row's completion sends again on the
 // retry, because SendGrid's Mail Send takes no idempotency key.
 func (a *Deliveries) Deliver(ctx context.Context, d kith.Delivery) (DeliverResult, error) {
-	rec, err := a.Store.BeginDelivery(ctx, d, a.PurposeFields[d.Purpose])
+	rec, err := a.Store.BeginDelivery(ctx, d)
 	if err != nil {
 		return DeliverResult{}, err
 	}
@@ -78,8 +81,18 @@ func (a *Deliveries) FailDelivery(ctx context.Context, id, reason string) error 
 // signed unsubscribe and profile links.
 func (a *Deliveries) message(rec kith.DeliveryRecord) (kith.Message, error) {
 	fields := map[string]string{}
-	for _, f := range kith.SortedKeys(rec.Fields) {
-		fields[string(f)] = rec.Fields[f].Value
+	for _, f := range a.PurposeFields[rec.Purpose] { // nothing else leaves Kith
+		if v := rec.Profile[f]; v.Value != "" {
+			fields[string(f)] = v.Value
+		}
+	}
+	var next []string // what the progressive-profiling form would ask next
+	if a.Form != nil {
+		for _, s := range a.Form.Next(rec.Profile, nil).Steps {
+			for _, f := range s.Fields {
+				next = append(next, string(f.Field))
+			}
+		}
 	}
 	type event struct {
 		Type       string          `json:"type"`
@@ -106,7 +119,7 @@ func (a *Deliveries) message(rec kith.DeliveryRecord) (kith.Message, error) {
 	return kith.Message{
 		DeliveryID: rec.ID, ContactID: rec.ContactID, Purpose: rec.Purpose, To: rec.To, Template: rec.Template,
 		Data: map[string]any{
-			"contact": fields, "events": events, "segment": rec.Segment, "rule": rec.Rule,
+			"contact": fields, "events": events, "segment": rec.Segment, "rule": rec.Rule, "next_fields": next,
 			"unsubscribe_url": unsubscribe, "profile_url": profile,
 		},
 	}, nil

@@ -101,6 +101,10 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	triggers := testTriggers(t)
 	workflows.UseTriggers(triggers)
 
+	forms, err := kith.LoadForms(schemas.Forms, quality.DefaultWeights.Of)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors(), MaxConcurrentWorkflowTaskPollers: 8})
 	notifier := &workflows.ContactService{Client: tc, Input: input}
 	workflows.Register(w, workflows.Activities{
@@ -108,7 +112,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Notifier: notifier},
 		Relay:    &activities.Relay{Store: store, Notifier: notifier},
 		Deliveries: &activities.Deliveries{Store: store, ESP: &esp.SendGrid{BaseURL: espSrv.URL, APIKey: "esp-sim-key", From: "hello@shop.example"},
-			PurposeFields: triggers.Policy.PurposeFields, Links: kith.Signer{Key: []byte("a test key of at least thirty-two bytes")}, PublicURL: srv.URL, Now: time.Now},
+			PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"], Links: kith.Signer{Key: []byte("a test key of at least thirty-two bytes")}, PublicURL: srv.URL, Now: time.Now},
 		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
 			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
 			"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},
@@ -119,10 +123,6 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	}
 	t.Cleanup(w.Stop)
 
-	forms, err := kith.LoadForms(schemas.Forms, quality.DefaultWeights.Of)
-	if err != nil {
-		t.Fatal(err)
-	}
 	contacts := &workflows.ContactService{Client: tc, Profiles: store, Claims: store, Input: input, PublicURL: srv.URL, Now: time.Now}
 	hook := httpapi.WebhookProvider{Secret: sim.Secret, Scheme: "hubspot-v3"}
 	api := &httpapi.Server{

@@ -149,6 +149,9 @@ func TestTriggersEndToEnd(t *testing.T) {
 	if u, _ := m.Data["unsubscribe_url"].(string); u == "" {
 		t.Errorf("no unsubscribe link in %v", m.Data)
 	}
+	if next, _ := m.Data["next_fields"].([]any); len(next) == 0 || slices.Contains(next, any("email")) {
+		t.Errorf("next fields %v: want what the form asks next, not what she gave", next)
+	}
 	if got := k.deliveries(t, ada); !slices.Contains(got, "browse_abandonment:accepted") || len(got) != 2 {
 		t.Errorf("deliveries %v, want the welcome and one accepted browse abandonment", got)
 	}

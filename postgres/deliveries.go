@@ -27,7 +27,7 @@ func scanDelivery(row scanner) (kith.DeliveryRecord, error) {
 }
 
 // BeginDelivery implements kith.DeliveryStore.
-func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery, fields []kith.Field) (kith.DeliveryRecord, error) {
+func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.DeliveryRecord, error) {
 	var out kith.DeliveryRecord
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The contact's row is locked, so a consent withdrawal or an archive
@@ -70,13 +70,7 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery, fields []kit
 			}
 		}
 		if out.Status == kith.DeliverySending {
-			out.To = c.Fields[kith.FieldEmail].Value
-			out.Fields = map[kith.Field]kith.Value{}
-			for _, f := range fields {
-				if v, ok := c.Fields[f]; ok {
-					out.Fields[f] = v
-				}
-			}
+			out.To, out.Profile = c.Fields[kith.FieldEmail].Value, c.Fields
 		}
 		return nil
 	})

@@ -36,7 +36,7 @@ func TestBeginDeliveryChecksAtSendTime(t *testing.T) {
 		d := kith.Delivery{ID: kith.DeliveryID(id, "browse", occurrence), ContactID: id, Rule: "browse", Template: "browse", Purpose: "email_marketing",
 			Occurrence: occurrence, Status: kith.DeliverySending, DueAt: now,
 			Events: []kith.EventNotice{{EventID: occurrence, Type: "Product Viewed", At: now}}}
-		r, err := s.BeginDelivery(ctx, d, []kith.Field{kith.FieldEmail, kith.FieldFirstName})
+		r, err := s.BeginDelivery(ctx, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,8 +47,8 @@ func TestBeginDeliveryChecksAtSendTime(t *testing.T) {
 	}
 	consent(kith.ConsentGranted, "f1", now.Add(-time.Hour))
 	r := begin("e1")
-	if r.Status != kith.DeliverySending || r.To != "ada@example.com" || r.Fields[kith.FieldFirstName].Value != "Ada" || len(r.Fields) != 2 {
-		t.Fatalf("granted: %+v, want sending with the purpose's two fields only", r)
+	if r.Status != kith.DeliverySending || r.To != "ada@example.com" || r.Profile[kith.FieldFirstName].Value != "Ada" {
+		t.Fatalf("granted: %+v, want sending with the profile", r)
 	}
 	if again := begin("e1"); again.Status != kith.DeliverySending || again.ID != r.ID {
 		t.Errorf("the same delivery again: %+v", again)

@@ -85,6 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("schemas/triggers: %w", err)
 	}
 	workflows.UseTriggers(triggers)
+	forms, err := kith.LoadForms(schemas.Forms, quality.DefaultWeights.Of)
+	if err != nil {
+		return fmt.Errorf("schemas/forms: %w", err)
+	}
 	var sender kith.ESP = esp.Unconfigured{}
 	switch {
 	case cfg.ESPWebhookURL != "":
@@ -104,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Archiver:  &activities.Archiver{Store: store, Now: time.Now},
 		Warehouse: wh,
 		CRM:       &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
-		Deliveries: &activities.Deliveries{Store: store, ESP: sender, PurposeFields: triggers.Policy.PurposeFields,
+		Deliveries: &activities.Deliveries{Store: store, ESP: sender, PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"],
 			Links: kith.Signer{Key: cfg.LinkKey, Old: cfg.LinkKeysOld}, PublicURL: cfg.PublicURL, Now: time.Now},
 	})
 	if err := w.Start(); err != nil {

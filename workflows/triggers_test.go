@@ -35,13 +35,14 @@ func newFakeDeliveries() *fakeDeliveries {
 	return &fakeDeliveries{rows: map[string]kith.DeliveryRecord{}, consented: true}
 }
 
-func (f *fakeDeliveries) BeginDelivery(_ context.Context, d kith.Delivery, fields []kith.Field) (kith.DeliveryRecord, error) {
+func (f *fakeDeliveries) BeginDelivery(_ context.Context, d kith.Delivery) (kith.DeliveryRecord, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r, ok := f.rows[d.ID]; ok {
 		return r, nil
 	}
-	r := kith.DeliveryRecord{Delivery: d, To: "ada@example.com", Fields: map[kith.Field]kith.Value{}}
+	r := kith.DeliveryRecord{Delivery: d, To: "ada@example.com", Profile: map[kith.Field]kith.Value{
+		kith.FieldEmail: {Value: "ada@example.com"}, kith.FieldFirstName: {Value: "Ada"}, kith.FieldPhone: {Value: "+4741234567"}}}
 	if r.Status == kith.DeliverySending && !f.consented {
 		r.Status, r.Reason = kith.DeliverySuppressed, "consent "+d.Purpose+" not given"
 	}
@@ -183,8 +184,8 @@ func TestBrowseAbandonmentWaitsFiresOnceAndIsNotReeligible(t *testing.T) {
 	if len(d.sent) != 1 || len(d.sent[0].Data["events"].([]any)) != 2 {
 		t.Fatalf("sent %+v, want one message carrying both views", d.sent)
 	}
-	if fields := d.sent[0].Data["contact"].(map[string]any); fields["email"] != nil && len(fields) > 2 {
-		t.Errorf("payload fields %v: only the purpose's fields may leave", fields)
+	if fields := d.sent[0].Data["contact"].(map[string]any); len(fields) != 2 || fields["first_name"] != "Ada" || fields["phone"] != nil {
+		t.Errorf("payload fields %v: exactly the purpose's fields (email, first_name) may leave, not the phone", fields)
 	}
 	if len(after.Triggers.Pending) != 0 || !slices.Equal(outcomes(after), []string{"browse:accepted"}) {
 		t.Errorf("after: pending %+v, outcomes %v; want nothing pending (not re-eligible for a week)", after.Triggers.Pending, outcomes(after))
