@@ -42,6 +42,9 @@ type Delivery struct {
 	Status DeliveryStatus `json:"status"`
 	Reason string         `json:"reason,omitempty"`
 	DueAt  time.Time      `json:"due_at"`
+	// Segments, when the rule names any, are the RFM segments the contact must
+	// be in when it is sent (checked with the consent).
+	Segments []string `json:"segments,omitempty"`
 }
 
 // DeliveryID is the delivery of a rule for the occurrence (the starting event)

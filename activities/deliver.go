@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/personalize"
 )
 
 // ESP failure types, for the workflow's retry policy and the dead letter.
@@ -24,6 +25,10 @@ type Deliveries struct {
 	// PurposeFields are the profile fields a message under each purpose may
 	// carry (schemas/messaging.json); nothing else leaves Kith.
 	PurposeFields map[string][]kith.Field
+	// Recommendations are the stored item-to-item recommendations (nil: none).
+	Recommendations interface {
+		Recommender(ctx context.Context, products []string, country string) (*personalize.Recommender, error)
+	}
 	// Form is the progressive-profiling form: a message names the fields it
 	// would ask next (a profile-completion nudge links to them).
 	Form *kith.Form
@@ -56,7 +61,7 @@ func (a *Deliveries) Deliver(ctx context.Context, d kith.Delivery) (DeliverResul
 	if rec.Status != kith.DeliverySending {
 		return DeliverResult{Status: rec.Status, Reason: rec.Reason, ProviderMessageID: rec.ProviderMessageID}, nil
 	}
-	msg, err := a.message(rec)
+	msg, err := a.message(ctx, rec)
 	if err != nil {
 		return DeliverResult{}, err
 	}
@@ -79,7 +84,7 @@ func (a *Deliveries) FailDelivery(ctx context.Context, id, reason string) error 
 // message is the ESP's message: the address, the template and its data — only
 // the profile fields the purpose allows, the triggering events, the segment, and
 // signed unsubscribe and profile links.
-func (a *Deliveries) message(rec kith.DeliveryRecord) (kith.Message, error) {
+func (a *Deliveries) message(ctx context.Context, rec kith.DeliveryRecord) (kith.Message, error) {
 	fields := map[string]string{}
 	for _, f := range a.PurposeFields[rec.Purpose] { // nothing else leaves Kith
 		if v := rec.Profile[f]; v.Value != "" {
@@ -100,8 +105,19 @@ func (a *Deliveries) message(rec kith.DeliveryRecord) (kith.Message, error) {
 		Properties json.RawMessage `json:"properties,omitempty"`
 	}
 	events := make([]event, 0, len(rec.Events))
+	var products []string
 	for _, e := range rec.Events {
 		events = append(events, event{Type: e.Type, At: e.At, Properties: e.Properties})
+		products = append(products, personalize.Products(e.Type, e.Properties)...)
+	}
+	recommended := []string{}
+	if a.Recommendations != nil {
+		country := rec.Profile[kith.FieldCountry].Value
+		r, err := a.Recommendations.Recommender(ctx, products, country)
+		if err != nil {
+			return kith.Message{}, err
+		}
+		recommended = r.Recommend(products, country, 4)
 	}
 	now := time.Now
 	if a.Now != nil {
@@ -120,6 +136,7 @@ func (a *Deliveries) message(rec kith.DeliveryRecord) (kith.Message, error) {
 		DeliveryID: rec.ID, ContactID: rec.ContactID, Purpose: rec.Purpose, To: rec.To, Template: rec.Template,
 		Data: map[string]any{
 			"contact": fields, "events": events, "segment": rec.Segment, "rule": rec.Rule, "next_fields": next,
+			"recommendations": recommended,
 			"unsubscribe_url": unsubscribe, "profile_url": profile,
 		},
 	}, nil

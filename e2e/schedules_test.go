@@ -23,7 +23,7 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 		if err != nil {
 			t.Fatalf("apply %d: %v\n%s", i+1, err, out)
 		}
-		for _, id := range []string{"crm-backfill-hubspot", "cleaning-nightly", "warehouse-load-hourly"} {
+		for _, id := range []string{"crm-backfill-hubspot", "personalization-nightly", "cleaning-nightly", "warehouse-load-hourly"} {
 			if !strings.Contains(string(out), id) || !strings.Contains(string(out), want) {
 				t.Errorf("apply %d: want %s %s in\n%s", i+1, id, want, out)
 			}
@@ -37,12 +37,12 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("temporal schedule list: %v\n%s", err, out)
 	}
-	for _, id := range []string{"crm-backfill-hubspot", "cleaning-nightly", "warehouse-load-hourly"} {
+	for _, id := range []string{"crm-backfill-hubspot", "personalization-nightly", "cleaning-nightly", "warehouse-load-hourly"} {
 		if !strings.Contains(string(out), id) {
 			t.Errorf("temporal schedule list does not show %s:\n%s", id, out)
 		}
 	}
-	for _, id := range []string{"cleaning-nightly", "warehouse-load-hourly"} {
+	for _, id := range []string{"personalization-nightly", "cleaning-nightly", "warehouse-load-hourly"} {
 		if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", id,
 			"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace).CombinedOutput(); err != nil {
 			t.Fatalf("temporal schedule trigger %s: %v\n%s", id, err, out)
@@ -52,7 +52,7 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 		screenshot(t, stack.Temporal.UIURL+"/namespaces/"+stack.Temporal.Namespace+"/schedules", filepath.Join(dir, "schedules.png"))
 	}
 	c := temporalClient(t)
-	for _, wf := range []string{"Cleaning", "WarehouseLoad"} {
+	for _, wf := range []string{"Personalization", "Cleaning", "WarehouseLoad"} {
 		var done *workflowpb.WorkflowExecutionInfo
 		waitFor(t, "the triggered "+wf+" run to complete", 2*time.Minute, func() bool {
 			resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
@@ -63,8 +63,11 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 			}
 			return done != nil
 		})
-		if wf == "Cleaning" {
+		switch wf {
+		case "Cleaning":
 			recordHistory(t, done.Execution.WorkflowId, done.Execution.RunId, "cleaning_triggered.json")
+		case "Personalization":
+			recordHistory(t, done.Execution.WorkflowId, done.Execution.RunId, "personalization_triggered.json")
 		}
 	}
 	// Deduplicate has no schedule of its own (the Cleaning runs it as a step); ops

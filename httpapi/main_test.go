@@ -108,10 +108,11 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors(), MaxConcurrentWorkflowTaskPollers: 8})
 	notifier := &workflows.ContactService{Client: tc, Input: input}
 	workflows.Register(w, workflows.Activities{
-		Import:   &activities.Import{Store: store},
-		Contacts: &activities.Contacts{Store: store, PublicURL: srv.URL, Notifier: notifier},
-		Relay:    &activities.Relay{Store: store, Notifier: notifier},
-		Deliveries: &activities.Deliveries{Store: store, ESP: &esp.SendGrid{BaseURL: espSrv.URL, APIKey: "esp-sim-key", From: "hello@shop.example"},
+		Import:      &activities.Import{Store: store},
+		Contacts:    &activities.Contacts{Store: store, PublicURL: srv.URL, Notifier: notifier},
+		Relay:       &activities.Relay{Store: store, Notifier: notifier},
+		Personalize: &activities.Personalize{Store: store},
+		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: &esp.SendGrid{BaseURL: espSrv.URL, APIKey: "esp-sim-key", From: "hello@shop.example"},
 			PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"], Links: kith.Signer{Key: []byte("a test key of at least thirty-two bytes")}, PublicURL: srv.URL, Now: time.Now},
 		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
 			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},

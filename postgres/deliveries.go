@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 
@@ -37,24 +38,27 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.Delive
 			return err
 		}
 		stored, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+selectDelivery+` FROM deliveries d WHERE d.id = $1`, d.ID))
+		isNew := errors.Is(err, sql.ErrNoRows)
 		switch {
 		case err == nil:
 			out = stored
-		case errors.Is(err, sql.ErrNoRows):
+		case isNew:
 			out = kith.DeliveryRecord{Delivery: d, CreatedAt: s.now()}
 		default:
 			return err
 		}
 		// Checked on every attempt to send (a retry, a replay from the dead
 		// letter): consent at the moment of use.
+		var segment string
 		if out.Status == kith.DeliverySending {
-			if reason, err := s.sendable(ctx, tx, c, out.Purpose); err != nil {
+			var reason string
+			if reason, segment, err = s.sendable(ctx, tx, c, out.Purpose, d.Segments); err != nil {
 				return err
 			} else if reason != "" {
 				out.Status, out.Reason = kith.DeliverySuppressed, reason
 			}
 		}
-		if errors.Is(err, sql.ErrNoRows) {
+		if isNew {
 			events, err := json.Marshal(d.Events)
 			if err != nil {
 				return err
@@ -70,7 +74,7 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.Delive
 			}
 		}
 		if out.Status == kith.DeliverySending {
-			out.To, out.Profile = c.Fields[kith.FieldEmail].Value, c.Fields
+			out.To, out.Profile, out.Segment = c.Fields[kith.FieldEmail].Value, c.Fields, segment
 		}
 		return nil
 	})
@@ -78,29 +82,32 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.Delive
 }
 
 // sendable is why a message under purpose may not go to c now ("" when it may):
-// the contact is not active, the purpose is not granted, there is no address,
-// or the address is suppressed.
-func (s *Store) sendable(ctx context.Context, tx *sqlx.Tx, c kith.Contact, purpose string) (string, error) {
+// the contact is not active, the purpose is not granted, the contact is not in
+// one of segments (when given), there is no address, or the address is
+// suppressed. It also returns the contact's RFM segment.
+func (s *Store) sendable(ctx context.Context, tx *sqlx.Tx, c kith.Contact, purpose string, segments []string) (reason, segment string, err error) {
 	var status string
-	var suppressed, consent sql.NullString
+	var suppressed, consent, seg sql.NullString
 	email := c.Fields[kith.FieldEmail].Value
-	if err := tx.QueryRowContext(ctx, `SELECT c.status,
+	if err := tx.QueryRowContext(ctx, `SELECT c.status, c.rfm_segment,
 			(SELECT reason FROM suppressions WHERE email = lower($2)),
 			(SELECT status FROM consents WHERE contact_id = c.id AND purpose = $3 ORDER BY recorded_at DESC, id DESC LIMIT 1)
-		FROM contacts c WHERE c.id = $1`, c.ID, email, purpose).Scan(&status, &suppressed, &consent); err != nil {
-		return "", fmt.Errorf("check delivery: %w", err)
+		FROM contacts c WHERE c.id = $1`, c.ID, email, purpose).Scan(&status, &seg, &suppressed, &consent); err != nil {
+		return "", "", fmt.Errorf("check delivery: %w", err)
 	}
 	switch {
 	case status != "active":
-		return "contact " + status, nil
+		return "contact " + status, seg.String, nil
 	case consent.String != string(kith.ConsentGranted):
-		return "consent " + purpose + " " + orDefault(consent.String, "not given"), nil
+		return "consent " + purpose + " " + orDefault(consent.String, "not given"), seg.String, nil
+	case len(segments) > 0 && !slices.Contains(segments, seg.String):
+		return "segment " + orDefault(seg.String, "none") + " not targeted", seg.String, nil
 	case email == "":
-		return "no email address", nil
+		return "no email address", seg.String, nil
 	case suppressed.Valid:
-		return "address suppressed (" + suppressed.String + ")", nil
+		return "address suppressed (" + suppressed.String + ")", seg.String, nil
 	}
-	return "", nil
+	return "", seg.String, nil
 }
 
 func orDefault(s, d string) string {

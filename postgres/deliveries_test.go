@@ -102,4 +102,22 @@ func TestBeginDeliveryChecksAtSendTime(t *testing.T) {
 	if r := begin("e5"); r.Status != kith.DeliverySuppressed || r.Reason != "consent email_marketing withdrawn" {
 		t.Errorf("a replayed delivery after a withdrawal: %s %q, want suppressed", r.Status, r.Reason)
 	}
+
+	// A rule for some RFM segments sends only to contacts in them.
+	consent(kith.ConsentGranted, "f3", now.Add(3*time.Minute))
+	if _, err := s.DB().Exec(`UPDATE contacts SET rfm_segment = 'loyal' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		occurrence string
+		segments   []string
+		status     kith.DeliveryStatus
+	}{{"e6", []string{"champions"}, kith.DeliverySuppressed}, {"e7", []string{"champions", "loyal"}, kith.DeliverySending}} {
+		d := kith.Delivery{ID: kith.DeliveryID(id, "vip", tc.occurrence), ContactID: id, Rule: "vip", Template: "vip", Purpose: "email_marketing",
+			Occurrence: tc.occurrence, Status: kith.DeliverySending, DueAt: now, Segments: tc.segments}
+		r, err := s.BeginDelivery(ctx, d)
+		if err != nil || r.Status != tc.status || (r.Status == kith.DeliverySending && r.Segment != "loyal") {
+			t.Errorf("segments %v for a loyal contact: %s %q segment %q (%v), want %s", tc.segments, r.Status, r.Reason, r.Segment, err, tc.status)
+		}
+	}
 }

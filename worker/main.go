@@ -100,15 +100,16 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	notifier := &workflows.ContactService{Client: c}
 	workflows.Register(w, workflows.Activities{
-		Import:    &activities.Import{Store: store},
-		Contacts:  &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Notifier: notifier},
-		Relay:     &activities.Relay{Store: store, Notifier: notifier},
-		Dedup:     &activities.Dedup{Store: store},
-		Cleaning:  &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
-		Archiver:  &activities.Archiver{Store: store, Now: time.Now},
-		Warehouse: wh,
-		CRM:       &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
-		Deliveries: &activities.Deliveries{Store: store, ESP: sender, PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"],
+		Import:      &activities.Import{Store: store},
+		Contacts:    &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Notifier: notifier},
+		Relay:       &activities.Relay{Store: store, Notifier: notifier},
+		Dedup:       &activities.Dedup{Store: store},
+		Cleaning:    &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
+		Archiver:    &activities.Archiver{Store: store, Now: time.Now},
+		Warehouse:   wh,
+		CRM:         &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
+		Personalize: &activities.Personalize{Store: store},
+		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: sender, PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"],
 			Links: kith.Signer{Key: cfg.LinkKey, Old: cfg.LinkKeysOld}, PublicURL: cfg.PublicURL, Now: time.Now},
 	})
 	if err := w.Start(); err != nil {

@@ -101,8 +101,6 @@ type ContactState struct {
 	Triggers *TriggerState `json:"triggers,omitempty"`
 	// TimeZone is the IANA zone the contact's browser last reported.
 	TimeZone string `json:"time_zone,omitempty"`
-	// Segment is the contact's RFM segment, when computed.
-	Segment string `json:"segment,omitempty"`
 }
 
 // ContactRules are the rules a contact's workflow decides with. They are pinned

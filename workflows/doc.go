@@ -59,13 +59,15 @@ type Activities struct {
 	// Deliveries sends what trigger rules decide (a worker without an ESP
 	// configured records the decisions and fails the sends).
 	Deliveries *activities.Deliveries
+	// Personalize computes segments and recommendations nightly.
+	Personalize *activities.Personalize
 }
 
 // Register registers every workflow and activity with r. Activity names are the
 // method names (workflows call them through typed method handles).
 func Register(r worker.Registry, acts Activities) {
 	RegisterWorkflows(r)
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}
@@ -85,4 +87,5 @@ func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(ContactLifecycle, workflow.RegisterOptions{Name: ContactLifecycleName})
 	r.RegisterWorkflowWithOptions(EventRelay, workflow.RegisterOptions{Name: EventRelayName})
 	r.RegisterWorkflowWithOptions(RetryDelivery, workflow.RegisterOptions{Name: RetryDeliveryName})
+	r.RegisterWorkflowWithOptions(Personalization, workflow.RegisterOptions{Name: PersonalizationName})
 }

@@ -278,6 +278,7 @@ func (c *contact) fireDue(ctx workflow.Context) {
 		d := kith.Delivery{
 			ID: kith.DeliveryID(c.id, rule.Name, p.Occurrence), ContactID: c.id, Rule: rule.Name, Template: rule.Template,
 			Purpose: rule.Conditions.Purpose, Occurrence: p.Occurrence, Events: p.Events, Status: kith.DeliverySending, DueAt: p.DueAt,
+			Segments: rule.Conditions.Segments,
 		}
 		day := local.Format(time.DateOnly)
 		if reason := c.unmet(rule.Conditions); reason != "" {
@@ -319,9 +320,6 @@ func (c *contact) unmet(cond kith.Conditions) string {
 	}
 	if c.state.Completeness < cond.MinCompleteness || (cond.MaxCompleteness > 0 && c.state.Completeness > cond.MaxCompleteness) {
 		return "completeness " + strconv.Itoa(c.state.Completeness) + " outside the rule's band"
-	}
-	if len(cond.Segments) > 0 && !slices.Contains(cond.Segments, c.state.Segment) {
-		return "not in the rule's segments"
 	}
 	return ""
 }
