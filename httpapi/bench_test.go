@@ -56,38 +56,14 @@ func BenchmarkWebhookVsBareStart(b *testing.B) {
 	for b.Loop() {
 		for range rounds {
 			for _, mode := range []string{"webhook", "bare_start"} {
-				var next atomic.Int64
-				next.Store(eventSeq + 1)
+				first := eventSeq + 1
 				eventSeq += perRound
-				var mu sync.Mutex
-				var wg sync.WaitGroup
-				var failed atomic.Int64
 				start := time.Now()
-				for range concurrency {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for {
-							id := next.Add(1) - 1
-							if id > eventSeq {
-								return
-							}
-							t0 := time.Now()
-							if err := ops[mode](id); err != nil {
-								failed.Add(1)
-								continue
-							}
-							d := time.Since(t0)
-							mu.Lock()
-							latencies[mode] = append(latencies[mode], d)
-							mu.Unlock()
-						}
-					}()
+				lat, failed := fanOut(perRound, concurrency, func(i int) error { return ops[mode](first + int64(i)) })
+				if failed > 0 {
+					b.Fatalf("%s: %d of %d failed", mode, failed, perRound)
 				}
-				wg.Wait()
-				if failed.Load() > 0 {
-					b.Fatalf("%s: %d of %d failed", mode, failed.Load(), perRound)
-				}
+				latencies[mode] = append(latencies[mode], lat...)
 				rates[mode] = append(rates[mode], perRound/time.Since(start).Seconds())
 			}
 		}
@@ -121,46 +97,24 @@ func BenchmarkEventsAPIVsCopy(b *testing.B) {
 		for n := first; n < seq; n++ { // made before the clock starts: the sender is not the server
 			bodies[n] = benchBatch(n)
 		}
-		var next atomic.Int64
-		next.Store(int64(first))
-		var mu sync.Mutex
-		var lat []time.Duration
-		var wg sync.WaitGroup
-		var failed atomic.Int64
 		start := time.Now()
-		for range senders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					n := int(next.Add(1) - 1)
-					if n >= seq {
-						return
-					}
-					req, _ := http.NewRequest("POST", k.URL+"/v1/batch", bytes.NewReader(bodies[n]))
-					req.Header.Set("Content-Type", "application/json")
-					req.SetBasicAuth(webWriteKey, "")
-					t0 := time.Now()
-					resp, err := client.Do(req)
-					if err != nil || resp.StatusCode != 200 {
-						failed.Add(1)
-						if resp != nil {
-							resp.Body.Close()
-						}
-						continue
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					d := time.Since(t0)
-					mu.Lock()
-					lat = append(lat, d)
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		if failed.Load() > 0 {
-			b.Fatalf("%d of %d requests failed", failed.Load(), perRound/batch)
+		lat, failed := fanOut(seq-first, senders, func(i int) error {
+			req, _ := http.NewRequest("POST", k.URL+"/v1/batch", bytes.NewReader(bodies[first+i]))
+			req.Header.Set("Content-Type", "application/json")
+			req.SetBasicAuth(webWriteKey, "")
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("answered %d", resp.StatusCode)
+			}
+			return nil
+		})
+		if failed > 0 {
+			b.Fatalf("%d of %d requests failed", failed, perRound/batch)
 		}
 		return perRound / time.Since(start).Seconds(), lat
 	}
@@ -335,32 +289,16 @@ func BenchmarkTriggersVsBareSignal(b *testing.B) {
 	}
 	// run signals each contact, concurrency senders at once, or one every pace.
 	run := func(ids []string, typ string, pace time.Duration, each func(i int)) time.Duration {
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		var failed atomic.Int64
 		start := time.Now()
-		for range concurrency {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(ids) {
-						return
-					}
-					if pace > 0 {
-						time.Sleep(time.Until(start.Add(time.Duration(i) * pace)))
-					}
-					each(i)
-					if err := k.Service.NotifyEvent(ctx, ids[i], kith.EventNotice{EventID: "bench/" + typ + "/" + ids[i], Type: typ, At: time.Now()}); err != nil {
-						failed.Add(1)
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		if failed.Load() > 0 {
-			b.Fatalf("%d of %d signals failed", failed.Load(), len(ids))
+		_, failed := fanOut(len(ids), concurrency, func(i int) error {
+			if pace > 0 {
+				time.Sleep(time.Until(start.Add(time.Duration(i) * pace)))
+			}
+			each(i)
+			return k.Service.NotifyEvent(ctx, ids[i], kith.EventNotice{EventID: "bench/" + typ + "/" + ids[i], Type: typ, At: time.Now()})
+		})
+		if failed > 0 {
+			b.Fatalf("%d of %d signals failed", failed, len(ids))
 		}
 		return time.Since(start)
 	}
@@ -430,4 +368,37 @@ func BenchmarkTriggersVsBareSignal(b *testing.B) {
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "event_to_esp_p50_ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "event_to_esp_p99_ms")
 	b.ReportMetric(paced, "latency_load_events_per_s")
+}
+
+// fanOut runs op(i) for every i below n on concurrency goroutines (the
+// benchmarks' concurrent senders) and returns the latencies of the calls that
+// succeeded and how many failed.
+func fanOut(n, concurrency int, op func(i int) error) ([]time.Duration, int64) {
+	var next, failed atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				if err := op(i); err != nil {
+					failed.Add(1)
+					continue
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, failed.Load()
 }

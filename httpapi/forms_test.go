@@ -130,6 +130,16 @@ func TestProgressiveProfileOverThreeVisits(t *testing.T) {
 	}
 
 	// The double opt-in link from the outbox confirms email marketing.
+	k.followOptInLink(t, contactID)
+	wantConsents = append(wantConsents, "email_marketing granted 2026-11-01 form confirm/"+subs[0])
+	eventually(t, "the confirmation is recorded", func() bool { return slices.Equal(consentRows(t, k, contactID), wantConsents) })
+	recordHistory(t, k, workflows.ContactWorkflowID(contactID), "", "contact_three_visits.json")
+}
+
+// followOptInLink opens the contact's double opt-in link from the outbox, as
+// the person does from the message.
+func (k *kithEnv) followOptInLink(t *testing.T, contactID string) {
+	t.Helper()
 	var payload []byte
 	if err := k.Store.DB().QueryRow(`SELECT payload FROM outbox WHERE contact_id = $1 AND kind = 'double_opt_in'`, contactID).Scan(&payload); err != nil {
 		t.Fatal(err)
@@ -141,9 +151,6 @@ func TestProgressiveProfileOverThreeVisits(t *testing.T) {
 		t.Fatalf("confirmation link: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	wantConsents = append(wantConsents, "email_marketing granted 2026-11-01 form confirm/"+subs[0])
-	eventually(t, "the confirmation is recorded", func() bool { return slices.Equal(consentRows(t, k, contactID), wantConsents) })
-	recordHistory(t, k, workflows.ContactWorkflowID(contactID), "", "contact_three_visits.json")
 }
 
 func consentRows(t *testing.T, k *kithEnv, contactID string) []string {

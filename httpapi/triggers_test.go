@@ -32,17 +32,7 @@ func (k *kithEnv) subscribe(t *testing.T, email string) string {
 		t.Fatalf("subscribe: answered %d", code)
 	}
 	contactID := res.ContactID
-	var payload []byte
-	if err := k.Store.DB().QueryRow(`SELECT payload FROM outbox WHERE contact_id = $1 AND kind = 'double_opt_in'`, contactID).Scan(&payload); err != nil {
-		t.Fatal(err)
-	}
-	var msg struct{ Link string }
-	json.Unmarshal(payload, &msg)
-	resp, err := http.Get(msg.Link)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("confirmation link: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	k.followOptInLink(t, contactID)
 	eventually(t, "the opt-in is confirmed", func() bool {
 		return k.count(t, `SELECT count(*) FROM consents WHERE contact_id = $1 AND purpose = 'email_marketing' AND status = 'granted'`, contactID) == 1
 	})

@@ -33,25 +33,22 @@ var QualityWeights []byte
 var formFiles embed.FS
 
 // Forms holds the progressive-profiling form definitions, one <id>.json each.
-var Forms = func() fs.FS {
-	f, err := fs.Sub(formFiles, "forms")
-	if err != nil {
-		panic(err) // a constant, valid path
-	}
-	return f
-}()
+var Forms = sub(formFiles, "forms")
 
 //go:embed triggers/*.json
 var triggerFiles embed.FS
 
 // Triggers holds the personalization trigger rules, one <name>.json each.
-var Triggers = func() fs.FS {
-	f, err := fs.Sub(triggerFiles, "triggers")
+var Triggers = sub(triggerFiles, "triggers")
+
+// sub is the files of an embedded folder, named without the folder.
+func sub(files embed.FS, dir string) fs.FS {
+	f, err := fs.Sub(files, dir)
 	if err != nil {
 		panic(err) // a constant, valid path
 	}
 	return f
-}()
+}
 
 // Messaging is the policy every trigger obeys: the daily cap, quiet hours and
 // the profile fields each consent purpose lets a message carry.
