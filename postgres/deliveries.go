@@ -9,18 +9,19 @@ import (
 	"slices"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
 )
 
 const selectDelivery = `d.id, d.contact_id::text, d.rule, d.template, d.purpose, d.occurrence, d.status, COALESCE(d.reason, ''),
-	d.events::text, d.due_at, COALESCE(d.provider_message_id, ''), COALESCE(d.last_error, ''), d.created_at`
+	d.events::text, d.due_at, COALESCE(d.provider_message_id, ''), COALESCE(d.last_error, ''), d.created_at, d.segments`
 
 func scanDelivery(row scanner) (kith.DeliveryRecord, error) {
 	var r kith.DeliveryRecord
 	var events string
 	err := row.Scan(&r.ID, &r.ContactID, &r.Rule, &r.Template, &r.Purpose, &r.Occurrence, &r.Status, &r.Reason,
-		&events, &r.DueAt, &r.ProviderMessageID, &r.LastError, &r.CreatedAt)
+		&events, &r.DueAt, &r.ProviderMessageID, &r.LastError, &r.CreatedAt, pq.Array(&r.Segments))
 	if err == nil {
 		err = json.Unmarshal([]byte(events), &r.Events)
 	}
@@ -52,7 +53,7 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.Delive
 		var segment string
 		if out.Status == kith.DeliverySending {
 			var reason string
-			if reason, segment, err = s.sendable(ctx, tx, c, out.Purpose, d.Segments); err != nil {
+			if reason, segment, err = s.sendable(ctx, tx, c, out.Purpose, out.Segments); err != nil {
 				return err
 			} else if reason != "" {
 				out.Status, out.Reason = kith.DeliverySuppressed, reason
@@ -63,9 +64,9 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.Delive
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, contact_id, rule, template, purpose, occurrence, status, reason, events, due_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9::jsonb, $10)`,
-				d.ID, d.ContactID, d.Rule, d.Template, d.Purpose, d.Occurrence, out.Status, out.Reason, string(events), d.DueAt); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, contact_id, rule, template, purpose, occurrence, status, reason, events, due_at, segments)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''), $9::jsonb, $10, COALESCE($11::text[], '{}'))`,
+				d.ID, d.ContactID, d.Rule, d.Template, d.Purpose, d.Occurrence, out.Status, out.Reason, string(events), d.DueAt, pq.Array(d.Segments)); err != nil {
 				return fmt.Errorf("record delivery: %w", err)
 			}
 		} else if out.Status != stored.Status {

@@ -120,4 +120,12 @@ func TestBeginDeliveryChecksAtSendTime(t *testing.T) {
 			t.Errorf("segments %v for a loyal contact: %s %q segment %q (%v), want %s", tc.segments, r.Status, r.Reason, r.Segment, err, tc.status)
 		}
 	}
+	// The rule's segments are kept with the delivery: a replay checks them too.
+	if _, err := s.DB().Exec(`UPDATE contacts SET rfm_segment = 'at_risk' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.BeginDelivery(ctx, kith.Delivery{ID: kith.DeliveryID(id, "vip", "e7"), ContactID: id, Status: kith.DeliverySending})
+	if err != nil || again.Status != kith.DeliverySuppressed || again.Reason != "segment at_risk not targeted" {
+		t.Errorf("the sending vip delivery tried again after the contact left the segments: %s %q (%v)", again.Status, again.Reason, err)
+	}
 }

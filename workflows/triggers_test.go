@@ -27,6 +27,8 @@ type fakeDeliveries struct {
 	sent      []kith.Message
 	calls     int
 	failFirst int
+	// retryAfter is what the failing answers ask to wait (a 429 when set).
+	retryAfter time.Duration
 	// consented is whether the store's consent check at send time passes.
 	consented bool
 }
@@ -82,6 +84,9 @@ func (f *fakeDeliveries) Send(_ context.Context, m kith.Message) (string, error)
 	defer f.mu.Unlock()
 	f.calls++
 	if f.calls <= f.failFirst {
+		if f.retryAfter > 0 {
+			return "", &kith.APIError{Service: "ESP", Status: http.StatusTooManyRequests, Message: "slow down", RetryAfter: f.retryAfter}
+		}
 		return "", &kith.APIError{Service: "ESP", Status: http.StatusInternalServerError, Message: "try later"}
 	}
 	var wire kith.Message // as the ESP reads it
@@ -327,5 +332,23 @@ func TestESPFailureThenSuccessSendsOnce(t *testing.T) {
 	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, State: subscriber("UTC")})
 	if got := d.decisions(); !slices.Equal(got, []string{"instant:accepted"}) || len(d.sent) != 1 || d.calls != 3 {
 		t.Errorf("deliveries %v, %d sent in %d calls; want one accepted after three calls", got, len(d.sent), d.calls)
+	}
+}
+
+// TestESPRetryAfterIsHonoured: a 429 asking for 20 minutes is retried after 20
+// minutes, not on the default backoff.
+func TestESPRetryAfterIsHonoured(t *testing.T) {
+	d := newFakeDeliveries()
+	d.failFirst, d.retryAfter = 1, 20*time.Minute
+	env := triggerEnv(t, d, testTriggers(5))
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(36 * time.Hour) // local activities' deadlines run on the real clock
+	env.SetStartTime(start)
+	var view workflows.ContactView
+	signalAt(env, 0, event("p1", "Ping"))
+	env.RegisterDelayedCallback(func() { view = query(t, env); env.CancelWorkflow() }, time.Hour)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, State: subscriber("UTC")})
+	o := view.Triggers.Outcomes
+	if len(o) != 1 || o[0].Status != "accepted" || o[0].At.Sub(start) < 20*time.Minute || o[0].At.Sub(start) > 25*time.Minute {
+		t.Errorf("outcomes %+v, want one accepted 20 minutes after the 429 (start %s)", o, start)
 	}
 }

@@ -13,6 +13,7 @@ CREATE TABLE deliveries (
     status              text        NOT NULL CHECK (status IN ('sending', 'accepted', 'suppressed', 'capped', 'failed')),
     reason              text,
     events              jsonb       NOT NULL DEFAULT '[]',
+    segments            text[]      NOT NULL DEFAULT '{}', -- the rule's RFM segments, checked on every attempt
     due_at              timestamptz NOT NULL,
     provider_message_id text,
     last_error          text,
