@@ -60,4 +60,7 @@ type ArchiveCounts struct {
 	Unsubscribed int `json:"unsubscribed"`
 	HardBounce   int `json:"hard_bounce"`
 	Inactive     int `json:"inactive"`
+	// IDs are the contacts archived (for the activity to tell their
+	// workflows; not part of its result).
+	IDs []string `json:"-"`
 }

@@ -124,6 +124,9 @@ type ContactNotifier interface {
 	// NotifyEvent tells the contact's workflow about an event; the workflow
 	// ignores an event id it has seen, so a repeat is harmless.
 	NotifyEvent(ctx context.Context, contactID string, e EventNotice) error
+	// NotifyRunning tells the contact's workflow about an event only if it is
+	// running (a contact without one has nothing to change).
+	NotifyRunning(ctx context.Context, contactID string, e EventNotice) error
 }
 
 // RelayedEvent is an event waiting in the outbox for its contact's workflow.

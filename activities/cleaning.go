@@ -174,7 +174,10 @@ type ArchiveInput struct {
 // Archiver archives contacts that should no longer be mailed.
 type Archiver struct {
 	Store kith.ArchiveStore
-	Now   func() time.Time
+	// Notifier tells the archived contacts' running workflows, which cancel
+	// their pending triggers at once (nil: the send-time check suppresses them).
+	Notifier kith.ContactNotifier
+	Now      func() time.Time
 }
 
 // Archive archives contacts that withdrew email marketing, hard-bounced, or
@@ -183,5 +186,24 @@ func (a *Archiver) Archive(ctx context.Context, in ArchiveInput) (kith.ArchiveCo
 	if in.InactiveDays <= 0 {
 		in.InactiveDays = 365
 	}
-	return a.Store.ArchiveContacts(ctx, a.Now().AddDate(0, 0, -in.InactiveDays))
+	counts, err := a.Store.ArchiveContacts(ctx, a.Now().AddDate(0, 0, -in.InactiveDays))
+	if err != nil || a.Notifier == nil {
+		return counts, err
+	}
+	now := a.Now()
+	for i, id := range counts.IDs {
+		e := kith.EventNotice{EventID: "archived/" + id + "/" + now.Format("20060102"), Type: ContactArchived, At: now}
+		if err := a.Notifier.NotifyRunning(ctx, id, e); err != nil {
+			// The send-time check still suppresses its messages.
+			activity.GetLogger(ctx).Warn("an archived contact's workflow was not told", "contact", id, "error", err)
+		}
+		if i%100 == 0 {
+			activity.RecordHeartbeat(ctx, i)
+		}
+	}
+	return counts, nil
 }
+
+// ContactArchived is the event an archived contact's workflow is told: it
+// cancels the contact's pending triggers.
+const ContactArchived = "Contact Archived"

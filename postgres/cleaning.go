@@ -125,16 +125,18 @@ func (s *Store) ArchiveContacts(ctx context.Context, before time.Time) (kith.Arc
 				ORDER BY recorded_at DESC, id DESC LIMIT 1) = 'withdrawn'`, &n.Unsubscribed},
 			{"inactive", `c.created_at < $1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.contact_id = c.id AND e.occurred_at >= $1)`, &n.Inactive},
 		} {
-			res, err := tx.ExecContext(ctx, `WITH picked AS (
+			var ids []string
+			err := tx.SelectContext(ctx, &ids, `WITH picked AS (
 					UPDATE contacts c SET status = 'archived' WHERE c.status = 'active' AND `+r.where+` AND $1::timestamptz IS NOT NULL
 					RETURNING c.id)
 				INSERT INTO contacts_archive (contact_id, reason) SELECT id, '`+r.reason+`' FROM picked
-				ON CONFLICT (contact_id) DO UPDATE SET reason = EXCLUDED.reason, archived_at = now(), restored_at = NULL`, before)
+				ON CONFLICT (contact_id) DO UPDATE SET reason = EXCLUDED.reason, archived_at = now(), restored_at = NULL
+				RETURNING contact_id::text`, before)
 			if err != nil {
 				return fmt.Errorf("archive %s: %w", r.reason, err)
 			}
-			rows, _ := res.RowsAffected()
-			*r.count = int(rows)
+			*r.count = len(ids)
+			n.IDs = append(n.IDs, ids...)
 		}
 		return nil
 	})

@@ -99,8 +99,8 @@ func TestCleaningAMessyDatasetThenNothingToDo(t *testing.T) {
 	if dd.Merges != 1 {
 		t.Errorf("dedup merged %d, want Ada's two records", dd.Merges)
 	}
-	if (ar != kith.ArchiveCounts{Unsubscribed: 1, HardBounce: 1, Inactive: 1}) {
-		t.Errorf("archived %+v", ar)
+	if ar.Unsubscribed != 1 || ar.HardBounce != 1 || ar.Inactive != 1 || len(ar.IDs) != 3 {
+		t.Errorf("archived %+v, want one of each reason and their three ids", ar)
 	}
 	grace, _ := s.Contact(ctx, id("grace@example.com"))
 	bad, _ := s.Contact(ctx, id("badphone@example.com"))
@@ -123,7 +123,7 @@ func TestCleaningAMessyDatasetThenNothingToDo(t *testing.T) {
 
 	// A second run finds nothing to do (the restored contact aside, archived again).
 	std, dd, ar, _ = cleanAll(t, s, now, 7)
-	if std.Changed != 0 || std.Rejected != 0 || std.Imputed != 0 || dd.Merges != 0 || (ar != kith.ArchiveCounts{Inactive: 1}) {
+	if std.Changed != 0 || std.Rejected != 0 || std.Imputed != 0 || dd.Merges != 0 || ar.Unsubscribed != 0 || ar.HardBounce != 0 || ar.Inactive != 1 {
 		t.Errorf("second run: %+v, %d merged, archived %+v; want nothing but the restored dormant contact", std, dd.Merges, ar)
 	}
 }

@@ -105,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Relay:       &activities.Relay{Store: store, Notifier: notifier},
 		Dedup:       &activities.Dedup{Store: store},
 		Cleaning:    &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
-		Archiver:    &activities.Archiver{Store: store, Now: time.Now},
+		Archiver:    &activities.Archiver{Store: store, Notifier: notifier, Now: time.Now},
 		Warehouse:   wh,
 		CRM:         &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 		Personalize: &activities.Personalize{Store: store},

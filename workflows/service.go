@@ -272,6 +272,16 @@ func (s *ContactService) NotifyEvent(ctx context.Context, contactID string, e ki
 }
 
 // signal sends a signal to the contact's workflow, starting it if it has none.
+// NotifyRunning implements kith.ContactNotifier.
+func (s *ContactService) NotifyRunning(ctx context.Context, contactID string, e kith.EventNotice) error {
+	err := s.Client.SignalWorkflow(ctx, ContactWorkflowID(contactID), "", SignalEvent, e)
+	var missing *serviceerror.NotFound
+	if errors.As(err, &missing) {
+		return nil
+	}
+	return err
+}
+
 func (s *ContactService) signal(ctx context.Context, contactID, name string, arg any) error {
 	_, err := s.Client.SignalWithStartWorkflow(ctx, ContactWorkflowID(contactID), name, arg,
 		ContactStartOptions(contactID), ContactLifecycleName, s.input(contactID))

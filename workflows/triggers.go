@@ -129,6 +129,10 @@ func (c *contact) evaluate(ctx workflow.Context, e kith.EventNotice) {
 	if !c.triggers {
 		return
 	}
+	if e.Type == activities.ContactArchived {
+		c.cancelTriggers("*", "contact archived", workflow.Now(ctx))
+		return
+	}
 	rules := c.triggerRules(ctx)
 	now := workflow.Now(ctx)
 	ts := c.triggerState()

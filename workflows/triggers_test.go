@@ -227,6 +227,17 @@ func TestCancelIfAndWithdrawalEndTheWait(t *testing.T) {
 		t.Errorf("a minute after the withdrawal: pending %+v, deliveries %v; want it cancelled at once", view.Triggers.Pending, d.decisions())
 	}
 
+	// An archive (the Cleaning tells the workflow) cancels every pending trigger.
+	env = triggerEnv(t, d, testTriggers(5))
+	env.SetStartTime(t0)
+	signalAt(env, 0, event("v4", "Product Viewed"))
+	signalAt(env, 10*time.Minute, event("archived/1", activities.ContactArchived))
+	env.RegisterDelayedCallback(func() { view = query(t, env); env.CancelWorkflow() }, 3*time.Hour)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, State: subscriber("UTC")})
+	if len(view.Triggers.Pending) != 0 || len(d.decisions()) != 0 || !slices.Contains(outcomes(view), "browse:cancelled") {
+		t.Errorf("after an archive: pending %+v, deliveries %v, outcomes %v; want it cancelled", view.Triggers.Pending, d.decisions(), outcomes(view))
+	}
+
 	// Consent unknown to the workflow is the store's to decide at send time.
 	d.consented = false
 	env = triggerEnv(t, d, testTriggers(5))
