@@ -200,7 +200,7 @@ func TestWithdrawalIsNotHeldUpByABadMessage(t *testing.T) {
 // with Retry-After), never a 500 and never a hang.
 func TestManyConcurrentSubmissionsAreBounded(t *testing.T) {
 	k := newKith(t, workflows.ContactInput{})
-	k.Service.Wait = time.Second // far less than 50 updates of one contact take
+	k.Service.Wait = 2 * time.Second // far less than 50 updates of one contact take
 	anon := "anon-crowd-" + uuid.NewString()
 	var first submitResponse
 	if code := k.postJSON(t, "/v1/forms/profile/submissions", map[string]any{"submission_id": "crowd-0000", "anonymous_id": anon,
