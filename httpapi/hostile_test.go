@@ -197,7 +197,8 @@ func TestWithdrawalIsNotHeldUpByABadMessage(t *testing.T) {
 // TestManyConcurrentSubmissionsAreBounded: 50 submissions for one contact at
 // once exceed what Temporal lets one workflow have in flight; each gets an
 // answer within the service's bound: applied (200) or a retry later (429/503
-// with Retry-After), never a 500 and never a hang.
+// with Retry-After), never a 500 and never a hang; and a retry with the same
+// id applies it, once.
 func TestManyConcurrentSubmissionsAreBounded(t *testing.T) {
 	k := newKith(t, workflows.ContactInput{})
 	k.Service.Wait = 2 * time.Second // far less than 50 updates of one contact take
@@ -210,23 +211,26 @@ func TestManyConcurrentSubmissionsAreBounded(t *testing.T) {
 	var wg sync.WaitGroup
 	statuses := make([]int, 50)
 	retryAfter := make([]string, 50)
+	submit := func(i int) (int, string) {
+		b, _ := json.Marshal(map[string]any{"submission_id": fmt.Sprintf("crowd-%04d", i+1), "anonymous_id": anon,
+			"fields": map[string]string{"city": []string{"Oslo", "Bergen", "Trondheim", "Tromsø", "Bodø"}[i%5]}})
+		req, _ := http.NewRequest("POST", k.URL+"/v1/forms/profile/submissions", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, ""
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
 	start := time.Now()
 	for i := range 50 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, _ := json.Marshal(map[string]any{"submission_id": fmt.Sprintf("crowd-%04d", i+1), "anonymous_id": anon,
-				"fields": map[string]string{"city": []string{"Oslo", "Bergen", "Trondheim", "Tromsø", "Bodø"}[i%5]}})
-			req, _ := http.NewRequest("POST", k.URL+"/v1/forms/profile/submissions", bytes.NewReader(b))
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			statuses[i], retryAfter[i] = resp.StatusCode, resp.Header.Get("Retry-After")
+			statuses[i], retryAfter[i] = submit(i)
 		}()
 	}
 	wg.Wait()
@@ -244,16 +248,24 @@ func TestManyConcurrentSubmissionsAreBounded(t *testing.T) {
 			t.Errorf("submission %d answered %d", i, s)
 		}
 	}
-	if counts[200] == 0 || counts[429]+counts[503] == 0 || took > 30*time.Second {
-		t.Errorf("answers %v after %s; want some applied, some told to retry, every answer within the bound", counts, took)
+	// More than Temporal lets one workflow have in flight: some are told to
+	// retry, and every answer comes within the bound. (How many are applied in
+	// the burst depends on the machine's load, so it is not asserted.)
+	if counts[429]+counts[503] == 0 || took > 30*time.Second {
+		t.Errorf("answers %v after %s; want some told to retry, every answer within the bound", counts, took)
 	}
-	// A submission told to retry may still be applied (it was admitted): a retry
-	// with its id is then a no-op. None is stored twice.
-	eventually(t, "admitted submissions applied", func() bool {
-		return k.count(t, `SELECT count(*) FROM form_submissions`) >= counts[200]+1
-	})
-	if n := k.count(t, `SELECT count(*) FROM form_submissions`); n > 51 {
-		t.Errorf("%d submissions stored, want at most 51", n)
+	// What the answer promises: a retry with the same id applies it, once.
+	for i, s := range statuses {
+		for attempt := 0; s != 200 && attempt < 20; attempt++ {
+			time.Sleep(500 * time.Millisecond)
+			s, _ = submit(i)
+		}
+		if s != 200 {
+			t.Errorf("submission %d still answered %d after retries", i, s)
+		}
+	}
+	if n := k.count(t, `SELECT count(*) FROM form_submissions`); n != 51 {
+		t.Errorf("%d submissions stored, want each of the 51 once", n)
 	}
 	t.Logf("50 concurrent submissions for one contact: %v in %s", counts, took.Round(time.Millisecond))
 }
