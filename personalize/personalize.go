@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+
+	"github.com/kithhq/kith"
 )
 
 // RFM are a contact's recency, frequency and monetary quintiles (1 lowest,
@@ -91,9 +93,9 @@ func Train(baskets []Basket, n int) *Recommender {
 		}
 	}
 	r := &Recommender{Related: map[string][]Scored{}, Popular: map[string][]string{}}
-	for _, p := range sortedKeys(co) {
+	for _, p := range kith.SortedKeys(co) {
 		var list []Scored
-		for _, q := range sortedKeys(co[p]) {
+		for _, q := range kith.SortedKeys(co[p]) {
 			list = append(list, Scored{q, float64(co[p][q]) / math.Sqrt(float64(count[p])*float64(count[q]))})
 		}
 		slices.SortStableFunc(list, func(a, b Scored) int {
@@ -101,7 +103,7 @@ func Train(baskets []Basket, n int) *Recommender {
 		})
 		r.Related[p] = list[:min(len(list), n)]
 	}
-	for _, c := range sortedKeys(byCountry) {
+	for _, c := range kith.SortedKeys(byCountry) {
 		r.Popular[c] = topByCount(byCountry[c], n)
 	}
 	return r
@@ -123,7 +125,7 @@ func (r *Recommender) Recommend(seen []string, country string, n int) []string {
 			}
 		}
 	}
-	out := sortedKeys(score)
+	out := kith.SortedKeys(score)
 	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(score[b], score[a]) })
 	out = out[:min(len(out), n)]
 	for _, c := range []string{country, ""} {
@@ -155,18 +157,9 @@ func (r *Recommender) Popularity(seen []string, n int) []string {
 }
 
 func topByCount(m map[string]int, n int) []string {
-	keys := sortedKeys(m)
+	keys := kith.SortedKeys(m)
 	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(m[b], m[a]) })
 	return keys[:min(len(keys), n)]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Products are the products an event names: an Order Completed's products
