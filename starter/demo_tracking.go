@@ -14,7 +14,6 @@ import (
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/postgres"
-	"github.com/kithhq/kith/workflows"
 )
 
 // The demo's write keys: a browser source (tracker.js) and a trusted server one.
@@ -64,25 +63,14 @@ func demoTracking(ctx context.Context, cfg config.Config, c client.Client, api s
 		return err
 	}
 	say("without a write key: %d; without userId or anonymousId: %d %s", code, code2, body2)
-	for {
-		v, err := c.QueryWorkflow(ctx, workflows.ContactWorkflowID(grace), "", workflows.QueryState)
-		if err != nil {
-			return err
-		}
-		var view workflows.ContactView
-		if err := v.Get(&view); err != nil {
-			return err
-		}
-		if view.Events > 0 {
-			say("the Product Viewed reached Grace's ContactLifecycle in %s (outbox → EventRelay → signal); page and scroll are stored only",
-				time.Since(sent).Round(10*time.Millisecond))
-			break
-		}
-		if time.Since(sent) > 30*time.Second {
-			return fmt.Errorf("the Product Viewed did not reach the contact's workflow")
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := waitFor(ctx, 30*time.Second, func() bool {
+		view, err := contactView(ctx, c, grace)
+		return err == nil && view.Events > 0
+	}); err != nil {
+		return fmt.Errorf("the Product Viewed did not reach the contact's workflow")
 	}
+	say("the Product Viewed reached Grace's ContactLifecycle in %s (outbox → EventRelay → signal); page and scroll are stored only",
+		time.Since(sent).Round(10*time.Millisecond))
 
 	get := func(path, ua string) (int, http.Header, error) { // no redirects followed
 		code, _, h, err := d.do(nil, "GET", path, "", "", func(r *http.Request) { r.Header.Set("User-Agent", ua) })

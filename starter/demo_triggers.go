@@ -43,15 +43,7 @@ func demoTriggers(ctx context.Context, c client.Client, sim *espsim.Sim, api str
 	fields := kith.SortedKeys(welcome.Data["contact"].(map[string]any))
 	say("  its data: the fields email_marketing allows %v, signed unsubscribe and profile links, the triggering event", fields)
 
-	state := func() (workflows.ContactView, error) {
-		var v workflows.ContactView
-		q, err := c.QueryWorkflow(ctx, workflows.ContactWorkflowID(grace), "", workflows.QueryState)
-		if err == nil {
-			err = q.Get(&v)
-		}
-		return v, err
-	}
-	v, err := state()
+	v, err := contactView(ctx, c, grace)
 	if err != nil {
 		return err
 	}
@@ -94,7 +86,7 @@ func demoTriggers(ctx context.Context, c client.Client, sim *espsim.Sim, api str
 		return err
 	}
 	if err := waitFor(ctx, 20*time.Second, func() bool {
-		v, err = state()
+		v, err = contactView(ctx, c, grace)
 		return err == nil && !slices.ContainsFunc(v.Triggers.Pending, func(p workflows.PendingTrigger) bool { return p.Purpose == "email_marketing" })
 	}); err != nil {
 		return fmt.Errorf("the bounce did not cancel the pending triggers")
@@ -115,6 +107,16 @@ func demoTriggers(ctx context.Context, c client.Client, sim *espsim.Sim, api str
 		fmt.Fprintf(w, "  %s  %-9s %s\n", d.ID, d.Status, d.Rule)
 	}
 	return nil
+}
+
+// contactView is the contact's state as its workflow's state query shows it.
+func contactView(ctx context.Context, c client.Client, contactID string) (workflows.ContactView, error) {
+	var v workflows.ContactView
+	q, err := c.QueryWorkflow(ctx, workflows.ContactWorkflowID(contactID), "", workflows.QueryState)
+	if err == nil {
+		err = q.Get(&v)
+	}
+	return v, err
 }
 
 // waitFor polls cond until it holds or the time is up.
