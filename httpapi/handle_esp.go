@@ -24,6 +24,15 @@ type ESPWebhook struct {
 	EmailPurposes []string
 }
 
+// emailPurposes are the purposes a bounce withdraws: a fresh slice the caller
+// may extend (default email_marketing).
+func (h *ESPWebhook) emailPurposes() []string {
+	if len(h.EmailPurposes) == 0 {
+		return []string{"email_marketing"}
+	}
+	return slices.Clone(h.EmailPurposes)
+}
+
 type espResponse struct {
 	Accepted    int `json:"accepted"`
 	Duplicates  int `json:"duplicates"`
@@ -135,17 +144,14 @@ func (s *Server) espConsequence(r *http.Request, hook *ESPWebhook, e kith.Event,
 				return err
 			}
 		}
-		withdraw = hook.EmailPurposes
-		if len(withdraw) == 0 {
-			withdraw = []string{"email_marketing"}
-		}
+		withdraw = hook.emailPurposes()
 		if purpose != "" && !slices.Contains(withdraw, purpose) {
 			withdraw = append(withdraw, purpose)
 		}
 		at = e.ReceivedAt
 	case esp.Unsubscribe:
-		if purpose == "" {
-			purpose = "email_marketing"
+		if purpose == "" { // a message sent before Kith tagged its purpose
+			purpose = hook.emailPurposes()[0]
 		}
 		withdraw = []string{purpose}
 	}
