@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -100,22 +101,15 @@ func (s *Store) sendable(ctx context.Context, tx *sqlx.Tx, c kith.Contact, purpo
 	case status != "active":
 		return "contact " + status, seg.String, nil
 	case consent.String != string(kith.ConsentGranted):
-		return "consent " + purpose + " " + orDefault(consent.String, "not given"), seg.String, nil
+		return "consent " + purpose + " " + cmp.Or(consent.String, "not given"), seg.String, nil
 	case len(segments) > 0 && !slices.Contains(segments, seg.String):
-		return "segment " + orDefault(seg.String, "none") + " not targeted", seg.String, nil
+		return "segment " + cmp.Or(seg.String, "none") + " not targeted", seg.String, nil
 	case email == "":
 		return "no email address", seg.String, nil
 	case suppressed.Valid:
 		return "address suppressed (" + suppressed.String + ")", seg.String, nil
 	}
 	return "", seg.String, nil
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
 }
 
 // CompleteDelivery implements kith.DeliveryStore.

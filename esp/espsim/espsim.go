@@ -84,22 +84,16 @@ func (s *Sim) Sent() []Sent {
 	return append([]Sent(nil), s.sent...)
 }
 
+// sgError is SendGrid's error body: {"errors": [{"message", "field"}]}.
 type sgError struct {
-	Errors []struct {
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	} `json:"errors"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 func writeSGError(w http.ResponseWriter, status int, field, msg string) {
-	var e sgError
-	e.Errors = append(e.Errors, struct {
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-	}{msg, field})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(e)
+	json.NewEncoder(w).Encode(map[string][]sgError{"errors": {{Message: msg, Field: field}}})
 }
 
 // ServeHTTP serves POST /v3/mail/send.
