@@ -181,7 +181,8 @@ func TestTriggersEndToEnd(t *testing.T) {
 	if len(k.sentTo(carol, "")) != 0 {
 		t.Error("a message went to a contact without consent")
 	}
-	recordHistory(t, k, workflows.ContactWorkflowID(ada), "", "contact_triggers_sent.json")
+	recordHistory(t, k, workflows.ContactWorkflowID(ada), "", "contact_triggers_one_marker.json")
+	recordHistory(t, k, workflows.ContactWorkflowID(carol), "", "contact_trigger_suppressed.json")
 }
 
 // TestESPEventsAreVerifiedStoredOnceAndAct: a forged signature is refused and

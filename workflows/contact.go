@@ -172,11 +172,12 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 		return err
 	}
 	c.pinRules(ctx)
-	c.upsertSearch(ctx)
-
 	events := workflow.GetSignalChannel(ctx, SignalEvent)
 	confirms := workflow.GetSignalChannel(ctx, SignalConfirm)
 	changes := workflow.GetSignalChannel(ctx, SignalProfileChanged)
+	if !c.oneMarker || events.Len()+confirms.Len()+changes.Len() == 0 {
+		c.upsertSearch(ctx) // else the loop writes them after the first message
+	}
 	for !c.shouldContinue(ctx) {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
@@ -267,6 +268,11 @@ type contact struct {
 	serialized bool
 	// dedupEvents is false in runs begun before events were de-duplicated.
 	dedupEvents bool
+	// oneMarker is true in runs begun since the workflow's changes share one
+	// version marker: a trigger due at once fires in the handler of the event
+	// that started it, and a run that begins with a message waiting writes its
+	// search attributes once, after handling it.
+	oneMarker bool
 	// profile serializes every handler that waits on an activity and then writes
 	// the profile (submissions, profile reloads); consent serializes those that
 	// write consents. A withdrawal takes only the consent lock: it never waits
@@ -332,10 +338,19 @@ func refused(err error) error {
 // pinRules decides, once per run, whether this run serializes every handler and
 // pins its rules (runs begun before version 1 do neither), and pins the default
 // rules into a state that has none.
+//
+// Each GetVersion also upserts the TemporalChangeVersion search attribute, a
+// visibility write at every contact's start, so runs begun since
+// "one-version-marker" record that one marker for all of the changes before it;
+// older runs replay their three.
 func (c *contact) pinRules(ctx workflow.Context) {
-	c.dedupEvents = workflow.GetVersion(ctx, "dedup-events", workflow.DefaultVersion, 1) >= 1
-	c.triggers = workflow.GetVersion(ctx, "personalization-triggers", workflow.DefaultVersion, 1) >= 1
-	c.serialized = workflow.GetVersion(ctx, "serialized-handlers-pinned-rules", workflow.DefaultVersion, 1) >= 1
+	if workflow.GetVersion(ctx, "one-version-marker", workflow.DefaultVersion, 1) >= 1 {
+		c.oneMarker, c.dedupEvents, c.triggers, c.serialized = true, true, true, true
+	} else {
+		c.dedupEvents = workflow.GetVersion(ctx, "dedup-events", workflow.DefaultVersion, 1) >= 1
+		c.triggers = workflow.GetVersion(ctx, "personalization-triggers", workflow.DefaultVersion, 1) >= 1
+		c.serialized = workflow.GetVersion(ctx, "serialized-handlers-pinned-rules", workflow.DefaultVersion, 1) >= 1
+	}
 	if !c.serialized {
 		c.consent = c.profile // one lock for the updates, as before
 		return
@@ -541,6 +556,11 @@ func (c *contact) onEvent(ctx workflow.Context, e EventSignal) {
 		}
 	}
 	c.evaluate(ctx, e)
+	if c.oneMarker {
+		if due := c.nextTriggerDue(); !due.IsZero() && !due.After(workflow.Now(ctx)) {
+			c.fireDue(ctx) // a rule without a wait: no pending state to publish first
+		}
+	}
 }
 
 // onProfileChanged reloads the profile another source (a CRM sync) stored.

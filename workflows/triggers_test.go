@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/kithhq/kith"
@@ -303,6 +305,31 @@ func TestQuietHoursHoldUntilMorning(t *testing.T) {
 	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, State: subscriber("Europe/Paris")})
 	if o := sent.Triggers.Outcomes; len(o) != 1 || o[0].Status != "accepted" {
 		t.Errorf("an any-hour rule at 23:30: outcomes %+v, want it sent at once", o)
+	}
+}
+
+// TestInstantRuleSendsWithoutAPendingState: a rule with no wait sends in the
+// handler of the event that starts it; the search attributes never list it as
+// pending (a pending state nobody could see is two visibility writes per
+// triggered event); a run that begins with the event waiting writes them
+// once, after handling it.
+func TestInstantRuleSendsWithoutAPendingState(t *testing.T) {
+	d := newFakeDeliveries()
+	env := triggerEnv(t, d, testTriggers(5))
+	env.SetStartTime(t0) // 12:00 UTC, outside quiet hours
+	var upserts [][]string
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+		pending, _ := args.Get(0).(temporal.SearchAttributes).GetKeywordList(workflows.SearchPendingTriggers)
+		upserts = append(upserts, pending)
+	})
+	signalAt(env, 0, event("p1", "Ping"))
+	env.RegisterDelayedCallback(func() { env.CancelWorkflow() }, time.Minute)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID, State: subscriber("UTC")})
+	if got := d.decisions(); !slices.Equal(got, []string{"instant:accepted"}) {
+		t.Fatalf("deliveries %v, want the instant message sent", got)
+	}
+	if len(upserts) != 1 || len(upserts[0]) != 0 {
+		t.Errorf("search attribute writes of pending triggers %q, want one, with none pending", upserts)
 	}
 }
 
