@@ -12,11 +12,12 @@ type UpsertResult struct {
 	Created   int `json:"created"`
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
+	Refused   int `json:"refused,omitempty"` // inputs of erased people, dropped
 }
 
 // Add sums two results.
 func (r UpsertResult) Add(o UpsertResult) UpsertResult {
-	return UpsertResult{r.Created + o.Created, r.Updated + o.Updated, r.Unchanged + o.Unchanged}
+	return UpsertResult{r.Created + o.Created, r.Updated + o.Updated, r.Unchanged + o.Unchanged, r.Refused + o.Refused}
 }
 
 // ContactReader reads one contact.
@@ -78,6 +79,7 @@ type ImportCheckpoint struct {
 	Updated     int   `json:"updated"`
 	Unchanged   int   `json:"unchanged"`
 	Quarantined int   `json:"quarantined"`
+	Refused     int   `json:"refused"` // rows of erased people, dropped
 	Done        bool  `json:"done"`
 }
 

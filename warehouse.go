@@ -28,7 +28,8 @@ type WarehouseSource interface {
 	// ExtractChanged writes the rows of table written in (after, upTo] to w as
 	// newline-delimited JSON with the given columns, and returns how many it wrote.
 	ExtractChanged(ctx context.Context, table string, columns []string, after, upTo time.Time, w io.Writer) (int64, error)
-	// CountRows counts table's rows: all of them, and those written up to upTo.
+	// CountRows counts table's rows: all of them (and the rows an erasure
+	// deleted that the warehouse may still hold), and those written up to upTo.
 	CountRows(ctx context.Context, table string, upTo time.Time) (all, upToCount int64, err error)
 }
 
@@ -61,4 +62,14 @@ type Warehouse interface {
 	DropStaging(ctx context.Context, staging string) error
 	// TableState counts table's rows and keys.
 	TableState(ctx context.Context, table string) (WarehouseTableState, error)
+}
+
+// WarehouseEraser deletes an erased person's rows from the star schema.
+type WarehouseEraser interface {
+	// EraseRows deletes table's rows with the given keys and returns how many
+	// there were.
+	EraseRows(ctx context.Context, table string, keys []string) (int64, error)
+	// DetachOrders clears the contact of the orders of the given contacts and
+	// returns how many there were.
+	DetachOrders(ctx context.Context, contactIDs []string) (int64, error)
 }

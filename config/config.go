@@ -19,7 +19,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/codec"
 	"github.com/kithhq/kith/esp"
 )
@@ -85,6 +87,11 @@ type Config struct {
 	// name a known contact's email without a claim.
 	WriteKeys      []WriteKey
 	TrustedSources []string
+
+	// AdminKeys open the admin endpoints (privacy requests): KITH_ADMIN_KEYS,
+	// comma-separated name:key or name:sha256:<hex>, like the write keys; the
+	// name is what the audit log records. Only the hashes are kept.
+	AdminKeys []WriteKey
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
 }
@@ -216,6 +223,9 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 	if c.WriteKeys, err = parseWriteKeys(get("KITH_WRITE_KEYS", "")); err != nil {
 		errs = append(errs, fmt.Errorf("KITH_WRITE_KEYS: %w", err))
 	}
+	if c.AdminKeys, err = parseWriteKeys(get("KITH_ADMIN_KEYS", "")); err != nil {
+		errs = append(errs, fmt.Errorf("KITH_ADMIN_KEYS: %w", err))
+	}
 	if k := get("KITH_SENDGRID_WEBHOOK_KEY", ""); k != "" {
 		var err error
 		if c.SendGridWebhookKey, err = esp.ParsePublicKey(k); err != nil {
@@ -281,6 +291,10 @@ func (c Config) TemporalOptions(log *slog.Logger) (client.Options, error) {
 			return o, err
 		}
 		o.DataConverter = aes.DataConverter()
+		// Failure messages and stack traces are encrypted too: an error can
+		// quote a value (an email in a refused row).
+		o.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+			DataConverter: o.DataConverter, EncodeCommonAttributes: true})
 	} else {
 		log.Warn("Temporal payloads are not encrypted: set KITH_PAYLOAD_KEYS before real personal data flows")
 	}
@@ -298,4 +312,15 @@ func (c Config) TemporalOptions(log *slog.Logger) (client.Options, error) {
 		}
 	}
 	return o, nil
+}
+
+// IdentityHasher hashes erased people's identifiers with the link key (and
+// the old ones while it rotates). Without KITH_LINK_KEY it has no key: a
+// random one would differ between processes, so erasure refuses to run and
+// nothing is checked.
+func (c Config) IdentityHasher() kith.IdentityHasher {
+	if c.LinkKeyRandom {
+		return kith.IdentityHasher{}
+	}
+	return kith.IdentityHasher{Keys: append([][]byte{c.LinkKey}, c.LinkKeysOld...)}
 }

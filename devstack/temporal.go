@@ -16,7 +16,10 @@ type Temporal struct {
 	Address   string // host:port of the frontend gRPC service
 	Namespace string
 	UIURL     string // empty when TEMPORAL_ADDRESS named an existing server
-	proc      *proc
+	// DBFile is the dev server's SQLite file (empty when TEMPORAL_ADDRESS named
+	// an existing server): erasure tests read it for what should be gone.
+	DBFile string
+	proc   *proc
 }
 
 const temporalStartTimeout = 90 * time.Second
@@ -27,6 +30,7 @@ var SearchAttributes = []string{
 	"KithCompleteness=Double",
 	"KithConsentStatus=Keyword",
 	"KithPendingTriggers=KeywordList",
+	"KithContacts=KeywordList",
 	"KithLifecycleStage=Keyword",
 	"KithSource=Keyword",
 }
@@ -58,6 +62,9 @@ func startTemporal(ctx context.Context, dir string, getenv func(string) string, 
 		"--http-port", strconv.Itoa(httpPort),
 		"--metrics-port", strconv.Itoa(metrics),
 		"--db-filename", dir + "/temporal.db",
+		// Deleted histories are overwritten, not left in free pages: an erased
+		// person's data must leave the file.
+		"--sqlite-pragma", "secure_delete=on",
 		"--log-level", "warn",
 		// Forms submit with Update-With-Start; older servers keep it behind a flag.
 		"--dynamic-config-value", "frontend.enableExecuteMultiOperation=true",
@@ -77,6 +84,7 @@ func startTemporal(ctx context.Context, dir string, getenv func(string) string, 
 		Address:   fmt.Sprintf("127.0.0.1:%d", grpc),
 		Namespace: ns,
 		UIURL:     fmt.Sprintf("http://127.0.0.1:%d", ui),
+		DBFile:    dir + "/temporal.db",
 		proc:      p,
 	}
 	// The HTTP API answers for a namespace only once the server can serve it.

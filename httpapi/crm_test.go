@@ -110,7 +110,7 @@ func TestWebhookDeliveredThreeTimesSyncsOnce(t *testing.T) {
 		AND (properties ->> 'total')::numeric * 100 = $1`, amount); n != 1 {
 		t.Errorf("%d Order Completed events for the won deal, want 1", n)
 	}
-	recordHistory(t, k, workflows.CRMSyncWorkflowID("hubspot", id), "", "crm_sync_deal.json")
+	recordHistory(t, k, workflows.CRMSyncWorkflowID("hubspot", id), "", "crm_sync_deal_contacts.json")
 }
 
 func TestCRMRateLimitIsRetriedAndVisible(t *testing.T) {

@@ -267,7 +267,8 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 			s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid", msg: "some messages need fixing; nothing was stored", violations: vs})
 			return
 		}
-		if err := s.identifyEvents(w, r, src, events); err != nil {
+		events, err := s.identifyEvents(w, r, src, events)
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -524,13 +525,15 @@ func (s *Server) refuseEvents(w http.ResponseWriter, r *http.Request, body []byt
 // joins the contact of that email (created when new), and the traits that are
 // profile fields are applied with the tracker's provenance — unless the source
 // is a browser and the email is another contact's: that is a claim, held until
-// the address's owner verifies it, like a form's.
-func (s *Server) identifyEvents(w http.ResponseWriter, r *http.Request, src EventSource, events []kith.Event) error {
+// the address's owner verifies it, like a form's. An identify naming an
+// erased person is dropped (counted): the events returned are those to store.
+func (s *Server) identifyEvents(w http.ResponseWriter, r *http.Request, src EventSource, events []kith.Event) ([]kith.Event, error) {
+	dropped := map[int]bool{}
 	for i := range events {
 		e := &events[i]
 		if e.Call == "alias" {
 			if err := s.alias(r, src, e); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -542,7 +545,7 @@ func (s *Server) identifyEvents(w http.ResponseWriter, r *http.Request, src Even
 		if _, ok := traits["email"].(string); !ok {
 			// No email: a trusted source's userId may still name a known contact.
 			if err := s.identifyByUser(r, src, e); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -566,18 +569,24 @@ func (s *Server) identifyEvents(w http.ResponseWriter, r *http.Request, src Even
 		if email == "" {
 			continue // an address the rules refuse: the event is kept, nothing is stitched
 		}
+		if gone, err := s.erased(r.Context(), "identify", fields); err != nil {
+			return nil, err
+		} else if gone {
+			dropped[i] = true // its traits name a person erased at their request
+			continue
+		}
 		req := kith.SubmitRequest{Region: s.Quality.DefaultRegion, Submission: kith.Submission{
 			SubmissionID: "identify/" + e.EventID, Form: "identify/" + src.Name, AnonymousID: e.AnonymousID,
 			Fields: fields, Raw: e.Traits, ReceivedAt: e.ReceivedAt,
 		}}
 		id, claim, err := s.stitch(r, src, e, email)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		req.Submission.ContactID = id
 		if claim {
 			if err := s.claim(w, r, req, e.ReceivedAt); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
@@ -585,14 +594,20 @@ func (s *Server) identifyEvents(w http.ResponseWriter, r *http.Request, src Even
 		if e.UserID != "" {
 			// The user id joins the contact unless another contact has it already.
 			if err := s.Contacts.Link(r.Context(), id, kith.Identity{Kind: kith.IdentityUser, Value: e.UserID}, kith.SourceTracker); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if _, err := s.Contacts.Submit(r.Context(), req); err != nil && kith.ErrorCode(err) != kith.CodeInvalid {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	kept := events[:0:0]
+	for i, e := range events {
+		if !dropped[i] {
+			kept = append(kept, e)
+		}
+	}
+	return kept, nil
 }
 
 // stitch finds the contact an identify naming email is for. A trusted source's

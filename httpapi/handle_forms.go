@@ -204,6 +204,15 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 			req.DoubleOptIn = append(req.DoubleOptIn, c.Purpose)
 		}
 	}
+	if gone, err := s.erased(ctx, "form", fields); err != nil {
+		s.fail(w, r, err)
+		return
+	} else if gone {
+		// A person erased at their request: nothing is stored, and the answer
+		// is the same whoever asks.
+		writeJSON(w, http.StatusAccepted, claimResponse{Status: "not_stored", Message: "These answers were not saved."})
+		return
+	}
 	id, claim, err := s.target(ctx, v, body.AnonymousID, email)
 	if err != nil {
 		s.fail(w, r, err)

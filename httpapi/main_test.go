@@ -43,6 +43,7 @@ var stack *devstack.Stack
 const (
 	webWriteKey     = "web-write-key-0000001"
 	backendWriteKey = "backend-write-key-01"
+	adminKey        = "admin-key-for-tests-0001"
 )
 
 func TestMain(m *testing.M) {
@@ -78,6 +79,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	store.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{[]byte("a test key of at least thirty-two bytes")}})
 	co := client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace, Logger: quietLogger{}}
 	for _, o := range clientOpts {
 		o(&co)
@@ -114,6 +116,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Personalize: &activities.Personalize{Store: store},
 		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: &esp.SendGrid{BaseURL: espSrv.URL, APIKey: "esp-sim-key", From: "hello@shop.example"},
 			PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"], Links: kith.Signer{Key: []byte("a test key of at least thirty-two bytes")}, PublicURL: srv.URL, Now: time.Now},
+		Privacy: &activities.Privacy{Store: store, Temporal: tc, Namespace: s.Temporal.Namespace},
 		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
 			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
 			"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},
@@ -139,6 +142,9 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Realtime: httpapi.DefaultRealtime,
 		Now:      time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RatePerIP: 1000, BurstPerIP: 1000,
+		Privacy: &workflows.PrivacyService{Client: tc, Store: store, Wait: time.Second},
+		Admins:  []httpapi.AdminKey{{Name: "ops", KeySHA256: sha256.Sum256([]byte(adminKey))}},
+		Erased:  store,
 	}
 	handler = api.Handler()
 	return &kithEnv{URL: srv.URL, Sim: sim, ESP: espSim, Store: store, Client: tc, API: api, Service: contacts}

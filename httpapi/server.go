@@ -49,6 +49,12 @@ type Server struct {
 	Now     func() time.Time
 	Log     *slog.Logger
 
+	// Privacy runs erasures for holders of Admins' keys (nil: no privacy API);
+	// Erased refuses identities of erased people (nil: none checked).
+	Privacy kith.Privacy
+	Admins  []AdminKey
+	Erased  kith.ErasedList
+
 	// CORSOrigins may call the API from a browser ("*" for any).
 	CORSOrigins []string
 	// MaxBody bounds a request body (default 64 KiB).
@@ -75,6 +81,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/unsubscribe", s.handleUnsubscribe)
 	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
 	mux.HandleFunc("POST /v1/webhooks/esp/sendgrid", s.handleESPEvents)
+	mux.HandleFunc("POST /v1/privacy/erasures", s.handleErase)
+	mux.HandleFunc("GET /v1/privacy/erasures/{contact}", s.handleErasure)
 	mux.HandleFunc("GET /v1/o/{file}", s.handleOpen)
 	mux.HandleFunc("GET /v1/c/{token}", s.handleClick) // GET serves HEAD too (a scanner's)
 	for _, call := range eventCallNames {

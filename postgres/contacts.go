@@ -45,8 +45,10 @@ func (s *Store) UpsertContacts(ctx context.Context, in []kith.ContactInput) (kit
 // contact with one COPY and one INSERT … ON CONFLICT.
 func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.ContactInput) (kith.UpsertResult, error) {
 	var res kith.UpsertResult
-	if len(in) == 0 {
-		return res, nil
+	in, refused, err := s.dropErased(ctx, tx, "import", in)
+	res.Refused = refused
+	if err != nil || len(in) == 0 {
+		return res, err
 	}
 	emails := make([]string, 0, len(in))
 	for i, c := range in {

@@ -21,7 +21,9 @@ func (s *Store) StoreCRMObject(ctx context.Context, obj kith.CRMObject, contact 
 		switch obj.Type {
 		case kith.CRMContact:
 			id, err := s.upsertCRMContact(ctx, tx, obj.Provider, obj.ID, contact)
-			ids = append(ids, id)
+			if id != "" {
+				ids = append(ids, id)
+			}
 			return err
 		case kith.CRMDeal, kith.CRMTicket:
 			var contactID *string
@@ -49,11 +51,16 @@ func (s *Store) StoreCRMObject(ctx context.Context, obj kith.CRMObject, contact 
 
 // upsertCRMContact finds the contact by its CRM identity, then its email, else
 // creates it; merges the fields (Contact.Merge) and links both identities.
+//
+// A contact of an erased person is not stored: it returns "" (counted).
 func (s *Store) upsertCRMContact(ctx context.Context, tx *sqlx.Tx, provider, crmID string, in kith.ContactInput) (string, error) {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, identityLock); err != nil {
 		return "", err
 	}
 	crmIdent := kith.Identity{Kind: kith.IdentityCRM, Namespace: provider, Value: crmID}
+	if gone, err := erased(ctx, tx, s.hasher, "crm", append(kith.IdentitiesOf(in.Fields), crmIdent)); err != nil || gone {
+		return "", err
+	}
 	id, err := identityOwner(ctx, tx, crmIdent)
 	if err != nil {
 		return "", err

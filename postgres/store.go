@@ -12,12 +12,16 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // the "postgres" driver
+
+	"github.com/kithhq/kith"
 )
 
 // Store is Kith's PostgreSQL store. It is safe for concurrent use.
 type Store struct {
 	db  *sqlx.DB
 	now func() time.Time
+	// hasher hashes erased identities (UseIdentityHasher).
+	hasher kith.IdentityHasher
 }
 
 // Open connects to the database at url and checks that it answers.

@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"link":       {"print a signed unsubscribe or profile link for a contact", runLink},
 	"esp-sim":    {"run the ESP simulator (SendGrid Mail Send subset, signed event webhooks, faults) for demos", runESPSim},
 	"deliveries": {"list triggered messages, or replay one from the dead letter", runDeliveries},
+	"erase":      {"erase a contact from every store (the right to be forgotten) and print the receipt", runErase},
 }
 
 func main() {

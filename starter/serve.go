@@ -77,6 +77,11 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 	for _, k := range cfg.WriteKeys {
 		sources = append(sources, httpapi.EventSource{Name: k.Source, KeySHA256: k.SHA256, Trusted: slices.Contains(cfg.TrustedSources, k.Source)})
 	}
+	var admins []httpapi.AdminKey
+	for _, k := range cfg.AdminKeys {
+		admins = append(admins, httpapi.AdminKey{Name: k.Source, KeySHA256: k.SHA256})
+	}
+	store.UseIdentityHasher(cfg.IdentityHasher())
 	var espHook *httpapi.ESPWebhook
 	if cfg.SendGridWebhookKey != nil {
 		espHook = &httpapi.ESPWebhook{Key: cfg.SendGridWebhookKey, Suppressions: store}
@@ -97,6 +102,9 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 		Now:         time.Now,
 		Log:         log,
 		CORSOrigins: cfg.CORSOrigins,
+		Privacy:     &workflows.PrivacyService{Client: tc, Store: store},
+		Admins:      admins,
+		Erased:      store,
 	}, nil
 }
 

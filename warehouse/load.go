@@ -351,3 +351,56 @@ func (w *Warehouse) exec(ctx context.Context, q string) error {
 	}
 	return st.Err()
 }
+
+// EraseRows implements kith.WarehouseEraser.
+func (w *Warehouse) EraseRows(ctx context.Context, table string, keys []string) (int64, error) {
+	d, err := tableDef(table)
+	if err != nil {
+		return 0, err
+	}
+	where := fmt.Sprintf("`%s` IN UNNEST(@keys)", d.Key)
+	return w.dml(ctx, table, where, "DELETE FROM %s WHERE "+where, keys)
+}
+
+// DetachOrders implements kith.WarehouseEraser.
+func (w *Warehouse) DetachOrders(ctx context.Context, contactIDs []string) (int64, error) {
+	const where = "contact_id IN UNNEST(@keys)"
+	return w.dml(ctx, "fact_order", where, "UPDATE %s SET contact_id = NULL WHERE "+where, contactIDs)
+}
+
+// dml counts table's rows matching where and runs stmt (its %s the table) on
+// them, with @keys bound to keys.
+func (w *Warehouse) dml(ctx context.Context, table, where, stmt string, keys []string) (int64, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	params := []bigquery.QueryParameter{{Name: "keys", Value: keys}}
+	q := w.bq.Query(fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", w.Table(table), where))
+	q.Parameters = params
+	it, err := q.Read(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("count %s rows to erase: %w", table, err)
+	}
+	var row []bigquery.Value
+	if err := it.Next(&row); err != nil {
+		return 0, fmt.Errorf("count %s rows to erase: %w", table, err)
+	}
+	n, _ := row[0].(int64)
+	if n == 0 {
+		return 0, nil
+	}
+	q = w.bq.Query(fmt.Sprintf(stmt, w.Table(table)))
+	q.Parameters = params
+	job, err := q.Run(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("erase from %s: %w", table, err)
+	}
+	st, err := job.Wait(ctx)
+	if err == nil {
+		err = st.Err()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("erase from %s: %w", table, err)
+	}
+	return n, nil
+}

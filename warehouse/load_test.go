@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/api/googleapi"
 
+	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
 	"github.com/kithhq/kith/devstack"
 	"github.com/kithhq/kith/postgres"
@@ -304,4 +305,63 @@ func TestVerifyLoadCatchesDuplicates(t *testing.T) {
 func isNotFound(err error) bool {
 	var ge *googleapi.Error
 	return errors.As(err, &ge) && ge.Code == http.StatusNotFound
+}
+
+// TestErasureDeletesFromTheStarSchema: a contact erased in PostgreSQL stays
+// in BigQuery until the erasure's warehouse step, and a load in between
+// passes its check (the rows are expected there, not extra); the step deletes
+// its rows from every table and detaches its orders.
+func TestErasureDeletesFromTheStarSchema(t *testing.T) {
+	e := newLoadEnv(t, "erasure")
+	e.seed(20, 200, 40, 20)
+	e.load(workflows.WarehouseLoadInput{})
+	ctx := context.Background()
+	var id string
+	if err := e.store.DB().Get(&id, `SELECT c.id::text FROM contacts c WHERE EXISTS (SELECT 1 FROM events WHERE contact_id = c.id)
+		AND EXISTS (SELECT 1 FROM orders WHERE contact_id = c.id) ORDER BY c.id LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	e.store.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{[]byte("a test key of at least thirty-two bytes")}})
+	if _, err := e.store.BeginErasure(ctx, id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.ErasePostgres(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.bq("SELECT count(*) FROM %s WHERE contact_id = '"+id+"'", "fact_event"); n == 0 {
+		t.Fatal("the contact's events are not in BigQuery before the warehouse step: the test would prove nothing")
+	}
+	e.load(workflows.WarehouseLoadInput{}) // its check must accept the rows erased in PostgreSQL only
+
+	p := &activities.Privacy{Store: e.store, Warehouse: e.wh}
+	step, err := p.EraseWarehouse(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (The load in between already carried the orders' detachment from PostgreSQL.)
+	if step.Removed["fact_event"] == 0 || step.Removed["dim_contact"] != 1 {
+		t.Errorf("step %+v: want the contact's row and its events", step)
+	}
+	for _, table := range []string{"dim_contact", "fact_event", "fact_order", "fact_ticket", "fact_delivery"} {
+		if n := e.bq("SELECT count(*) FROM %s WHERE contact_id = '"+id+"'", table); n != 0 {
+			t.Errorf("%s: %d rows still name the erased contact", table, n)
+		}
+	}
+	e.load(workflows.WarehouseLoadInput{})
+	e.sameCounts()
+	if again, err := p.EraseWarehouse(ctx, id); err != nil || len(again.Removed) != 0 {
+		t.Errorf("the step again: %+v, %v; want nothing left to do", again, err)
+	}
+
+	// Orders erased before a load carried it are detached in BigQuery itself.
+	var other string
+	if err := e.store.DB().Get(&other, `SELECT contact_id::text FROM orders WHERE contact_id IS NOT NULL ORDER BY contact_id LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.wh.DetachOrders(ctx, []string{other}); err != nil || n == 0 {
+		t.Errorf("DetachOrders: %d, %v; want the contact's orders", n, err)
+	}
+	if n := e.bq("SELECT count(*) FROM %s WHERE contact_id = '"+other+"'", "fact_order"); n != 0 {
+		t.Errorf("fact_order: %d rows still name the contact after DetachOrders", n)
+	}
 }

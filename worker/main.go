@@ -69,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if cfg.HubSpotToken != "" {
 		crms["hubspot"] = &crm.HubSpot{BaseURL: cfg.HubSpotURL, Token: cfg.HubSpotToken}
 	}
+	store.UseIdentityHasher(cfg.IdentityHasher())
+	privacy := &activities.Privacy{Store: store, Temporal: c, Namespace: cfg.TemporalNamespace}
 	var wh *activities.Warehouse
 	if cfg.BigQuery {
 		bq, err := warehouse.Open(ctx, cfg.BigQueryProject, cfg.BigQueryDataset, cfg.BigQueryEmulator)
@@ -77,6 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		}
 		defer bq.Close()
 		wh = &activities.Warehouse{Source: store, Target: bq}
+		privacy.Warehouse = bq
 	} else {
 		log.Warn("BigQuery not configured (set BIGQUERY_PROJECT, or BIGQUERY_EMULATOR_HOST for the emulator): this worker runs no WarehouseLoad")
 	}
@@ -111,6 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Personalize: &activities.Personalize{Store: store},
 		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: sender, PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"],
 			Links: kith.Signer{Key: cfg.LinkKey, Old: cfg.LinkKeysOld}, PublicURL: cfg.PublicURL, Now: time.Now},
+		Privacy: privacy,
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

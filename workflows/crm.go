@@ -98,6 +98,12 @@ func CRMSync(ctx workflow.Context, in CRMSyncInput) (CRMSyncResult, error) {
 	if err != nil {
 		return CRMSyncResult{}, err
 	}
+	if workflow.GetVersion(ctx, "search-contacts", workflow.DefaultVersion, 1) >= 1 && len(res.ContactIDs) > 0 {
+		// An erasure finds this run's history by the contacts it names.
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SearchContacts.ValueSet(res.ContactIDs)); err != nil {
+			return CRMSyncResult{}, err
+		}
+	}
 	var c *activities.Contacts
 	for _, id := range res.ContactIDs {
 		if err := workflow.ExecuteActivity(storeCtx, c.NotifyContact, kith.ProfileChange{

@@ -61,13 +61,15 @@ type Activities struct {
 	Deliveries *activities.Deliveries
 	// Personalize computes segments and recommendations nightly.
 	Personalize *activities.Personalize
+	// Privacy erases contacts.
+	Privacy *activities.Privacy
 }
 
 // Register registers every workflow and activity with r. Activity names are the
 // method names (workflows call them through typed method handles).
 func Register(r worker.Registry, acts Activities) {
 	RegisterWorkflows(r)
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize, acts.Privacy} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}
@@ -88,4 +90,5 @@ func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(EventRelay, workflow.RegisterOptions{Name: EventRelayName})
 	r.RegisterWorkflowWithOptions(RetryDelivery, workflow.RegisterOptions{Name: RetryDeliveryName})
 	r.RegisterWorkflowWithOptions(Personalization, workflow.RegisterOptions{Name: PersonalizationName})
+	r.RegisterWorkflowWithOptions(Erasure, workflow.RegisterOptions{Name: ErasureName})
 }
