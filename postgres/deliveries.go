@@ -34,10 +34,21 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.Delive
 	var out kith.DeliveryRecord
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The contact's row is locked, so a consent withdrawal or an archive
-		// committing now is either seen here or comes after the send.
-		c, err := contactForUpdate(ctx, tx, d.ContactID)
+		// committing now is either seen here or comes after the send; what the
+		// send-time check needs is read with it (the consent under the stored
+		// delivery's purpose: a replay names only the id).
+		var st sendState
+		c, err := scanContact(tx.QueryRowContext(ctx, `SELECT c.status, c.rfm_segment,
+				(SELECT reason FROM suppressions WHERE email = lower(c.email)),
+				(SELECT status FROM consents WHERE contact_id = c.id AND purpose = COALESCE((SELECT purpose FROM deliveries WHERE id = $3), $2)
+					ORDER BY recorded_at DESC, id DESC LIMIT 1),
+				`+selectContact+` FROM contacts c WHERE c.id = $1 FOR UPDATE`, d.ContactID, d.Purpose, d.ID),
+			&st.status, &st.segment, &st.suppressed, &st.consent)
+		if errors.Is(err, sql.ErrNoRows) {
+			return kith.Errorf(kith.CodeNotFound, "no contact %q", d.ContactID)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("check delivery: %w", err)
 		}
 		stored, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+selectDelivery+` FROM deliveries d WHERE d.id = $1`, d.ID))
 		isNew := errors.Is(err, sql.ErrNoRows)
@@ -51,12 +62,8 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.Delive
 		}
 		// Checked on every attempt to send (a retry, a replay from the dead
 		// letter): consent at the moment of use.
-		var segment string
 		if out.Status == kith.DeliverySending {
-			var reason string
-			if reason, segment, err = s.sendable(ctx, tx, c, out.Purpose, out.Segments); err != nil {
-				return err
-			} else if reason != "" {
+			if reason := st.unsendable(c, out.Purpose, out.Segments); reason != "" {
 				out.Status, out.Reason = kith.DeliverySuppressed, reason
 			}
 		}
@@ -76,40 +83,39 @@ func (s *Store) BeginDelivery(ctx context.Context, d kith.Delivery) (kith.Delive
 			}
 		}
 		if out.Status == kith.DeliverySending {
-			out.To, out.Profile, out.Segment = c.Fields[kith.FieldEmail].Value, c.Fields, segment
+			out.To, out.Profile, out.Segment = c.Fields[kith.FieldEmail].Value, c.Fields, st.segment.String
 		}
 		return nil
 	})
 	return out, err
 }
 
-// sendable is why a message under purpose may not go to c now ("" when it may):
-// the contact is not active, the purpose is not granted, the contact is not in
-// one of segments (when given), there is no address, or the address is
-// suppressed. It also returns the contact's RFM segment.
-func (s *Store) sendable(ctx context.Context, tx *sqlx.Tx, c kith.Contact, purpose string, segments []string) (reason, segment string, err error) {
-	var status string
-	var suppressed, consent, seg sql.NullString
-	email := c.Fields[kith.FieldEmail].Value
-	if err := tx.QueryRowContext(ctx, `SELECT c.status, c.rfm_segment,
-			(SELECT reason FROM suppressions WHERE email = lower($2)),
-			(SELECT status FROM consents WHERE contact_id = c.id AND purpose = $3 ORDER BY recorded_at DESC, id DESC LIMIT 1)
-		FROM contacts c WHERE c.id = $1`, c.ID, email, purpose).Scan(&status, &seg, &suppressed, &consent); err != nil {
-		return "", "", fmt.Errorf("check delivery: %w", err)
-	}
+// sendState is what decides at send time whether a message may go: the
+// contact's status and RFM segment, its address's suppression and its latest
+// consent decision for the delivery's purpose.
+type sendState struct {
+	status                       string
+	segment, suppressed, consent sql.NullString
+}
+
+// unsendable is why a message under purpose may not go to c now ("" when it
+// may): the contact is not active, the purpose is not granted, the contact is
+// not in one of segments (when given), there is no address, or the address is
+// suppressed.
+func (st sendState) unsendable(c kith.Contact, purpose string, segments []string) string {
 	switch {
-	case status != "active":
-		return "contact " + status, seg.String, nil
-	case consent.String != string(kith.ConsentGranted):
-		return "consent " + purpose + " " + cmp.Or(consent.String, "not given"), seg.String, nil
-	case len(segments) > 0 && !slices.Contains(segments, seg.String):
-		return "segment " + cmp.Or(seg.String, "none") + " not targeted", seg.String, nil
-	case email == "":
-		return "no email address", seg.String, nil
-	case suppressed.Valid:
-		return "address suppressed (" + suppressed.String + ")", seg.String, nil
+	case st.status != "active":
+		return "contact " + st.status
+	case st.consent.String != string(kith.ConsentGranted):
+		return "consent " + purpose + " " + cmp.Or(st.consent.String, "not given")
+	case len(segments) > 0 && !slices.Contains(segments, st.segment.String):
+		return "segment " + cmp.Or(st.segment.String, "none") + " not targeted"
+	case c.Fields[kith.FieldEmail].Value == "":
+		return "no email address"
+	case st.suppressed.Valid:
+		return "address suppressed (" + st.suppressed.String + ")"
 	}
-	return "", seg.String, nil
+	return ""
 }
 
 // CompleteDelivery implements kith.DeliveryStore.
