@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 
@@ -19,21 +17,21 @@ type AdminKey struct {
 	KeySHA256 [32]byte
 }
 
-// admin is the admin key's name the request carries (Authorization: Bearer),
-// compared in constant time against every key.
-func (s *Server) admin(r *http.Request) (string, bool) {
+// requireAdmin is the name of the admin key the request carries
+// (Authorization: Bearer), compared in constant time against every key; it
+// answers 401 itself when there is none (or no privacy service to use it on).
+func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var admin AdminKey
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || key == "" {
+	if ok && key != "" {
+		admin, ok = matchKey(key, s.Admins, func(k AdminKey) [32]byte { return k.KeySHA256 })
+	}
+	if !ok || key == "" || s.Privacy == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="kith-admin"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "an admin key is needed (Authorization: Bearer <key>)", nil)
 		return "", false
 	}
-	sum := sha256.Sum256([]byte(key))
-	name := ""
-	for _, k := range s.Admins {
-		if subtle.ConstantTimeCompare(sum[:], k.KeySHA256[:]) == 1 {
-			name = k.Name
-		}
-	}
-	return name, name != ""
+	return admin.Name, true
 }
 
 // erased says whether fields name an erased person (counted under path).
@@ -62,10 +60,8 @@ func receipt(w http.ResponseWriter, r kith.ErasureReceipt) {
 // key: the contact's erasure from every store. 202 while it runs, 200 with the
 // receipt when done; asking again is a no-op that answers the receipt.
 func (s *Server) handleErase(w http.ResponseWriter, r *http.Request) {
-	actor, ok := s.admin(r)
-	if !ok || s.Privacy == nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kith-admin"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "an admin key is needed (Authorization: Bearer <key>)", nil)
+	actor, ok := s.requireAdmin(w, r)
+	if !ok {
 		return
 	}
 	raw, p := s.readBody(w, r)
@@ -96,9 +92,7 @@ func (s *Server) handleErase(w http.ResponseWriter, r *http.Request) {
 // handleErasure serves GET /v1/privacy/erasures/{contact} with an admin key:
 // the erasure's receipt so far.
 func (s *Server) handleErasure(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.admin(r); !ok || s.Privacy == nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kith-admin"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "an admin key is needed (Authorization: Bearer <key>)", nil)
+	if _, ok := s.requireAdmin(w, r); !ok {
 		return
 	}
 	rec, err := s.Privacy.Erasure(r.Context(), r.PathValue("contact"))

@@ -44,12 +44,17 @@ func (s *Store) Erasure(ctx context.Context, contactID string) (kith.ErasureRece
 		return r, err
 	}
 	r.CompletedAt = completed.Time
+	r.Steps, err = receiptSteps(steps)
+	return r, err
+}
+
+// receiptSteps reads the steps of a stored receipt.
+func receiptSteps(receipt string) ([]kith.ErasureStep, error) {
 	var body struct {
 		Steps []kith.ErasureStep `json:"steps"`
 	}
-	err = json.Unmarshal([]byte(steps), &body)
-	r.Steps = body.Steps
-	return r, err
+	err := json.Unmarshal([]byte(receipt), &body)
+	return body.Steps, err
 }
 
 // ErasureDeliveries implements kith.ErasureStore.
@@ -111,17 +116,15 @@ func (s *Store) ErasePostgres(ctx context.Context, contactID string) (kith.Erasu
 	}
 	var step kith.ErasureStep
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var steps string
-		if err := tx.QueryRowContext(ctx, `SELECT receipt::text FROM erasures WHERE contact_id = $1 FOR UPDATE`, contactID).Scan(&steps); err != nil {
+		var receipt string
+		if err := tx.QueryRowContext(ctx, `SELECT receipt::text FROM erasures WHERE contact_id = $1 FOR UPDATE`, contactID).Scan(&receipt); err != nil {
 			return fmt.Errorf("erasure of %s not begun: %w", contactID, err)
 		}
-		var done struct {
-			Steps []kith.ErasureStep `json:"steps"`
-		}
-		if err := json.Unmarshal([]byte(steps), &done); err != nil {
+		done, err := receiptSteps(receipt)
+		if err != nil {
 			return err
 		}
-		if prev, ok := (kith.ErasureReceipt{Steps: done.Steps}).Step(kith.ErasureStorePostgres); ok {
+		if prev, ok := (kith.ErasureReceipt{Steps: done}).Step(kith.ErasureStorePostgres); ok {
 			step = prev // done before a crash lost the activity's result
 			return nil
 		}
@@ -247,31 +250,33 @@ func (s *Store) Erased(ctx context.Context, path string, ids []kith.Identity) (b
 	return erased(ctx, s.db, s.hasher, path, ids)
 }
 
-// erased is the one check of identities against the erased list, in q (a
-// transaction's refusal counts only if it commits).
+// erased is the check of one input's identities against the erased list, in q
+// (a transaction's refusal counts only if it commits).
 func erased(ctx context.Context, q sqlx.QueryerContext, h kith.IdentityHasher, path string, ids []kith.Identity) (bool, error) {
 	var hashes []string
 	for _, id := range ids {
-		if id.Value != "" && id.Kind != kith.IdentityAnonymous {
-			hashes = append(hashes, h.Hashes(id)...)
-		}
+		hashes = append(hashes, h.Hashes(id)...)
 	}
+	hits, err := refuse(ctx, q, path, hashes)
+	return len(hits) > 0, err
+}
+
+// refuse is the one query of the erased list: the hashes in it, each counted
+// as refused under path.
+func refuse(ctx context.Context, q sqlx.QueryerContext, path string, hashes []string) ([]string, error) {
 	if len(hashes) == 0 {
-		return false, nil
+		return nil, nil
 	}
-	var n int
-	err := q.QueryRowxContext(ctx, `WITH hit AS (UPDATE erased_identities SET refused = refused + 1, last_refused_at = now(),
+	var hits []string
+	err := sqlx.SelectContext(ctx, q, &hits, `UPDATE erased_identities SET refused = refused + 1, last_refused_at = now(),
 			refused_by = jsonb_set(refused_by, ARRAY[$2], to_jsonb(COALESCE((refused_by->>$2)::int, 0) + 1))
-		WHERE hash = ANY($1::text[]) RETURNING 1) SELECT count(*) FROM hit`, pq.Array(hashes), path).Scan(&n)
-	return n > 0, err
+		WHERE hash = ANY($1::text[]) RETURNING hash`, pq.Array(hashes), path)
+	return hits, err
 }
 
 // dropErased keeps the inputs that name no erased person and counts the others
 // (refused, under path), with one query for the batch.
 func (s *Store) dropErased(ctx context.Context, tx *sqlx.Tx, path string, in []kith.ContactInput) ([]kith.ContactInput, int, error) {
-	if len(s.hasher.Keys) == 0 || len(in) == 0 {
-		return in, 0, nil
-	}
 	byHash := map[string][]int{}
 	var hashes []string
 	for i, c := range in {
@@ -282,12 +287,9 @@ func (s *Store) dropErased(ctx context.Context, tx *sqlx.Tx, path string, in []k
 			}
 		}
 	}
-	var hits []string
-	if err := tx.SelectContext(ctx, &hits, `SELECT hash FROM erased_identities WHERE hash = ANY($1::text[])`, pq.Array(hashes)); err != nil {
-		return nil, 0, err
-	}
-	if len(hits) == 0 {
-		return in, 0, nil
+	hits, err := refuse(ctx, tx, path, hashes)
+	if err != nil || len(hits) == 0 {
+		return in, 0, err
 	}
 	drop := map[int]bool{}
 	for _, h := range hits {
@@ -296,14 +298,10 @@ func (s *Store) dropErased(ctx context.Context, tx *sqlx.Tx, path string, in []k
 		}
 	}
 	kept := make([]kith.ContactInput, 0, len(in)-len(drop))
-	var refused []kith.Identity
 	for i, c := range in {
-		if drop[i] {
-			refused = append(refused, kith.IdentitiesOf(c.Fields)...)
-			continue
+		if !drop[i] {
+			kept = append(kept, c)
 		}
-		kept = append(kept, c)
 	}
-	_, err := erased(ctx, tx, s.hasher, path, refused) // counts them
-	return kept, len(drop), err
+	return kept, len(drop), nil
 }

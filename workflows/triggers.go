@@ -2,13 +2,13 @@ package workflows
 
 import (
 	"context"
-	"go.temporal.io/sdk/client"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
