@@ -46,6 +46,9 @@ const (
 	adminKey        = "admin-key-for-tests-0001"
 )
 
+// testLinkKey signs links and hashes erased identities, as KITH_LINK_KEY does.
+var testLinkKey = []byte("a test key of at least thirty-two bytes")
+
 func TestMain(m *testing.M) {
 	os.Exit(devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true}, &stack))
 }
@@ -79,7 +82,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	store.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{[]byte("a test key of at least thirty-two bytes")}})
+	store.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{testLinkKey}})
 	co := client.Options{HostPort: s.Temporal.Address, Namespace: s.Temporal.Namespace, Logger: quietLogger{}}
 	for _, o := range clientOpts {
 		o(&co)
@@ -115,7 +118,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Relay:       &activities.Relay{Store: store, Notifier: notifier},
 		Personalize: &activities.Personalize{Store: store},
 		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: &esp.SendGrid{BaseURL: espSrv.URL, APIKey: "esp-sim-key", From: "hello@shop.example"},
-			PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"], Links: kith.Signer{Key: []byte("a test key of at least thirty-two bytes")}, PublicURL: srv.URL, Now: time.Now},
+			PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"], Links: kith.Signer{Key: testLinkKey}, PublicURL: srv.URL, Now: time.Now},
 		Privacy: &activities.Privacy{Store: store, Temporal: tc, Namespace: s.Temporal.Namespace},
 		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
 			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
@@ -133,7 +136,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Forms: forms, Store: store, Contacts: contacts, Syncs: contacts, PublicURL: srv.URL,
 		Webhooks: map[string]httpapi.WebhookProvider{"hubspot": hook, "locked": hook},
 		ESP:      &httpapi.ESPWebhook{Key: &espSim.Key.PublicKey, Suppressions: store},
-		Links:    kith.Signer{Key: []byte("a test key of at least thirty-two bytes")},
+		Links:    kith.Signer{Key: testLinkKey},
 		Events:   &postgres.EventWriter{Log: store},
 		Sources: []httpapi.EventSource{
 			{Name: "web", KeySHA256: sha256.Sum256([]byte(webWriteKey))},
