@@ -93,6 +93,15 @@ type Config struct {
 	// name is what the audit log records. Only the hashes are kept.
 	AdminKeys []WriteKey
 
+	// CodecKeys are the bearer tokens of the codec server (starter
+	// codec-server, at KITH_CODEC_ADDR), which decrypts payloads for the
+	// Temporal Web UI (KITH_CODEC_ORIGINS, CORS) and CLI: KITH_CODEC_KEYS,
+	// name:token like the admin keys. Each key list may come from a file
+	// instead: KITH_WRITE_KEYS_FILE, KITH_ADMIN_KEYS_FILE, KITH_CODEC_KEYS_FILE.
+	CodecKeys    []WriteKey
+	CodecAddr    string
+	CodecOrigins []string
+
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
 }
 
@@ -135,6 +144,35 @@ func parseWriteKeys(v string) ([]WriteKey, error) {
 		out = append(out, wk)
 	}
 	return out, nil
+}
+
+// keysFrom reads the keys named by env var name, or by the file name_FILE
+// names (one name:key per line or comma-separated; # starts a comment), so a
+// secret store can mount them instead of putting them in the environment.
+func keysFrom(get func(k, def string) string, name string) ([]WriteKey, error) {
+	v, file := get(name, ""), get(name+"_FILE", "")
+	if v != "" && file != "" {
+		return nil, fmt.Errorf("%s and %s_FILE: set one, not both", name, name)
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("%s_FILE: %v", name, err)
+		}
+		var lines []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if i := strings.Index(line, "#"); i >= 0 {
+				line = line[:i]
+			}
+			lines = append(lines, line)
+		}
+		v, name = strings.Join(lines, ","), name+"_FILE"
+	}
+	keys, err := parseWriteKeys(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return keys, nil
 }
 
 // redact shows a source:key pair without its key.
@@ -219,12 +257,20 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		c.LinkKey, c.LinkKeyRandom = make([]byte, 32), true
 		rand.Read(c.LinkKey)
 	}
-	var err error
-	if c.WriteKeys, err = parseWriteKeys(get("KITH_WRITE_KEYS", "")); err != nil {
-		errs = append(errs, fmt.Errorf("KITH_WRITE_KEYS: %w", err))
+	for _, k := range []struct {
+		name string
+		keys *[]WriteKey
+	}{{"KITH_WRITE_KEYS", &c.WriteKeys}, {"KITH_ADMIN_KEYS", &c.AdminKeys}, {"KITH_CODEC_KEYS", &c.CodecKeys}} {
+		var err error
+		if *k.keys, err = keysFrom(get, k.name); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	if c.AdminKeys, err = parseWriteKeys(get("KITH_ADMIN_KEYS", "")); err != nil {
-		errs = append(errs, fmt.Errorf("KITH_ADMIN_KEYS: %w", err))
+	c.CodecAddr = get("KITH_CODEC_ADDR", "127.0.0.1:8081")
+	for _, o := range strings.Split(get("KITH_CODEC_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CodecOrigins = append(c.CodecOrigins, o)
+		}
 	}
 	if k := get("KITH_SENDGRID_WEBHOOK_KEY", ""); k != "" {
 		var err error

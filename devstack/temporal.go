@@ -19,7 +19,11 @@ type Temporal struct {
 	// DBFile is the dev server's SQLite file (empty when TEMPORAL_ADDRESS named
 	// an existing server): erasure tests read it for what should be gone.
 	DBFile string
-	proc   *proc
+	// CodecAddr is where the Web UI looks for Kith's codec server
+	// (--ui-codec-endpoint): start `starter codec-server` there to read
+	// encrypted payloads in the UI (empty with TEMPORAL_ADDRESS).
+	CodecAddr string
+	proc      *proc
 }
 
 const temporalStartTimeout = 90 * time.Second
@@ -50,11 +54,11 @@ func startTemporal(ctx context.Context, dir string, getenv func(string) string, 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
 	}
-	grpc, ui, httpPort, metrics := ports[0], ports[1], ports[2], ports[3]
+	grpc, ui, httpPort, metrics, codec := ports[0], ports[1], ports[2], ports[3], ports[4]
 	args := []string{"server", "start-dev",
 		"--ip", "127.0.0.1",
 		"--port", strconv.Itoa(grpc),
@@ -65,6 +69,7 @@ func startTemporal(ctx context.Context, dir string, getenv func(string) string, 
 		// Deleted histories are overwritten, not left in free pages: an erased
 		// person's data must leave the file.
 		"--sqlite-pragma", "secure_delete=on",
+		"--ui-codec-endpoint", fmt.Sprintf("http://127.0.0.1:%d", codec),
 		"--log-level", "warn",
 		// Forms submit with Update-With-Start; older servers keep it behind a flag.
 		"--dynamic-config-value", "frontend.enableExecuteMultiOperation=true",
@@ -85,6 +90,7 @@ func startTemporal(ctx context.Context, dir string, getenv func(string) string, 
 		Namespace: ns,
 		UIURL:     fmt.Sprintf("http://127.0.0.1:%d", ui),
 		DBFile:    dir + "/temporal.db",
+		CodecAddr: fmt.Sprintf("127.0.0.1:%d", codec),
 		proc:      p,
 	}
 	// The HTTP API answers for a namespace only once the server can serve it.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -354,23 +352,7 @@ func (s *Server) source(r *http.Request, bodyKey func() string) (EventSource, bo
 	if key == "" {
 		return EventSource{}, false
 	}
-	return matchKey(key, s.Sources, func(src EventSource) [32]byte { return src.KeySHA256 })
-}
-
-// matchKey finds the key's holder among keys by the SHA-256 each keeps,
-// comparing in constant time against every one: the time says nothing about
-// which matched, or how much of it.
-func matchKey[T any](key string, keys []T, hash func(T) [32]byte) (T, bool) {
-	sum := sha256.Sum256([]byte(key))
-	var found T
-	match := 0
-	for _, k := range keys {
-		h := hash(k)
-		if subtle.ConstantTimeCompare(sum[:], h[:]) == 1 {
-			found, match = k, 1
-		}
-	}
-	return found, match == 1
+	return kith.MatchKey(key, s.Sources, func(src EventSource) [32]byte { return src.KeySHA256 })
 }
 
 // idString reads an id the spec allows as a string or a number.

@@ -24,7 +24,7 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) (string, b
 	var admin AdminKey
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if ok && key != "" {
-		admin, ok = matchKey(key, s.Admins, func(k AdminKey) [32]byte { return k.KeySHA256 })
+		admin, ok = kith.MatchKey(key, s.Admins, func(k AdminKey) [32]byte { return k.KeySHA256 })
 	}
 	if !ok || key == "" || s.Privacy == nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kith-admin"`)

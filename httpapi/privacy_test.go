@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -150,18 +149,7 @@ func TestErasureRemovesThePersonEverywhere(t *testing.T) {
 		t.Errorf("PostgreSQL still names them: %v", found)
 	}
 	eventually(t, "the Temporal dev server's file holds nothing of the person", func() bool {
-		var held []string
-		for _, f := range []string{stack.Temporal.DBFile, stack.Temporal.DBFile + "-wal"} {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			for _, v := range []string{email, first, last, strings.TrimPrefix(phone, "+")} {
-				if bytes.Contains(b, []byte(v)) {
-					held = append(held, v)
-				}
-			}
-		}
+		held := temporalFileHolds(t, email, first, last, strings.TrimPrefix(phone, "+"))
 		if len(held) > 0 {
 			t.Logf("the Temporal file holds %v", held)
 		}

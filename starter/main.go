@@ -31,20 +31,21 @@ type env struct {
 }
 
 var commands = map[string]command{
-	"migrate":    {"apply the PostgreSQL migrations (idempotent)", runMigrate},
-	"import":     {"import a CSV file of contacts through the ImportContacts workflow", runImport},
-	"demo":       {"start the local stack, the worker, and import the sample contacts", runDemo},
-	"serve":      {"serve the HTTP API: forms, inline validation, consent, form pages, CRM webhooks", runServe},
-	"sync":       {"pull CRM contacts changed since the last backfill (or schedule it with -every)", runSync},
-	"load":       {"load rows changed since the last load into the BigQuery star schema (WarehouseLoad)", runLoad},
-	"schedules":  {"apply the Temporal Schedules in schemas/schedules.json (idempotent), or list them", runSchedules},
-	"review":     {"list the de-duplication review queue, or record a decision on a pair", runReview},
-	"dedup-eval": {"generate labeled contacts, de-duplicate them, print accuracy, speed and memory", runDedupEval},
-	"crm-sim":    {"run the CRM simulator (HubSpot API subset, signed webhooks, faults) for demos", runCRMSim},
-	"link":       {"print a signed unsubscribe or profile link for a contact", runLink},
-	"esp-sim":    {"run the ESP simulator (SendGrid Mail Send subset, signed event webhooks, faults) for demos", runESPSim},
-	"deliveries": {"list triggered messages, or replay one from the dead letter", runDeliveries},
-	"erase":      {"erase a contact from every store (the right to be forgotten) and print the receipt", runErase},
+	"migrate":      {"apply the PostgreSQL migrations (idempotent)", runMigrate},
+	"import":       {"import a CSV file of contacts through the ImportContacts workflow", runImport},
+	"demo":         {"start the local stack, the worker, and import the sample contacts", runDemo},
+	"serve":        {"serve the HTTP API: forms, inline validation, consent, form pages, CRM webhooks", runServe},
+	"sync":         {"pull CRM contacts changed since the last backfill (or schedule it with -every)", runSync},
+	"load":         {"load rows changed since the last load into the BigQuery star schema (WarehouseLoad)", runLoad},
+	"schedules":    {"apply the Temporal Schedules in schemas/schedules.json (idempotent), or list them", runSchedules},
+	"review":       {"list the de-duplication review queue, or record a decision on a pair", runReview},
+	"dedup-eval":   {"generate labeled contacts, de-duplicate them, print accuracy, speed and memory", runDedupEval},
+	"crm-sim":      {"run the CRM simulator (HubSpot API subset, signed webhooks, faults) for demos", runCRMSim},
+	"link":         {"print a signed unsubscribe or profile link for a contact", runLink},
+	"esp-sim":      {"run the ESP simulator (SendGrid Mail Send subset, signed event webhooks, faults) for demos", runESPSim},
+	"deliveries":   {"list triggered messages, or replay one from the dead letter", runDeliveries},
+	"erase":        {"erase a contact from every store (the right to be forgotten) and print the receipt", runErase},
+	"codec-server": {"serve Temporal's remote codec (/encode, /decode) so the Web UI and CLI show payloads in clear to token holders", runCodecServer},
 }
 
 func main() {
