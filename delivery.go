@@ -82,8 +82,9 @@ type DeliveryStore interface {
 	CompleteDelivery(ctx context.Context, id, providerMessageID string) error
 	// FailDelivery marks a sending delivery failed (the dead letter).
 	FailDelivery(ctx context.Context, id, reason string) error
-	// RetryDelivery puts a failed delivery back to sending and returns it.
-	RetryDelivery(ctx context.Context, id string) (Delivery, error)
+	// RetryDelivery puts a failed delivery back to sending and returns it;
+	// the audit log records the actor.
+	RetryDelivery(ctx context.Context, id, actor string) (Delivery, error)
 	// ListDeliveries returns the newest deliveries in a status (all when empty).
 	ListDeliveries(ctx context.Context, status DeliveryStatus, limit int) ([]DeliveryRecord, error)
 }
@@ -110,4 +111,17 @@ type ESP interface {
 	// refusal is an *APIError (429 and 5xx worth retrying, after RetryAfter
 	// when the provider said); a network failure may be retried too.
 	Send(ctx context.Context, m Message) (string, error)
+}
+
+// DeliveryOutcome is what became of a delivery.
+type DeliveryOutcome struct {
+	Status            DeliveryStatus `json:"status"`
+	Reason            string         `json:"reason,omitempty"`
+	ProviderMessageID string         `json:"provider_message_id,omitempty"`
+}
+
+// DeliveryReplayer takes a failed delivery out of the dead letter and sends it
+// again (an admin action: actor is recorded in the audit log).
+type DeliveryReplayer interface {
+	ReplayDelivery(ctx context.Context, id, actor string) (DeliveryOutcome, error)
 }

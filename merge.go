@@ -64,3 +64,11 @@ type ArchiveCounts struct {
 	// workflows; not part of its result).
 	IDs []string `json:"-"`
 }
+
+// ReviewQueue is the de-duplication review queue as ops see it.
+type ReviewQueue interface {
+	// PendingReviews lists undecided pairs, most likely matches first.
+	PendingReviews(ctx context.Context, limit int) ([]ReviewPair, error)
+	// DecideReview records a person's decision on a pair (and who decided).
+	DecideReview(ctx context.Context, a, b string, merge bool, actor string) error
+}

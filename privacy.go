@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 )
 
@@ -122,4 +123,12 @@ func IdentitiesOf(fields map[Field]Value) []Identity {
 // each refusal under the path that tried (form, identify, import, crm).
 type ErasedList interface {
 	Erased(ctx context.Context, path string, ids []Identity) (bool, error)
+}
+
+// Exporter answers the right of access: everything Kith holds on a contact as
+// one JSON document (profile with provenance, identities, consent ledger,
+// events, form submissions, orders, tickets, merges, deliveries, …), with an
+// audit row naming who asked. An unknown or erased contact is CodeNotFound.
+type Exporter interface {
+	ExportContact(ctx context.Context, contactID, requestedBy string) (json.RawMessage, error)
 }

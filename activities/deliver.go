@@ -40,11 +40,7 @@ type Deliveries struct {
 }
 
 // DeliverResult is what became of a delivery.
-type DeliverResult struct {
-	Status            kith.DeliveryStatus `json:"status"`
-	Reason            string              `json:"reason,omitempty"`
-	ProviderMessageID string              `json:"provider_message_id,omitempty"`
-}
+type DeliverResult = kith.DeliveryOutcome
 
 // Deliver records the delivery, checks consent at this moment (in the same
 // transaction), and sends it. It runs as a local activity in the contact's

@@ -97,10 +97,25 @@ wait:
 		"ESP event webhook (SendGrid Signed Event Webhook, ECDSA), delivery 3 of the same 4 events: 200",
 		"Email Delivered 1, Email Link Clicked 2, Email Opened 2, Email Opened (machine) 2",
 		"pending triggers cancelled: browse_abandonment (consent email_marketing withdrawn)",
+		"export without an admin key: 401",
+		"Grace's erasure (POST /v1/privacy/erasures): completed; removed per store: postgres ",
+		"the form sends Grace's email again: 202 {\"status\":\"not_stored\"}",
+		"asking to erase her again: 200 (the same receipt)",
 		"withdrawing with a bare contact id: 403; with the signed link (starter link unsubscribe): page 200, one-click POST (RFC 8058) 200; email marketing is now withdrawn",
 	} {
 		if !strings.Contains(head, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, head)
+		}
+	}
+	// Grace, built by the demo's paths (form, claim, tracking, triggers, CRM,
+	// an import the cleaning merges), is in every section of her export.
+	if m := regexp.MustCompile(`Grace's export \(GET [^)]*\): 200; profile with provenance for (\d+) fields; (.*)`).FindStringSubmatch(head); m == nil || m[1] == "0" {
+		t.Errorf("no export of Grace with provenance in the demo output:\n%s", head)
+	} else {
+		for _, kind := range []string{"identities", "consents", "events", "form_submissions", "orders", "tickets", "merges", "deliveries"} {
+			if !regexp.MustCompile(`\b` + kind + ` [1-9]`).MatchString(m[2]) {
+				t.Errorf("Grace's export has no %s: %s", kind, m[2])
+			}
 		}
 	}
 	// Each load leaves BigQuery with PostgreSQL's rows; the second loads nothing.

@@ -26,12 +26,23 @@ func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) (string, b
 	if ok && key != "" {
 		admin, ok = kith.MatchKey(key, s.Admins, func(k AdminKey) [32]byte { return k.KeySHA256 })
 	}
-	if !ok || key == "" || s.Privacy == nil {
+	if !ok || key == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kith-admin"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "an admin key is needed (Authorization: Bearer <key>)", nil)
 		return "", false
 	}
 	return admin.Name, true
+}
+
+// admin serves h only when the service it needs is configured (404 else).
+func (s *Server) admin(configured func() bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !configured() {
+			writeError(w, http.StatusNotFound, "not_found", "this admin endpoint is not served here", nil)
+			return
+		}
+		h(w, r)
+	}
 }
 
 // erased says whether fields name an erased person (counted under path).
@@ -101,4 +112,22 @@ func (s *Server) handleErasure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	receipt(w, rec)
+}
+
+// handleExport serves GET /v1/privacy/contacts/{contact}/export with an admin
+// key: everything Kith holds on the contact, as one JSON document (the right
+// of access), served as an attachment.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	actor, ok := s.requireAdmin(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("contact")
+	doc, err := s.Exports.ExportContact(r.Context(), id, "admin:"+actor)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="kith-contact-`+id+`.json"`)
+	writeJSON(w, http.StatusOK, doc)
 }

@@ -148,6 +148,9 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Privacy: &workflows.PrivacyService{Client: tc, Store: store, Wait: time.Second},
 		Admins:  []httpapi.AdminKey{{Name: "ops", KeySHA256: sha256.Sum256([]byte(adminKey))}},
 		Erased:  store,
+		Exports: store,
+		Reviews: store,
+		Replays: &workflows.Deliveries{Client: tc, Store: store},
 	}
 	handler = api.Handler()
 	return &kithEnv{URL: srv.URL, Sim: sim, ESP: espSim, Store: store, Client: tc, API: api, Service: contacts}

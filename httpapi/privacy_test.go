@@ -49,6 +49,28 @@ func (k *kithEnv) erase(t *testing.T, contactID string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
+// admin sends an admin request with key (none when empty) and decodes the
+// JSON answer into out (when not nil).
+func (k *kithEnv) admin(t *testing.T, key, method, path, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, k.URL+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
 // rowsNaming counts the rows of every table in the test's database whose text
 // contains one of the values (case-insensitive).
 func (k *kithEnv) rowsNaming(t *testing.T, values ...string) map[string]int {

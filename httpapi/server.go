@@ -54,6 +54,11 @@ type Server struct {
 	Privacy kith.Privacy
 	Admins  []AdminKey
 	Erased  kith.ErasedList
+	// Exports, Reviews and Replays serve the other admin endpoints: exports,
+	// de-duplication review decisions, dead-letter replays.
+	Exports kith.Exporter
+	Reviews kith.ReviewQueue
+	Replays kith.DeliveryReplayer
 
 	// CORSOrigins may call the API from a browser ("*" for any).
 	CORSOrigins []string
@@ -81,8 +86,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/unsubscribe", s.handleUnsubscribe)
 	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
 	mux.HandleFunc("POST /v1/webhooks/esp/sendgrid", s.handleESPEvents)
-	mux.HandleFunc("POST /v1/privacy/erasures", s.handleErase)
-	mux.HandleFunc("GET /v1/privacy/erasures/{contact}", s.handleErasure)
+	mux.HandleFunc("POST /v1/privacy/erasures", s.admin(func() bool { return s.Privacy != nil }, s.handleErase))
+	mux.HandleFunc("GET /v1/privacy/erasures/{contact}", s.admin(func() bool { return s.Privacy != nil }, s.handleErasure))
+	mux.HandleFunc("GET /v1/privacy/contacts/{contact}/export", s.admin(func() bool { return s.Exports != nil }, s.handleExport))
+	mux.HandleFunc("GET /v1/admin/reviews", s.admin(func() bool { return s.Reviews != nil }, s.handleReviews))
+	mux.HandleFunc("POST /v1/admin/reviews", s.admin(func() bool { return s.Reviews != nil }, s.handleDecideReview))
+	mux.HandleFunc("POST /v1/admin/deliveries/{id}/replay", s.admin(func() bool { return s.Replays != nil }, s.handleReplay))
 	mux.HandleFunc("GET /v1/o/{file}", s.handleOpen)
 	mux.HandleFunc("GET /v1/c/{token}", s.handleClick) // GET serves HEAD too (a scanner's)
 	for _, call := range eventCallNames {

@@ -275,9 +275,21 @@ func TestDeadLetterReplay(t *testing.T) {
 	if err != nil || len(failed) != 1 || failed[0].LastError == "" {
 		t.Fatalf("dead letter %+v (%v)", failed, err)
 	}
-	res, err := workflows.ReplayDelivery(context.Background(), k.Client, k.Store, failed[0].ID)
-	if err != nil || res.Status != kith.DeliveryAccepted {
-		t.Fatalf("replay: %+v (%v)", res, err)
+	replay := "/v1/admin/deliveries/" + failed[0].ID + "/replay"
+	for _, key := range []string{"", webWriteKey} { // a write key collects; it does not administer
+		if code := k.admin(t, key, "POST", replay, "", nil); code != 401 {
+			t.Errorf("replay with key %q answered %d, want 401", key, code)
+		}
+	}
+	var res kith.DeliveryOutcome
+	if code := k.admin(t, adminKey, "POST", replay, "", &res); code != 200 || res.Status != kith.DeliveryAccepted {
+		t.Fatalf("replay: %d %+v", code, res)
+	}
+	if code := k.admin(t, adminKey, "POST", replay, "", nil); code != 404 {
+		t.Errorf("replaying a delivery no longer failed answered %d, want 404", code)
+	}
+	if n := k.count(t, `SELECT count(*) FROM audit_log WHERE actor = 'admin:ops' AND action = 'delivery_replayed' AND entity_id = $1`, ada); n != 1 {
+		t.Errorf("%d audit rows for the replay, want 1", n)
 	}
 	if got := k.sentTo(ada, "welcome"); len(got) != 1 || !slices.Equal(k.deliveries(t, ada), []string{"welcome:accepted"}) {
 		t.Errorf("%d welcome messages, deliveries %v; want one accepted", len(got), k.deliveries(t, ada))

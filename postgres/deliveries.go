@@ -133,9 +133,12 @@ func (s *Store) FailDelivery(ctx context.Context, id, reason string) error {
 }
 
 // RetryDelivery implements kith.DeliveryStore.
-func (s *Store) RetryDelivery(ctx context.Context, id string) (kith.Delivery, error) {
-	r, err := scanDelivery(s.db.QueryRowContext(ctx, `UPDATE deliveries d SET status = 'sending', reason = NULL
-		WHERE d.id = $1 AND d.status = 'failed' RETURNING `+selectDelivery, id))
+func (s *Store) RetryDelivery(ctx context.Context, id, actor string) (kith.Delivery, error) {
+	r, err := scanDelivery(s.db.QueryRowContext(ctx, `WITH d AS (UPDATE deliveries SET status = 'sending', reason = NULL
+			WHERE id = $1 AND status = 'failed' RETURNING *),
+		audit AS (INSERT INTO audit_log (actor, action, entity, entity_id, detail)
+			SELECT $2, 'delivery_replayed', 'contact', contact_id::text, jsonb_build_object('delivery', id) FROM d)
+		SELECT `+selectDelivery+` FROM d`, id, actor))
 	if errors.Is(err, sql.ErrNoRows) {
 		return kith.Delivery{}, kith.Errorf(kith.CodeNotFound, "no failed delivery %q (see `starter deliveries list -status failed`)", id)
 	}

@@ -90,11 +90,11 @@ func TestBeginDeliveryChecksAtSendTime(t *testing.T) {
 	if err != nil || len(failed) != 1 || failed[0].ID != r.ID || failed[0].LastError != "ESP answered 500" || len(failed[0].Events) != 1 {
 		t.Fatalf("dead letter: %+v (%v)", failed, err)
 	}
-	back, err := s.RetryDelivery(ctx, r.ID)
+	back, err := s.RetryDelivery(ctx, r.ID, "cli:ops")
 	if err != nil || back.Status != kith.DeliverySending {
 		t.Fatalf("retry: %+v (%v)", back, err)
 	}
-	if _, err := s.RetryDelivery(ctx, r.ID); kith.ErrorCode(err) != kith.CodeNotFound {
+	if _, err := s.RetryDelivery(ctx, r.ID, "cli:ops"); kith.ErrorCode(err) != kith.CodeNotFound {
 		t.Errorf("retrying one that is not failed: %v, want not found", err)
 	}
 	// Every attempt checks again: a replay after a withdrawal sends nothing.

@@ -270,12 +270,17 @@ func (s *Store) DecideReview(ctx context.Context, a, b string, merge bool, actor
 	if merge {
 		status = "merge"
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE merge_reviews SET status = $3, decided_by = $4, decided_at = now() WHERE a_id = $1 AND b_id = $2`,
-		a, b, status, actor)
+	var n int
+	err := s.db.QueryRowContext(ctx, `WITH r AS (UPDATE merge_reviews SET status = $3, decided_by = $4, decided_at = now()
+			WHERE a_id = $1 AND b_id = $2 RETURNING a_id, b_id),
+		audit AS (INSERT INTO audit_log (actor, action, entity, entity_id, detail)
+			SELECT $4, 'review_decided', 'contact', x.id::text, jsonb_build_object('decision', $3::text, 'pair', x.other)
+			FROM r, LATERAL (VALUES (r.a_id, r.b_id), (r.b_id, r.a_id)) x(id, other))
+		SELECT count(*) FROM r`, a, b, status, actor).Scan(&n)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return kith.Errorf(kith.CodeNotFound, "no review of that pair")
 	}
 	return nil

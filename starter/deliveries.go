@@ -70,7 +70,7 @@ func runDeliveries(ctx context.Context, args []string, e env) error {
 			return err
 		}
 		defer c.Close()
-		res, err := workflows.ReplayDelivery(ctx, c, store, fs.Arg(0))
+		res, err := workflows.ReplayDelivery(ctx, c, store, fs.Arg(0), cliActor())
 		if err != nil {
 			return err
 		}

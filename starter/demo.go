@@ -25,6 +25,7 @@ import (
 	"github.com/kithhq/kith/esp/espsim"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/warehouse"
+	"github.com/kithhq/kith/workflows"
 )
 
 //go:embed testdata/contacts.csv
@@ -118,6 +119,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		"KITH_HUBSPOT_URL="+simURL, "KITH_HUBSPOT_TOKEN=demo-token", "KITH_HUBSPOT_SECRET=demo-secret",
 		"KITH_LINK_KEY="+base64.StdEncoding.EncodeToString(linkKey),
 		"KITH_WRITE_KEYS=web:"+demoWebKey+",backend:"+demoBackendKey, "KITH_TRUSTED_SOURCES=backend",
+		"KITH_ADMIN_KEYS=ops:"+demoAdminKey, "KITH_CODEC_KEYS=ops:"+demoCodecToken,
 		"KITH_ESP_URL="+espURL, "KITH_ESP_KEY=demo-esp-key", "KITH_ESP_FROM=hello@shop.example", "KITH_SENDGRID_WEBHOOK_KEY="+espSim.PublicKey())
 	cfg, err := config.FromEnv(envLookup(demoEnv), true)
 	if err != nil {
@@ -168,6 +170,18 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	go func() { espDone <- serveHTTP(serveCtx, espLn, espSim, log) }()
 	defer func() { stopServing(); <-espDone }()
 	say("ESP simulator (SendGrid Mail Send subset, not SendGrid) serving on %s", espURL)
+	codecSrv, err := newCodecServer(cfg, log)
+	if err != nil {
+		return err
+	}
+	codecLn, err := net.Listen("tcp", stack.Temporal.CodecAddr)
+	if err != nil {
+		return fmt.Errorf("the Web UI's codec endpoint %s: %w", stack.Temporal.CodecAddr, err)
+	}
+	codecDone := make(chan error, 1)
+	go func() { codecDone <- serveHTTP(serveCtx, codecLn, codecSrv.Handler(), log) }()
+	defer func() { stopServing(); <-codecDone }()
+	say("codec server (starter codec-server) on http://%s: payloads are AES-GCM in Temporal; token holders read them in clear", stack.Temporal.CodecAddr)
 
 	for i, title := range []string{"importing the sample contacts", "importing the same file again (idempotent: nothing new)"} {
 		say("%s: %s", title, sample)
@@ -207,10 +221,16 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := demoCRM(ctx, c, sim, apiURL, store, e); err != nil {
 		return err
 	}
+	if err := demoGraceElsewhere(ctx, c, sim, apiURL, abs, e); err != nil {
+		return err
+	}
 	if err := demoWarehouse(ctx, c, wh, e); err != nil {
 		return err
 	}
 	if err := demoUnsubscribe(ctx, cfg, apiURL, store, grace, e.stdout); err != nil {
+		return err
+	}
+	if err := demoPrivacy(ctx, apiURL, grace, e); err != nil {
 		return err
 	}
 
@@ -219,6 +239,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		url.QueryEscape("WorkflowType='ContactLifecycle'"))
 	say("the progressive-profiling form, in a browser: %s/forms/profile", apiURL)
 	say("list the workflows: bin/temporal workflow list --address %s", stack.Temporal.Address)
+	say("read a workflow's payloads in clear through the codec server: bin/temporal workflow show --address %s -w %s --codec-endpoint http://%s --codec-auth 'Bearer %s'",
+		stack.Temporal.Address, workflows.CRMBackfillWorkflowID("hubspot"), stack.Temporal.CodecAddr, demoCodecToken)
+	say("  (the Web UI decodes through it when it passes a token: see README, Privacy)")
 	say("PostgreSQL: psql '%s'", stack.Postgres.URL)
 	if *exit {
 		return nil

@@ -56,12 +56,8 @@ func runErase(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer tc.Close()
-	who := "cli"
-	if u, err := user.Current(); err == nil {
-		who = "cli:" + u.Username
-	}
 	svc := &workflows.PrivacyService{Client: tc, Store: store, Wait: *wait}
-	r, err := svc.Erase(ctx, id, who)
+	r, err := svc.Erase(ctx, id, cliActor())
 	if err != nil {
 		return err
 	}
@@ -71,4 +67,12 @@ func runErase(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(e.stderr, "the erasure is still running: see %s in the Temporal UI, or run this again\n", workflows.ErasureWorkflowID(id))
 	}
 	return nil
+}
+
+// cliActor is who the audit log records for a command run by hand.
+func cliActor() string {
+	if u, err := user.Current(); err == nil {
+		return "cli:" + u.Username
+	}
+	return "cli"
 }

@@ -105,6 +105,9 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 		Privacy:     &workflows.PrivacyService{Client: tc, Store: store},
 		Admins:      admins,
 		Erased:      store,
+		Exports:     store,
+		Reviews:     store,
+		Replays:     &workflows.Deliveries{Client: tc, Store: store},
 	}, nil
 }
 

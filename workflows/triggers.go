@@ -412,9 +412,9 @@ func (c *contact) pendingRules() []string {
 }
 
 // ReplayDelivery takes a failed delivery out of the dead letter and runs
-// RetryDelivery for it, returning what became of it.
-func ReplayDelivery(ctx context.Context, c client.Client, store kith.DeliveryStore, id string) (activities.DeliverResult, error) {
-	d, err := store.RetryDelivery(ctx, id)
+// RetryDelivery for it, returning what became of it; actor is who asked.
+func ReplayDelivery(ctx context.Context, c client.Client, store kith.DeliveryStore, id, actor string) (activities.DeliverResult, error) {
+	d, err := store.RetryDelivery(ctx, id, actor)
 	if err != nil {
 		return activities.DeliverResult{}, err
 	}
@@ -425,4 +425,15 @@ func ReplayDelivery(ctx context.Context, c client.Client, store kith.DeliverySto
 	var res activities.DeliverResult
 	err = run.Get(ctx, &res)
 	return res, err
+}
+
+// Deliveries replays dead-lettered deliveries for the API's admins.
+type Deliveries struct {
+	Client client.Client
+	Store  kith.DeliveryStore
+}
+
+// ReplayDelivery implements kith.DeliveryReplayer.
+func (d *Deliveries) ReplayDelivery(ctx context.Context, id, actor string) (kith.DeliveryOutcome, error) {
+	return ReplayDelivery(ctx, d.Client, d.Store, id, actor)
 }

@@ -73,7 +73,7 @@ func (f *fakeDeliveries) FailDelivery(_ context.Context, id, reason string) erro
 	return nil
 }
 
-func (f *fakeDeliveries) RetryDelivery(context.Context, string) (kith.Delivery, error) {
+func (f *fakeDeliveries) RetryDelivery(context.Context, string, string) (kith.Delivery, error) {
 	return kith.Delivery{}, fmt.Errorf("not used")
 }
 

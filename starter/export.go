@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/google/uuid"
+
+	"github.com/kithhq/kith/config"
+)
+
+// runExport prints (or writes to -o) everything Kith holds on a contact, as
+// one JSON document (the right of access):
+//
+//	starter export [-o FILE] CONTACT_ID
+func runExport(ctx context.Context, args []string, e env) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	out := fs.String("o", "", "write the document to this file (mode 0600) instead of standard output")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: starter export [-o FILE] CONTACT_ID")
+		fmt.Fprintln(e.stderr, "Prints the contact's profile with provenance, identities, consent ledger, events, form submissions,")
+		fmt.Fprintln(e.stderr, "orders, tickets, merges and deliveries as one JSON document; the audit log records who asked.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usagef("%v", err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usagef("name one contact id")
+	}
+	id := fs.Arg(0)
+	if _, err := uuid.Parse(id); err != nil {
+		return usagef("%q is not a contact id (a UUID, as the API and `starter link` show it)", id)
+	}
+	cfg, err := config.FromEnv(e.getenv, true)
+	if err != nil {
+		return err
+	}
+	store, _, err := openMigrated(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	doc, err := store.ExportContact(ctx, id, cliActor())
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := json.Indent(&b, doc, "", "  "); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	if *out == "" {
+		_, err := e.stdout.Write(b.Bytes())
+		return err
+	}
+	if err := os.WriteFile(*out, b.Bytes(), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote the export of %s to %s (%d bytes)\n", id, *out, b.Len())
+	return nil
+}
