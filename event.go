@@ -58,7 +58,10 @@ func Quarantine(src Source, payload []byte, vs Violations, ref ...string) Quaran
 // Quarantined is input that could not be accepted, kept whole with its reasons so
 // nothing is lost and it can be fixed and replayed.
 type Quarantined struct {
-	Source     Source     `json:"source"`
+	Source Source `json:"source"`
+	// Client is the anonymous caller that sent it (ip:<address>), whose
+	// quarantine is capped per hour; empty for authenticated paths.
+	Client     string     `json:"client,omitempty"`
 	Ref        string     `json:"ref"`     // unique per source: a redelivery is stored once
 	Payload    []byte     `json:"payload"` // the input byte for byte, even when it is not text
 	Violations Violations `json:"violations"`

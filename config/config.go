@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -101,6 +103,15 @@ type Config struct {
 	CodecKeys    []WriteKey
 	CodecAddr    string
 	CodecOrigins []string
+
+	// QuarantineBytesPerHour caps what one anonymous client (an IP) can put in
+	// quarantine per hour (KITH_QUARANTINE_BYTES_PER_HOUR, default 1 MiB);
+	// refusals over it are answered but only counted.
+	QuarantineBytesPerHour int64
+	// EventRetention is how long behavioural events are kept, in PostgreSQL
+	// (the Retention workflow) and BigQuery (partition expiry):
+	// KITH_EVENT_RETENTION_DAYS, default 395 (13 months); 0 keeps them.
+	EventRetention time.Duration
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
 }
@@ -299,6 +310,22 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 	}
 	if c.DefaultRegion != "" && len(c.DefaultRegion) != 2 {
 		errs = append(errs, fmt.Errorf("KITH_DEFAULT_REGION %q must be a two-letter country code like US", c.DefaultRegion))
+	}
+	{
+		v := get("KITH_QUARANTINE_BYTES_PER_HOUR", "1048576")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 64<<10 {
+			errs = append(errs, fmt.Errorf("KITH_QUARANTINE_BYTES_PER_HOUR %q must be a number of bytes, at least 65536 (one full request)", v))
+		}
+		c.QuarantineBytesPerHour = n
+	}
+	{
+		v := get("KITH_EVENT_RETENTION_DAYS", "395")
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("KITH_EVENT_RETENTION_DAYS %q must be a whole number of days (0 keeps events forever)", v))
+		}
+		c.EventRetention = time.Duration(n) * 24 * time.Hour
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %v (use debug, info, warn or error)", err))

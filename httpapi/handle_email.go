@@ -29,8 +29,10 @@ func (s *Server) handleOpen(w http.ResponseWriter, r *http.Request) {
 	now := s.Now().UTC()
 	l, err := s.Links.Verify(token, kith.LinkOpen, now)
 	if err != nil {
-		s.Store.Quarantine(r.Context(), []kith.Quarantined{kith.Quarantine(kith.SourceTracker, []byte(token),
-			kith.Violations{violation("token", "invalid_link", "an open pixel whose token is not Kith's or has expired")}, "email", "open", "")})
+		q := kith.Quarantine(kith.SourceTracker, []byte(token),
+			kith.Violations{violation("token", "invalid_link", "an open pixel whose token is not Kith's or has expired")}, "email", "open", "")
+		q.Client = anonymousClient(r)
+		s.Store.Quarantine(r.Context(), []kith.Quarantined{q})
 	} else {
 		machine := privacyProxy(r)
 		props, _ := json.Marshal(map[string]any{"delivery": l.Delivery})

@@ -401,6 +401,11 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, form, submission
 	s.quarantine(w, r, p, kith.SourceForm, raw, form, submissionID)
 }
 
+// anonymousClient names an unauthenticated caller for its hourly quarantine
+// budget: by address (forms, the tracker and the events API, whose write keys
+// are public in every page that embeds them).
+func anonymousClient(r *http.Request) string { return "ip:" + clientIP(r) }
+
 // quarantine answers a refused request with its problem and keeps the body in
 // quarantine (nothing a client sent is lost); ref names it (see kith.Quarantine).
 func (s *Server) quarantine(w http.ResponseWriter, r *http.Request, p *problem, src kith.Source, body []byte, ref ...string) {
@@ -408,7 +413,11 @@ func (s *Server) quarantine(w http.ResponseWriter, r *http.Request, p *problem, 
 	if len(vs) == 0 {
 		vs = kith.Violations{violation("body", p.code, p.msg)}
 	}
-	if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{kith.Quarantine(src, body, vs, ref...)}); err != nil {
+	q := kith.Quarantine(src, body, vs, ref...)
+	if src != kith.SourceESP { // a signed delivery is not an anonymous caller's
+		q.Client = anonymousClient(r)
+	}
+	if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{q}); err != nil {
 		s.internal(w, r, err)
 		return
 	}

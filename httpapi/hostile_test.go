@@ -480,3 +480,29 @@ func TestSignedProfileLinkIdentifiesTheVisitor(t *testing.T) {
 		t.Errorf("the browser's anonymous id belongs to %q, want the contact", id)
 	}
 }
+
+// TestAnonymousCallersQuarantineIsCappedPerHour: refused submissions are kept
+// in quarantine only up to the caller's hourly budget; past it they are still
+// answered with their violations, and counted as dropped.
+func TestAnonymousCallersQuarantineIsCappedPerHour(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	k.Store.UseQuarantineCap(200 << 10)
+	pad := strings.Repeat("x", 60<<10)
+	for i := range 5 {
+		body := fmt.Sprintf(`{"submission_id":"cap-%d","fields":{"email":"not an address","city":"%s"}}`, i, pad)
+		code, resp, _ := k.send(t, http.DefaultClient, "POST", "/v1/forms/profile/submissions", []byte(body))
+		if code != 422 || resp["error"] == nil {
+			t.Fatalf("refused submission %d answered %d %v, want 422 with its violations", i, code, resp)
+		}
+	}
+	if n := k.count(t, `SELECT count(*) FROM quarantine WHERE source = 'form'`); n != 3 {
+		t.Errorf("%d submissions quarantined, want 3 (200 KiB of ~60 KiB each)", n)
+	}
+	var kept, dropped, droppedBytes int
+	if err := k.Store.DB().QueryRow(`SELECT kept, dropped, dropped_bytes FROM quarantine_budgets WHERE client = 'ip:127.0.0.1'`).Scan(&kept, &dropped, &droppedBytes); err != nil {
+		t.Fatal(err)
+	}
+	if kept != 3 || dropped != 2 || droppedBytes < 120<<10 {
+		t.Errorf("budget: kept %d, dropped %d (%d bytes); want 3 kept, 2 dropped", kept, dropped, droppedBytes)
+	}
+}

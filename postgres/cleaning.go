@@ -52,7 +52,7 @@ func (s *Store) EachAgeFact(ctx context.Context, f func(kith.AgeFact)) error {
 func (s *Store) CleanContacts(ctx context.Context, batch []kith.CleanedContact, q []kith.Quarantined) (int, error) {
 	written := 0
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := quarantine(ctx, tx, q); err != nil {
+		if _, err := s.quarantine(ctx, tx, q); err != nil {
 			return err
 		}
 		ids := make([]string, len(batch))

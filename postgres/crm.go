@@ -184,7 +184,7 @@ func (s *Store) CommitCRMPage(ctx context.Context, provider string, from, to kit
 				return err
 			}
 		}
-		if _, err := quarantine(ctx, tx, q); err != nil {
+		if _, err := s.quarantine(ctx, tx, q); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE crm_cursors SET since = $2, after = $3, max_seen = $4,

@@ -58,7 +58,7 @@ func (s *Store) CommitImportBatch(ctx context.Context, b kith.ImportBatch) (kith
 		if err != nil {
 			return err
 		}
-		if _, err := quarantine(ctx, tx, b.Quarantine); err != nil {
+		if _, err := s.quarantine(ctx, tx, b.Quarantine); err != nil {
 			return err
 		}
 		cp.Offset, cp.Done = b.To, b.Done

@@ -22,7 +22,17 @@ type Store struct {
 	now func() time.Time
 	// hasher hashes erased identities (UseIdentityHasher).
 	hasher kith.IdentityHasher
+	// quarantineCap bounds the bytes one anonymous client puts in quarantine
+	// per hour (UseQuarantineCap; default DefaultQuarantineCap).
+	quarantineCap int64
 }
+
+// DefaultQuarantineCap is how many bytes of refused input one anonymous
+// client may have kept in quarantine per hour: sixteen full-size requests.
+const DefaultQuarantineCap = 1 << 20
+
+// UseQuarantineCap sets the hourly quarantine budget of an anonymous client.
+func (s *Store) UseQuarantineCap(bytes int64) { s.quarantineCap = bytes }
 
 // Open connects to the database at url and checks that it answers.
 func Open(ctx context.Context, url string) (*Store, error) {

@@ -82,6 +82,7 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 		admins = append(admins, httpapi.AdminKey{Name: k.Source, KeySHA256: k.SHA256})
 	}
 	store.UseIdentityHasher(cfg.IdentityHasher())
+	store.UseQuarantineCap(cfg.QuarantineBytesPerHour)
 	var espHook *httpapi.ESPWebhook
 	if cfg.SendGridWebhookKey != nil {
 		espHook = &httpapi.ESPWebhook{Key: cfg.SendGridWebhookKey, Suppressions: store}

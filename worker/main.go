@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		crms["hubspot"] = &crm.HubSpot{BaseURL: cfg.HubSpotURL, Token: cfg.HubSpotToken}
 	}
 	store.UseIdentityHasher(cfg.IdentityHasher())
+	store.UseQuarantineCap(cfg.QuarantineBytesPerHour)
 	privacy := &activities.Privacy{Store: store, Temporal: c, Namespace: cfg.TemporalNamespace}
 	var wh *activities.Warehouse
 	if cfg.BigQuery {
