@@ -66,3 +66,13 @@ type Quarantined struct {
 	Payload    []byte     `json:"payload"` // the input byte for byte, even when it is not text
 	Violations Violations `json:"violations"`
 }
+
+// RetentionStore deletes what is kept only for a while.
+type RetentionStore interface {
+	// DeleteEventsBefore deletes up to limit events that occurred before t
+	// and returns how many it deleted.
+	DeleteEventsBefore(ctx context.Context, t time.Time, limit int) (int64, error)
+	// DeleteQuarantineBudgetsBefore deletes anonymous callers' quarantine
+	// budgets for hours before t.
+	DeleteQuarantineBudgetsBefore(ctx context.Context, t time.Time) (int64, error)
+}

@@ -30,7 +30,32 @@ type WarehouseSource interface {
 	ExtractChanged(ctx context.Context, table string, columns []string, after, upTo time.Time, w io.Writer) (int64, error)
 	// CountRows counts table's rows: all of them (and the rows an erasure
 	// deleted that the warehouse may still hold), and those written up to upTo.
-	CountRows(ctx context.Context, table string, upTo time.Time) (all, upToCount int64, err error)
+	CountRows(ctx context.Context, table string, upTo time.Time, r Retained) (all, upToCount int64, err error)
+}
+
+// RetainedTable is the star-schema table of events, whose day partitions
+// (on RetainedColumn) expire at the event retention age, as events do in
+// PostgreSQL (the Retention workflow).
+const (
+	RetainedTable  = "fact_event"
+	RetainedColumn = "occurred_at"
+)
+
+// Retained limits a count to the rows whose Column is at or after Since (all
+// rows when Since is zero): rows near the retention age may be deleted in one
+// store before the other, so both sides of a check leave them out.
+type Retained struct {
+	Column string
+	Since  time.Time
+}
+
+// Where is the SQL condition r puts on a row (column quoted by quote), with
+// since as its parameter's placeholder.
+func (r Retained) Where(quote func(string) string, since string) string {
+	if r.Since.IsZero() {
+		return "TRUE"
+	}
+	return quote(r.Column) + " >= " + since
 }
 
 // WarehouseTableState is what a warehouse table holds: its rows and distinct keys
@@ -61,7 +86,7 @@ type Warehouse interface {
 	// DropStaging deletes a staging table; a missing one is not an error.
 	DropStaging(ctx context.Context, staging string) error
 	// TableState counts table's rows and keys.
-	TableState(ctx context.Context, table string) (WarehouseTableState, error)
+	TableState(ctx context.Context, table string, r Retained) (WarehouseTableState, error)
 }
 
 // WarehouseEraser deletes an erased person's rows from the star schema.

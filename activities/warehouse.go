@@ -21,6 +21,22 @@ const ErrWarehouseMismatch = "WarehouseMismatch"
 type Warehouse struct {
 	Source kith.WarehouseSource
 	Target kith.Warehouse
+	// EventRetention is the events' retention age (0: kept): near it, events
+	// may be gone from one store before the other, so checks leave them out.
+	EventRetention time.Duration
+}
+
+// retentionMargin keeps a check clear of the events retention may be
+// deleting: PostgreSQL deletes by the instant, BigQuery drops whole day
+// partitions once the day is past the age.
+const retentionMargin = 48 * time.Hour
+
+// retained is what VerifyLoad counts of table.
+func (a *Warehouse) retained(table string) kith.Retained {
+	if table != kith.RetainedTable || a.EventRetention <= 0 {
+		return kith.Retained{}
+	}
+	return kith.Retained{Column: kith.RetainedColumn, Since: time.Now().Add(-a.EventRetention + retentionMargin)}
 }
 
 // LoadPlanInput names the table to plan a load of.
@@ -181,11 +197,12 @@ type VerifyLoadInput struct {
 // less the overlap (later writes may be the next load's). With no writes going on
 // the counts are equal.
 func (a *Warehouse) VerifyLoad(ctx context.Context, in VerifyLoadInput) (LoadCheck, error) {
-	all, settled, err := a.Source.CountRows(ctx, in.Table, in.UpTo.Add(-in.Overlap))
+	r := a.retained(in.Table)
+	all, settled, err := a.Source.CountRows(ctx, in.Table, in.UpTo.Add(-in.Overlap), r)
 	if err != nil {
 		return LoadCheck{}, err
 	}
-	st, err := a.Target.TableState(ctx, in.Table)
+	st, err := a.Target.TableState(ctx, in.Table, r)
 	if err != nil {
 		return LoadCheck{}, err
 	}

@@ -10,6 +10,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/warehouse"
 	"github.com/kithhq/kith/workflows"
 )
@@ -79,7 +80,7 @@ func TestWarehouseLoadResumesAfterWorkerIsKilled(t *testing.T) {
 	}
 	sameAsPostgres := func(when string) {
 		for _, table := range []string{"dim_contact", "fact_event", "fact_order", "fact_ticket"} {
-			st, err := wh.TableState(ctx, table)
+			st, err := wh.TableState(ctx, table, kith.Retained{})
 			if err != nil {
 				t.Fatal(err)
 			}

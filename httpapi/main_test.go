@@ -119,7 +119,8 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Personalize: &activities.Personalize{Store: store},
 		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: &esp.SendGrid{BaseURL: espSrv.URL, APIKey: "esp-sim-key", From: "hello@shop.example"},
 			PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"], Links: kith.Signer{Key: testLinkKey}, PublicURL: srv.URL, Now: time.Now},
-		Privacy: &activities.Privacy{Store: store, Temporal: tc, Namespace: s.Temporal.Namespace},
+		Privacy:   &activities.Privacy{Store: store, Temporal: tc, Namespace: s.Temporal.Namespace},
+		Retention: &activities.Retention{Store: store, Events: testEventRetention, Now: time.Now},
 		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
 			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
 			"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},

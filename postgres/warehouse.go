@@ -137,9 +137,10 @@ func (s *Store) ExtractChanged(ctx context.Context, table string, columns []stri
 //
 // all also counts the rows an erasure deleted here that the warehouse may still
 // hold until the erasure's warehouse step: they are expected there, not extra.
-func (s *Store) CountRows(ctx context.Context, table string, upTo time.Time) (int64, int64, error) {
+func (s *Store) CountRows(ctx context.Context, table string, upTo time.Time, r kith.Retained) (int64, int64, error) {
 	var all, upToCount int64
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) + (SELECT count(*) FROM warehouse_erasures WHERE table_name = $2 AND removed_at IS NULL),
-		count(*) FILTER (WHERE `+watermarkColumn+` <= $1) FROM `+view(table), upTo, table).Scan(&all, &upToCount)
+		count(*) FILTER (WHERE `+watermarkColumn+` <= $1) FROM `+view(table)+` WHERE $3::timestamptz IS NULL OR `+r.Where(pq.QuoteIdentifier, "$3"),
+		upTo, table, nullTime(r.Since)).Scan(&all, &upToCount)
 	return all, upToCount, err
 }

@@ -105,6 +105,9 @@ func (w *Warehouse) PrepareTable(ctx context.Context, table string, columns []ki
 	if err != nil {
 		return false, fmt.Errorf("table %s: %w", table, err)
 	}
+	if md, err = w.ensureExpiration(ctx, t, md); err != nil {
+		return false, err
+	}
 	missing := missingFields(md.Schema, want)
 	if len(missing) == 0 {
 		return false, nil
@@ -301,12 +304,13 @@ func (w *Warehouse) DropStaging(ctx context.Context, staging string) error {
 }
 
 // TableState implements kith.Warehouse.
-func (w *Warehouse) TableState(ctx context.Context, table string) (kith.WarehouseTableState, error) {
+func (w *Warehouse) TableState(ctx context.Context, table string, r kith.Retained) (kith.WarehouseTableState, error) {
 	d, err := tableDef(table)
 	if err != nil {
 		return kith.WarehouseTableState{}, err
 	}
-	row, err := w.queryRow(ctx, fmt.Sprintf("SELECT count(*), count(DISTINCT `%s`) FROM %s", d.Key, w.Table(table)))
+	where := r.Where(func(c string) string { return "`" + c + "`" }, "TIMESTAMP '"+r.Since.UTC().Format("2006-01-02 15:04:05.999999")+"'")
+	row, err := w.queryRow(ctx, fmt.Sprintf("SELECT count(*), count(DISTINCT `%s`) FROM %s WHERE %s", d.Key, w.Table(table), where))
 	if err != nil {
 		return kith.WarehouseTableState{}, fmt.Errorf("count %s: %w", table, err)
 	}

@@ -365,3 +365,41 @@ func TestErasureDeletesFromTheStarSchema(t *testing.T) {
 		t.Errorf("fact_order: %d rows still name the contact after DetachOrders", n)
 	}
 }
+
+// TestEventRetentionInBothStores: fact_event's partitions expire at the event
+// retention age, and a check run
+// while PostgreSQL has deleted old events that BigQuery still holds passes,
+// because both sides leave out rows near the age.
+func TestEventRetentionInBothStores(t *testing.T) {
+	e := newLoadEnv(t, "retention")
+	ctx := context.Background()
+	const month = 30 * 24 * time.Hour
+	e.wh.UseEventRetention(month)
+	e.acts.EventRetention = month
+	e.exec(`INSERT INTO events (event_id, type, source, occurred_at) SELECT 'old-' || i, 'Page Viewed', 'tracker', now() - interval '40 days' FROM generate_series(1, 3) i`)
+	e.exec(`INSERT INTO events (event_id, type, source, occurred_at) SELECT 'new-' || i, 'Page Viewed', 'tracker', now() - interval '1 day' FROM generate_series(1, 2) i`)
+	e.load(workflows.WarehouseLoadInput{Tables: []string{"fact_event"}})
+	md, err := e.wh.Client().Dataset(e.dataset).Table("fact_event").Metadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.TimePartitioning == nil || md.TimePartitioning.Expiration != month {
+		t.Errorf("fact_event partitioning %+v, want day partitions expiring after 30 days", md.TimePartitioning)
+	}
+
+	// The Retention workflow's deletion, before BigQuery drops the partitions.
+	if n, err := e.store.DeleteEventsBefore(ctx, time.Now().Add(-month), 100); err != nil || n != 3 {
+		t.Fatalf("deleted %d old events (%v)", n, err)
+	}
+	if c, err := e.acts.VerifyLoad(ctx, activities.VerifyLoadInput{Table: "fact_event", UpTo: time.Now()}); err != nil || c.Postgres != 2 || c.BigQuery != 2 {
+		t.Errorf("the check with retention: %+v, %v; want 2 = 2", c, err)
+	}
+	noRetention := &activities.Warehouse{Source: e.store, Target: e.wh}
+	if _, err := noRetention.VerifyLoad(ctx, activities.VerifyLoadInput{Table: "fact_event", UpTo: time.Now()}); err == nil || !strings.Contains(err.Error(), "more than PostgreSQL") {
+		t.Errorf("the same check counting every row: %v, want BigQuery's 5 rows to exceed PostgreSQL's 2", err)
+	}
+
+	// A change of age is applied by the next load's PrepareTable (a tables.patch
+	// of timePartitioning); the emulator answers it but does not keep it (see
+	// TestEmulatorBehaviour), so only creation is checked here.
+}

@@ -13,11 +13,13 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"time"
 
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 
+	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/schemas"
 )
 
@@ -26,6 +28,36 @@ type Warehouse struct {
 	bq      *bigquery.Client
 	project string
 	dataset string
+	// eventRetention is fact_event's partition expiration (UseEventRetention).
+	eventRetention time.Duration
+}
+
+// UseEventRetention makes fact_event's day partitions expire after d (0:
+// never), set when the table is created or next prepared for a load.
+func (w *Warehouse) UseEventRetention(d time.Duration) { w.eventRetention = d }
+
+// expiration is table's partition expiration.
+func (w *Warehouse) expiration(table string) time.Duration {
+	if table == kith.RetainedTable {
+		return w.eventRetention
+	}
+	return 0
+}
+
+// ensureExpiration sets the partition expiration of an existing table when it
+// differs from the configured one, and returns the table's metadata.
+func (w *Warehouse) ensureExpiration(ctx context.Context, t *bigquery.Table, md *bigquery.TableMetadata) (*bigquery.TableMetadata, error) {
+	want := w.expiration(t.TableID)
+	if md.TimePartitioning == nil || md.TimePartitioning.Expiration == want {
+		return md, nil
+	}
+	tp := *md.TimePartitioning
+	tp.Expiration = want
+	md, err := t.Update(ctx, bigquery.TableMetadataToUpdate{TimePartitioning: &tp}, md.ETag)
+	if err != nil {
+		return nil, fmt.Errorf("partition expiration of %s: %w", t.TableID, err)
+	}
+	return md, nil
 }
 
 // Open connects to BigQuery. With emulatorHost (host:port) it talks to the emulator
@@ -121,9 +153,12 @@ func (w *Warehouse) EnsureSchema(ctx context.Context) error {
 		return err
 	}
 	for _, d := range defs {
-		_, err := w.bq.Dataset(w.dataset).Table(d.Name).Metadata(ctx)
+		t := w.bq.Dataset(w.dataset).Table(d.Name)
+		md, err := t.Metadata(ctx)
 		if isStatus(err, http.StatusNotFound) {
 			err = w.createTable(ctx, d, d.Fields)
+		} else if err == nil {
+			_, err = w.ensureExpiration(ctx, t, md)
 		}
 		if err != nil {
 			return fmt.Errorf("table %s: %w", d.Name, err)
@@ -153,7 +188,7 @@ func (w *Warehouse) ensureDataset(ctx context.Context) error {
 func (w *Warehouse) createTable(ctx context.Context, d TableDef, schema bigquery.Schema) error {
 	meta := &bigquery.TableMetadata{Description: d.Description, Schema: schema}
 	if d.PartitionField != "" {
-		meta.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: d.PartitionField}
+		meta.TimePartitioning = &bigquery.TimePartitioning{Type: bigquery.DayPartitioningType, Field: d.PartitionField, Expiration: w.expiration(d.Name)}
 	}
 	if len(d.Clustering) > 0 {
 		meta.Clustering = &bigquery.Clustering{Fields: d.Clustering}

@@ -79,7 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 			return err
 		}
 		defer bq.Close()
-		wh = &activities.Warehouse{Source: store, Target: bq}
+		bq.UseEventRetention(cfg.EventRetention)
+		wh = &activities.Warehouse{Source: store, Target: bq, EventRetention: cfg.EventRetention}
 		privacy.Warehouse = bq
 	} else {
 		log.Warn("BigQuery not configured (set BIGQUERY_PROJECT, or BIGQUERY_EMULATOR_HOST for the emulator): this worker runs no WarehouseLoad")
@@ -115,7 +116,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Personalize: &activities.Personalize{Store: store},
 		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: sender, PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"],
 			Links: kith.Signer{Key: cfg.LinkKey, Old: cfg.LinkKeysOld}, PublicURL: cfg.PublicURL, Now: time.Now},
-		Privacy: privacy,
+		Privacy:   privacy,
+		Retention: &activities.Retention{Store: store, Events: cfg.EventRetention, Now: time.Now},
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

@@ -63,13 +63,15 @@ type Activities struct {
 	Personalize *activities.Personalize
 	// Privacy erases contacts.
 	Privacy *activities.Privacy
+	// Retention deletes what is kept only for a while.
+	Retention *activities.Retention
 }
 
 // Register registers every workflow and activity with r. Activity names are the
 // method names (workflows call them through typed method handles).
 func Register(r worker.Registry, acts Activities) {
 	RegisterWorkflows(r)
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize, acts.Privacy} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize, acts.Privacy, acts.Retention} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}
@@ -91,4 +93,5 @@ func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(RetryDelivery, workflow.RegisterOptions{Name: RetryDeliveryName})
 	r.RegisterWorkflowWithOptions(Personalization, workflow.RegisterOptions{Name: PersonalizationName})
 	r.RegisterWorkflowWithOptions(Erasure, workflow.RegisterOptions{Name: ErasureName})
+	r.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionName})
 }

@@ -12,3 +12,7 @@ CREATE TABLE quarantine_budgets (
     dropped_bytes bigint      NOT NULL DEFAULT 0,
     PRIMARY KEY (client, hour)
 );
+
+-- Retention: the Retention workflow deletes events older than
+-- KITH_EVENT_RETENTION_DAYS in batches, oldest first.
+CREATE INDEX events_occurred_at ON events (occurred_at);
