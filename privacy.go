@@ -75,6 +75,10 @@ type ErasureStore interface {
 	// BeginErasure records the request (once) and returns the receipt so far;
 	// a contact that neither exists nor was erased is CodeNotFound.
 	BeginErasure(ctx context.Context, contactID, requestedBy string) (ErasureReceipt, error)
+	// ErasureContacts are the person's contact ids, survivor first: the
+	// contact's survivor (itself unless merged) and every contact merged into
+	// it; each has a workflow whose histories go.
+	ErasureContacts(ctx context.Context, contactID string) ([]string, error)
 	// ErasureDeliveries are the contact's delivery ids (each may have a
 	// RetryDelivery workflow).
 	ErasureDeliveries(ctx context.Context, contactID string) ([]string, error)

@@ -45,6 +45,12 @@ func (a *Privacy) BeginErasure(ctx context.Context, in EraseRequest) (kith.Erasu
 	return r, err
 }
 
+// ErasureContacts lists the person's contacts: the survivor and every
+// contact merged into it (each has a workflow to stop and delete).
+func (a *Privacy) ErasureContacts(ctx context.Context, contactID string) ([]string, error) {
+	return a.Store.ErasureContacts(ctx, contactID)
+}
+
 // ErasureDeliveries lists the contact's deliveries (their replays are
 // workflows to delete).
 func (a *Privacy) ErasureDeliveries(ctx context.Context, contactID string) ([]string, error) {
@@ -102,6 +108,9 @@ func (a *Privacy) EraseWarehouse(ctx context.Context, contactID string) (kith.Er
 // EraseHistoriesInput names the workflows whose histories name the contact.
 type EraseHistoriesInput struct {
 	ContactID string `json:"contact_id"`
+	// ContactIDs are the person's contacts whose CRM syncs name them (only
+	// ContactID when empty: erasures begun before merged contacts counted).
+	ContactIDs []string `json:"contact_ids,omitempty"`
 	// WorkflowIDs are the contact's own workflow and its deliveries' replays.
 	WorkflowIDs []string `json:"workflow_ids"`
 	// SearchAttribute finds the other runs that name it (CRM syncs).
@@ -113,7 +122,17 @@ type EraseHistoriesInput struct {
 // Temporal lists none.
 func (a *Privacy) EraseHistories(ctx context.Context, in EraseHistoriesInput) (kith.ErasureStep, error) {
 	step := kith.ErasureStep{Store: kith.ErasureStoreTemporal, Removed: map[string]int64{}, At: time.Now().UTC()}
-	query := fmt.Sprintf("%s = %q", in.SearchAttribute, in.ContactID)
+	named := in.ContactIDs
+	if len(named) == 0 {
+		named = []string{in.ContactID}
+	}
+	var query string
+	for i, id := range named {
+		if i > 0 {
+			query += " OR "
+		}
+		query += fmt.Sprintf("%s = %q", in.SearchAttribute, id)
+	}
 	for _, id := range in.WorkflowIDs {
 		query += fmt.Sprintf(" OR WorkflowId = %q", id)
 	}

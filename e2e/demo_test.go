@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"bufio"
+	"bytes"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,8 +25,11 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	demo := exec.Command(filepath.Join(bins, "starter"), "demo", "-dir", t.TempDir())
+	dir := t.TempDir()
+	demo := exec.Command(filepath.Join(bins, "starter"), "demo", "-dir", dir)
 	demo.Dir = ".." // where a newcomer runs it
+	// At debug level every process logs the most it ever will: still no PII.
+	demo.Env = append(os.Environ(), "LOG_LEVEL=debug")
 	pr, pw := io.Pipe()
 	demo.Stdout, demo.Stderr = pw, pw
 	demo.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -99,7 +104,8 @@ wait:
 		"pending triggers cancelled: browse_abandonment (consent email_marketing withdrawn)",
 		"export without an admin key: 401",
 		"Grace's erasure (POST /v1/privacy/erasures): completed; removed per store: postgres ",
-		"the form sends Grace's email again: 202 {\"status\":\"not_stored\"}",
+		"the form sends Grace's email again: 202 {\"status\":\"not_stored\"",
+		"decided merge (POST): 200; Deduplicate applied it: 1 merge",
 		"asking to erase her again: 200 (the same receipt)",
 		"withdrawing with a bare contact id: 403; with the signed link (starter link unsubscribe): page 200, one-click POST (RFC 8058) 200; email marketing is now withdrawn",
 	} {
@@ -147,8 +153,52 @@ wait:
 		demo.Process.Kill()
 		t.Fatal("demo did not stop within a minute of Ctrl-C")
 	}
+	piiInLogs(t, filepath.Join(dir, "stack.log"))
 	// The stack and the worker are gone: the Temporal address no longer answers.
 	if err := exec.Command(temporalBin, "workflow", "list", "--address", address, "--command-timeout", "2s").Run(); err == nil {
 		t.Errorf("Temporal at %s still answers after the demo stopped", address)
 	}
+}
+
+// Email addresses, and phone numbers as people and the demo's data write them
+// (E.164, or national with separators: 9 or more digits in one run).
+var (
+	emailLike = regexp.MustCompile(`(?i)[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}`)
+	phoneLike = regexp.MustCompile(`\+[1-9][0-9]{7,14}\b|\b[0-9]{2,4}[ .-][0-9]{2,4}[ .-][0-9]{2,4}[ .-]?[0-9]{0,4}\b`)
+)
+
+// piiInLogs fails the test for every email address or phone number in the
+// log file of a demo run: the worker's, the API's, PostgreSQL's, the Temporal
+// dev server's and the BigQuery emulator's logs all go there.
+func piiInLogs(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"level":"DEBUG"`)) {
+		t.Errorf("%s has no debug lines: was LOG_LEVEL=debug honoured?", path)
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		for _, re := range []*regexp.Regexp{emailLike, phoneLike} {
+			for _, m := range re.FindAllString(line, -1) {
+				if re == phoneLike && !phoneDigits(m) {
+					continue
+				}
+				t.Errorf("%s:%d holds %q: %.300s", filepath.Base(path), i+1, m, line)
+			}
+		}
+	}
+}
+
+// phoneDigits tells a phone number from a date, a time or a counter: 8 to 15
+// digits not in a date-time's shape.
+func phoneDigits(s string) bool {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n++
+		}
+	}
+	return n >= 8 && n <= 15 && !regexp.MustCompile(`^\d{4}-\d{2}-\d{2}`).MatchString(s)
 }

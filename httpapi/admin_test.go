@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/workflows"
@@ -98,4 +99,49 @@ func TestReviewDecisionsNeedAnAdminKeyAndAreAudited(t *testing.T) {
 	if code := k.admin(t, adminKey, "GET", "/v1/admin/reviews", "", &list); code != 200 || len(list.Pairs) != 0 {
 		t.Errorf("after the decision the queue is %d %+v", code, list)
 	}
+}
+
+// TestErasingAMergedContactErasesThePerson: two records of one person merged
+// after an admin's review decision; erasing the merged record's id erases the
+// survivor too, in PostgreSQL and in Temporal (both contacts' workflows).
+func TestErasingAMergedContactErasesThePerson(t *testing.T) {
+	k := newKith(t, workflows.ContactInput{})
+	tag := uuid.NewString()[:8]
+	emails := []string{"whole.a." + tag + "@example.com", "whole.b." + tag + "@example.com"}
+	a, b := k.subscribe(t, emails[0]), k.subscribe(t, emails[1])
+	if err := k.Store.QueueReview(context.Background(), []kith.ReviewPair{{A: a, B: b, Probability: 0.6}}); err != nil {
+		t.Fatal(err)
+	}
+	if code := k.admin(t, adminKey, "POST", "/v1/admin/reviews", `{"a":"`+a+`","b":"`+b+`","decision":"merge"}`, nil); code != 200 {
+		t.Fatalf("decision answered %d", code)
+	}
+	run, err := k.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "dedup-" + tag, TaskQueue: workflows.TaskQueue}, workflows.DeduplicateName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var merged string
+	if err := k.Store.DB().Get(&merged, `SELECT id::text FROM contacts WHERE id IN ($1, $2) AND merged_into IS NOT NULL`, a, b); err != nil {
+		t.Fatalf("no merge of the reviewed pair: %v", err)
+	}
+
+	if code, r := k.erase(t, merged); code != 200 && code != 202 || r["status"] != "completed" {
+		t.Fatalf("erasing the merged record: %d %v", code, r)
+	}
+	if found := k.rowsNaming(t, emails...); len(found) > 0 {
+		t.Errorf("PostgreSQL still names the person: %v", found)
+	}
+	if n := k.count(t, `SELECT count(*) FROM contacts WHERE id IN ($1, $2)`, a, b); n != 0 {
+		t.Errorf("%d of the person's contacts left", n)
+	}
+	eventually(t, "both contacts' workflows leave the Temporal file", func() bool {
+		held := temporalFileHolds(t, emails...)
+		if len(held) > 0 {
+			t.Logf("the Temporal file holds %v", held)
+		}
+		return len(held) == 0
+	})
+	recordHistory(t, k, workflows.ErasureWorkflowID(merged), "", "erasure_whole_person.json")
 }

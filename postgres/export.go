@@ -13,8 +13,8 @@ import (
 )
 
 // exportSections are the parts of a contact's export (the right of access),
-// each a query over the person's contacts (person: the contact and those
-// merged into it) and their anonymous ids (anon), oldest first. Secrets that
+// each a query over the person's contacts (person: see personCTE; the
+// profile is the contact asked for) and their anonymous ids (anon), oldest first. Secrets that
 // are Kith's, not the person's (a claim's token hash), are left out.
 var exportSections = []struct{ name, sql string }{
 	{"profile", `SELECT to_jsonb(c) FROM contacts c WHERE c.id = $1`},
@@ -37,8 +37,7 @@ var exportSections = []struct{ name, sql string }{
 // exportQuery builds the export as one JSON object in one statement, so every
 // section is read from the same snapshot.
 var exportQuery = func() string {
-	q := `WITH RECURSIVE person(id) AS (SELECT id FROM contacts WHERE id = $1
-		UNION SELECT c.id FROM contacts c JOIN person ON c.merged_into = person.id),
+	q := personCTE + `,
 	anon AS (SELECT value FROM identities WHERE kind = 'anonymous' AND contact_id IN (SELECT id FROM person))
 	SELECT jsonb_build_object('contact_id', $1::text, 'exported_at', now()`
 	for _, s := range exportSections {

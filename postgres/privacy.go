@@ -64,10 +64,23 @@ func (s *Store) ErasureDeliveries(ctx context.Context, contactID string) ([]stri
 	return ids, err
 }
 
-// erasedSet is the contact $1 and every contact merged into it: a person's
-// records, all erased together.
-const erasedSet = `WITH RECURSIVE erased(id) AS (SELECT id FROM contacts WHERE id = $1
-	UNION SELECT c.id FROM contacts c JOIN erased ON c.merged_into = erased.id) SELECT id FROM erased`
+// personCTE names person(id): a person's records, all erased (or exported)
+// together: the contact $1's survivor (itself unless it was merged) and
+// every contact merged into that survivor, directly or not.
+const personCTE = `WITH RECURSIVE up(id, merged_into) AS (SELECT id, merged_into FROM contacts WHERE id = $1
+		UNION SELECT c.id, c.merged_into FROM contacts c JOIN up ON c.id = up.merged_into),
+	person(id) AS (SELECT id FROM up WHERE merged_into IS NULL
+		UNION SELECT c.id FROM contacts c JOIN person ON c.merged_into = person.id)`
+
+// erasedSet lists the person's contacts, survivor first.
+const erasedSet = personCTE + ` SELECT p.id FROM person p JOIN contacts c ON c.id = p.id ORDER BY c.merged_into IS NOT NULL, p.id`
+
+// ErasureContacts implements kith.ErasureStore.
+func (s *Store) ErasureContacts(ctx context.Context, contactID string) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, erasedSet, contactID)
+	return ids, err
+}
 
 // erasureParams names an erasure's parameters for the statements below:
 // p.ids the erased contacts, p.anon their anonymous ids, p.emails their

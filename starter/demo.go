@@ -125,7 +125,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := slog.New(slog.NewJSONHandler(logf, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	workerBin, err := siblingBinary("worker")
 	if err != nil {
@@ -221,7 +221,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := demoCRM(ctx, c, sim, apiURL, store, e); err != nil {
 		return err
 	}
-	if err := demoGraceElsewhere(ctx, c, sim, apiURL, abs, e); err != nil {
+	if err := demoGraceElsewhere(ctx, c, sim, apiURL, grace, abs, e); err != nil {
 		return err
 	}
 	if err := demoWarehouse(ctx, c, wh, e); err != nil {

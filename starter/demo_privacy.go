@@ -13,6 +13,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/activities"
 	"github.com/kithhq/kith/crm/crmsim"
 	"github.com/kithhq/kith/workflows"
 )
@@ -27,8 +29,9 @@ const (
 // demoGraceElsewhere gives Grace what a real customer collects beyond forms
 // and tracking, through the public paths: a purchase and a support ticket in
 // the CRM (signed webhooks, CRMSync), and an old duplicate record of her in a
-// CSV import (no shared email or phone) for the cleaning to merge.
-func demoGraceElsewhere(ctx context.Context, c client.Client, sim *crmsim.Sim, apiURL, dir string, e env) error {
+// CSV import (no shared email or phone), which de-duplication holds for a
+// person to review and merges once ops decide through the admin API.
+func demoGraceElsewhere(ctx context.Context, c client.Client, sim *crmsim.Sim, apiURL, grace, dir string, e env) error {
 	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, "==> "+format+"\n", a...) }
 	now := time.Now()
 	contact := sim.AddContact(map[string]string{"email": "Grace.Hopper@Example.org", "firstname": "Grace", "lastname": "Hopper"}, now)
@@ -67,7 +70,46 @@ func demoGraceElsewhere(ctx context.Context, c client.Client, sim *crmsim.Sim, a
 	if err != nil {
 		return err
 	}
-	say("an old list holds Grace under another address (%s): %d new contact, for the cleaning to merge", filepath.Base(old), sum.Created)
+	say("an old list holds Grace under another address (%s): %d new contact", filepath.Base(old), sum.Created)
+
+	// De-duplication holds Grace and her old record for review: ops decide.
+	dedup := func(id string) (activities.DedupSummary, error) {
+		var sum activities.DedupSummary
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, workflows.DeduplicateName)
+		if err == nil {
+			err = run.Get(ctx, &sum)
+		}
+		return sum, err
+	}
+	first, err := dedup("deduplicate-old-list")
+	if err != nil {
+		return err
+	}
+	say("Deduplicate: %d merges, %d pairs held for a person to review", first.Merges, first.Review)
+	d := demoAPI{ctx, apiURL}
+	admin := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+demoAdminKey) }
+	_, body, _, err := d.do(nil, "GET", "/v1/admin/reviews?limit=100", "", "", admin)
+	if err != nil {
+		return err
+	}
+	var queue struct{ Pairs []kith.ReviewPair }
+	json.Unmarshal([]byte(body), &queue)
+	for _, p := range queue.Pairs {
+		if p.A != grace && p.B != grace {
+			continue
+		}
+		code, _, _, err := d.do(nil, "POST", "/v1/admin/reviews", "application/json",
+			fmt.Sprintf(`{"a":%q,"b":%q,"decision":"merge"}`, p.A, p.B), admin)
+		if err != nil {
+			return err
+		}
+		sum, err := dedup("deduplicate-after-review")
+		if err != nil {
+			return err
+		}
+		say("review queue (GET /v1/admin/reviews, admin key): Grace and her old record, p=%.2f; decided merge (POST): %d; Deduplicate applied it: %d merge", p.Probability, code, sum.Merges)
+	}
+
 	return nil
 }
 
@@ -79,12 +121,12 @@ func demoPrivacy(ctx context.Context, apiURL, grace string, e env) error {
 	d := demoAPI{ctx, apiURL}
 	admin := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+demoAdminKey) }
 
-	code, _, _, err := d.do(nil, "GET", "/v1/privacy/contacts/"+grace+"/export", "", "", nil)
+	code, body, _, err := d.do(nil, "GET", "/v1/privacy/contacts/"+grace+"/export", "", "", nil)
 	if err != nil {
 		return err
 	}
 	say("export without an admin key: %d", code)
-	code, body, _, err := d.do(nil, "GET", "/v1/privacy/contacts/"+grace+"/export", "", "", admin)
+	code, body, _, err = d.do(nil, "GET", "/v1/privacy/contacts/"+grace+"/export", "", "", admin)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -59,24 +60,43 @@ func Erasure(ctx workflow.Context, in activities.EraseRequest) (kith.ErasureRece
 	if err := workflow.ExecuteActivity(ctx, a.BeginErasure, in).Get(ctx, &r); err != nil || !r.CompletedAt.IsZero() {
 		return r, err
 	}
+	contacts := []string{in.ContactID}
+	if workflow.GetVersion(ctx, "erase-whole-person", workflow.DefaultVersion, 1) >= 1 {
+		// The person: the contact's survivor and every contact merged into it.
+		if err := workflow.ExecuteActivity(ctx, a.ErasureContacts, in.ContactID).Get(ctx, &contacts); err != nil {
+			return r, err
+		}
+		if !slices.Contains(contacts, in.ContactID) {
+			contacts = append(contacts, in.ContactID) // already gone from PostgreSQL (a resumed erasure)
+		}
+	}
 	var deliveries []string
 	if err := workflow.ExecuteActivity(ctx, a.ErasureDeliveries, in.ContactID).Get(ctx, &deliveries); err != nil {
 		return r, err
 	}
-	histories := activities.EraseHistoriesInput{ContactID: in.ContactID, WorkflowIDs: []string{ContactWorkflowID(in.ContactID)},
-		SearchAttribute: SearchContacts.GetName()}
+	histories := activities.EraseHistoriesInput{ContactID: in.ContactID, SearchAttribute: SearchContacts.GetName()}
+	if len(contacts) > 1 {
+		histories.ContactIDs = contacts
+	}
+	for _, c := range contacts {
+		histories.WorkflowIDs = append(histories.WorkflowIDs, ContactWorkflowID(c))
+	}
 	for _, d := range deliveries {
 		histories.WorkflowIDs = append(histories.WorkflowIDs, RetryDeliveryID(d))
 	}
-	for _, step := range []struct {
+	type step struct {
 		activity any
 		arg      any
-	}{
-		{a.StopWorkflow, ContactWorkflowID(in.ContactID)},
+	}
+	var steps []step
+	for _, c := range contacts {
+		steps = append(steps, step{a.StopWorkflow, ContactWorkflowID(c)})
+	}
+	for _, step := range append(steps, []step{
 		{a.ErasePostgres, in.ContactID},
 		{a.EraseWarehouse, in.ContactID},
 		{a.EraseHistories, histories},
-	} {
+	}...) {
 		if err := workflow.ExecuteActivity(ctx, step.activity, step.arg).Get(ctx, nil); err != nil {
 			return r, err
 		}
