@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -138,8 +139,9 @@ wait:
 	if err != nil {
 		t.Fatalf("temporal workflow list: %v\n%s", err, list)
 	}
-	if strings.Count(string(list), "ImportContacts") != 2 || !strings.Contains(string(list), "Completed") {
-		t.Errorf("workflow list shows:\n%s\nwant two completed ImportContacts", list)
+	// The sample file twice (one workflow id, two runs) and Grace's old list.
+	if strings.Count(string(list), "ImportContacts") != 3 || !strings.Contains(string(list), "Completed") {
+		t.Errorf("workflow list shows:\n%s\nwant three completed ImportContacts", list)
 	}
 
 	demo.Process.Signal(syscall.SIGINT)
@@ -164,7 +166,7 @@ wait:
 // (E.164, or national with separators: 9 or more digits in one run).
 var (
 	emailLike = regexp.MustCompile(`(?i)[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}`)
-	phoneLike = regexp.MustCompile(`\+[1-9][0-9]{7,14}\b|\b[0-9]{2,4}[ .-][0-9]{2,4}[ .-][0-9]{2,4}[ .-]?[0-9]{0,4}\b`)
+	phoneLike = regexp.MustCompile(`\+[1-9][0-9]{7,14}\b|\b[0-9]{2,4}[ .-][0-9]{2,4}[ .-][0-9]{2,4}[ .-]?[0-9]{0,4}\b|\([0-9]{2,4}\) ?[0-9]{2,4}[ .-][0-9]{2,4}\b`)
 )
 
 // piiInLogs fails the test for every email address or phone number in the
@@ -179,15 +181,42 @@ func piiInLogs(t *testing.T, path string) {
 	if !bytes.Contains(b, []byte(`"level":"DEBUG"`)) {
 		t.Errorf("%s has no debug lines: was LOG_LEVEL=debug honoured?", path)
 	}
-	for i, line := range strings.Split(string(b), "\n") {
+	for _, f := range piiIn(b) {
+		t.Errorf("%s:%s", filepath.Base(path), f)
+	}
+}
+
+// piiIn lists the email addresses and phone numbers in log, with their lines.
+func piiIn(log []byte) []string {
+	var found []string
+	for i, line := range strings.Split(string(log), "\n") {
 		for _, re := range []*regexp.Regexp{emailLike, phoneLike} {
 			for _, m := range re.FindAllString(line, -1) {
 				if re == phoneLike && !phoneDigits(m) {
 					continue
 				}
-				t.Errorf("%s:%d holds %q: %.300s", filepath.Base(path), i+1, m, line)
+				found = append(found, fmt.Sprintf("%d holds %q: %.300s", i+1, m, line))
 			}
 		}
+	}
+	return found
+}
+
+func TestPIIGrepFindsWhatALeakWouldLookLike(t *testing.T) {
+	leaks := []string{
+		`{"level":"DEBUG","msg":"upsert","email":"Grace.Hopper@Example.org"}`,
+		`2026-12-02 10:00:00.123 UTC [42] ERROR: duplicate key value violates unique constraint DETAIL: Key (value)=(+4741234567) already exists.`,
+		`{"level":"INFO","msg":"sms","to":"412 34 567"}`,
+		`{"level":"INFO","phone":"(555) 010-0199"}`,
+	}
+	for _, l := range leaks {
+		if len(piiIn([]byte(l))) == 0 {
+			t.Errorf("the grep misses the leak in %s", l)
+		}
+	}
+	clean := `{"time":"2026-12-02T10:59:32.123456789Z","level":"DEBUG","msg":"load","rows":1796209297364905279,"took":"47.273741164s","addr":"127.0.0.1:43947"}`
+	if f := piiIn([]byte(clean)); len(f) > 0 {
+		t.Errorf("the grep flags a clean line: %v", f)
 	}
 }
 

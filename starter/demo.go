@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 
+	"go.temporal.io/sdk/client"
 	"google.golang.org/api/iterator"
 
 	"github.com/kithhq/kith/config"
@@ -185,15 +186,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 
 	for i, title := range []string{"importing the sample contacts", "importing the same file again (idempotent: nothing new)"} {
 		say("%s: %s", title, sample)
-		in, err := prepareImport(sample, 10)
-		if err != nil {
-			return err
-		}
-		run, err := startImport(ctx, c, in)
-		if err != nil {
-			return err
-		}
-		sum, err := waitImport(ctx, c, run, in.Size, e.stderr)
+		sum, err := importFile(ctx, c, sample, e.stderr)
 		if err != nil {
 			return err
 		}
@@ -293,4 +286,18 @@ func siblingBinary(name string) (string, error) {
 		return "", fmt.Errorf("%s not found next to %s: build it with `make build`", name, self)
 	}
 	return p, nil
+}
+
+// importFile imports a CSV file through the ImportContacts workflow (batches
+// of 10) and waits for it, showing progress on w.
+func importFile(ctx context.Context, c client.Client, path string, w io.Writer) (workflows.ImportSummary, error) {
+	in, err := prepareImport(path, 10)
+	if err != nil {
+		return workflows.ImportSummary{}, err
+	}
+	run, err := startImport(ctx, c, in)
+	if err != nil {
+		return workflows.ImportSummary{}, err
+	}
+	return waitImport(ctx, c, run, in.Size, w)
 }

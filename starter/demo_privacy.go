@@ -58,15 +58,7 @@ func demoGraceElsewhere(ctx context.Context, c client.Client, sim *crmsim.Sim, a
 	if err := os.WriteFile(old, []byte(csv), 0o644); err != nil {
 		return err
 	}
-	in, err := prepareImport(old, 10)
-	if err != nil {
-		return err
-	}
-	run, err := startImport(ctx, c, in)
-	if err != nil {
-		return err
-	}
-	sum, err := waitImport(ctx, c, run, in.Size, e.stderr)
+	sum, err := importFile(ctx, c, old, e.stderr)
 	if err != nil {
 		return err
 	}

@@ -28,16 +28,9 @@ func runErase(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(e.stderr, "its email, phone and CRM ids are kept only as keyed hashes, so they are refused when they come back.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return usagef("%v", err)
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usagef("name one contact id")
-	}
-	id := fs.Arg(0)
-	if _, err := uuid.Parse(id); err != nil {
-		return usagef("%q is not a contact id (a UUID, as the API and `starter link` show it)", id)
+	id, err := contactArg(fs, args)
+	if err != nil {
+		return err
 	}
 	cfg, err := config.FromEnv(e.getenv, true)
 	if err != nil {
@@ -67,6 +60,22 @@ func runErase(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(e.stderr, "the erasure is still running: see %s in the Temporal UI, or run this again\n", workflows.ErasureWorkflowID(id))
 	}
 	return nil
+}
+
+// contactArg parses fs's flags and the one contact id that follows them.
+func contactArg(fs *flag.FlagSet, args []string) (string, error) {
+	if err := fs.Parse(args); err != nil {
+		return "", usagef("%v", err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return "", usagef("name one contact id")
+	}
+	id := fs.Arg(0)
+	if _, err := uuid.Parse(id); err != nil {
+		return "", usagef("%q is not a contact id (a UUID, as the API and `starter link` show it)", id)
+	}
+	return id, nil
 }
 
 // cliActor is who the audit log records for a command run by hand.

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/google/uuid"
-
 	"github.com/kithhq/kith/config"
 )
 
@@ -27,16 +25,9 @@ func runExport(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(e.stderr, "orders, tickets, merges and deliveries as one JSON document; the audit log records who asked.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return usagef("%v", err)
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usagef("name one contact id")
-	}
-	id := fs.Arg(0)
-	if _, err := uuid.Parse(id); err != nil {
-		return usagef("%q is not a contact id (a UUID, as the API and `starter link` show it)", id)
+	id, err := contactArg(fs, args)
+	if err != nil {
+		return err
 	}
 	cfg, err := config.FromEnv(e.getenv, true)
 	if err != nil {
