@@ -127,6 +127,9 @@ func IdentitiesOf(fields map[Field]Value) []Identity {
 // each refusal under the path that tried (form, identify, import, crm).
 type ErasedList interface {
 	Erased(ctx context.Context, path string, ids []Identity) (bool, error)
+	// ErasedEach checks a batch in one query: whether each input's
+	// identities name an erased person.
+	ErasedEach(ctx context.Context, path string, inputs [][]Identity) ([]bool, error)
 }
 
 // Exporter answers the right of access: everything Kith holds on a contact as

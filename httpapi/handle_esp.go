@@ -37,6 +37,7 @@ type espResponse struct {
 	Accepted    int `json:"accepted"`
 	Duplicates  int `json:"duplicates"`
 	Quarantined int `json:"quarantined"`
+	Refused     int `json:"refused,omitempty"` // events of erased people: not stored
 }
 
 // handleESPEvents serves POST /v1/webhooks/esp/sendgrid. A delivery whose
@@ -93,6 +94,29 @@ func (s *Server) handleESPEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		events, consequences = append(events, ev), append(consequences, cons)
 		purposes, emails = append(purposes, e.Purpose), append(emails, strings.ToLower(strings.TrimSpace(e.Email)))
+	}
+	if s.Erased != nil && len(events) > 0 {
+		// An erased person's late events (an open, a bounce) are not stored,
+		// nor their address suppressed again: only counted.
+		ids := make([][]kith.Identity, len(emails))
+		for i, e := range emails {
+			ids[i] = kith.IdentitiesOf(map[kith.Field]kith.Value{kith.FieldEmail: {Value: e}})
+		}
+		gone, err := s.Erased.ErasedEach(r.Context(), "esp", ids)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		kept := 0
+		for i := range events {
+			if gone[i] {
+				res.Refused++
+				continue
+			}
+			events[kept], consequences[kept], purposes[kept], emails[kept] = events[i], consequences[i], purposes[i], emails[i]
+			kept++
+		}
+		events, consequences, purposes, emails = events[:kept], consequences[:kept], purposes[:kept], emails[:kept]
 	}
 	if len(bad) > 0 {
 		if err := s.Store.Quarantine(r.Context(), bad); err != nil {

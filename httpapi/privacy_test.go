@@ -15,6 +15,8 @@ import (
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/crm/crmsim"
+	"github.com/kithhq/kith/esp"
+	"github.com/kithhq/kith/esp/espsim"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -199,6 +201,15 @@ func TestErasureRemovesThePersonEverywhere(t *testing.T) {
 	if resynced, err := k.syncResult(t, "hubspot", again); err != nil || len(resynced.ContactIDs) != 0 {
 		t.Errorf("a CRM sync of the erased contact: %+v, %v; want no contact stored", resynced, err)
 	}
+	// The ESP's late events about a message sent before the erasure: an open
+	// and a hard bounce, neither stored nor suppressing the address again.
+	late := espsim.Sent{MessageID: "late-" + tag, To: email, Args: map[string]string{esp.ArgContact: id, esp.ArgDelivery: "welcome-" + tag, esp.ArgPurpose: "email_marketing"}}
+	if code, err := k.ESP.SendEvents(ctx, k.URL+"/v1/webhooks/esp/sendgrid", k.ESP.Events(late, time.Now(), "open", "hard_bounce"), time.Now(), false); err != nil || code != 200 {
+		t.Errorf("the ESP's events about the erased person: %d %v; want 200 (refused, not stored)", code, err)
+	}
+	if n := k.count(t, `SELECT count(*) FROM events WHERE contact_id = $1 OR properties->>'delivery_id' = $2`, id, "welcome-"+tag); n != 0 {
+		t.Errorf("%d of the ESP's events about the erased person stored", n)
+	}
 	if found := k.rowsNaming(t, email, crmEmail); len(found) > 0 {
 		t.Errorf("after the attempts to come back, PostgreSQL names them: %v", found)
 	}
@@ -209,7 +220,7 @@ func TestErasureRemovesThePersonEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	json.Unmarshal(raw, &byPath)
-	for _, path := range []string{"form", "identify", "import", "crm"} {
+	for _, path := range []string{"form", "identify", "import", "crm", "esp"} {
 		if byPath[path] < 1 {
 			t.Errorf("refusals by path %v: none counted for %s", byPath, path)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -261,6 +262,29 @@ func (s *Store) CompleteErasure(ctx context.Context, contactID string) (kith.Era
 // refusal is counted on the erased identity.
 func (s *Store) Erased(ctx context.Context, path string, ids []kith.Identity) (bool, error) {
 	return erased(ctx, s.db, s.hasher, path, ids)
+}
+
+// ErasedEach implements kith.ErasedList.
+func (s *Store) ErasedEach(ctx context.Context, path string, inputs [][]kith.Identity) ([]bool, error) {
+	var all []string
+	for _, ids := range inputs {
+		for _, id := range ids {
+			all = append(all, s.hasher.Hashes(id)...)
+		}
+	}
+	hits, err := refuse(ctx, s.db, path, all)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(inputs))
+	for i, ids := range inputs {
+		for _, id := range ids {
+			for _, h := range s.hasher.Hashes(id) {
+				out[i] = out[i] || slices.Contains(hits, h)
+			}
+		}
+	}
+	return out, nil
 }
 
 // erased is the check of one input's identities against the erased list, in q
