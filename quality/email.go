@@ -3,9 +3,11 @@ package quality
 import (
 	"math/bits"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/kithhq/kith"
 )
@@ -14,8 +16,15 @@ import (
 // import):
 //   - trimmed, and lower-cased whole: every major provider treats the local part
 //     case-insensitively, and identity matching needs one spelling;
-//   - the local part is a dot-atom (RFC 5322 atext and single dots); quoted local
-//     parts ("a b"@x) and comments are rejected: no mail platform accepts them;
+//   - what people and exports wrap an address in is taken off first, with a
+//     warning per kind of repair (see repairEmail); several addresses, or none,
+//     are rejected;
+//   - the local part is a dot-atom (RFC 5322 atext and single dots), and may
+//     hold non-ASCII letters, digits and marks (RFC 6531 internationalized
+//     addresses: NFC-normalized, lower-cased; an "smtputf8" warning says only
+//     an SMTPUTF8-capable sender can deliver it); quoted local parts ("a b"@x)
+//     and comments are rejected: mailbox providers do not hand them out and
+//     most sending platforms refuse them;
 //   - the domain has at least two labels of letters, digits and inner hyphens, each
 //     at most 63 bytes, and an alphabetic (or xn--) top-level label; an IDN domain
 //     is converted to punycode (bücher.de → xn--bcher-kva.de); IP literals are
@@ -26,7 +35,17 @@ import (
 //
 // No network lookups are made.
 func Email(v string) (string, kith.Violations) {
-	v = lowerASCII(strings.TrimSpace(v))
+	v, repairs := repairEmail(v)
+	if repairs.Rejects() {
+		return "", repairs
+	}
+	utf8Local := false
+	if v = lowerASCII(v); !isASCII(v) {
+		v = norm.NFC.String(v)
+		if at := strings.IndexByte(v, '@'); at > 0 && !isASCII(v[:at]) {
+			v, utf8Local = norm.NFC.String(strings.ToLower(v[:at]))+v[at:], true
+		}
+	}
 	local, domain, ok := strings.Cut(v, "@")
 	if !ok || local == "" || domain == "" {
 		return "", kith.Violations{reject(kith.FieldEmail, "invalid_email", "must be an address like name@example.com")}
@@ -50,7 +69,10 @@ func Email(v string) (string, kith.Violations) {
 	if len(v) > 254 {
 		return "", kith.Violations{reject(kith.FieldEmail, "email_too_long", "is longer than 254 characters")}
 	}
-	var vs kith.Violations
+	vs := repairs
+	if utf8Local {
+		vs = append(vs, warn(kith.FieldEmail, "smtputf8", "has non-ASCII characters before the @: only a sender with SMTPUTF8 (RFC 6531) can deliver to it"))
+	}
 	if s := domainSuggestion(ascii); s != "" {
 		w := warn(kith.FieldEmail, "email_domain_typo", "the domain looks like a typo of "+s)
 		w.Suggestion = local + "@" + s
@@ -76,7 +98,13 @@ func dotAtom(s string) bool {
 			if s[i-1] == '.' {
 				return false
 			}
-		} else if c >= utf8.RuneSelf || !atext[c] {
+		} else if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+				return false // RFC 6531 allows any; symbols and spaces are typing accidents
+			}
+			i += size - 1
+		} else if !atext[c] {
 			return false
 		}
 	}

@@ -31,7 +31,7 @@ func TestEmail(t *testing.T) {
 		{"o'brien@example.ie", "o'brien@example.ie", nil},
 		{"user@bücher.de", "user@xn--bcher-kva.de", nil},
 		{"user@xn--bcher-kva.de", "user@xn--bcher-kva.de", nil},
-		{"ada.example.com", "", []string{"invalid_email"}},
+		{"ada.example.com", "", []string{"no_email_address"}},
 		{"a@@example.com", "", []string{"invalid_email"}},
 		{"a@b@example.com", "", []string{"invalid_email"}},
 		{".ada@example.com", "", []string{"invalid_email"}},
