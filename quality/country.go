@@ -56,7 +56,7 @@ func plainKey(b []byte, s string) (key []byte, ok bool) {
 			r |= 0x20
 			space = false
 		case r >= utf8.RuneSelf && unicode.IsLetter(r):
-			r = unicode.ToLower(r)
+			r = foldCase(unicode.ToLower(r))
 			space = false
 		default:
 			return nil, false
@@ -70,7 +70,7 @@ func plainKey(b []byte, s string) (key []byte, ok bool) {
 var countries = func() map[string]string {
 	m := map[string]string{}
 	withdrawn := map[string]string{}
-	display := display.English.Regions()
+	english := display.English.Regions()
 	var names []string
 	for a := 'A'; a <= 'Z'; a++ {
 		for b := 'A'; b <= 'Z'; b++ {
@@ -83,7 +83,7 @@ var countries = func() map[string]string {
 			// withdrawn code either canonicalizes to its successor (FX → FR, ZR → CD,
 			// TP → TL) and shares its name, which it must not take over, or was
 			// split and has no name left (SU, YU, CS, AN).
-			name := display.Name(r)
+			name := english.Name(r)
 			if r.ISO3() == "ZZZ" || name == "" {
 				continue
 			}
@@ -99,6 +99,38 @@ var countries = func() map[string]string {
 	}
 	for variant, code := range countryVariants {
 		m[countryKey(variant)] = code
+	}
+	// Names in other languages (CLDR): first each country's name in its own
+	// languages (Deutschland, España, 日本), then in the languages customer lists
+	// are most often written in (Frankreich, Allemagne); a name another
+	// country already has keeps its first meaning.
+	codes := slices.Sorted(maps.Values(m))
+	codes = slices.Compact(codes)
+	add := func(name, code string) {
+		if name == "" {
+			return
+		}
+		if _, taken := m[countryKey(name)]; !taken {
+			m[countryKey(name)] = code
+		}
+		names = append(names, name)
+	}
+	for _, code := range codes {
+		r := language.MustParseRegion(code)
+		for _, lang := range nativeLanguages(code) {
+			if namer := display.Regions(lang); namer != nil { // nil: CLDR has no names in it
+				add(namer.Name(r), code)
+			}
+		}
+	}
+	for _, lang := range listLanguages {
+		namer := display.Regions(language.MustParse(lang))
+		for _, code := range codes {
+			if namer == nil {
+				break
+			}
+			add(namer.Name(language.MustParseRegion(code)), code)
+		}
 	}
 	// Names with accents are also keyed as written, lower-cased, for the fast
 	// path (españa, österreich).
@@ -125,6 +157,35 @@ var notISOCountries = map[string]bool{
 	"AC": true, "CP": true, "DG": true, "EA": true, "IC": true, "TA": true,
 }
 
+// listLanguages are the languages whose names of every country are read too.
+var listLanguages = []string{"de", "fr", "es", "it", "pt", "nl", "sv", "nb", "da", "fi", "pl", "cs", "hu", "ro", "el", "tr", "ru", "uk", "ja", "zh", "ko", "ar", "he"}
+
+// extraLanguages are official languages of countries with several, beyond
+// the one CLDR's likely subtags give.
+var extraLanguages = map[string][]string{
+	"CH": {"fr", "it", "rm"}, "BE": {"fr", "de"}, "CA": {"fr"}, "LU": {"fr", "de"}, "FI": {"sv"},
+	"IE": {"ga"}, "ES": {"ca", "eu", "gl"}, "IN": {"en"}, "ZA": {"af", "zu"}, "SG": {"zh", "ms", "ta"},
+}
+
+// nativeLanguages are the languages a country's own people name it in.
+func nativeLanguages(code string) []language.Tag {
+	out := []language.Tag{}
+	if t, err := language.Parse("und-" + code); err == nil {
+		if max, err := language.Compose(t); err == nil {
+			if full, _ := max.Base(); full.String() != "und" {
+				out = append(out, language.Make(full.String()))
+			}
+		}
+		if b, conf := t.Base(); conf != language.No {
+			out = append(out, language.Make(b.String()))
+		}
+	}
+	for _, l := range extraLanguages[code] {
+		out = append(out, language.Make(l))
+	}
+	return out
+}
+
 // countryVariants are names people write that are not the English short name.
 var countryVariants = map[string]string{
 	"UK": "GB", "Great Britain": "GB", "Britain": "GB", "England": "GB", "Scotland": "GB",
@@ -142,9 +203,32 @@ var countryVariants = map[string]string{
 	"East Timor": "TL", "Vatican": "VA", "Holy See": "VA", "Macedonia": "MK",
 	"Bosnia": "BA", "Bosnia and Herzegovina": "BA", "Congo-Kinshasa": "CD", "Congo-Brazzaville": "CG",
 	"DR Congo": "CD", "Democratic Republic of the Congo": "CD", "Republic of the Congo": "CG",
+	// Official long forms, in the country's languages (CLDR has the short ones).
+	"République française": "FR", "Bundesrepublik Deutschland": "DE", "Reino de España": "ES",
+	"Republik Österreich": "AT", "Schweizerische Eidgenossenschaft": "CH", "Confédération suisse": "CH",
+	"Confederazione Svizzera": "CH", "Koninkrijk der Nederlanden": "NL", "Koninkrijk België": "BE",
+	"Royaume de Belgique": "BE", "Repubblica Italiana": "IT", "República Portuguesa": "PT",
+	"Kongeriket Norge": "NO", "Konungariket Sverige": "SE", "Kongeriget Danmark": "DK",
+	"Suomen tasavalta": "FI", "Rzeczpospolita Polska": "PL", "Česká republika": "CZ",
+	"Ελληνική Δημοκρατία": "GR", "Российская Федерация": "RU", "Estados Unidos Mexicanos": "MX",
+	"República Federativa do Brasil": "BR", "República Argentina": "AR", "Éire": "IE",
+	"Grand-Duché de Luxembourg": "LU", "Türkiye Cumhuriyeti": "TR", "Magyarország": "HU",
+	"日本国": "JP", "中华人民共和国": "CN", "대한민국": "KR", "ประเทศไทย": "TH", "Україна": "UA",
 }
 
 var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+
+// foldCase folds the lower-case letters that upper-casing does not give back:
+// Turkish dotless ı (KIBRIS is Kıbrıs) and Greek final ς (ΚΎΠΡΟΣ is Κύπρος).
+func foldCase(r rune) rune {
+	switch r {
+	case 'ı':
+		return 'i'
+	case 'ς':
+		return 'σ'
+	}
+	return r
+}
 
 // countryKey folds case, accents, punctuation and a leading "the".
 func countryKey(s string) string {
@@ -169,7 +253,7 @@ func countryKey(s string) string {
 				b.WriteByte(' ')
 				space = false
 			}
-			b.WriteRune(r)
+			b.WriteRune(foldCase(r))
 		}
 	}
 	return strings.TrimPrefix(b.String(), "the ")

@@ -17,13 +17,17 @@ import (
 // quotes, a trailing comment (addr (work)) and trailing punctuation. A field
 // with several addresses, or none, is rejected with its own code.
 func repairEmail(v string) (string, kith.Violations) {
+	if t := strings.Trim(v, " "); plainAddress(t) {
+		return t, nil // the common case: nothing to take off (plain spaces go silently), one byte scan
+	}
 	var vs kith.Violations
-	noted := map[string]bool{}
 	note := func(code, msg string) {
-		if !noted[code] {
-			noted[code] = true
-			vs = append(vs, warn(kith.FieldEmail, code, msg))
+		for _, w := range vs {
+			if w.Code == code {
+				return
+			}
 		}
+		vs = append(vs, warn(kith.FieldEmail, code, msg))
 	}
 	if strings.ContainsFunc(v, invisible) {
 		v = strings.Map(func(r rune) rune {
@@ -48,11 +52,13 @@ func repairEmail(v string) (string, kith.Violations) {
 				note("email_at_decoded", "had an encoded @ (%40, &#64;, ＠), decoded")
 			}
 		}
-		if m := mailto.FindStringSubmatch(v); m != nil {
-			v = m[1]
+		if len(v) > 7 && strings.EqualFold(v[:7], "mailto:") {
+			v, _, _ = strings.Cut(v[7:], "?") // ?subject=… and the like
 			note("email_mailto_removed", "was a mailto: link; the address was kept")
 		}
-		if m := label.FindStringSubmatch(v); m != nil && !strings.Contains(m[1], "@") {
+		// The regular expressions run only on what can match them (the common
+		// case, a plain address, costs a byte scan).
+		if m := matchIf(strings.IndexByte(v, ':') >= 0, label, v); m != nil && !strings.Contains(m[1], "@") {
 			v = m[2]
 			note("email_label_removed", "had a label before the address ("+strings.TrimSpace(m[1])+":), removed")
 		}
@@ -68,7 +74,7 @@ func repairEmail(v string) (string, kith.Violations) {
 			v = q
 			note("email_quotes_removed", "was in quotes, removed")
 		}
-		if m := comment.FindStringSubmatch(v); m != nil && strings.Contains(m[1], "@") {
+		if m := matchIf(strings.HasSuffix(v, ")"), comment, v); m != nil && strings.Contains(m[1], "@") {
 			v = m[1]
 			note("email_comment_removed", "had a comment in parentheses after it, removed")
 		}
@@ -88,6 +94,34 @@ func repairEmail(v string) (string, kith.Violations) {
 	return v, vs
 }
 
+// plainAddress reports whether v is printable ASCII with one @ and none of
+// the characters any repair looks for (nor a trailing dot): nothing to repair.
+func plainAddress(v string) bool {
+	if len(v) == 0 || v[len(v)-1] == '.' {
+		return false
+	}
+	at := 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c <= ' ' || c >= 0x7f:
+			return false
+		case c == '@':
+			at++
+		case plainStop[c]:
+			return false
+		}
+	}
+	return at == 1
+}
+
+// plainStop are the ASCII bytes some repair starts from.
+var plainStop = func() (t [128]bool) {
+	for _, c := range []byte("<>\"'`():;,%&") {
+		t[c] = true
+	}
+	return t
+}()
+
 // invisible marks the characters that never belong in an address and that
 // copying from documents and web pages leaves in: zero-width space, joiners,
 // word joiner, byte-order mark, soft hyphen.
@@ -101,11 +135,18 @@ func invisible(r rune) bool {
 
 var (
 	encodedAt = regexp.MustCompile(`(?i)%40|&#0*64;|&#x0*40;|&commat;|＠`)
-	mailto    = regexp.MustCompile(`(?i)^mailto:([^?]*)(\?.*)?$`)
 	// label is a word or two and a colon before the address (Email:, E-mail address:).
 	label   = regexp.MustCompile(`^([\p{L}][\p{L} ._-]{0,30}):\s*(\S.*)$`)
 	comment = regexp.MustCompile(`^(.*?\S)\s*\([^()@]*\)$`)
 )
+
+// matchIf is re's submatches in v when cond holds (nil otherwise).
+func matchIf(cond bool, re *regexp.Regexp, v string) []string {
+	if !cond {
+		return nil
+	}
+	return re.FindStringSubmatch(v)
+}
 
 // unquote strips one pair of surrounding quotes (straight, curly or
 // guillemets) from an address that is entirely inside them.
@@ -124,13 +165,19 @@ func unquote(v string) (string, bool) {
 // addressCount counts the separate tokens that hold an @ (several addresses
 // are separated by commas, semicolons, slashes, bars or whitespace).
 func addressCount(v string) int {
-	n := 0
-	for _, tok := range strings.FieldsFunc(v, func(r rune) bool {
-		return r == ',' || r == ';' || r == '/' || r == '|' || unicode.IsSpace(r)
-	}) {
-		if strings.Contains(tok, "@") {
-			n++
+	n, hasAt := 0, false
+	for _, r := range v {
+		if r == ',' || r == ';' || r == '/' || r == '|' || unicode.IsSpace(r) {
+			if hasAt {
+				n++
+			}
+			hasAt = false
+		} else if r == '@' {
+			hasAt = true
 		}
+	}
+	if hasAt {
+		n++
 	}
 	return n
 }

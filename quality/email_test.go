@@ -101,3 +101,23 @@ func TestEmailRepairs(t *testing.T) {
 		})
 	}
 }
+
+// TestCountriesInTheirOwnLanguages: countries as their people write them
+// (CLDR's names in each country's languages), official long forms, and names
+// in the languages lists are often written in.
+func TestCountriesInTheirOwnLanguages(t *testing.T) {
+	for in, want := range map[string]string{
+		"République française": "FR", "France": "FR", "Deutschland": "DE", "España": "ES", "Österreich": "AT",
+		"Schweiz": "CH", "Suisse": "CH", "Svizzera": "CH", "België": "BE", "Belgique": "BE", "Nederland": "NL",
+		"Italia": "IT", "Portugal": "PT", "Polska": "PL", "Česko": "CZ", "Magyarország": "HU", "România": "RO",
+		"Ελλάδα": "GR", "ΕΛΛΆΔΑ": "GR", "Κύπρος": "CY", "Türkiye": "TR", "KIBRIS": "CY", "Россия": "RU", "Україна": "UA",
+		"日本": "JP", "中国": "CN", "대한민국": "KR", "ประเทศไทย": "TH", "ישראל": "IL", "مصر": "EG",
+		"Suomi": "FI", "Sverige": "SE", "Norge": "NO", "Danmark": "DK", "Éire": "IE", "Brasil": "BR",
+		"Frankreich": "FR", "Allemagne": "DE", "Alemania": "DE", "Germania": "DE", "Duitsland": "DE",
+		"Bundesrepublik Deutschland": "DE", "Reino de España": "ES", "Confédération suisse": "CH",
+	} {
+		if got, vs := quality.Country(in); got != want {
+			t.Errorf("Country(%q) = %q %v, want %s", in, got, codes(vs), want)
+		}
+	}
+}
