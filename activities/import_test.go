@@ -126,7 +126,7 @@ func TestImportFileStandardizesAndQuarantines(t *testing.T) {
 	if got := store.contacts["erin@example.com"].Fields[kith.FieldFirstName].Value; got != "Erin, Jr" {
 		t.Errorf("erin first name = %q", got)
 	}
-	wantCodes := map[string]string{"row:2": "invalid_email", "row:3": "wrong_field_count", "row:4": "malformed_csv", "row:6": "not_utf8"}
+	wantCodes := map[string]string{"row:2": "no_email_address", "row:3": "wrong_field_count", "row:4": "malformed_csv", "row:6": "not_utf8"}
 	for ref, code := range wantCodes {
 		q, ok := store.quarantine[sum[:16]+":"+ref]
 		if !ok {
