@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -26,7 +27,7 @@ func Country(v string) (string, kith.Violations) {
 	if len(v) <= 32 {
 		var buf [4 * 32]byte
 		if k, ok := plainKey(buf[:0], v); ok {
-			if c, ok := countries[string(k)]; ok {
+			if c, ok := countries()[string(k)]; ok {
 				return c, nil
 			}
 		}
@@ -35,7 +36,7 @@ func Country(v string) (string, kith.Violations) {
 	if key == "" {
 		return "", nil
 	}
-	if c, ok := countries[key]; ok {
+	if c, ok := countries()[key]; ok {
 		return c, nil
 	}
 	return "", kith.Violations{reject(kith.FieldCountry, "invalid_country", "is not a country we know: use a name or an ISO 3166-1 code like NO or NOR")}
@@ -66,8 +67,10 @@ func plainKey(b []byte, s string) (key []byte, ok bool) {
 	return b, !space
 }
 
-// countries maps normalized codes, names and variants to alpha-2 codes.
-var countries = func() map[string]string {
+// countries maps normalized codes, names and variants to alpha-2 codes. It
+// is built on first use (tens of milliseconds: every country's names in two
+// dozen languages), so processes that read no countries never pay for it.
+var countries = sync.OnceValue(func() map[string]string {
 	m := map[string]string{}
 	withdrawn := map[string]string{}
 	english := display.English.Regions()
@@ -148,7 +151,7 @@ var countries = func() map[string]string {
 		}
 	}
 	return m
-}()
+})
 
 // notISOCountries are codes CLDR names as regions that ISO 3166-1 only reserves
 // (islands and territories that are part of another country's code). XK (Kosovo)
