@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -118,7 +117,7 @@ var erasureDeletes = []struct{ name, sql string }{
 	{"tickets", `DELETE FROM tickets USING p WHERE contact_id = ANY(p.ids)`},
 	{"audit_log", `DELETE FROM audit_log USING p WHERE entity_id = ANY(p.ids::text[]) AND action <> 'erasure_requested'`},
 	{"identities", `DELETE FROM identities USING p WHERE contact_id = ANY(p.ids)`},
-	{"contacts", `DELETE FROM contacts USING p WHERE id = ANY(p.ids)`},
+	{"contacts", `DELETE FROM contacts USING p WHERE id = ANY(p.ids)`}, // the whole merge tree at once: merged_into stays within it
 }
 
 var nonDigits = regexp.MustCompile(`[^0-9]`)
@@ -185,9 +184,6 @@ func (s *Store) ErasePostgres(ctx context.Context, contactID string) (kith.Erasu
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			step.Detached["orders"] = n
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET merged_into = NULL WHERE id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
-			return err
 		}
 		for _, d := range erasureDeletes {
 			res, err := tx.ExecContext(ctx, erasureParams+d.sql, pq.Array(ids), pq.Array(anon), pq.Array(emails), pq.Array(phones))
@@ -264,38 +260,42 @@ func (s *Store) Erased(ctx context.Context, path string, ids []kith.Identity) (b
 	return erased(ctx, s.db, s.hasher, path, ids)
 }
 
+// erased is erasedAmong for one input.
+func erased(ctx context.Context, q sqlx.QueryerContext, h kith.IdentityHasher, path string, ids []kith.Identity) (bool, error) {
+	gone, err := erasedAmong(ctx, q, h, path, [][]kith.Identity{ids})
+	return err == nil && gone[0], err
+}
+
 // ErasedEach implements kith.ErasedList.
 func (s *Store) ErasedEach(ctx context.Context, path string, inputs [][]kith.Identity) ([]bool, error) {
-	var all []string
-	for _, ids := range inputs {
+	return erasedAmong(ctx, s.db, s.hasher, path, inputs)
+}
+
+// erasedAmong is the one check of a batch of inputs against the erased list,
+// in q (a transaction's refusals count only if it commits): whether each
+// input's identities name an erased person, in one query.
+func erasedAmong(ctx context.Context, q sqlx.QueryerContext, h kith.IdentityHasher, path string, inputs [][]kith.Identity) ([]bool, error) {
+	byHash := map[string][]int{}
+	var hashes []string
+	for i, ids := range inputs {
 		for _, id := range ids {
-			all = append(all, s.hasher.Hashes(id)...)
+			for _, hash := range h.Hashes(id) {
+				byHash[hash] = append(byHash[hash], i)
+				hashes = append(hashes, hash)
+			}
 		}
 	}
-	hits, err := refuse(ctx, s.db, path, all)
+	hits, err := refuse(ctx, q, path, hashes)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]bool, len(inputs))
-	for i, ids := range inputs {
-		for _, id := range ids {
-			for _, h := range s.hasher.Hashes(id) {
-				out[i] = out[i] || slices.Contains(hits, h)
-			}
+	for _, hash := range hits {
+		for _, i := range byHash[hash] {
+			out[i] = true
 		}
 	}
 	return out, nil
-}
-
-// erased is the check of one input's identities against the erased list, in q
-// (a transaction's refusal counts only if it commits).
-func erased(ctx context.Context, q sqlx.QueryerContext, h kith.IdentityHasher, path string, ids []kith.Identity) (bool, error) {
-	var hashes []string
-	for _, id := range ids {
-		hashes = append(hashes, h.Hashes(id)...)
-	}
-	hits, err := refuse(ctx, q, path, hashes)
-	return len(hits) > 0, err
 }
 
 // refuse is the one query of the erased list: the hashes in it, each counted
@@ -314,31 +314,19 @@ func refuse(ctx context.Context, q sqlx.QueryerContext, path string, hashes []st
 // dropErased keeps the inputs that name no erased person and counts the others
 // (refused, under path), with one query for the batch.
 func (s *Store) dropErased(ctx context.Context, tx *sqlx.Tx, path string, in []kith.ContactInput) ([]kith.ContactInput, int, error) {
-	byHash := map[string][]int{}
-	var hashes []string
+	ids := make([][]kith.Identity, len(in))
 	for i, c := range in {
-		for _, id := range kith.IdentitiesOf(c.Fields) {
-			for _, h := range s.hasher.Hashes(id) {
-				byHash[h] = append(byHash[h], i)
-				hashes = append(hashes, h)
-			}
-		}
+		ids[i] = kith.IdentitiesOf(c.Fields)
 	}
-	hits, err := refuse(ctx, tx, path, hashes)
-	if err != nil || len(hits) == 0 {
+	gone, err := erasedAmong(ctx, tx, s.hasher, path, ids)
+	if err != nil {
 		return in, 0, err
 	}
-	drop := map[int]bool{}
-	for _, h := range hits {
-		for _, i := range byHash[h] {
-			drop[i] = true
-		}
-	}
-	kept := make([]kith.ContactInput, 0, len(in)-len(drop))
+	kept := make([]kith.ContactInput, 0, len(in))
 	for i, c := range in {
-		if !drop[i] {
+		if !gone[i] {
 			kept = append(kept, c)
 		}
 	}
-	return kept, len(drop), nil
+	return kept, len(in) - len(kept), nil
 }
