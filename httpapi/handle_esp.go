@@ -69,7 +69,7 @@ func (s *Server) handleESPEvents(w http.ResponseWriter, r *http.Request) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(body, &raws); err != nil {
 		s.quarantine(w, r, &problem{status: http.StatusBadRequest, code: "malformed_json", msg: "the delivery must be a JSON array of events: " + jsonProblem(err, &raws)},
-			kith.SourceESP, body, "sendgrid", "")
+			"", kith.SourceESP, body, "sendgrid", "") // signed: no anonymous caller's budget
 		return
 	}
 	received := s.Now().UTC()

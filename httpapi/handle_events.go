@@ -509,7 +509,7 @@ func (s *Server) refuseEvents(w http.ResponseWriter, r *http.Request, body []byt
 		writeError(w, p.status, p.code, p.msg, p.violations)
 		return
 	}
-	s.quarantine(w, r, p, kith.SourceTracker, body, "events", "")
+	s.quarantine(w, r, p, anonymousClient(r), kith.SourceTracker, body, "events", "")
 }
 
 // identifyEvents stitches identify calls that name an email: the anonymous id

@@ -398,7 +398,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, form, submission
 	if !opaqueID.MatchString(submissionID) {
 		submissionID = "" // the payload's hash names it
 	}
-	s.quarantine(w, r, p, kith.SourceForm, raw, form, submissionID)
+	s.quarantine(w, r, p, anonymousClient(r), kith.SourceForm, raw, form, submissionID)
 }
 
 // anonymousClient names an unauthenticated caller for its hourly quarantine
@@ -408,15 +408,15 @@ func anonymousClient(r *http.Request) string { return "ip:" + clientIP(r) }
 
 // quarantine answers a refused request with its problem and keeps the body in
 // quarantine (nothing a client sent is lost); ref names it (see kith.Quarantine).
-func (s *Server) quarantine(w http.ResponseWriter, r *http.Request, p *problem, src kith.Source, body []byte, ref ...string) {
+// client is the anonymous caller whose hourly budget it counts against ("" for
+// a signed delivery).
+func (s *Server) quarantine(w http.ResponseWriter, r *http.Request, p *problem, client string, src kith.Source, body []byte, ref ...string) {
 	vs := p.violations
 	if len(vs) == 0 {
 		vs = kith.Violations{violation("body", p.code, p.msg)}
 	}
 	q := kith.Quarantine(src, body, vs, ref...)
-	if src != kith.SourceESP { // a signed delivery is not an anonymous caller's
-		q.Client = anonymousClient(r)
-	}
+	q.Client = client
 	if err := s.Store.Quarantine(r.Context(), []kith.Quarantined{q}); err != nil {
 		s.internal(w, r, err)
 		return
