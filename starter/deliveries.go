@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/kithhq/kith"
-	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -37,11 +36,7 @@ func runDeliveries(ctx context.Context, args []string, e env) error {
 	default:
 		return usagef("-status %q: use sending, accepted, suppressed, capped or failed", *status)
 	}
-	cfg, err := config.FromEnv(e.getenv, true)
-	if err != nil {
-		return err
-	}
-	store, _, err := openMigrated(ctx, cfg.DatabaseURL)
+	cfg, store, err := storeFromEnv(ctx, e)
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-
-	"github.com/kithhq/kith/config"
 )
 
 // runExport prints (or writes to -o) everything Kith holds on a contact, as
@@ -29,11 +27,7 @@ func runExport(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.FromEnv(e.getenv, true)
-	if err != nil {
-		return err
-	}
-	store, _, err := openMigrated(ctx, cfg.DatabaseURL)
+	_, store, err := storeFromEnv(ctx, e)
 	if err != nil {
 		return err
 	}

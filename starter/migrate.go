@@ -28,6 +28,17 @@ func runMigrate(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
+// storeFromEnv reads the configuration and opens its migrated store: what
+// every command that reads or writes PostgreSQL starts with.
+func storeFromEnv(ctx context.Context, e env) (config.Config, *postgres.Store, error) {
+	cfg, err := config.FromEnv(e.getenv, true)
+	if err != nil {
+		return cfg, nil, err
+	}
+	store, _, err := openMigrated(ctx, cfg.DatabaseURL)
+	return cfg, store, err
+}
+
 // openMigrated connects to PostgreSQL and applies the migrations it lacks.
 func openMigrated(ctx context.Context, url string) (*postgres.Store, []int, error) {
 	store, err := postgres.Open(ctx, url)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-
-	"github.com/kithhq/kith/config"
 )
 
 // runReview shows the de-duplication review queue and records decisions:
@@ -25,11 +23,7 @@ func runReview(ctx context.Context, args []string, e env) error {
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v", err)
 	}
-	cfg, err := config.FromEnv(e.getenv, true)
-	if err != nil {
-		return err
-	}
-	store, _, err := openMigrated(ctx, cfg.DatabaseURL)
+	_, store, err := storeFromEnv(ctx, e)
 	if err != nil {
 		return err
 	}
