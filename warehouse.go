@@ -49,15 +49,6 @@ type Retained struct {
 	Since  time.Time
 }
 
-// Where is the SQL condition r puts on a row (column quoted by quote), with
-// since as its parameter's placeholder.
-func (r Retained) Where(quote func(string) string, since string) string {
-	if r.Since.IsZero() {
-		return "TRUE"
-	}
-	return quote(r.Column) + " >= " + since
-}
-
 // WarehouseTableState is what a warehouse table holds: its rows and distinct keys
 // (equal unless a load duplicated something).
 type WarehouseTableState struct {

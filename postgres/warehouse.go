@@ -139,8 +139,11 @@ func (s *Store) ExtractChanged(ctx context.Context, table string, columns []stri
 // hold until the erasure's warehouse step: they are expected there, not extra.
 func (s *Store) CountRows(ctx context.Context, table string, upTo time.Time, r kith.Retained) (int64, int64, error) {
 	var all, upToCount int64
+	retained, args := "TRUE", []any{upTo, table}
+	if !r.Since.IsZero() {
+		retained, args = pq.QuoteIdentifier(r.Column)+" >= $3", append(args, r.Since)
+	}
 	err := s.db.QueryRowContext(ctx, `SELECT count(*) + (SELECT count(*) FROM warehouse_erasures WHERE table_name = $2 AND removed_at IS NULL),
-		count(*) FILTER (WHERE `+watermarkColumn+` <= $1) FROM `+view(table)+` WHERE $3::timestamptz IS NULL OR `+r.Where(pq.QuoteIdentifier, "$3"),
-		upTo, table, nullTime(r.Since)).Scan(&all, &upToCount)
+		count(*) FILTER (WHERE `+watermarkColumn+` <= $1) FROM `+view(table)+` WHERE `+retained, args...).Scan(&all, &upToCount)
 	return all, upToCount, err
 }

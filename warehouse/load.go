@@ -309,7 +309,10 @@ func (w *Warehouse) TableState(ctx context.Context, table string, r kith.Retaine
 	if err != nil {
 		return kith.WarehouseTableState{}, err
 	}
-	where := r.Where(func(c string) string { return "`" + c + "`" }, "TIMESTAMP '"+r.Since.UTC().Format("2006-01-02 15:04:05.999999")+"'")
+	where := "TRUE"
+	if !r.Since.IsZero() {
+		where = fmt.Sprintf("`%s` >= TIMESTAMP '%s'", r.Column, r.Since.UTC().Format("2006-01-02 15:04:05.999999"))
+	}
 	row, err := w.queryRow(ctx, fmt.Sprintf("SELECT count(*), count(DISTINCT `%s`) FROM %s WHERE %s", d.Key, w.Table(table), where))
 	if err != nil {
 		return kith.WarehouseTableState{}, fmt.Errorf("count %s: %w", table, err)
