@@ -40,6 +40,7 @@ const (
 	IdentityCRM       IdentityKind = "crm"
 	IdentityAnonymous IdentityKind = "anonymous" // the tracker cookie id
 	IdentityUser      IdentityKind = "user"      // a site's own user id (the events API's userId)
+	IdentityRecord    IdentityKind = "record"    // a source record without an email (ContactInput.Key)
 )
 
 // Identity is one identifier of a contact.

@@ -1,10 +1,31 @@
 package kith
 
-import "context"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+)
 
-// ContactInput is one incoming observation of a contact, identified by its email.
+// ContactInput is one incoming observation of a contact, identified by its email,
+// or by Key when it has none.
 type ContactInput struct {
 	Fields map[Field]Value `json:"fields"`
+	// Key identifies an input without an email: the source's own key for the
+	// record (RecordKey), so the same record arriving again finds its contact.
+	Key string `json:"key,omitempty"`
+}
+
+// RecordKey is the key of a record without an email: a hash of its source and
+// its values in ProfileFields order, so the same record read again (a file
+// imported twice) has the same key and a changed one another.
+func RecordKey(src Source, fields map[Field]Value) string {
+	h := sha256.New()
+	h.Write([]byte(src))
+	for _, f := range ProfileFields {
+		h.Write([]byte{0})
+		h.Write([]byte(fields[f].Value))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // UpsertResult counts what an upsert did.
@@ -78,8 +99,9 @@ type ImportCheckpoint struct {
 	Created     int   `json:"created"`
 	Updated     int   `json:"updated"`
 	Unchanged   int   `json:"unchanged"`
-	Quarantined int   `json:"quarantined"`
-	Refused     int   `json:"refused"` // rows of erased people, dropped
+	Quarantined int   `json:"quarantined"` // rows with a refused value, kept in quarantine
+	Skipped     int   `json:"skipped"`     // of those, rows that made no contact (no identity, unreadable)
+	Refused     int   `json:"refused"`     // rows of erased people, dropped
 	Done        bool  `json:"done"`
 }
 

@@ -24,7 +24,7 @@ import (
 )
 
 // ErrInvalidCSV is the application error type of a file that cannot be imported at
-// all (no header, no email column, changed while importing). It is not retried.
+// all (no header, no email or phone column, changed while importing). It is not retried.
 const ErrInvalidCSV = "InvalidCSV"
 
 // DefaultImportBatch is how many rows one import transaction commits.
@@ -47,6 +47,9 @@ type ImportFileInput struct {
 	AsOf time.Time `json:"as_of"`
 	// Region reads phones and numeric dates of rows without a country (e.g. "US").
 	Region string `json:"region,omitempty"`
+	// Regions are where the file's contacts live: a national phone valid in
+	// exactly one of them is read there (quality.Options.Regions).
+	Regions []string `json:"regions,omitempty"`
 }
 
 // ImportProgress is the heartbeat of ImportFile: the starter reads it from the
@@ -86,7 +89,7 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 	if err != nil {
 		return cp, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidCSV, err)
 	}
-	h.opts = quality.Options{DefaultRegion: in.Region, Now: time.Now()}
+	h.opts = quality.Options{DefaultRegion: in.Region, Regions: in.Regions, Now: time.Now()}
 	start := max(cp.Offset, h.End) // the header is read anew on every attempt
 	if _, err := f.Seek(start, io.SeekStart); err != nil {
 		return cp, err
@@ -115,23 +118,20 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 			}
 			b.Rows++
 			ref := fmt.Sprintf("%s:row:%d", fileRef, cp.Row+b.Rows)
-			var vs kith.Violations
-			var fields quality.Result
-			if perr != nil {
-				vs = kith.Violations{{Code: "malformed_csv", Message: perr.Error(), Severity: kith.SeverityReject}}
-			} else {
-				fields, vs = h.parse(rec)
-			}
-			if vs.Rejects() {
+			at := asOf.Add(time.Duration(cp.Row+b.Rows) * time.Microsecond)
+			c, refused := h.row(rec, perr, kith.Provenance{Source: kith.SourceImport, Ref: ref, At: at})
+			if len(refused) > 0 {
+				// The row is kept whole with the reasons for what was refused;
+				// its good values (if it has any identity) still make a contact.
 				raw := make([]byte, span.end-span.start)
 				if _, err := f.ReadAt(raw, span.start); err != nil && err != io.EOF {
 					return cp, err
 				}
-				b.Quarantine = append(b.Quarantine, kith.Quarantine(kith.SourceImport, raw, vs, ref))
-				continue
+				b.Quarantine = append(b.Quarantine, kith.Quarantine(kith.SourceImport, raw, refused, ref))
 			}
-			at := asOf.Add(time.Duration(cp.Row+b.Rows) * time.Microsecond)
-			b.Contacts = append(b.Contacts, kith.ContactInput{Fields: fields.Values(kith.Provenance{Source: kith.SourceImport, Ref: ref, At: at}, nil)})
+			if c.Fields != nil {
+				b.Contacts = append(b.Contacts, c)
+			}
 		}
 		b.To = rows.offset()
 		cp, err = a.Store.CommitImportBatch(ctx, b)
@@ -177,8 +177,8 @@ type Header struct {
 	opts    quality.Options
 }
 
-// ReadHeader reads and checks the header row of r: it must name an email column,
-// and no field twice. The error says what was found and what is expected.
+// ReadHeader reads and checks the header row of r: it must name an email or a
+// phone column, and no field twice. The error says what was found and what is expected.
 func ReadHeader(r io.Reader) (Header, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -186,9 +186,9 @@ func ReadHeader(r io.Reader) (Header, error) {
 	var h Header
 	switch {
 	case err == io.EOF:
-		return h, errors.New("the file is empty: expected a header row naming at least an email column")
+		return h, errors.New("the file is empty: expected a header row naming at least an email or a phone column")
 	case err != nil:
-		return h, fmt.Errorf("the header row is not valid CSV (%v): expected a header row naming at least an email column", err)
+		return h, fmt.Errorf("the header row is not valid CSV (%v): expected a header row naming at least an email or a phone column", err)
 	}
 	h.End = cr.InputOffset()
 	h.Columns = rec
@@ -213,16 +213,24 @@ func ReadHeader(r io.Reader) (Header, error) {
 		seen[f] = true
 		h.Fields = append(h.Fields, f)
 	}
-	if !seen[kith.FieldEmail] {
-		return h, fmt.Errorf("the header has no email column (found %s); expected columns: %s",
+	if !seen[kith.FieldEmail] && !seen[kith.FieldPhone] {
+		return h, fmt.Errorf("the header has no email or phone column (found %s); expected columns: %s",
 			quoteList(rec), fieldList())
 	}
 	return h, nil
 }
 
-func (h Header) parse(rec []string) (quality.Result, kith.Violations) {
+// row reads one CSV record into a contact and the violations of the values it
+// refused. A refused value costs only itself: the row's other values still make a
+// contact, found again by its email or, without one, by its record key (a row
+// with a phone but no email). A row that cannot be read, or has nothing to know
+// a person by (no email, no phone), makes no contact (zero ContactInput).
+func (h Header) row(rec []string, perr error, p kith.Provenance) (kith.ContactInput, kith.Violations) {
+	if perr != nil {
+		return kith.ContactInput{}, kith.Violations{{Code: "malformed_csv", Message: perr.Error(), Severity: kith.SeverityReject}}
+	}
 	if len(rec) != len(h.Columns) {
-		return quality.Result{}, kith.Violations{{Code: "wrong_field_count", Severity: kith.SeverityReject,
+		return kith.ContactInput{}, kith.Violations{{Code: "wrong_field_count", Severity: kith.SeverityReject,
 			Message: fmt.Sprintf("row has %d fields, the header has %d", len(rec), len(h.Columns))}}
 	}
 	raw := make(map[kith.Field]string, len(rec))
@@ -232,11 +240,22 @@ func (h Header) parse(rec []string) (quality.Result, kith.Violations) {
 		}
 	}
 	res := quality.Record(raw, h.opts)
-	vs := res.Violations
-	if res.Fields.Get(kith.FieldEmail) == "" && !vs.Rejects() {
-		vs = append(vs, kith.Violation{Field: string(kith.FieldEmail), Code: "required", Message: "is required", Severity: kith.SeverityReject})
+	refused, _ := res.Violations.Split()
+	if res.Fields.Get(kith.FieldEmail) == "" && res.Fields.Get(kith.FieldPhone) == "" {
+		if !refused.Rejects() {
+			refused = append(refused, kith.Violation{Field: string(kith.FieldEmail), Code: "no_identity", Severity: kith.SeverityReject,
+				Message: "the row has no email and no phone: nothing to know the person by"})
+		}
+		return kith.ContactInput{}, refused
 	}
-	return res, vs
+	c := kith.ContactInput{Fields: res.Values(p, nil)}
+	if res.Fields.Get(kith.FieldEmail) == "" {
+		// Keyed by what the row holds, not where it sits: the provenance
+		// (row number, time) is left out, so the same row anywhere in a file
+		// imported again is the same record.
+		c.Key = kith.RecordKey(kith.SourceImport, c.Fields)
+	}
+	return c, refused
 }
 
 func quoteList(cols []string) string {

@@ -50,6 +50,9 @@ func (m *memStore) CommitImportBatch(_ context.Context, b kith.ImportBatch) (kit
 	}
 	for _, c := range b.Contacts {
 		e := c.Fields[kith.FieldEmail].Value
+		if e == "" {
+			e = "record:" + c.Key
+		}
 		if _, ok := m.contacts[e]; ok {
 			cp.Unchanged++
 		} else {
@@ -62,6 +65,7 @@ func (m *memStore) CommitImportBatch(_ context.Context, b kith.ImportBatch) (kit
 	}
 	cp.Offset, cp.Done, cp.Row = b.To, b.Done, cp.Row+b.Rows
 	cp.Quarantined += len(b.Quarantine)
+	cp.Skipped += b.Rows - len(b.Contacts)
 	m.cps[b.ImportID] = cp
 	return cp, nil
 }
@@ -109,7 +113,7 @@ func TestImportFileStandardizesAndQuarantines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (kith.ImportCheckpoint{Offset: int64(len(messy)), Row: 6, Created: 2, Quarantined: 4, Done: true}); cp != want {
+	if want := (kith.ImportCheckpoint{Offset: int64(len(messy)), Row: 6, Created: 3, Quarantined: 4, Skipped: 3, Done: true}); cp != want {
 		t.Errorf("checkpoint = %+v, want %+v", cp, want)
 	}
 	ada, ok := store.contacts["ada@example.com"]
@@ -142,6 +146,41 @@ func TestImportFileStandardizesAndQuarantines(t *testing.T) {
 	}
 	if got := string(store.quarantine[sum[:16]+":row:6"].Payload); got != "fay@example.com,F\xffay,SE,\n" {
 		t.Errorf("junk row payload = %q, want it byte for byte", got)
+	}
+	// A refused value costs only itself: Fay is imported without her first name.
+	if fay, ok := store.contacts["fay@example.com"]; !ok || fay.Fields[kith.FieldFirstName].Value != "" || fay.Fields[kith.FieldCountry].Value != "SE" {
+		t.Errorf("fay = %+v, %v; want her imported without the undecodable first name", fay, ok)
+	}
+}
+
+// A row without an email but with a phone becomes a contact known by its record
+// key: the same row again (anywhere in the file, or in the file imported again)
+// finds the same contact; a row with neither is quarantined whole.
+func TestImportFileKeepsRowsWithoutEmail(t *testing.T) {
+	const file = "email,phone,first_name,postal_code\n" +
+		",020 7946 0004,Margaret,SW1A 1AA\n" +
+		",,Nobody,\n" +
+		",020 7946 0004,Margaret,SW1A 1AA\n" +
+		",020 7946 0004,Maggie,SW1A 1AA\n"
+	path, sum := writeFile(t, file)
+	store := newMemStore()
+	cp, err := runImport(t, &activities.Import{Store: store}, activities.ImportFileInput{ImportID: "i3", Path: path, SHA256: sum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Created != 2 || cp.Unchanged != 1 || cp.Quarantined != 1 || cp.Skipped != 1 {
+		t.Errorf("checkpoint = %+v, want 2 created, the repeat unchanged, 1 skipped", cp)
+	}
+	if q := store.quarantine[sum[:16]+":row:2"]; len(q.Violations) != 1 || q.Violations[0].Code != "no_identity" {
+		t.Errorf("row 2 quarantine = %+v, want no_identity", q)
+	}
+	for k, c := range store.contacts {
+		if !strings.HasPrefix(k, "record:") || len(k) != len("record:")+32 {
+			t.Errorf("contact key %q, want a record key", k)
+		}
+		if p := c.Fields[kith.FieldPhone]; p.Value != "+442079460004" || p.Method != "region GB from postal code" {
+			t.Errorf("phone = %+v, want +442079460004 read in GB from the postcode", p)
+		}
 	}
 }
 
@@ -178,7 +217,7 @@ func TestImportFileResumesFromCheckpoint(t *testing.T) {
 
 func TestImportFileRefusesUnusableFiles(t *testing.T) {
 	for name, content := range map[string]string{
-		"no email column": "name,phone\nx,y\n",
+		"no email column": "name,city\nx,y\n",
 		"empty":           "",
 		"binary":          "\x00\xff\xfe\x01",
 	} {

@@ -17,8 +17,11 @@ import (
 	"github.com/kithhq/kith/workflows"
 )
 
-// The sample CSV that `make demo` imports: 36 data rows, 25 distinct valid people,
-// 2 repeats of earlier people, 9 rows that must be quarantined.
+// The sample CSV that `make demo` imports: 37 data rows, 25 distinct people with
+// emails, 2 repeats of earlier people, 3 rows with one refused value (quarantined
+// with its reason, the rest imported), 6 rows that make no contact (quarantined
+// whole), and one row with a national phone, a UK postcode and no email, which
+// becomes a contact of its own (known by its record key).
 const sample = "../starter/testdata/contacts.csv"
 
 func TestImportSampleIsIdempotent(t *testing.T) {
@@ -29,18 +32,30 @@ func TestImportSampleIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("starter import: %v\n%s", err, out)
 	}
-	if want := "import done: 36 rows: 25 imported (new), 1 updated, 1 unchanged, 9 quarantined"; !strings.Contains(string(out), want) {
+	if want := "import done: 37 rows: 29 imported (new), 1 updated, 1 unchanged, 9 with refused values quarantined (6 of them made no contact)"; !strings.Contains(string(out), want) {
 		t.Fatalf("first import printed:\n%s\nwant a line %q", out, want)
 	}
 	want := map[string]int{
-		"SELECT count(*) FROM contacts":   25,
-		"SELECT count(*) FROM identities": 25,
-		"SELECT count(*) FROM quarantine": 9,
+		"SELECT count(*) FROM contacts":                         29,
+		"SELECT count(*) FROM identities":                       29,
+		"SELECT count(*) FROM identities WHERE kind = 'record'": 1,
+		"SELECT count(*) FROM contacts WHERE email IS NULL":     1,
+		"SELECT count(*) FROM quarantine":                       9,
+		// A refused value costs only itself: Carol's impossible birth date,
+		// Dave's unknown country and Gina's undecodable first name.
+		"SELECT count(*) FROM contacts WHERE email IN ('carol@example.com', 'dave@example.com', 'gina@example.com')": 3,
+		"SELECT count(*) FROM contacts WHERE email = 'carol@example.com' AND birth_date IS NULL":                     1,
+		// The national phone was read in the UK, which its postcode's shape
+		// names, and the inference is kept with the value; the country it
+		// implies is flagged as inferred.
+		"SELECT count(*) FROM contacts WHERE email IS NULL AND phone = '+442079460004' AND postal_code = 'SW1A 1AA' " +
+			"AND field_provenance->'phone'->>'method' = 'region GB from postal code' " +
+			"AND country = 'GB' AND (field_provenance->'country'->>'imputed')::boolean": 1,
 		// Messy case and whitespace were standardized.
 		"SELECT count(*) FROM contacts WHERE email <> lower(trim(email))":                              0,
 		"SELECT count(*) FROM contacts WHERE first_name <> trim(first_name)":                           0,
 		"SELECT count(*) FROM contacts WHERE email = 'grace.hopper@example.com' AND city = 'New York'": 1,
-		"SELECT count(*) FROM contacts WHERE field_provenance->'email'->>'source' = 'import'":          25,
+		"SELECT count(*) FROM contacts WHERE field_provenance->'email'->>'source' = 'import'":          28,
 	}
 	for q, n := range want {
 		if got := e.count(q); got != n {
@@ -58,7 +73,7 @@ func TestImportSampleIsIdempotent(t *testing.T) {
 		codes[c]++
 	}
 	rows.Close()
-	wantCodes := map[string]int{"invalid_email": 1, "no_email_address": 1, "required": 1, "invalid_date": 1, "invalid_country": 1,
+	wantCodes := map[string]int{"invalid_email": 1, "no_email_address": 1, "no_identity": 1, "invalid_date": 1, "invalid_country": 1,
 		"invalid_email_domain": 1, "wrong_field_count": 1, "malformed_csv": 1, "not_utf8": 1}
 	if fmt.Sprint(codes) != fmt.Sprint(wantCodes) {
 		t.Errorf("quarantine codes = %v, want %v", codes, wantCodes)
@@ -77,12 +92,12 @@ func TestImportSampleIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second starter import: %v\n%s", err, out)
 	}
-	if want := "import done: 36 rows: 0 imported (new), 0 updated, 27 unchanged, 9 quarantined"; !strings.Contains(string(out), want) {
+	if want := "import done: 37 rows: 0 imported (new), 0 updated, 31 unchanged, 9 with refused values quarantined (6 of them made no contact)"; !strings.Contains(string(out), want) {
 		t.Fatalf("second import printed:\n%s\nwant a line %q", out, want)
 	}
 	for _, q := range []string{"SELECT count(*) FROM contacts", "SELECT count(*) FROM identities"} {
-		if got := e.count(q); got != 25 {
-			t.Errorf("after re-import %s = %d, want 25", q, got)
+		if got := e.count(q); got != 29 {
+			t.Errorf("after re-import %s = %d, want 29", q, got)
 		}
 	}
 	if got := e.count("SELECT count(*) FROM quarantine"); got != 9 {
@@ -161,9 +176,9 @@ func TestImportRefusesUnusableFiles(t *testing.T) {
 		content string
 		want    string
 	}{
-		"no-email.csv": {"name,phone\nAda,123\n", `has no email column (found "name", "phone")`},
+		"no-email.csv": {"name,city\nAda,Oslo\n", `has no email or phone column (found "name", "city")`},
 		"empty.csv":    {"", "the file is empty"},
-		"binary.bin":   {"\x00\x01\xff\xfe\x89PNG\r\n", "no email column"},
+		"binary.bin":   {"\x00\x01\xff\xfe\x89PNG\r\n", "no email or phone column"},
 		"broken.csv":   {"email,\"first\n", "not valid CSV"},
 		"missing.csv":  {"", "cannot read"},
 	}

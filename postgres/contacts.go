@@ -40,9 +40,10 @@ func (s *Store) UpsertContacts(ctx context.Context, in []kith.ContactInput) (kit
 	return res, err
 }
 
-// upsertContacts resolves each input by its email identity, merges it into the
-// existing contact (kith.Contact.Merge) or creates one, and writes every changed
-// contact with one COPY and one INSERT … ON CONFLICT.
+// upsertContacts resolves each input by its email identity (or, without an
+// email, by its record key), merges it into the existing contact
+// (kith.Contact.Merge) or creates one, and writes every changed contact with one
+// COPY and one INSERT … ON CONFLICT.
 func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.ContactInput) (kith.UpsertResult, error) {
 	var res kith.UpsertResult
 	in, refused, err := s.dropErased(ctx, tx, "import", in)
@@ -50,38 +51,37 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 	if err != nil || len(in) == 0 {
 		return res, err
 	}
-	emails := make([]string, 0, len(in))
+	keys := make([]kith.Identity, len(in))
 	for i, c := range in {
-		e := c.Fields[kith.FieldEmail].Value
-		if e == "" {
-			return res, fmt.Errorf("contact input %d has no email", i)
+		keys[i] = inputIdentity(c)
+		if keys[i].Value == "" {
+			return res, fmt.Errorf("contact input %d has neither an email nor a record key", i)
 		}
-		emails = append(emails, e)
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, identityLock); err != nil {
 		return res, err
 	}
-	existing, err := contactsByEmail(ctx, tx, emails)
+	existing, err := contactsByIdentity(ctx, tx, keys)
 	if err != nil {
 		return res, err
 	}
 
 	now := s.now().UTC()
-	byEmail := make(map[string]*kith.Contact, len(in))
+	byKey := make(map[kith.Identity]*kith.Contact, len(in))
+	keyOf := make(map[*kith.Contact]kith.Identity, len(in))
 	var order []*kith.Contact // contacts to write, in input order
 	dirty := map[*kith.Contact]bool{}
 	created := map[*kith.Contact]bool{}
-	for _, c := range in {
-		email := c.Fields[kith.FieldEmail].Value
-		ct, seen := byEmail[email]
+	for i, c := range in {
+		ct, seen := byKey[keys[i]]
 		if !seen {
-			if old, ok := existing[email]; ok {
+			if old, ok := existing[keys[i]]; ok {
 				ct = &kith.Contact{ID: old.ID, Fields: maps.Clone(old.Fields), CreatedAt: old.CreatedAt, UpdatedAt: old.UpdatedAt}
 			} else {
 				ct = &kith.Contact{ID: uuid.NewString(), CreatedAt: now}
 				created[ct] = true
 			}
-			byEmail[email] = ct
+			byKey[keys[i]], keyOf[ct] = ct, keys[i]
 			order = append(order, ct)
 		}
 		ct.Merge(c.Fields)
@@ -94,7 +94,7 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 			dirty[ct] = true
 			continue
 		}
-		old := existing[ct.Get(kith.FieldEmail)]
+		old := existing[keyOf[ct]]
 		for _, f := range kith.ProfileFields {
 			if ct.Get(f) != old.Get(f) {
 				dirty[ct] = true
@@ -112,7 +112,7 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 			res.Unchanged++
 		}
 	}
-	// Inputs that repeat an email in the same batch count as unchanged repeats.
+	// Inputs that repeat a key in the same batch count as unchanged repeats.
 	res.Unchanged += len(in) - len(order)
 
 	var write []*kith.Contact
@@ -125,22 +125,30 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 	if err := writeContacts(ctx, tx, write); err != nil {
 		return res, err
 	}
-	var newIDs, newEmails []string
+	var newIDs, newKinds, newValues []string
 	for _, ct := range order {
 		if created[ct] {
-			newIDs = append(newIDs, ct.ID)
-			newEmails = append(newEmails, ct.Get(kith.FieldEmail))
+			k := keyOf[ct]
+			newIDs, newKinds, newValues = append(newIDs, ct.ID), append(newKinds, string(k.Kind)), append(newValues, k.Value)
 		}
 	}
 	if len(newIDs) > 0 {
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO identities (kind, value, contact_id, source)
-			SELECT 'email', e, id::uuid, 'upsert' FROM unnest($1::text[], $2::text[]) AS t(e, id)
-			ON CONFLICT DO NOTHING`, pq.Array(newEmails), pq.Array(newIDs)); err != nil {
+			SELECT k, v, id::uuid, 'upsert' FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, v, id)
+			ON CONFLICT DO NOTHING`, pq.Array(newKinds), pq.Array(newValues), pq.Array(newIDs)); err != nil {
 			return res, fmt.Errorf("insert identities: %w", err)
 		}
 	}
 	return res, nil
+}
+
+// inputIdentity is what an input is looked up by: its email, else its record key.
+func inputIdentity(c kith.ContactInput) kith.Identity {
+	if e := c.Fields[kith.FieldEmail].Value; e != "" {
+		return kith.Identity{Kind: kith.IdentityEmail, Value: e}
+	}
+	return kith.Identity{Kind: kith.IdentityRecord, Value: c.Key}
 }
 
 // selectContact is the column list that scanContact reads, after any leading columns.
@@ -181,24 +189,30 @@ func scanContact(row scanner, lead ...any) (kith.Contact, error) {
 	return c, nil
 }
 
-func contactsByEmail(ctx context.Context, tx *sqlx.Tx, emails []string) (map[string]kith.Contact, error) {
+func contactsByIdentity(ctx context.Context, tx *sqlx.Tx, ids []kith.Identity) (map[kith.Identity]kith.Contact, error) {
+	kinds, values := make([]string, len(ids)), make([]string, len(ids))
+	for i, id := range ids {
+		kinds[i], values[i] = string(id.Kind), id.Value
+	}
 	rows, err := tx.QueryContext(ctx, `
-		SELECT i.value, `+selectContact+`
+		SELECT i.kind, i.value, `+selectContact+`
 		FROM identities i JOIN contacts c ON c.id = i.contact_id
-		WHERE i.kind = 'email' AND i.namespace = '' AND i.value = ANY($1)
-		FOR UPDATE OF c`, pq.Array(emails))
+		WHERE i.namespace = '' AND (i.kind, i.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		FOR UPDATE OF c`, pq.Array(kinds), pq.Array(values))
 	if err != nil {
 		return nil, fmt.Errorf("look up contacts: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[string]kith.Contact, len(emails))
+	out := make(map[kith.Identity]kith.Contact, len(ids))
 	for rows.Next() {
-		var email string
-		c, err := scanContact(rows, &email)
+		var id kith.Identity
+		var kind string
+		c, err := scanContact(rows, &kind, &id.Value)
 		if err != nil {
 			return nil, err
 		}
-		out[email] = c
+		id.Kind = kith.IdentityKind(kind)
+		out[id] = c
 	}
 	return out, rows.Err()
 }

@@ -18,11 +18,12 @@ type checkpointRow struct {
 	Updated     int   `db:"updated"`
 	Unchanged   int   `db:"unchanged"`
 	Quarantined int   `db:"quarantined"`
+	Skipped     int   `db:"skipped"`
 	Refused     int   `db:"refused"`
 	Done        bool  `db:"done"`
 }
 
-const selectCheckpoint = `SELECT byte_offset, row_count, created, updated, unchanged, quarantined, refused, done
+const selectCheckpoint = `SELECT byte_offset, row_count, created, updated, unchanged, quarantined, skipped, refused, done
 	FROM import_checkpoints WHERE import_id = $1`
 
 // ImportCheckpoint implements kith.ImportStore.
@@ -67,14 +68,16 @@ func (s *Store) CommitImportBatch(ctx context.Context, b kith.ImportBatch) (kith
 		cp.Updated += res.Updated
 		cp.Unchanged += res.Unchanged
 		cp.Quarantined += len(b.Quarantine)
+		cp.Skipped += b.Rows - len(b.Contacts)
 		cp.Refused += res.Refused
 		_, err = tx.ExecContext(ctx, `
-			INSERT INTO import_checkpoints (import_id, byte_offset, row_count, created, updated, unchanged, quarantined, refused, done)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			INSERT INTO import_checkpoints (import_id, byte_offset, row_count, created, updated, unchanged, quarantined, skipped, refused, done)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (import_id) DO UPDATE SET byte_offset = EXCLUDED.byte_offset, row_count = EXCLUDED.row_count,
 				created = EXCLUDED.created, updated = EXCLUDED.updated, unchanged = EXCLUDED.unchanged,
-				quarantined = EXCLUDED.quarantined, refused = EXCLUDED.refused, done = EXCLUDED.done, updated_at = now()`,
-			b.ImportID, cp.Offset, cp.Row, cp.Created, cp.Updated, cp.Unchanged, cp.Quarantined, cp.Refused, cp.Done)
+				quarantined = EXCLUDED.quarantined, skipped = EXCLUDED.skipped, refused = EXCLUDED.refused,
+				done = EXCLUDED.done, updated_at = now()`,
+			b.ImportID, cp.Offset, cp.Row, cp.Created, cp.Updated, cp.Unchanged, cp.Quarantined, cp.Skipped, cp.Refused, cp.Done)
 		return err
 	})
 	return cp, err

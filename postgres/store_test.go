@@ -199,7 +199,7 @@ func TestCommitImportBatchCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (kith.ImportCheckpoint{Offset: 100, Row: 2, Created: 1, Quarantined: 1}); cp != want {
+	if want := (kith.ImportCheckpoint{Offset: 100, Row: 2, Created: 1, Quarantined: 1, Skipped: 1}); cp != want {
 		t.Errorf("checkpoint = %+v, want %+v", cp, want)
 	}
 	// A second attempt of the same batch (a retry that lost the race) is refused and
@@ -221,7 +221,7 @@ func TestCommitImportBatchCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (kith.ImportCheckpoint{Offset: 150, Row: 3, Created: 1, Unchanged: 1, Quarantined: 1, Done: true}); cp != want {
+	if want := (kith.ImportCheckpoint{Offset: 150, Row: 3, Created: 1, Unchanged: 1, Quarantined: 1, Skipped: 1, Done: true}); cp != want {
 		t.Errorf("final checkpoint = %+v, want %+v", cp, want)
 	}
 }

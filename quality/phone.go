@@ -59,3 +59,57 @@ var phoneTypes = map[phonenumbers.PhoneNumberType]string{
 	phonenumbers.VOICEMAIL:            "voicemail",
 	phonenumbers.UNKNOWN:              "unknown",
 }
+
+// international reports whether a phone is written with its country code (+…).
+func international(v string) bool {
+	for _, r := range v {
+		switch {
+		case r == '+' || r == '＋':
+			return true
+		case r == ' ' || r == '\t' || r == '(':
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// guessRegion returns the one region of regions, other than tried, whose reading
+// of a national number is valid, or "" when none is or the readings disagree
+// (two regions reading the same E.164 number, as US and CA do, agree). Only a
+// source's own markets are tried: number plans are dense, and "12345" is a valid
+// number somewhere (Austria), so a guess among all countries would accept garbage.
+func guessRegion(v, tried string, regions []string) string {
+	found, e164 := "", ""
+	for _, region := range regions {
+		if region == tried {
+			continue
+		}
+		p, vs := Phone(v, region)
+		if len(vs) > 0 || p.E164 == "" {
+			continue
+		}
+		switch {
+		case e164 == "":
+			found, e164 = region, p.E164
+		case p.E164 != e164:
+			return ""
+		}
+	}
+	return found
+}
+
+// RegionOfE164 is the country an E.164 number belongs to by its number plan
+// (+47 4… → NO, +1 416… → CA), or "" for non-geographic and unknown numbers.
+func RegionOfE164(e164 string) string {
+	var n phonenumbers.PhoneNumber
+	if err := phonenumbers.ParseToNumber(e164, "", &n); err != nil {
+		return ""
+	}
+	switch r := phonenumbers.GetRegionCodeForNumber(&n); r {
+	case "", "ZZ", "001":
+		return ""
+	default:
+		return r
+	}
+}

@@ -97,7 +97,8 @@ func digitsN(n int) func(string) bool {
 	return func(s string) bool { return len(s) == n && allDigits(s) }
 }
 
-// pattern matches s against a template of A (letter) and D (digit).
+// pattern matches s against a template of A (letter) and D (digit); any other
+// template byte must appear as itself.
 func pattern(s, tmpl string) bool {
 	if len(s) != len(tmpl) {
 		return false
@@ -111,6 +112,10 @@ func pattern(s, tmpl string) bool {
 			}
 		case 'D':
 			if c < '0' || c > '9' {
+				return false
+			}
+		default:
+			if c != tmpl[i] {
 				return false
 			}
 		}
@@ -131,4 +136,33 @@ func ukPostcode(s string) bool {
 		}
 	}
 	return false
+}
+
+// PostalRegion is the country a postal code's written shape belongs to, when
+// only one of the checked countries writes codes that way (a UK postcode, a
+// Canadian or Dutch one, or digits with a country's own dash), else "". Plain
+// digit codes are shared by many countries and say nothing.
+func PostalRegion(v string) string {
+	t := strings.ToUpper(collapseSpaces(strings.TrimSpace(v)))
+	s := postalSeparators.Replace(t)
+	switch {
+	case s == "":
+		return ""
+	case ukPostcode(s):
+		return "GB"
+	case len(s) == 6 && pattern(s, "ADADAD"):
+		return "CA"
+	case len(s) == 6 && pattern(s, "DDDDAA") && s[0] != '0':
+		return "NL"
+	case len(s) == 7 && pattern(s[:3], "ADD") && !allDigits(s[3:]):
+		return "IE"
+	}
+	for _, d := range [...]struct{ shape, region string }{
+		{"DD-DDD", "PL"}, {"DDDD-DDD", "PT"}, {"DDD-DDDD", "JP"}, {"DDDDD-DDD", "BR"}, {"DDDDD-DDDD", "US"},
+	} {
+		if pattern(t, d.shape) {
+			return d.region
+		}
+	}
+	return ""
 }

@@ -22,6 +22,10 @@ type Options struct {
 	// DefaultRegion is the ISO country used to read phones and numeric dates when
 	// the record has no country (e.g. "US"); empty means international form only.
 	DefaultRegion string
+	// Regions are where this source's contacts live (e.g. a shop's markets): a
+	// national phone on a record without a country that is valid in exactly one
+	// of them is read there, with a warning. Empty: no guessing.
+	Regions []string
 	// Now is the day birth dates and ages are checked against.
 	Now time.Time
 	// MinAge and MaxAge bound a plausible age (defaults 13 and 120).
@@ -64,6 +68,21 @@ type Result struct {
 	// warnings (kept, but worth a look). They never contain the values.
 	Violations   kith.Violations
 	Completeness Completeness
+	// how holds, by field index, how a value was read or inferred when the record
+	// did not say: the phone's region ("region NO from postal_code") or a country
+	// inferred from the phone's prefix ("phone_prefix").
+	how [nProfileFields]string
+	// inferred marks values the record did not hold but Record derived (imputed).
+	inferred uint64
+}
+
+// How says how f was read or inferred when the record did not say ("" when it
+// was read as written).
+func (r Result) How(f kith.Field) string {
+	if i := fieldIndex(f); i >= 0 {
+		return r.how[i]
+	}
+	return ""
 }
 
 // Values are the result's standardized fields with their provenance: the one way
@@ -77,6 +96,12 @@ func (r Result) Values(p kith.Provenance, kept map[kith.Field]kith.Value) map[ki
 		prov := p
 		if old, ok := kept[f]; ok && old.Source != "" {
 			prov = old.Provenance
+		} else if i := fieldIndex(f); r.how[i] != "" {
+			prov.Method = r.how[i]
+			prov.Imputed = r.inferred&(1<<i) != 0
+			if prov.Imputed {
+				prov.Confidence = 1
+			}
 		}
 		out[f] = kith.Value{Value: v, Provenance: prov}
 	}
@@ -89,7 +114,7 @@ func (r Result) Values(p kith.Provenance, kept map[kith.Field]kith.Value) map[ki
 // city and postal code; then scores its completeness.
 func Record(raw map[kith.Field]string, opts Options) Result {
 	opts = opts.withDefaults()
-	var b builder
+	b := builder{regions: opts.Regions}
 	// One pass instead of a lookup per field. Each value lands in its field's
 	// slot, so the map's order never shows (workflows call Record).
 	//workflowcheck:ignore
@@ -98,12 +123,20 @@ func Record(raw map[kith.Field]string, opts Options) Result {
 			b.raw[i], b.given = v, b.given|1<<i
 		}
 	}
-	region := opts.DefaultRegion
+	region, from := opts.DefaultRegion, "default region"
+	stated := ""
 	if v, ok := b.val(iCountry); ok {
 		c, vs := Country(v)
 		b.keep(iCountry, c, vs)
 		if c != "" {
-			region = c
+			region, from, stated = c, "", c
+		}
+	}
+	if from != "" {
+		if v, ok := b.val(iPostalCode); ok {
+			if c := PostalRegion(v); c != "" {
+				region, from = c, "postal code"
+			}
 		}
 	}
 	if v, ok := b.val(iEmail); ok {
@@ -111,12 +144,7 @@ func Record(raw map[kith.Field]string, opts Options) Result {
 		b.keep(iEmail, e, vs)
 	}
 	if v, ok := b.val(iPhone); ok {
-		p, vs := Phone(v, region)
-		b.keep(iPhone, p.E164, vs)
-		if p.E164 != "" {
-			b.keep(iPhoneType, p.Type, nil)
-			b.keep(iPhoneExt, p.Extension, nil)
-		}
+		b.phone(v, region, from)
 	}
 	for _, i := range [...]int{iFirstName, iLastName} {
 		if v, ok := b.val(i); ok {
@@ -143,7 +171,9 @@ func Record(raw map[kith.Field]string, opts Options) Result {
 		b.keep(iCity, c, vs)
 	}
 	if v, ok := b.val(iPostalCode); ok {
-		p, vs := PostalCode(v, b.r.Fields.v[iCountry])
+		// Checked against the stated country only: one inferred from the phone
+		// says where the phone is from, not the address.
+		p, vs := PostalCode(v, stated)
 		b.keep(iPostalCode, p, vs)
 	}
 
@@ -249,6 +279,7 @@ type builder struct {
 	given   uint64                 // bit i: raw[i] was in the record
 	r       Result
 	present uint64 // bit i: kith.ProfileFields[i] has a standardized value
+	regions []string
 }
 
 // val returns the trimmed raw value of field i, and whether there is one.
@@ -263,6 +294,49 @@ func (b *builder) val(i int) (string, bool) {
 	}
 	v = strings.TrimSpace(v)
 	return v, v != ""
+}
+
+// phone reads a phone number. A national number (no country code) is read in
+// region, which came from the record's country or, when from says so, from the
+// postal code's format or the source's default region; on a record without a
+// country, a number valid there but in exactly one of the source's regions is
+// read there. Either inference is a
+// warning and is recorded with the value. A record without a country takes the
+// one its phone's prefix belongs to, flagged as inferred.
+func (b *builder) phone(v, region, from string) {
+	p, vs := Phone(v, region)
+	national := !international(v)
+	switch {
+	case p.E164 == "" && national && from != "": // never against a stated country
+		if g := guessRegion(v, region, b.regions); g != "" {
+			p, _ = Phone(v, g)
+			region, from = g, "the one plausible region"
+			vs = kith.Violations{warn(kith.FieldPhone, "phone_region_guessed",
+				"has no country code; it is valid only in "+g+", so it was read there")}
+		}
+	case p.E164 != "" && national && from != "":
+		code := "phone_region_from_default"
+		if from == "postal code" {
+			code = "phone_region_from_postal_code"
+		}
+		vs = append(vs, warn(kith.FieldPhone, code, "has no country code and the record no country; read in "+region+" (from the "+from+")"))
+	}
+	b.keep(iPhone, p.E164, vs)
+	if p.E164 == "" {
+		return
+	}
+	if national && from != "" {
+		b.r.how[iPhone] = "region " + region + " from " + from
+	}
+	b.keep(iPhoneType, p.Type, nil)
+	b.keep(iPhoneExt, p.Extension, nil)
+	if b.r.Fields.v[iCountry] == "" {
+		if c := RegionOfE164(p.E164); c != "" {
+			b.keep(iCountry, c, nil)
+			b.r.how[iCountry] = "phone_prefix"
+			b.r.inferred |= 1 << iCountry
+		}
+	}
 }
 
 // keep records the violations of field i and its standardized value, if any.

@@ -25,9 +25,10 @@ func runImport(ctx context.Context, args []string, e env) error {
 	batch := fs.Int("batch", activities.DefaultImportBatch, "rows per committed batch")
 	detach := fs.Bool("detach", false, "start the import and return without waiting")
 	region := fs.String("region", "", "ISO country for phones and dates of rows without a country (e.g. US)")
+	regions := fs.String("regions", "", "comma-separated countries the file's contacts live in: a national phone valid in exactly one of them is read there (e.g. NO,SE,GB)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: starter import [-batch N] [-detach] contacts.csv")
-		fmt.Fprintln(e.stderr, "The file needs a header row with an email column; the worker must be able to read the path.")
+		fmt.Fprintln(e.stderr, "usage: starter import [-batch N] [-detach] [-region CC] [-regions CC,CC] contacts.csv")
+		fmt.Fprintln(e.stderr, "The file needs a header row with an email or a phone column; the worker must be able to read the path.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -53,6 +54,16 @@ func runImport(ctx context.Context, args []string, e env) error {
 			return usagef("-region: %s", vs.String())
 		}
 		in.Region = c
+	}
+	for _, r := range strings.Split(*regions, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		c, vs := quality.Country(r)
+		if c == "" {
+			return usagef("-regions: %q %s", r, vs.String())
+		}
+		in.Regions = append(in.Regions, c)
 	}
 	c, err := dialTemporal(ctx, cfg)
 	if err != nil {
@@ -206,6 +217,6 @@ func (b *progressBar) finish() {
 }
 
 func printSummary(w io.Writer, s workflows.ImportSummary) {
-	fmt.Fprintf(w, "import done: %d rows: %d imported (new), %d updated, %d unchanged, %d quarantined\n",
-		s.Rows, s.Created, s.Updated, s.Unchanged, s.Quarantined)
+	fmt.Fprintf(w, "import done: %d rows: %d imported (new), %d updated, %d unchanged, %d with refused values quarantined (%d of them made no contact)\n",
+		s.Rows, s.Created, s.Updated, s.Unchanged, s.Quarantined, s.Skipped)
 }

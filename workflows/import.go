@@ -45,6 +45,8 @@ type ImportInput struct {
 	AsOf time.Time `json:"as_of"`
 	// Region reads phones and numeric dates of rows without a country.
 	Region string `json:"region,omitempty"`
+	// Regions are where the file's contacts live (activities.ImportFileInput).
+	Regions []string `json:"regions,omitempty"`
 }
 
 // ImportSummary is the result of ImportContacts, shown in the Temporal UI.
@@ -53,7 +55,8 @@ type ImportSummary struct {
 	Created     int `json:"created"`
 	Updated     int `json:"updated"`
 	Unchanged   int `json:"unchanged"`
-	Quarantined int `json:"quarantined"`
+	Quarantined int `json:"quarantined"` // rows with a refused value, kept in quarantine with the reasons
+	Skipped     int `json:"skipped"`     // of those, rows that made no contact
 }
 
 // fileImportOptions: a file import runs as long as the file needs and heartbeats
@@ -65,8 +68,9 @@ var fileImportOptions = workflow.ActivityOptions{
 	RetryPolicy:         backoff(time.Minute, activities.ErrInvalidCSV),
 }
 
-// ImportContacts imports a CSV file of contacts: valid rows are standardized and
-// upserted, the rest quarantined with their violations.
+// ImportContacts imports a CSV file of contacts: rows are standardized and
+// upserted; refused values are quarantined with their violations while the row's
+// other values still import.
 func ImportContacts(ctx workflow.Context, in ImportInput) (ImportSummary, error) {
 	ctx = workflow.WithActivityOptions(ctx, fileImportOptions)
 	exec := workflow.GetInfo(ctx).WorkflowExecution
@@ -79,12 +83,13 @@ func ImportContacts(ctx workflow.Context, in ImportInput) (ImportSummary, error)
 		BatchSize: in.BatchSize,
 		AsOf:      in.AsOf,
 		Region:    in.Region,
+		Regions:   in.Regions,
 	}).Get(ctx, &cp)
 	if err != nil {
 		return ImportSummary{}, err
 	}
 	return ImportSummary{
 		Rows: cp.Row, Created: cp.Created, Updated: cp.Updated,
-		Unchanged: cp.Unchanged, Quarantined: cp.Quarantined,
+		Unchanged: cp.Unchanged, Quarantined: cp.Quarantined, Skipped: cp.Skipped,
 	}, nil
 }
