@@ -33,6 +33,18 @@ var rules = []rule{
 		}
 		return n.last + n.birthISO
 	}},
+	{"both names in either order+birth date", func(n *normalized) string {
+		// Finds first and last written the other way round, which the two
+		// rules above miss.
+		if n.firstCanon == "" || n.last == "" || n.birth == 0 {
+			return ""
+		}
+		a, b := n.firstCanon, n.last
+		if b < a {
+			a, b = b, a
+		}
+		return a + "|" + b + n.birthISO
+	}},
 }
 
 // keyed is one record's key under one rule.

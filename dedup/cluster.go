@@ -44,9 +44,9 @@ func (x *Index) cluster(res *Result, members []int32) {
 }
 
 // cannotLink re-clusters a component so that no cluster holds two records that
-// are certainly different people (vetoed by the model, or kept apart by a
-// reviewer): a record missing its birth date can otherwise chain two relatives
-// together. Links are applied strongest first, each only if it joins no such
+// are certainly different people (vetoed by the model, apart, or kept apart by
+// a reviewer): a record missing its birth date can otherwise chain a junior and a
+// senior together, and one missing its email, phone and address two namesakes. Links are applied strongest first, each only if it joins no such
 // pair.
 func (x *Index) cannotLink(members []int32, split *int) [][]int32 {
 	if len(members) <= 2 || len(members) > 200 {
@@ -64,6 +64,7 @@ func (x *Index) cannotLink(members []int32, split *int) [][]int32 {
 			merge, decided := x.decided[pairKey(a, b)]
 			p := compare(&x.norms[a], &x.norms[b])
 			_, possible := x.model.logOdds(p)
+			possible = possible && !apart(p)
 			switch {
 			case decided && !merge, !decided && !possible:
 				cannot[[2]int{i, j}] = true
@@ -120,6 +121,14 @@ func (x *Index) cannotLink(members []int32, split *int) [][]int32 {
 	}
 	*split += len(out) - 1
 	return out
+}
+
+// apart reports whether two records of one cluster cannot be one person though
+// other records link them: their birth dates clearly differ (a junior and a
+// senior), or they differ on every way to reach them — email, phone and address
+// (namesakes, linked through a record that has none of those).
+func apart(p pattern) bool {
+	return p.level(fBirth) == 3 || elsewhere(p) == 3
 }
 
 // finish brings the cached result's statistics and review queue up to date.

@@ -9,10 +9,56 @@ import (
 	"github.com/kithhq/kith"
 )
 
-// Labeled is a generated record with the person it truly belongs to.
+// Labeled is a generated record with the person it truly belongs to, and the
+// phenomena that make it hard (Tags).
 type Labeled struct {
 	Record
 	Entity int
+	Tags   Tag
+}
+
+// Tag is a set of named phenomena a generated record shows; the evaluation
+// reports precision and recall per phenomenon.
+type Tag uint16
+
+// The named phenomena. The look-alikes are other people who resemble someone
+// (precision suffers when they merge); the hard duplicates are records of one
+// person that resemble each other little (recall suffers when they stay apart).
+const (
+	TagTwin            Tag = 1 << iota // same last name, birth date, address, often phone; another first name
+	TagJuniorSenior                    // same first and last name, address and phone; born a generation apart
+	TagNamesake                        // same first and last name and birth date; lives elsewhere
+	TagRelative                        // shares a household (last name, address, often phone)
+	TagCommonName                      // one of a few very common names
+	TagSparse                          // a duplicate with several fields missing
+	TagSwappedNames                    // a duplicate with first and last name the other way round
+	TagUnrepairedEmail                 // a duplicate whose email the standardizer could not repair (dropped)
+	TagNewEmail                        // a duplicate with another email address
+	TagTypo                            // a duplicate with a typo in a name
+	numTags
+)
+
+var tagNames = [...]string{"twin", "junior_senior", "namesake", "relative", "common_name", "sparse",
+	"swapped_names", "unrepaired_email", "new_email", "typo"}
+
+// String names the tags, joined by "+".
+func (t Tag) String() string {
+	var out []string
+	for i, n := range tagNames {
+		if t&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "+")
+}
+
+// AllTags lists every tag, in order.
+func AllTags() []Tag {
+	out := make([]Tag, 0, len(tagNames))
+	for i := range tagNames {
+		out = append(out, 1<<i)
+	}
+	return out
 }
 
 // Difficulty sets how messy generated duplicates are and how many look-alikes
@@ -31,13 +77,19 @@ type Difficulty struct {
 	Family       float64 // share of people with a relative at the same address (and often phone)
 	CommonNames  float64 // share of people with one of a few very common names
 	SharedPhones bool    // relatives share the household phone
+	Twins        float64 // share of people with a twin
+	JuniorSenior float64 // share of people with a parent or child of the same name at the same address
+	Namesakes    float64 // share of people with a namesake born the same day elsewhere
+	Sparse       float64 // chance a duplicate keeps only names and one other field
+	BadEmail     float64 // chance a duplicate's email could not be repaired (and so is missing)
 }
 
 // Difficulties by name.
 var Difficulties = map[string]Difficulty{
 	"easy": {DupShare: 0.3, Typo: 0.05, Nickname: 0.02, NewEmail: 0.05, Missing: 0.05, DateTypo: 0.01, Family: 0.02, CommonNames: 0.01},
-	"hard": {DupShare: 0.4, Typo: 0.15, Nickname: 0.10, Swap: 0.03, NewEmail: 0.30, Missing: 0.20, NewPhone: 0.10,
-		DateTypo: 0.06, Moved: 0.10, Married: 0.03, Family: 0.15, CommonNames: 0.10, SharedPhones: true},
+	"hard": {DupShare: 0.4, Typo: 0.15, Nickname: 0.10, Swap: 0.05, NewEmail: 0.30, Missing: 0.20, NewPhone: 0.10,
+		DateTypo: 0.06, Moved: 0.10, Married: 0.03, Family: 0.15, CommonNames: 0.10, SharedPhones: true,
+		Twins: 0.03, JuniorSenior: 0.03, Namesakes: 0.03, Sparse: 0.10, BadEmail: 0.05},
 }
 
 var (
@@ -68,6 +120,7 @@ var (
 
 type person struct {
 	first, last, email, phone, birth, postal, city string
+	tags                                           Tag
 }
 
 // Generate makes about n labeled contact records: people, some with several
@@ -79,10 +132,10 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	sources := []kith.Source{kith.SourceCRM, kith.SourceForm, kith.SourceImport}
 	entity := 0
-	emit := func(p person, e int) {
+	emit := func(p person, e int, tags Tag) {
 		i := len(out)
 		at := base.Add(time.Duration(i) * time.Second)
-		out = append(out, Labeled{Entity: e, Record: Record{
+		out = append(out, Labeled{Entity: e, Tags: tags | p.tags, Record: Record{
 			ID: fmt.Sprintf("c%08d", i), Source: sources[r.IntN(len(sources))], CreatedAt: at, UpdatedAt: at.Add(time.Duration(r.IntN(1e6)) * time.Second),
 			Email: p.email, Phone: p.phone, FirstName: p.first, LastName: p.last, BirthDate: p.birth, PostalCode: p.postal, City: p.city,
 		}})
@@ -95,6 +148,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 		if r.Float64() < d.CommonNames {
 			c := commonNames[r.IntN(len(commonNames))]
 			p.first, p.last = c[0], c[1]
+			p.tags |= TagCommonName
 		}
 		p.email = fmt.Sprintf("%s.%s%d@%s", foldName(p.first), foldName(p.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
 		p.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
@@ -104,55 +158,103 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 		p.city = genCities[ci]
 		return p
 	}
+	otherFirst := func(not string) string {
+		for {
+			if f := genFirst[r.IntN(len(genFirst))]; f != not {
+				return f
+			}
+		}
+	}
+	sameDomain := func(q person, of person) string {
+		return fmt.Sprintf("%s.%s%d@%s", foldName(q.first), foldName(q.last), r.IntN(1000000), strings.SplitN(of.email, "@", 2)[1])
+	}
 	for len(out) < n {
 		p := newPerson("")
 		e := entity
 		entity++
-		emit(p, e)
+		emit(p, e, 0)
 		if r.Float64() < d.DupShare {
 			for range 1 + r.IntN(3) {
-				emit(d.variant(r, p), e)
+				v, tags := d.variant(r, p)
+				emit(v, e, tags)
 			}
 		}
 		if r.Float64() < d.Family { // a relative at the same address
 			q := newPerson(p.last)
 			q.postal, q.city = p.postal, p.city
-			q.email = fmt.Sprintf("%s.%s%d@%s", foldName(q.first), foldName(q.last), r.IntN(1000000), strings.SplitN(p.email, "@", 2)[1])
+			q.email = sameDomain(q, p)
 			if d.SharedPhones && r.Float64() < 0.5 {
 				q.phone = p.phone
 			}
-			emit(q, entity)
+			emit(q, entity, TagRelative)
+			entity++
+		}
+		if r.Float64() < d.Twins { // born the same day, same home, another first name
+			q := p
+			q.tags = 0
+			q.first = otherFirst(p.first)
+			q.email = sameDomain(q, p)
+			if r.Float64() < 0.5 {
+				q.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
+			}
+			emit(q, entity, TagTwin)
+			entity++
+		}
+		if r.Float64() < d.JuniorSenior { // the same name at the same address, a generation apart
+			q := p
+			q.tags = 0
+			t, _ := time.Parse(time.DateOnly, p.birth)
+			years := 22 + r.IntN(14)
+			if t.Year()-years < 1930 {
+				years = -years
+			}
+			q.birth = time.Date(t.Year()-years, time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+			q.email = fmt.Sprintf("%s.%s%d@%s", foldName(q.first), foldName(q.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
+			if r.Float64() < 0.4 {
+				q.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
+			}
+			emit(q, entity, TagJuniorSenior)
+			entity++
+		}
+		if r.Float64() < d.Namesakes { // the same name and birthday, elsewhere
+			q := newPerson("")
+			q.first, q.last, q.birth = p.first, p.last, p.birth
+			q.email = fmt.Sprintf("%s.%s%d@%s", foldName(q.first), foldName(q.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
+			emit(q, entity, TagNamesake)
 			entity++
 		}
 	}
 	return out
 }
 
-// variant is another record of the same person.
-func (d Difficulty) variant(r *rand.Rand, p person) person {
+// variant is another record of the same person, with the phenomena it shows.
+func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
 	v := p
+	v.tags = 0
+	var tags Tag
 	chance := func(x float64) bool { return r.Float64() < x }
 	if chance(d.Nickname) {
-		for nick, canon := range nicknames {
-			if canon == foldName(p.first) && nick != canon {
-				v.first = strings.ToUpper(nick[:1]) + nick[1:]
-				break
-			}
+		if nick := nicknameOf(foldName(p.first)); nick != "" {
+			v.first = strings.ToUpper(nick[:1]) + nick[1:]
 		}
 	}
 	if chance(d.Typo) {
 		v.first = typo(r, v.first)
+		tags |= TagTypo
 	}
 	if chance(d.Married) {
 		v.last = genLast[r.IntN(len(genLast))]
 	} else if chance(d.Typo) {
 		v.last = typo(r, v.last)
+		tags |= TagTypo
 	}
 	if chance(d.Swap) {
 		v.first, v.last = v.last, v.first
+		tags |= TagSwappedNames
 	}
 	if chance(d.NewEmail) {
 		v.email = fmt.Sprintf("%s%d@%s", foldName(p.first)[:1]+foldName(p.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
+		tags |= TagNewEmail
 	}
 	if chance(d.NewPhone) {
 		v.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
@@ -175,10 +277,33 @@ func (d Difficulty) variant(r *rand.Rand, p person) person {
 			*f = ""
 		}
 	}
+	if chance(d.BadEmail) && v.email != "" {
+		v.email = ""
+		tags |= TagUnrepairedEmail
+	}
+	if chance(d.Sparse) { // names and one other field, nothing else
+		keep := [...]*string{&v.email, &v.phone, &v.birth}[r.IntN(3)]
+		kept := *keep
+		v.email, v.phone, v.birth, v.postal, v.city = "", "", "", "", ""
+		*keep = kept
+		tags |= TagSparse
+	}
 	if v.email == "" && v.phone == "" && v.birth == "" { // a record needs something to be matched by
 		v.email = p.email
 	}
-	return v
+	return v, tags
+}
+
+// nicknameOf is the first nickname (in sorted order) of a canonical name, or "":
+// the generator must not depend on map order.
+func nicknameOf(canon string) string {
+	best := ""
+	for nick, c := range nicknames {
+		if c == canon && nick != canon && (best == "" || nick < best) {
+			best = nick
+		}
+	}
+	return best
 }
 
 // typo changes one letter: a substitution, deletion, insertion or transposition.
@@ -273,6 +398,72 @@ func Records(labeled []Labeled) []Record {
 	out := make([]Record, len(labeled))
 	for i := range labeled {
 		out[i] = labeled[i].Record
+	}
+	return out
+}
+
+// TagEvaluation is precision and recall over the pairs that involve a record
+// showing one phenomenon. For look-alikes (other people, usually alone) recall
+// has no pairs to count: precision says how often they were wrongly merged.
+type TagEvaluation struct {
+	Tag                                     Tag
+	Records                                 int
+	TruePairs, PredictedPairs, CorrectPairs int64
+	Precision, Recall                       float64 // 1 when there is nothing to get wrong
+}
+
+// EvaluateTags scores res per tag: for each tag, the pairs with at least one
+// record showing it.
+func EvaluateTags(ids []string, entities []int, tags []Tag, res *Result) []TagEvaluation {
+	type key struct {
+		cluster string
+		entity  int
+	}
+	out := make([]TagEvaluation, 0, len(tagNames))
+	pairs := func(n int64) int64 { return n * (n - 1) / 2 }
+	for ti := range tagNames {
+		tag := Tag(1) << ti
+		byBoth, byCluster, byEntity := map[key][2]int64{}, map[string][2]int64{}, map[int][2]int64{}
+		te := TagEvaluation{Tag: tag}
+		add := func(m [2]int64, tagged bool) [2]int64 {
+			m[0]++
+			if tagged {
+				m[1]++
+			}
+			return m
+		}
+		for i, id := range ids {
+			t := tags[i]&tag != 0
+			if t {
+				te.Records++
+			}
+			c := res.ClusterOf[id]
+			byBoth[key{c, entities[i]}] = add(byBoth[key{c, entities[i]}], t)
+			byCluster[c] = add(byCluster[c], t)
+			byEntity[entities[i]] = add(byEntity[entities[i]], t)
+		}
+		if te.Records == 0 {
+			continue
+		}
+		// Pairs with at least one tagged record: all pairs less the untagged ones.
+		withTag := func(n [2]int64) int64 { return pairs(n[0]) - pairs(n[0]-n[1]) }
+		for _, n := range byBoth {
+			te.CorrectPairs += withTag(n)
+		}
+		for _, n := range byCluster {
+			te.PredictedPairs += withTag(n)
+		}
+		for _, n := range byEntity {
+			te.TruePairs += withTag(n)
+		}
+		te.Precision, te.Recall = 1, 1
+		if te.PredictedPairs > 0 {
+			te.Precision = float64(te.CorrectPairs) / float64(te.PredictedPairs)
+		}
+		if te.TruePairs > 0 {
+			te.Recall = float64(te.CorrectPairs) / float64(te.TruePairs)
+		}
+		out = append(out, te)
 	}
 	return out
 }

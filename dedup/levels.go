@@ -62,14 +62,16 @@ func compare(a, b *normalized) pattern {
 	default:
 		lv[fPhone] = 3
 	}
-	// Names, allowing first and last written the other way round.
-	af, al := a.firstCanon, a.last
-	if af != "" && al != "" && af != b.firstCanon && al != b.last && af == b.last && al == b.firstCanon {
-		af, al = al, af
-		lv[fFirst], lv[fLast] = 1, 1
-	} else {
-		lv[fFirst] = nameLevel(af, b.firstCanon)
-		lv[fLast] = nameLevel(al, b.last)
+	// Names, allowing first and last written the other way round (with a typo
+	// too): the crossed reading counts when both its names nearly agree and it
+	// agrees better than the straight one.
+	lv[fFirst] = nameLevel(a.firstCanon, b.firstCanon)
+	lv[fLast] = nameLevel(a.last, b.last)
+	if lv[fFirst]+lv[fLast] > 2 && a.firstCanon != "" && a.last != "" {
+		cf, cl := nameLevel(a.firstCanon, b.last), nameLevel(a.last, b.firstCanon)
+		if cf >= 1 && cf <= 2 && cl >= 1 && cl <= 2 && cf+cl < lv[fFirst]+lv[fLast] {
+			lv[fFirst], lv[fLast] = cf, cl
+		}
 	}
 	// Birth dates.
 	switch {

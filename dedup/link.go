@@ -110,7 +110,7 @@ func (x *Index) probability(a, b int32, p pattern) float64 {
 			adj += math.Log2(x.model.U[fFirst][1] / max(f/n, 1/n))
 		}
 	}
-	if p.level(fLast) == 1 && x.norms[a].last == x.norms[b].last {
+	if p.level(fLast) == 1 && x.norms[a].last == x.norms[b].last && !householdExplains(p) {
 		if f := float64(x.lastFreq[x.norms[a].last]); f > 0 {
 			adj += math.Log2(x.model.U[fLast][1] / max(f/n, 1/n))
 		}
@@ -119,13 +119,48 @@ func (x *Index) probability(a, b int32, p pattern) float64 {
 }
 
 // accepts decides an automatic merge: the probability is above the threshold and
-// the records agree on something that identifies one person — email, phone or
-// birth date. Names and an address alone, however likely, go to review: two
-// namesakes in one postal code are not rare in a large list.
+// the records agree on something that identifies one person — email, phone,
+// birth date, or (without birth dates) the same names at the same postal code.
+// Names and a city alone, however likely, go to review. So do records that
+// agree on who the person is (names, birth date) but disagree on at least two
+// ways to reach them (email, phone, address) and agree on none: that is what
+// namesakes born the same day look like, and a person who changed several of
+// those at once is rare.
 func (x *Index) accepts(p pattern, prob float64) bool {
-	if prob < x.cfg.AcceptAbove {
+	if prob < x.cfg.AcceptAbove || elsewhere(p) >= 2 {
 		return false
 	}
 	return p.level(fEmail) == 1 || p.level(fEmail) == 2 || p.level(fPhone) == 1 || p.level(fPhone) == 2 ||
-		p.level(fBirth) == 1 || p.level(fBirth) == 2
+		p.level(fBirth) == 1 || p.level(fBirth) == 2 ||
+		sameHome(p) && p.level(fBirth) == 0
+}
+
+// sameHome reports whether a pair has (nearly) the same names at the same postal
+// code: with no birth date to tell a junior from a senior, that identifies a
+// person as well as an email does (a cluster still never holds two records whose
+// birth dates differ: cannotLink).
+func sameHome(p pattern) bool {
+	return p.level(fPostal) == 1 && p.level(fFirst) >= 1 && p.level(fFirst) <= 2 && p.level(fLast) >= 1 && p.level(fLast) <= 2
+}
+
+// elsewhere is how many of email, phone and address (postal code or city) a pair
+// disagrees on, when it agrees on none of them (else 0).
+func elsewhere(p pattern) int {
+	differ := 0
+	for _, group := range [...][]int{{fEmail}, {fPhone}, {fPostal, fCity}} {
+		compared := false
+		for _, f := range group {
+			switch l := p.level(f); {
+			case l == 0:
+			case l < len(levelNames[f])-1:
+				return 0
+			default:
+				compared = true
+			}
+		}
+		if compared {
+			differ++
+		}
+	}
+	return differ
 }

@@ -16,17 +16,33 @@ type Model struct {
 }
 
 // Weight is the match weight of a comparison vector: Σ log2(m/u) over the fields
-// that are not missing.
+// that are not missing, less the household's agreement when the two are clearly
+// two people (householdExplains).
 func (m *Model) Weight(p pattern) float64 {
 	w := 0.0
+	household := householdExplains(p)
 	for f := range numFields {
 		l := p.level(f)
-		if l == 0 {
+		if l == 0 || household && isHouseholdField[f] && l < len(levelNames[f])-1 {
 			continue
 		}
 		w += math.Log2(m.M[f][l] / m.U[f][l])
 	}
 	return w
+}
+
+// isHouseholdField marks what people who live together share: a last name, a
+// home phone, a postal code and a city.
+var isHouseholdField = [numFields]bool{fLast: true, fPhone: true, fPostal: true, fCity: true}
+
+// householdExplains reports whether two records disagree on what tells the
+// people of one household apart — the first name (twins) or the birth date (a
+// junior and a senior) — so that agreeing on the household's fields is no
+// evidence that they are one person: the independence Fellegi–Sunter assumes
+// fails there, and adding those weights merged twins and parents with children.
+// Their agreement then counts as missing; their disagreement still counts.
+func householdExplains(p pattern) bool {
+	return p.level(fFirst) == 4 || p.level(fBirth) == 3
 }
 
 // Probability is the posterior match probability of a comparison vector.

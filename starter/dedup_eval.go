@@ -37,9 +37,9 @@ func runDedupEval(ctx context.Context, args []string, e env) error {
 	extra := int(float64(*n) * *incremental)
 	all := dedup.Generate(*n+extra, d, *seed)
 	cut := min(*n, len(all))
-	ids, entities := make([]string, len(all)), make([]int, len(all))
+	ids, entities, tags := make([]string, len(all)), make([]int, len(all)), make([]dedup.Tag, len(all))
 	for i := range all {
-		ids[i], entities[i] = all[i].ID, all[i].Entity
+		ids[i], entities[i], tags[i] = all[i].ID, all[i].Entity, all[i].Tags
 	}
 	records, added := dedup.Records(all[:cut]), dedup.Records(all[cut:])
 	all = nil // only the records and the labels are kept
@@ -54,6 +54,15 @@ func runDedupEval(ctx context.Context, args []string, e env) error {
 	fmt.Fprintf(e.stdout, "records %d (%s, seed %d)\n", st.Records, *difficulty, *seed)
 	fmt.Fprintf(e.stdout, "pairwise: precision %.4f  recall %.4f  F1 %.4f  (%d true pairs, %d predicted, %d correct)\n",
 		ev.Precision, ev.Recall, ev.F1, ev.TruePairs, ev.PredictedPairs, ev.CorrectPairs)
+	fmt.Fprintf(e.stdout, "by difficulty (pairs with at least one record showing it):\n")
+	for _, te := range dedup.EvaluateTags(ids[:cut], entities[:cut], tags[:cut], res) {
+		recall := fmt.Sprintf("%.4f", te.Recall)
+		if te.TruePairs == 0 {
+			recall = "  n/a " // look-alikes: other people, with no true pairs
+		}
+		fmt.Fprintf(e.stdout, "  %-17s %7d records  precision %.4f  recall %s  (%d true pairs, %d predicted, %d correct)\n",
+			te.Tag, te.Records, te.Precision, recall, te.TruePairs, te.PredictedPairs, te.CorrectPairs)
+	}
 	fmt.Fprintf(e.stdout, "clusters: %d people with several records, %d resolved into exactly their own cluster (%.1f%%)\n",
 		ev.MultiRecordPeople, ev.ExactClusters, 100*float64(ev.ExactClusters)/float64(max(ev.MultiRecordPeople, 1)))
 	fmt.Fprintf(e.stdout, "work: %d comparisons (%.2f per record), %d oversized blocks windowed, %d links, %d pairs for review, %d clusters, %d split off chains\n",
