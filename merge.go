@@ -22,6 +22,9 @@ type ReviewPair struct {
 	A           string  `json:"a"`
 	B           string  `json:"b"`
 	Probability float64 `json:"probability"`
+	// Reason says why a pair above the accept threshold was held back for a
+	// person (a veto, a rule, the chain guard); empty below it.
+	Reason string `json:"reason,omitempty"`
 }
 
 // MergeStore records merges, undoes them, and keeps the review queue.

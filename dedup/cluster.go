@@ -166,7 +166,59 @@ func (x *Index) addCluster(res *Result, members []int32) {
 		rs[i] = &x.recs[m]
 	}
 	c.Golden = GoldenRecord(rs)
+	c.Weakest = x.weakest(members)
 	res.Clusters = append(res.Clusters, c)
+}
+
+// weakest is the bottleneck of a cluster's strongest spanning tree: links taken
+// strongest first (Kruskal), the last one needed to join every member. A pair
+// a reviewer merged counts as 1; a cluster held together only by links that no
+// longer pass (an earlier run's) counts as 0.
+func (x *Index) weakest(members []int32) float64 {
+	type edge struct {
+		a, b int
+		p    float64
+	}
+	var edges []edge
+	for i, a := range members {
+		for j := i + 1; j < len(members); j++ {
+			b := members[j]
+			if merge, decided := x.decided[pairKey(a, b)]; decided {
+				if merge {
+					edges = append(edges, edge{i, j, 1})
+				}
+				continue
+			}
+			p := compare(&x.norms[a], &x.norms[b])
+			if prob := x.probability(a, b, p); x.accepts(p, prob) {
+				edges = append(edges, edge{i, j, prob})
+			}
+		}
+	}
+	slices.SortStableFunc(edges, func(e, f edge) int { return cmp.Compare(f.p, e.p) })
+	parent := make([]int, len(members))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	joined, last := 1, 0.0
+	for _, e := range edges {
+		if ra, rb := find(e.a), find(e.b); ra != rb {
+			parent[ra] = rb
+			joined++
+			last = e.p
+			if joined == len(members) {
+				return last
+			}
+		}
+	}
+	return 0
 }
 
 // guard splits a cluster that only chains together: every member must be within

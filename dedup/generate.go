@@ -1,8 +1,10 @@
 package dedup
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -413,49 +415,64 @@ type TagEvaluation struct {
 }
 
 // EvaluateTags scores res per tag: for each tag, the pairs with at least one
-// record showing it.
+// record showing it. It sorts record indexes once by (cluster, entity) and once
+// by entity, and counts runs, so a million records cost a few slices, not maps.
 func EvaluateTags(ids []string, entities []int, tags []Tag, res *Result) []TagEvaluation {
-	type key struct {
-		cluster string
-		entity  int
-	}
-	out := make([]TagEvaluation, 0, len(tagNames))
-	pairs := func(n int64) int64 { return n * (n - 1) / 2 }
-	for ti := range tagNames {
-		tag := Tag(1) << ti
-		byBoth, byCluster, byEntity := map[key][2]int64{}, map[string][2]int64{}, map[int][2]int64{}
-		te := TagEvaluation{Tag: tag}
-		add := func(m [2]int64, tagged bool) [2]int64 {
-			m[0]++
-			if tagged {
-				m[1]++
-			}
-			return m
+	clusterIdx := make(map[string]int32, len(ids)/2)
+	cluster := make([]int32, len(ids))
+	for i, id := range ids {
+		c := res.ClusterOf[id]
+		ci, ok := clusterIdx[c]
+		if !ok {
+			ci = int32(len(clusterIdx))
+			clusterIdx[c] = ci
 		}
-		for i, id := range ids {
-			t := tags[i]&tag != 0
-			if t {
+		cluster[i] = ci
+	}
+	clusterIdx = nil
+	byCluster := make([]int32, len(ids))
+	for i := range byCluster {
+		byCluster[i] = int32(i)
+	}
+	byEntity := slices.Clone(byCluster)
+	slices.SortFunc(byCluster, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(cluster[a], cluster[b]), cmp.Compare(entities[a], entities[b]))
+	})
+	slices.SortFunc(byEntity, func(a, b int32) int { return cmp.Compare(entities[a], entities[b]) })
+	pairs := func(n int64) int64 { return n * (n - 1) / 2 }
+	withTag := func(n, k int64) int64 { return pairs(n) - pairs(n-k) } // all pairs less the untagged ones
+	// runs sums withTag over the runs of order in which same() holds.
+	runs := func(order []int32, tag Tag, same func(a, b int32) bool) int64 {
+		var total, n, k int64
+		for i, r := range order {
+			if i > 0 && !same(order[i-1], r) {
+				total += withTag(n, k)
+				n, k = 0, 0
+			}
+			n++
+			if tags[r]&tag != 0 {
+				k++
+			}
+		}
+		return total + withTag(n, k)
+	}
+	sameCluster := func(a, b int32) bool { return cluster[a] == cluster[b] }
+	sameBoth := func(a, b int32) bool { return cluster[a] == cluster[b] && entities[a] == entities[b] }
+	sameEntity := func(a, b int32) bool { return entities[a] == entities[b] }
+	out := make([]TagEvaluation, 0, len(tagNames))
+	for ti := range tagNames {
+		te := TagEvaluation{Tag: Tag(1) << ti}
+		for _, t := range tags {
+			if t&te.Tag != 0 {
 				te.Records++
 			}
-			c := res.ClusterOf[id]
-			byBoth[key{c, entities[i]}] = add(byBoth[key{c, entities[i]}], t)
-			byCluster[c] = add(byCluster[c], t)
-			byEntity[entities[i]] = add(byEntity[entities[i]], t)
 		}
 		if te.Records == 0 {
 			continue
 		}
-		// Pairs with at least one tagged record: all pairs less the untagged ones.
-		withTag := func(n [2]int64) int64 { return pairs(n[0]) - pairs(n[0]-n[1]) }
-		for _, n := range byBoth {
-			te.CorrectPairs += withTag(n)
-		}
-		for _, n := range byCluster {
-			te.PredictedPairs += withTag(n)
-		}
-		for _, n := range byEntity {
-			te.TruePairs += withTag(n)
-		}
+		te.CorrectPairs = runs(byCluster, te.Tag, sameBoth)
+		te.PredictedPairs = runs(byCluster, te.Tag, sameCluster)
+		te.TruePairs = runs(byEntity, te.Tag, sameEntity)
 		te.Precision, te.Recall = 1, 1
 		if te.PredictedPairs > 0 {
 			te.Precision = float64(te.CorrectPairs) / float64(te.PredictedPairs)

@@ -42,7 +42,7 @@ func (x *Index) link(pairs []uint64, pats []pattern) {
 			x.union(a, b)
 			x.stats.Links++
 		case !decided && prob >= x.cfg.ReviewAbove:
-			x.review = append(x.review, Pair{A: x.recs[a].ID, B: x.recs[b].ID, Probability: prob})
+			x.review = append(x.review, Pair{A: x.recs[a].ID, B: x.recs[b].ID, Probability: prob, Reason: x.heldBack(pats[k], prob)})
 		}
 	}
 	x.stats.Review = len(x.review)
@@ -141,6 +141,19 @@ func (x *Index) accepts(p pattern, prob float64) bool {
 // birth dates differ: cannotLink).
 func sameHome(p pattern) bool {
 	return p.level(fPostal) == 1 && p.level(fFirst) >= 1 && p.level(fFirst) <= 2 && p.level(fLast) >= 1 && p.level(fLast) <= 2
+}
+
+// heldBack says why a pair above the accept threshold went to review ("" for a
+// pair below it).
+func (x *Index) heldBack(p pattern, prob float64) string {
+	switch {
+	case prob < x.cfg.AcceptAbove:
+		return ""
+	case elsewhere(p) >= 2:
+		return "names agree but email, phone and address all differ: namesakes look like this"
+	default:
+		return "nothing that identifies one person agrees (email, phone, birth date, or the same names at the same postal code)"
+	}
 }
 
 // elsewhere is how many of email, phone and address (postal code or city) a pair

@@ -64,6 +64,8 @@ type Pair struct {
 	A           string  `json:"a"`
 	B           string  `json:"b"`
 	Probability float64 `json:"probability"`
+	// Reason says why a pair above the accept threshold was not merged.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Cluster is one resolved person.
@@ -71,6 +73,10 @@ type Cluster struct {
 	ID      string   `json:"id"`      // the id of its oldest record: stable across runs
 	Members []string `json:"members"` // record ids, the survivor first
 	Golden  Golden   `json:"golden"`
+	// Weakest is the match probability of the weakest link that holds the
+	// cluster together (the smallest edge of its strongest spanning tree); a
+	// reviewer's merge counts as 1.
+	Weakest float64 `json:"weakest"`
 }
 
 // Result of a resolution.

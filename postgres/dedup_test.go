@@ -57,6 +57,16 @@ func TestDedupMergesDuplicatesInTheStoreOnce(t *testing.T) {
 	if merges != sum.Merges {
 		t.Errorf("%d merge records, summary says %d", merges, sum.Merges)
 	}
+	// Each merge records its cluster's weakest link, never 0.
+	var weakest float64
+	s.DB().Get(&weakest, `SELECT min(score) FROM merges WHERE actor = 'dedup'`)
+	if weakest < dedup.DefaultAcceptAbove {
+		t.Errorf("weakest merge score %.3f, want each ≥ %.2f", weakest, dedup.DefaultAcceptAbove)
+	}
+	// The run went on until a round merged nothing: a fixed point.
+	if sum.Rounds < 2 {
+		t.Errorf("resolution ran %d rounds; the last must merge nothing", sum.Rounds)
+	}
 	// Scoring again after the merges reads their survivors only.
 	var survivors int
 	s.DB().Get(&survivors, `SELECT count(DISTINCT survivor_id) FROM merges WHERE id >= $1`, sum.FirstMerge)

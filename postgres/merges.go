@@ -253,9 +253,10 @@ func (s *Store) QueueReview(ctx context.Context, pairs []kith.ReviewPair) error 
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for _, p := range pairs {
 			a, b := orderedPair(p.A, p.B)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO merge_reviews (a_id, b_id, probability) VALUES ($1, $2, $3)
-				ON CONFLICT (a_id, b_id) DO UPDATE SET probability = EXCLUDED.probability WHERE merge_reviews.status = 'pending'`,
-				a, b, p.Probability); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO merge_reviews (a_id, b_id, probability, reason) VALUES ($1, $2, $3, nullif($4, ''))
+				ON CONFLICT (a_id, b_id) DO UPDATE SET probability = EXCLUDED.probability, reason = EXCLUDED.reason
+				WHERE merge_reviews.status = 'pending'`,
+				a, b, p.Probability, p.Reason); err != nil {
 				return fmt.Errorf("queue review: %w", err)
 			}
 		}
@@ -331,7 +332,7 @@ func (s *Store) contacts(ctx context.Context, where string, args ...any) ([]kith
 // PendingReviews returns up to limit pairs waiting for a decision, the most
 // likely matches first.
 func (s *Store) PendingReviews(ctx context.Context, limit int) ([]kith.ReviewPair, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, probability FROM merge_reviews
+	rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, probability, coalesce(reason, '') FROM merge_reviews
 		WHERE status = 'pending' ORDER BY probability DESC, a_id, b_id LIMIT $1`, limit)
 	if err != nil {
 		return nil, err
@@ -340,7 +341,7 @@ func (s *Store) PendingReviews(ctx context.Context, limit int) ([]kith.ReviewPai
 	var out []kith.ReviewPair
 	for rows.Next() {
 		var p kith.ReviewPair
-		if err := rows.Scan(&p.A, &p.B, &p.Probability); err != nil {
+		if err := rows.Scan(&p.A, &p.B, &p.Probability, &p.Reason); err != nil {
 			return nil, err
 		}
 		out = append(out, p)

@@ -36,6 +36,9 @@ func runReview(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(e.stdout, "%d pairs waiting for a decision (most likely matches first):\n", len(pairs))
 		for _, p := range pairs {
 			fmt.Fprintf(e.stdout, "  %s  %s  p=%.3f\n", p.A, p.B, p.Probability)
+			if p.Reason != "" {
+				fmt.Fprintf(e.stdout, "      held back: %s\n", p.Reason)
+			}
 		}
 		return nil
 	}

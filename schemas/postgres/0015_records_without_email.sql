@@ -14,3 +14,7 @@ ALTER TABLE contacts ADD COLUMN email_smtputf8 boolean
 -- A row with a refused value is quarantined with its reasons and still imports
 -- its other values; skipped counts the rows that made no contact at all.
 ALTER TABLE import_checkpoints ADD COLUMN skipped integer NOT NULL DEFAULT 0;
+
+-- Why a pair whose probability passes the accept threshold still waits for a
+-- person (a rule held it back); empty for pairs below the threshold.
+ALTER TABLE merge_reviews ADD COLUMN reason text;
