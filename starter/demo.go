@@ -195,6 +195,12 @@ func runDemo(ctx context.Context, args []string, e env) error {
 			if _, err := printQuarantine(ctx, store, e.stdout, 0); err != nil {
 				return err
 			}
+			var method, country string
+			if err := store.DB().QueryRowContext(ctx, `SELECT field_provenance->'phone'->>'method', coalesce(country, '')
+				FROM contacts WHERE email IS NULL AND phone IS NOT NULL LIMIT 1`).Scan(&method, &country); err != nil {
+				return fmt.Errorf("the row without an email: %w", err)
+			}
+			fmt.Fprintf(e.stdout, "  a row with a phone and no email became a contact (identity kind record): its national phone was read as %s; country %s inferred from the phone's prefix\n", method, country)
 		}
 	}
 

@@ -99,7 +99,11 @@ func demoGraceElsewhere(ctx context.Context, c client.Client, sim *crmsim.Sim, a
 		if err != nil {
 			return err
 		}
-		say("review queue (GET /v1/admin/reviews, admin key): Grace and her old record, p=%.2f; decided merge (POST): %d; Deduplicate applied it: %d merge", p.Probability, code, sum.Merges)
+		held := ""
+		if p.Reason != "" {
+			held = " (held back: " + p.Reason + ")"
+		}
+		say("review queue (GET /v1/admin/reviews, admin key): Grace and her old record, p=%.2f%s; decided merge (POST): %d; Deduplicate applied it: %d merge", p.Probability, held, code, sum.Merges)
 	}
 
 	return nil
