@@ -23,13 +23,16 @@ const (
 	FieldCountry    Field = "country"
 	FieldCity       Field = "city"
 	FieldPostalCode Field = "postal_code"
+	// FieldAddress is the street address: street and number, further lines
+	// (a flat, a building) joined by ", ". Personal data: it stays out of BigQuery.
+	FieldAddress Field = "address"
 )
 
 // ProfileFields lists every profile field in a fixed order; code that walks the
 // fields uses it so that results never depend on map order.
 var ProfileFields = []Field{
 	FieldEmail, FieldPhone, FieldPhoneType, FieldPhoneExt, FieldFirstName, FieldLastName,
-	FieldBirthDate, FieldAge, FieldCountry, FieldCity, FieldPostalCode,
+	FieldBirthDate, FieldAge, FieldCountry, FieldCity, FieldPostalCode, FieldAddress,
 }
 
 // ParseField reports whether name is a profile field.

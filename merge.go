@@ -13,7 +13,7 @@ type Merge struct {
 	MergedIDs  []string        `json:"merged_ids"`
 	Golden     map[Field]Value `json:"golden"` // the survivor's fields after the merge
 	Score      float64         `json:"score"`  // the weakest link's match probability
-	Reason     string          `json:"reason"` // e.g. "auto: p ≥ 0.95", "review"
+	Reason     string          `json:"reason"` // e.g. "dedup: … weakest link …", "review"
 	Actor      string          `json:"actor"`  // who decided: "dedup", a reviewer's name
 }
 

@@ -75,7 +75,7 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 		records[i] = dedup.Record{ID: c.ID, Source: c.Fields[kith.FieldEmail].Source, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 			Email: c.Get(kith.FieldEmail), Phone: c.Get(kith.FieldPhone), FirstName: c.Get(kith.FieldFirstName),
 			LastName: c.Get(kith.FieldLastName), BirthDate: c.Get(kith.FieldBirthDate), PostalCode: c.Get(kith.FieldPostalCode),
-			City: c.Get(kith.FieldCity)}
+			City: c.Get(kith.FieldCity), Address: c.Get(kith.FieldAddress)}
 	}
 	res := dedup.Resolve(records, cfg)
 	sum := DedupSummary{Contacts: len(contacts), Stats: res.Stats}

@@ -203,6 +203,9 @@ func ReadHeader(r io.Reader) (Header, error) {
 		}
 		f, ok := kith.ParseField(name)
 		if !ok {
+			f, ok = columnAliases[strings.Join(strings.FieldsFunc(name, func(r rune) bool { return r == ' ' || r == '-' || r == '_' }), "_")]
+		}
+		if !ok {
 			h.Fields = append(h.Fields, "")
 			h.Ignored = append(h.Ignored, col)
 			continue
@@ -256,6 +259,19 @@ func (h Header) row(rec []string, perr error, p kith.Provenance) (kith.ContactIn
 		c.Key = kith.RecordKey(kith.SourceImport, c.Fields)
 	}
 	return c, refused
+}
+
+// columnAliases are other names spreadsheets and CRM exports give the profile
+// fields (spaces and dashes read as underscores).
+var columnAliases = map[string]kith.Field{
+	"e_mail": kith.FieldEmail, "email_address": kith.FieldEmail,
+	"phone_number": kith.FieldPhone, "mobile": kith.FieldPhone, "mobile_phone": kith.FieldPhone,
+	"firstname": kith.FieldFirstName, "given_name": kith.FieldFirstName,
+	"lastname": kith.FieldLastName, "surname": kith.FieldLastName, "family_name": kith.FieldLastName,
+	"date_of_birth": kith.FieldBirthDate, "dob": kith.FieldBirthDate, "birthday": kith.FieldBirthDate,
+	"zip": kith.FieldPostalCode, "zip_code": kith.FieldPostalCode, "postcode": kith.FieldPostalCode,
+	"street": kith.FieldAddress, "street_address": kith.FieldAddress, "address_line_1": kith.FieldAddress,
+	"address1": kith.FieldAddress,
 }
 
 func quoteList(cols []string) string {

@@ -28,11 +28,11 @@ type HubSpot struct {
 var contactProperties = map[string]kith.Field{
 	"email": kith.FieldEmail, "firstname": kith.FieldFirstName, "lastname": kith.FieldLastName,
 	"phone": kith.FieldPhone, "date_of_birth": kith.FieldBirthDate, "country": kith.FieldCountry,
-	"city": kith.FieldCity, "zip": kith.FieldPostalCode,
+	"city": kith.FieldCity, "zip": kith.FieldPostalCode, "address": kith.FieldAddress,
 }
 
 var objectPaths = map[string]struct{ path, properties string }{
-	kith.CRMContact: {"contacts", "email,firstname,lastname,phone,date_of_birth,country,city,zip,lastmodifieddate"},
+	kith.CRMContact: {"contacts", "email,firstname,lastname,phone,date_of_birth,country,city,zip,address,lastmodifieddate"},
 	kith.CRMDeal:    {"deals", "amount,deal_currency_code,dealstage,closedate,hs_lastmodifieddate"},
 	kith.CRMTicket:  {"tickets", "subject,hs_pipeline_stage,createdate,closed_date,hs_lastmodifieddate"},
 }

@@ -21,6 +21,14 @@ var rules = []rule{
 		}
 		return n.soundex + n.first[:1] + n.postal
 	}},
+	{"street address+first initial", func(n *normalized) string {
+		// A household's members share the address: blocks stay small, and
+		// they find a person's records that share nothing else.
+		if n.address == "" || n.first == "" {
+			return ""
+		}
+		return n.address + "|" + n.first[:1]
+	}},
 	{"first name+birth date", func(n *normalized) string {
 		if n.firstCanon == "" || n.birth == 0 {
 			return ""

@@ -117,12 +117,15 @@ var (
 		"Hamilton", "Turing", "Johnson", "Dijkstra", "Liskov", "Thompson", "Allen", "Smith", "Garcia", "Müller", "Rossi"}
 	commonNames = [][2]string{{"John", "Smith"}, {"Maria", "Garcia"}, {"Ole", "Hansen"}, {"Anne", "Olsen"}, {"Lars", "Johansen"}}
 	genDomains  = []string{"gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "online.no", "icloud.com", "proton.me"}
-	genCities   = []string{"Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø", "Drammen", "Kristiansand", "Fredrikstad", "Bodø", "Ålesund"}
+	genStreets  = []string{"Storgata", "Kongens gate", "Dronningens gate", "Strandveien", "Kirkegata", "Parkveien", "Skolegata",
+		"Bakkeveien", "Solbakken", "Granveien", "Bjørkeveien", "Furuveien", "Industriveien", "Stasjonsveien", "Sjøgata",
+		"Havnegata", "Fjordveien", "Nedre gate", "Øvre gate", "Elvegata"}
+	genCities = []string{"Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø", "Drammen", "Kristiansand", "Fredrikstad", "Bodø", "Ålesund"}
 )
 
 type person struct {
-	first, last, email, phone, birth, postal, city string
-	tags                                           Tag
+	first, last, email, phone, birth, postal, city, address string
+	tags                                                    Tag
 }
 
 // Generate makes about n labeled contact records: people, some with several
@@ -140,6 +143,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 		out = append(out, Labeled{Entity: e, Tags: tags | p.tags, Record: Record{
 			ID: fmt.Sprintf("c%08d", i), Source: sources[r.IntN(len(sources))], CreatedAt: at, UpdatedAt: at.Add(time.Duration(r.IntN(1e6)) * time.Second),
 			Email: p.email, Phone: p.phone, FirstName: p.first, LastName: p.last, BirthDate: p.birth, PostalCode: p.postal, City: p.city,
+			Address: p.address,
 		}})
 	}
 	newPerson := func(last string) person {
@@ -158,6 +162,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 		ci := r.IntN(len(genCities))
 		p.postal = fmt.Sprintf("%04d", ci*1000+r.IntN(1000))
 		p.city = genCities[ci]
+		p.address = fmt.Sprintf("%s %d", genStreets[r.IntN(len(genStreets))], 1+r.IntN(150))
 		return p
 	}
 	otherFirst := func(not string) string {
@@ -183,7 +188,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 		}
 		if r.Float64() < d.Family { // a relative at the same address
 			q := newPerson(p.last)
-			q.postal, q.city = p.postal, p.city
+			q.postal, q.city, q.address = p.postal, p.city, p.address
 			q.email = sameDomain(q, p)
 			if d.SharedPhones && r.Float64() < 0.5 {
 				q.phone = p.phone
@@ -270,11 +275,16 @@ func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
 			v.birth = string(b)
 		}
 	}
+	if chance(d.Typo) && v.address != "" {
+		v.address = typo(r, v.address)
+		tags |= TagTypo
+	}
 	if chance(d.Moved) {
 		ci := r.IntN(len(genCities))
 		v.postal, v.city = fmt.Sprintf("%04d", ci*1000+r.IntN(1000)), genCities[ci]
+		v.address = fmt.Sprintf("%s %d", genStreets[r.IntN(len(genStreets))], 1+r.IntN(150))
 	}
-	for _, f := range []*string{&v.email, &v.phone, &v.birth, &v.postal, &v.city} {
+	for _, f := range []*string{&v.email, &v.phone, &v.birth, &v.postal, &v.city, &v.address} {
 		if chance(d.Missing) {
 			*f = ""
 		}
@@ -286,7 +296,7 @@ func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
 	if chance(d.Sparse) { // names and one other field, nothing else
 		keep := [...]*string{&v.email, &v.phone, &v.birth}[r.IntN(3)]
 		kept := *keep
-		v.email, v.phone, v.birth, v.postal, v.city = "", "", "", "", ""
+		v.email, v.phone, v.birth, v.postal, v.city, v.address = "", "", "", "", "", ""
 		*keep = kept
 		tags |= TagSparse
 	}

@@ -10,6 +10,7 @@ const (
 	fBirth
 	fPostal
 	fCity
+	fAddress
 	numFields
 )
 
@@ -17,7 +18,7 @@ const (
 // are numbers in base maxLevels.
 const maxLevels = 5
 
-var fieldNames = [numFields]string{"email", "phone", "first_name", "last_name", "birth_date", "postal_code", "city"}
+var fieldNames = [numFields]string{"email", "phone", "first_name", "last_name", "birth_date", "postal_code", "city", "address"}
 
 var levelNames = [numFields][]string{
 	{"missing", "exact", "same local part or 1–2 edits", "different"},
@@ -27,6 +28,7 @@ var levelNames = [numFields][]string{
 	{"missing", "exact", "day and month swapped, or one digit off", "different"},
 	{"missing", "exact", "different"},
 	{"missing", "exact", "Jaro-Winkler ≥ 0.90", "different"},
+	{"missing", "exact", "same house number, Jaro-Winkler ≥ 0.88", "different"},
 }
 
 // pattern is a comparison vector: one level per field, in base maxLevels.
@@ -68,7 +70,7 @@ func compare(a, b *normalized) pattern {
 	lv[fFirst] = nameLevel(a.firstCanon, b.firstCanon)
 	lv[fLast] = nameLevel(a.last, b.last)
 	if lv[fFirst]+lv[fLast] > 2 && a.firstCanon != "" && a.last != "" {
-		cf, cl := nameLevel(a.firstCanon, b.last), nameLevel(a.last, b.firstCanon)
+		cf, cl := nameLevel(a.firstCanon, b.lastCanon), nameLevel(a.lastCanon, b.firstCanon)
 		if cf >= 1 && cf <= 2 && cl >= 1 && cl <= 2 && cf+cl < lv[fFirst]+lv[fLast] {
 			lv[fFirst], lv[fLast] = cf, cl
 		}
@@ -98,6 +100,15 @@ func compare(a, b *normalized) pattern {
 		lv[fCity] = 2
 	default:
 		lv[fCity] = 3
+	}
+	switch {
+	case a.address == "" || b.address == "":
+	case a.address == b.address:
+		lv[fAddress] = 1
+	case a.houseNumber != "" && a.houseNumber == b.houseNumber && JaroWinkler(a.address, b.address) >= 0.88:
+		lv[fAddress] = 2
+	default:
+		lv[fAddress] = 3
 	}
 	var p pattern
 	for f := numFields - 1; f >= 0; f-- {

@@ -135,12 +135,13 @@ func (x *Index) accepts(p pattern, prob float64) bool {
 		sameHome(p) && p.level(fBirth) == 0
 }
 
-// sameHome reports whether a pair has (nearly) the same names at the same postal
-// code: with no birth date to tell a junior from a senior, that identifies a
-// person as well as an email does (a cluster still never holds two records whose
-// birth dates differ: cannotLink).
+// sameHome reports whether a pair has (nearly) the same names at the same street
+// address or postal code: with no birth date to tell a junior from a senior, that
+// identifies a person as well as an email does (a cluster still never holds two
+// records whose birth dates differ: cannotLink).
 func sameHome(p pattern) bool {
-	return p.level(fPostal) == 1 && p.level(fFirst) >= 1 && p.level(fFirst) <= 2 && p.level(fLast) >= 1 && p.level(fLast) <= 2
+	home := p.level(fAddress) == 1 || p.level(fPostal) == 1 && p.level(fAddress) != 3
+	return home && p.level(fFirst) >= 1 && p.level(fFirst) <= 2 && p.level(fLast) >= 1 && p.level(fLast) <= 2
 }
 
 // heldBack says why a pair above the accept threshold went to review ("" for a
@@ -160,7 +161,7 @@ func (x *Index) heldBack(p pattern, prob float64) string {
 // disagrees on, when it agrees on none of them (else 0).
 func elsewhere(p pattern) int {
 	differ := 0
-	for _, group := range [...][]int{{fEmail}, {fPhone}, {fPostal, fCity}} {
+	for _, group := range [...][]int{{fEmail}, {fPhone}, {fPostal, fCity, fAddress}} {
 		compared := false
 		for _, f := range group {
 			switch l := p.level(f); {

@@ -32,8 +32,8 @@ func (m *Model) Weight(p pattern) float64 {
 }
 
 // isHouseholdField marks what people who live together share: a last name, a
-// home phone, a postal code and a city.
-var isHouseholdField = [numFields]bool{fLast: true, fPhone: true, fPostal: true, fCity: true}
+// home phone, a street address, a postal code and a city.
+var isHouseholdField = [numFields]bool{fLast: true, fPhone: true, fPostal: true, fCity: true, fAddress: true}
 
 // householdExplains reports whether two records disagree on what tells the
 // people of one household apart — the first name (twins) or the birth date (a
@@ -41,8 +41,9 @@ var isHouseholdField = [numFields]bool{fLast: true, fPhone: true, fPostal: true,
 // evidence that they are one person: the independence Fellegi–Sunter assumes
 // fails there, and adding those weights merged twins and parents with children.
 // Their agreement then counts as missing; their disagreement still counts.
+// The same email is the exception: an address is one person's, not the home's.
 func householdExplains(p pattern) bool {
-	return p.level(fFirst) == 4 || p.level(fBirth) == 3
+	return p.level(fEmail) != 1 && (p.level(fFirst) == 4 || p.level(fBirth) == 3)
 }
 
 // Probability is the posterior match probability of a comparison vector.
@@ -93,6 +94,7 @@ var defaultU = [numFields][maxLevels]float64{
 	{0, 5e-5, 1e-3, 1},
 	{0, 1e-3, 1},
 	{0, 0.1, 0.01, 0.89},
+	{0, 1e-5, 1e-4, 1},
 }
 
 // estimateU estimates u from random pairs, which are almost all non-matches.

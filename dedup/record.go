@@ -26,6 +26,7 @@ type Record struct {
 	BirthDate  string      `json:"birth_date,omitempty"` // YYYY-MM-DD
 	PostalCode string      `json:"postal_code,omitempty"`
 	City       string      `json:"city,omitempty"`
+	Address    string      `json:"address,omitempty"` // street and number (quality.Address)
 	CRMID      string      `json:"crm_id,omitempty"`
 }
 
@@ -34,11 +35,13 @@ type normalized struct {
 	email, emailLocal string
 	phone             string // digits
 	first, firstCanon string // folded; nickname → canonical name
-	last              string
+	last, lastCanon   string // lastCanon: nickname → canonical name, for names written the other way round
 	soundex           string
 	birth             int32 // days since 1900-01-01 + 1; 0 when unknown
 	birthISO          string
 	postal, city      string
+	address           string // folded: lower case, no accents or punctuation, ß → ss
+	houseNumber       string // the address's first word with a digit
 	crm               string
 }
 
@@ -71,12 +74,47 @@ func foldName(s string) string {
 	return b.String()
 }
 
+// foldAddress folds a standardized street address for comparison, and finds its
+// house number (the first word holding a digit).
+func foldAddress(s string) (folded, number string) {
+	if s == "" {
+		return "", ""
+	}
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "ß", "ss"), "ẞ", "ss")
+	var words []string
+	for w := range strings.FieldsFuncSeq(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		w = strings.ToLower(w)
+		for _, r := range w {
+			if r >= 0x80 {
+				w = foldName(w) + digitsOf(w)
+				break
+			}
+		}
+		if number == "" && strings.ContainsAny(w, "0123456789") {
+			number = w
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " "), number
+}
+
+func digitsOf(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 var epoch = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func normalize(r *Record) normalized {
 	n := normalized{email: strings.ToLower(strings.TrimSpace(r.Email)), crm: r.CRMID,
 		first: foldName(r.FirstName), last: foldName(r.LastName),
 		postal: strings.ToUpper(strings.ReplaceAll(r.PostalCode, " ", "")), city: foldName(r.City)}
+	n.address, n.houseNumber = foldAddress(r.Address)
 	if at := strings.IndexByte(n.email, '@'); at > 0 {
 		n.emailLocal = n.email[:at]
 	}
@@ -90,6 +128,10 @@ func normalize(r *Record) normalized {
 	n.firstCanon = n.first
 	if c, ok := nicknames[n.first]; ok {
 		n.firstCanon = c
+	}
+	n.lastCanon = n.last
+	if c, ok := nicknames[n.last]; ok {
+		n.lastCanon = c
 	}
 	n.soundex = soundex(n.last)
 	if t, err := time.Parse(time.DateOnly, r.BirthDate); err == nil {

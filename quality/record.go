@@ -111,7 +111,7 @@ func (r Result) Values(p kith.Provenance, kept map[kith.Field]kith.Value) map[ki
 // Record validates and standardizes one raw record: country first (phones, dates
 // and postal codes are read by it), then email, phone (E.164, with its type and
 // extension), names, birth date, age (in range, and agreeing with the birth date),
-// city and postal code; then scores its completeness.
+// city, postal code and street address; then scores its completeness.
 func Record(raw map[kith.Field]string, opts Options) Result {
 	opts = opts.withDefaults()
 	b := builder{regions: opts.Regions}
@@ -176,6 +176,10 @@ func Record(raw map[kith.Field]string, opts Options) Result {
 		p, vs := PostalCode(v, stated)
 		b.keep(iPostalCode, p, vs)
 	}
+	if v, ok := b.val(iAddress); ok {
+		a, vs := Address(v)
+		b.keep(iAddress, a, vs)
+	}
 
 	b.r.Completeness = score(opts.Weights, b.present, 0)
 	return b.r
@@ -194,6 +198,7 @@ const (
 	iCountry
 	iCity
 	iPostalCode
+	iAddress
 	nProfileFields
 )
 
@@ -222,6 +227,8 @@ func fieldIndex(f kith.Field) int {
 		return iCity
 	case kith.FieldPostalCode:
 		return iPostalCode
+	case kith.FieldAddress:
+		return iAddress
 	}
 	return -1
 }

@@ -75,6 +75,7 @@ func New(token, secret string, contacts int, seed uint64) *Sim {
 			"date_of_birth": base.AddDate(-20-r.IntN(50), 0, -r.IntN(365)).Format(time.DateOnly),
 			"country":       "NO",
 			"city":          cities[r.IntN(len(cities))],
+			"address":       fmt.Sprintf("%s %d", streets[i%len(streets)], 1+i%97),
 		}, at)
 		if i%10 == 0 {
 			s.Add("deals", map[string]string{"amount": fmt.Sprintf("%d.%02d", 20+r.IntN(400), r.IntN(100)),
@@ -91,6 +92,7 @@ var (
 	firstNames     = []string{"Ada", "Grace", "Linus", "Margaret", "Alan", "Katherine", "Edsger", "Barbara", "Ken", "Frances", "Ole", "Ingrid", "Kari", "Nils"}
 	lastNames      = []string{"Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Johnson", "Dijkstra", "Liskov", "Thompson", "Allen", "Hansen", "Berg", "Nordmann", "Dahl"}
 	cities         = []string{"Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø"}
+	streets        = []string{"Storgata", "Kongens gate", "Dronningens gate", "Strandveien", "Kirkegata", "Parkveien", "Skolegata"}
 )
 
 // AddContact adds a contact modified at at and returns it.
