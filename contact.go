@@ -121,7 +121,10 @@ func (c *Contact) Merge(in map[Field]Value) []Field {
 		if !ok || nv.Value == "" {
 			continue
 		}
-		if old := c.Fields[f]; old.Value == "" || (nv.Value != old.Value && Prefer(nv, old) >= 0) {
+		// A provided value equal to an imputed one confirms it: the value stays,
+		// its provenance becomes the provided one.
+		if old := c.Fields[f]; old.Value == "" || (nv.Value != old.Value && Prefer(nv, old) >= 0) ||
+			(nv.Value == old.Value && old.Imputed && !nv.Imputed) {
 			c.Fields[f] = nv
 			changed = append(changed, f)
 		}

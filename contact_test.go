@@ -33,6 +33,7 @@ func TestContactMerge(t *testing.T) {
 		{"provided replaces imputed even if older", map[kith.Field]kith.Value{kith.FieldCity: imputed("Oslo", t1)}, map[kith.Field]kith.Value{kith.FieldCity: provided("Bergen", t0)}, "Bergen", true},
 		{"imputed fills a gap", nil, map[kith.Field]kith.Value{kith.FieldCity: imputed("Oslo", t0)}, "Oslo", true},
 		{"later imputed replaces imputed", map[kith.Field]kith.Value{kith.FieldCity: imputed("Oslo", t0)}, map[kith.Field]kith.Value{kith.FieldCity: imputed("Bergen", t1)}, "Bergen", true},
+		{"provided confirms an equal imputed", map[kith.Field]kith.Value{kith.FieldCity: imputed("Oslo", t1)}, map[kith.Field]kith.Value{kith.FieldCity: provided("Oslo", t0)}, "Oslo", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +47,9 @@ func TestContactMerge(t *testing.T) {
 			}
 			if got := slices.Contains(changed, kith.FieldCity); got != tt.changed {
 				t.Errorf("changed = %v, want %v", changed, tt.changed)
+			}
+			if in := tt.in[kith.FieldCity]; in.Value == tt.want && c.Fields[kith.FieldCity].Imputed != in.Imputed {
+				t.Errorf("kept imputed=%v, want the incoming provenance", c.Fields[kith.FieldCity].Imputed)
 			}
 			// Merging the same input again never changes anything.
 			if again := c.Merge(tt.in); len(again) != 0 {

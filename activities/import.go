@@ -226,8 +226,9 @@ func ReadHeader(r io.Reader) (Header, error) {
 // row reads one CSV record into a contact and the violations of the values it
 // refused. A refused value costs only itself: the row's other values still make a
 // contact, found again by its email or, without one, by its record key (a row
-// with a phone but no email). A row that cannot be read, or has nothing to know
-// a person by (no email, no phone), makes no contact (zero ContactInput).
+// with a phone, or a name and birth date, but no email). A row that cannot be
+// read, or has nothing to know a person by (identifiable), makes no contact
+// (zero ContactInput).
 func (h Header) row(rec []string, perr error, p kith.Provenance) (kith.ContactInput, kith.Violations) {
 	if perr != nil {
 		return kith.ContactInput{}, kith.Violations{{Code: "malformed_csv", Message: perr.Error(), Severity: kith.SeverityReject}}
@@ -244,10 +245,10 @@ func (h Header) row(rec []string, perr error, p kith.Provenance) (kith.ContactIn
 	}
 	res := quality.Record(raw, h.opts)
 	refused, _ := res.Violations.Split()
-	if res.Fields.Get(kith.FieldEmail) == "" && res.Fields.Get(kith.FieldPhone) == "" {
+	if !identifiable(res.Fields) {
 		if !refused.Rejects() {
 			refused = append(refused, kith.Violation{Field: string(kith.FieldEmail), Code: "no_identity", Severity: kith.SeverityReject,
-				Message: "the row has no email and no phone: nothing to know the person by"})
+				Message: "the row has no email, no phone, and no name with a birth date: nothing to know the person by"})
 		}
 		return kith.ContactInput{}, refused
 	}
@@ -272,6 +273,13 @@ var columnAliases = map[string]kith.Field{
 	"zip": kith.FieldPostalCode, "zip_code": kith.FieldPostalCode, "postcode": kith.FieldPostalCode,
 	"street": kith.FieldAddress, "street_address": kith.FieldAddress, "address_line_1": kith.FieldAddress,
 	"address1": kith.FieldAddress,
+}
+
+// identifiable reports whether a row can make a contact that de-duplication can
+// find again: it has an email, a phone, or a last name with a birth date.
+func identifiable(fs quality.Fields) bool {
+	return fs.Get(kith.FieldEmail) != "" || fs.Get(kith.FieldPhone) != "" ||
+		fs.Get(kith.FieldLastName) != "" && fs.Get(kith.FieldBirthDate) != ""
 }
 
 func quoteList(cols []string) string {

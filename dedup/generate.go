@@ -157,7 +157,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 			p.tags |= TagCommonName
 		}
 		p.email = fmt.Sprintf("%s.%s%d@%s", foldName(p.first), foldName(p.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
-		p.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
+		p.phone = genPhone(r)
 		p.birth = time.Date(1940+r.IntN(66), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 		ci := r.IntN(len(genCities))
 		p.postal = fmt.Sprintf("%04d", ci*1000+r.IntN(1000))
@@ -202,7 +202,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 			q.first = otherFirst(p.first)
 			q.email = sameDomain(q, p)
 			if r.Float64() < 0.5 {
-				q.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
+				q.phone = genPhone(r)
 			}
 			emit(q, entity, TagTwin)
 			entity++
@@ -218,7 +218,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 			q.birth = time.Date(t.Year()-years, time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 			q.email = fmt.Sprintf("%s.%s%d@%s", foldName(q.first), foldName(q.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
 			if r.Float64() < 0.4 {
-				q.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
+				q.phone = genPhone(r)
 			}
 			emit(q, entity, TagJuniorSenior)
 			entity++
@@ -264,7 +264,7 @@ func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
 		tags |= TagNewEmail
 	}
 	if chance(d.NewPhone) {
-		v.phone = fmt.Sprintf("+47%d%07d", 4+5*r.IntN(2), r.IntN(10000000))
+		v.phone = genPhone(r)
 	}
 	if chance(d.DateTypo) {
 		if r.IntN(2) == 0 && p.birth[8:10] <= "12" {
@@ -304,6 +304,16 @@ func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
 		v.email = p.email
 	}
 	return v, tags
+}
+
+// mobilePrefixes are the first two digits of valid Norwegian mobile numbers
+// (libphonenumber's plan: 4[015-8] and 9): a generated number that the
+// standardizer would refuse would test the generator, not the matching.
+var mobilePrefixes = []string{"40", "41", "45", "46", "47", "48", "90", "91", "92", "93", "94", "95", "96", "97", "98", "99"}
+
+// genPhone is a valid Norwegian mobile number in E.164.
+func genPhone(r *rand.Rand) string {
+	return fmt.Sprintf("+47%s%06d", mobilePrefixes[r.IntN(len(mobilePrefixes))], r.IntN(1000000))
 }
 
 // nicknameOf is the first nickname (in sorted order) of a canonical name, or "":

@@ -51,6 +51,7 @@ func asked(n kith.NextStep) []string {
 var answers = map[string]string{
 	"email": " Ada.Lovelace@Example.com ", "phone": "+47 412 34 567", "birth_date": "10.12.1990",
 	"first_name": "ada", "last_name": "LOVELACE", "country": "Norway", "city": "oslo", "postal_code": "0150",
+	"address": "storgata 1",
 }
 
 var consentsGiven = map[string]any{
@@ -99,19 +100,26 @@ func TestProgressiveProfileOverThreeVisits(t *testing.T) {
 	}
 	var last nextResponse
 	k.call(t, "GET", "/v1/forms/profile/next?anonymous_id="+anon, "", nil, &last)
-	if !last.Complete || len(asked(last.NextStep)) != 0 || len(known) != 8 {
+	if !last.Complete || len(asked(last.NextStep)) != 0 || len(known) != 9 {
 		t.Errorf("after three visits: complete %v, still asking %v, %d fields known", last.Complete, asked(last.NextStep), len(known))
 	}
 
 	var row struct {
-		Email, Phone, PhoneType, First, Last, Birth, Country, City, Postal string
+		Email, Phone, PhoneType, First, Last, Birth, Country, City, Postal, Address string
+		CountryImputed                                                              bool
 	}
-	if err := k.Store.DB().QueryRow(`SELECT email, phone, phone_type, first_name, last_name, birth_date::text, country, city, postal_code
-		FROM contacts WHERE id = $1`, contactID).Scan(&row.Email, &row.Phone, &row.PhoneType, &row.First, &row.Last, &row.Birth, &row.Country, &row.City, &row.Postal); err != nil {
+	if err := k.Store.DB().QueryRow(`SELECT email, phone, phone_type, first_name, last_name, birth_date::text, country, city, postal_code, address,
+		coalesce((field_provenance->'country'->>'imputed')::boolean, false)
+		FROM contacts WHERE id = $1`, contactID).Scan(&row.Email, &row.Phone, &row.PhoneType, &row.First, &row.Last, &row.Birth, &row.Country, &row.City,
+		&row.Postal, &row.Address, &row.CountryImputed); err != nil {
 		t.Fatal(err)
 	}
-	want := struct{ Email, Phone, PhoneType, First, Last, Birth, Country, City, Postal string }{
-		"ada.lovelace@example.com", "+4741234567", "mobile", "Ada", "Lovelace", "1990-12-10", "NO", "Oslo", "0150"}
+	// The country her phone implied was asked once, and her answer confirmed it:
+	// no longer imputed.
+	want := struct {
+		Email, Phone, PhoneType, First, Last, Birth, Country, City, Postal, Address string
+		CountryImputed                                                              bool
+	}{"ada.lovelace@example.com", "+4741234567", "mobile", "Ada", "Lovelace", "1990-12-10", "NO", "Oslo", "0150", "Storgata 1", false}
 	if row != want {
 		t.Errorf("contact row\n got %+v\nwant %+v", row, want)
 	}
