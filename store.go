@@ -78,8 +78,13 @@ type CleanedContact struct {
 
 // AgeFact is what the age imputer learns from one contact.
 type AgeFact struct {
+	ContactID               string
 	Age, BirthDate, Country string
 	AgeImputed              bool
+	// Categories counts the contact's product events (viewed, added, clicked,
+	// ordered) by product category, lower-cased: the behaviour age imputation
+	// learns from. Empty for a contact with none.
+	Categories map[string]float64
 }
 
 // EventStore keeps events and quarantined input.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -25,20 +26,39 @@ func (s *Store) ContactsAfter(ctx context.Context, after string, mergesFrom int6
 		AND c.id IN (SELECT survivor_id FROM merges WHERE id >= $3 AND undone_at IS NULL) ORDER BY c.id LIMIT $2`, after, limit, mergesFrom)
 }
 
-// EachAgeFact calls f with every active contact's age, birth date and country,
-// reading those columns only.
+// EachAgeFact calls f with every active contact's age, birth date, country and
+// product events by category, reading those columns only.
 func (s *Store) EachAgeFact(ctx context.Context, f func(kith.AgeFact)) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT COALESCE(age::text, ''), COALESCE(birth_date::text, ''), COALESCE(country::text, ''),
-			COALESCE((field_provenance->'age'->>'imputed')::boolean, false)
-		FROM contacts WHERE status = 'active'`)
+	rows, err := s.db.QueryContext(ctx, `
+		WITH cats AS (
+			SELECT e.contact_id, lower(x.cat) AS category, count(*) AS n
+			FROM events e
+			CROSS JOIN LATERAL (
+				SELECT e.properties->>'category' AS cat
+				UNION ALL
+				SELECT p->>'category' FROM jsonb_array_elements(
+					CASE WHEN jsonb_typeof(e.properties->'products') = 'array' THEN e.properties->'products' ELSE '[]'::jsonb END) p
+			) x
+			WHERE e.contact_id IS NOT NULL AND x.cat <> ''
+				AND e.type IN ('Product Viewed', 'Product Added', 'Product Clicked', 'Order Completed')
+			GROUP BY 1, 2),
+		behaviour AS (SELECT contact_id, jsonb_object_agg(category, n) AS by_category FROM cats GROUP BY 1)
+		SELECT c.id::text, COALESCE(c.age::text, ''), COALESCE(c.birth_date::text, ''), COALESCE(c.country::text, ''),
+			COALESCE((c.field_provenance->'age'->>'imputed')::boolean, false), COALESCE(b.by_category, '{}')
+		FROM contacts c LEFT JOIN behaviour b ON b.contact_id = c.id
+		WHERE c.status = 'active' ORDER BY c.id`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var a kith.AgeFact
-		if err := rows.Scan(&a.Age, &a.BirthDate, &a.Country, &a.AgeImputed); err != nil {
+		var cats []byte
+		if err := rows.Scan(&a.ContactID, &a.Age, &a.BirthDate, &a.Country, &a.AgeImputed, &cats); err != nil {
 			return err
+		}
+		if err := json.Unmarshal(cats, &a.Categories); err != nil {
+			return fmt.Errorf("product categories of %s: %w", a.ContactID, err)
 		}
 		f(a)
 	}

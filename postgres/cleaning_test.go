@@ -2,13 +2,17 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
 	"github.com/kithhq/kith/postgres"
+	"github.com/kithhq/kith/quality"
 )
 
 // cleanAll runs the cleaning's steps in the workflow's order, in batches of the
@@ -125,5 +129,75 @@ func TestCleaningAMessyDatasetThenNothingToDo(t *testing.T) {
 	std, dd, ar, _ = cleanAll(t, s, now, 7)
 	if std.Changed != 0 || std.Rejected != 0 || std.Imputed != 0 || dd.Merges != 0 || ar.Unsubscribed != 0 || ar.HardBounce != 0 || ar.Inactive != 1 {
 		t.Errorf("second run: %+v, %d merged, archived %+v; want nothing but the restored dormant contact", std, dd.Merges, ar)
+	}
+}
+
+// Ages missing from contacts with product events are read from what they look
+// at (k nearest neighbours over categories), the rest from their country's
+// median; the held-back known ages show the first is the better guess.
+func TestCleaningImputesAgesFromBehaviour(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	r := rand.New(rand.NewPCG(5, 5))
+	var in []kith.ContactInput
+	ages := map[string]int{}
+	for i := range 400 {
+		email := fmt.Sprintf("shopper%d@example.com", i)
+		age := 18 + r.IntN(62)
+		ages[email] = age
+		kv := []string{"email", email, "country", "NO"}
+		if i%5 != 0 { // every fifth has no age: the Cleaning imputes it
+			kv = append(kv, "birth_date", now.AddDate(-age, -1-r.IntN(10), 0).Format(time.DateOnly))
+		}
+		in = append(in, input(now.Add(-time.Hour), kith.SourceImport, kv...))
+	}
+	if _, err := s.UpsertContacts(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	var events []kith.Event
+	for i := range 400 {
+		email := fmt.Sprintf("shopper%d@example.com", i)
+		id, _ := s.ContactIDByEmail(ctx, email)
+		for j, c := range quality.ShopperCategories(ages[email], 8, r) {
+			events = append(events, kith.Event{EventID: fmt.Sprintf("pv-%d-%d", i, j), ContactID: id, Type: "Product Viewed",
+				Source: kith.SourceTracker, OccurredAt: now.Add(-time.Hour), Properties: json.RawMessage(`{"category":"` + c + `"}`)})
+		}
+	}
+	if _, err := s.InsertEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	res, err := (&activities.Cleaning{Store: s, Now: func() time.Time { return now }}).Standardize(ctx, activities.StandardizeInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.AgeModel
+	t.Logf("imputed %d ages (%d by behaviour); held-out %d: MAE by behaviour %.2f, country median %.2f",
+		res.Imputed, res.ImputedByBehaviour, m.HeldOut, m.MAEBehaviour, m.MAEMedian)
+	if res.Imputed != 80 || res.ImputedByBehaviour != 80 {
+		t.Errorf("imputed %d ages, %d by behaviour; want all 80 missing ones by behaviour", res.Imputed, res.ImputedByBehaviour)
+	}
+	if m.HeldOut < 30 || m.Categories != 7 || m.MAEBehaviour >= 0.8*m.MAEMedian {
+		t.Errorf("age model %+v: want ≥ 30 held out, 7 categories and the behaviour MAE clearly under the median's", m)
+	}
+	// The imputed ages are flagged with their method, and close to the truth.
+	var rows []struct {
+		Email  string `db:"email"`
+		Age    int    `db:"age"`
+		Method string `db:"method"`
+	}
+	if err := s.DB().Select(&rows, `SELECT email, age, field_provenance->'age'->>'method' AS method FROM contacts
+		WHERE (field_provenance->'age'->>'imputed')::boolean`); err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, row := range rows {
+		if row.Method != "knn/product_categories" {
+			t.Errorf("%s imputed by %q", row.Email, row.Method)
+		}
+		sum += math.Abs(float64(row.Age - ages[row.Email]))
+	}
+	if len(rows) == 0 || sum/float64(len(rows)) > m.MAEMedian {
+		t.Errorf("imputed ages' MAE %.2f over %d contacts, want under the median's %.2f", sum/float64(max(len(rows), 1)), len(rows), m.MAEMedian)
 	}
 }
