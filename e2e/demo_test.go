@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -86,6 +87,8 @@ wait:
 		"row has 3 fields, the header has 9",
 		"a row with a phone and no email became a contact (identity kind record): its national phone was read as region GB from postal code; country GB inferred from the phone's prefix",
 		"rounds to a fixed point)",
+		"Product Clicked events with their categories",
+		"ages imputed from behaviour (k nearest neighbours over 7 product categories)",
 		"Temporal Web UI: http://127.0.0.1:",
 		"schedule warehouse-load-hourly created",
 		"BigQuery, purchasers without follow up (docs/analytics.md):",
@@ -125,6 +128,16 @@ wait:
 			if !regexp.MustCompile(`\b` + kind + ` [1-9]`).MatchString(m[2]) {
 				t.Errorf("Grace's export has no %s: %s", kind, m[2])
 			}
+		}
+	}
+	// On the demo's shoppers, reading ages from behaviour beats the country median.
+	if m := regexp.MustCompile(`mean absolute error ([\d.]+) years by behaviour vs ([\d.]+) by the country median`).FindStringSubmatch(head); m == nil {
+		t.Errorf("no age imputation report in the demo output")
+	} else {
+		byBehaviour, _ := strconv.ParseFloat(m[1], 64)
+		byMedian, _ := strconv.ParseFloat(m[2], 64)
+		if byBehaviour >= byMedian {
+			t.Errorf("ages by behaviour (MAE %s) are no better than the country median (%s)", m[1], m[2])
 		}
 	}
 	// Each load leaves BigQuery with PostgreSQL's rows; the second loads nothing.

@@ -223,6 +223,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := demoGraceElsewhere(ctx, c, sim, apiURL, grace, abs, e); err != nil {
 		return err
 	}
+	if err := demoShoppers(ctx, apiURL, e.stdout); err != nil {
+		return err
+	}
 	if err := demoWarehouse(ctx, c, wh, e); err != nil {
 		return err
 	}
