@@ -86,7 +86,7 @@ wait:
 		"import done: 37 rows: 0 imported (new), 0 updated, 31 unchanged, 9 with refused values quarantined (6 of them made no contact)",
 		"row has 3 fields, the header has 9",
 		"a row with a phone and no email became a contact (identity kind record): its national phone was read as region GB from postal code; country GB inferred from the phone's prefix",
-		"rounds to a fixed point)",
+		"(fixed point after ",
 		"Product Clicked events with their categories",
 		"ages imputed from behaviour (k nearest neighbours over 7 product categories)",
 		"Temporal Web UI: http://127.0.0.1:",

@@ -68,13 +68,18 @@ func TestFormPageShowsInlineErrorsUntilCorrected(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(k.URL+"/forms/profile"),
 		chromedp.WaitVisible(css("#field-email")),
-		chromedp.SendKeys(css("#field-email"), "margaret@example.com"),
+		chromedp.SendKeys(css("#field-email"), `"Hamilton, Margaret" <margaret@example.com>`),
 		chromedp.Click(css("#next")),
 		chromedp.WaitVisible(css("#field-phone")),
 		chromedp.SendKeys(css("#field-phone"), "+47 12"),
 		chromedp.Click(css("#field-birth_date")), // leaving the phone checks it
 	); err != nil {
 		t.Fatal(err)
+	}
+	// The pasted "Name <addr>" was repaired in the field, and the form says so.
+	waitFor("the repaired email", `document.getElementById("field-email").value === "margaret@example.com"`)
+	if note := textOf("#note-email"); !strings.Contains(note, "Read as margaret@example.com") {
+		t.Errorf("repair note %q", note)
 	}
 	waitFor("the inline phone error", `document.getElementById("error-phone").textContent !== ""`)
 	if msg := textOf("#error-phone"); !strings.Contains(msg, "not a valid number") {

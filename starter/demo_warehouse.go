@@ -24,7 +24,7 @@ func demoWarehouse(ctx context.Context, c client.Client, wh *warehouse.Warehouse
 	if err := execute(ctx, c, "cleaning/demo", workflows.CleaningName, workflows.CleaningInput{}, &clean); err != nil {
 		return err
 	}
-	say("cleaning done: %d checked, %d changed, %d values quarantined, %d ages imputed; %d merges (%d rounds to a fixed point), %d pairs to review; %d archived",
+	say("cleaning done: %d checked, %d changed, %d values quarantined, %d ages imputed; %d merges (fixed point after %d resolution rounds), %d pairs to review; %d archived",
 		clean.Standardized.Checked, clean.Standardized.Changed, clean.Standardized.Rejected, clean.Standardized.Imputed,
 		clean.Deduplicated.Merges, clean.Deduplicated.Rounds, clean.Deduplicated.Review, clean.Archived.Inactive+clean.Archived.HardBounce+clean.Archived.Unsubscribed)
 	if m := clean.Standardized.AgeModel; m.HeldOut > 0 {

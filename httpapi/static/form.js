@@ -67,10 +67,15 @@
         err.className = "error";
         err.id = "error-" + f.field;
         err.setAttribute("aria-live", "polite");
+        var note = document.createElement("span");
+        note.className = "note";
+        note.id = "note-" + f.field;
+        note.setAttribute("aria-live", "polite");
         input.addEventListener("blur", function () { check(f.field); });
         section.appendChild(label);
         section.appendChild(input);
         section.appendChild(err);
+        section.appendChild(note);
       });
       stepsEl.appendChild(section);
     });
@@ -113,8 +118,18 @@
     if (field === "country") country = input.value;
     if (input.value.trim() === "") { showError(field, ""); return Promise.resolve(true); }
     return api("POST", "/v1/validate", { field: field, value: input.value, country: country }).then(function (r) {
-      var rejects = (r.body.violations || []).filter(function (v) { return v.severity === "reject"; });
+      var vs = r.body.violations || [];
+      var rejects = vs.filter(function (v) { return v.severity === "reject"; });
       showError(field, rejects.length ? rejects[0].message : "");
+      // A repaired value (an email taken out of "Name <addr>", mailto:, quotes …)
+      // is shown in the field, with what was repaired, before it is sent.
+      var repairs = vs.filter(function (v) { return v.severity === "warn" && /^email_.*_(removed|decoded|trimmed)$/.test(v.code); });
+      var note = byId("note-" + field);
+      if (note && input.value !== input.dataset.repaired) note.textContent = "";
+      if (!rejects.length && repairs.length && r.body.value && r.body.value !== input.value) {
+        input.value = input.dataset.repaired = r.body.value;
+        if (note) note.textContent = "Read as " + r.body.value + ": " + repairs.map(function (v) { return v.message; }).join("; ");
+      }
       return rejects.length === 0;
     });
   }
