@@ -21,7 +21,12 @@ type PhoneNumber struct {
 // for its region is rejected.
 func Phone(v, region string) (PhoneNumber, kith.Violations) {
 	var n phonenumbers.PhoneNumber
-	if err := phonenumbers.ParseToNumber(v, region, &n); err != nil {
+	return parsePhone(v, region, &n)
+}
+
+// parsePhone is Phone, parsing into n (which a caller may read further).
+func parsePhone(v, region string, n *phonenumbers.PhoneNumber) (PhoneNumber, kith.Violations) {
+	if err := phonenumbers.ParseToNumber(v, region, n); err != nil {
 		msg := "is not a phone number"
 		if err == phonenumbers.ErrInvalidCountryCode {
 			msg = "needs a country code like +47, or a country on the record"
@@ -30,7 +35,7 @@ func Phone(v, region string) (PhoneNumber, kith.Violations) {
 	}
 	// One type lookup answers validity too: a number is valid exactly when it
 	// matches one of its region's number types (this is IsValidNumber's own test).
-	typ, nsn := numberType(&n)
+	typ, nsn := numberType(n)
 	if typ == phonenumbers.UNKNOWN {
 		where := region
 		if where == "" {
@@ -99,14 +104,10 @@ func guessRegion(v, tried string, regions []string) string {
 	return found
 }
 
-// RegionOfE164 is the country an E.164 number belongs to by its number plan
-// (+47 4… → NO, +1 416… → CA), or "" for non-geographic and unknown numbers.
-func RegionOfE164(e164 string) string {
-	var n phonenumbers.PhoneNumber
-	if err := phonenumbers.ParseToNumber(e164, "", &n); err != nil {
-		return ""
-	}
-	switch r := phonenumbers.GetRegionCodeForNumber(&n); r {
+// regionOf is the country a parsed number belongs to by its number plan (+47 4…
+// → NO, +1 416… → CA), or "" for non-geographic and unknown numbers.
+func regionOf(n *phonenumbers.PhoneNumber) string {
+	switch r := phonenumbers.GetRegionCodeForNumber(n); r {
 	case "", "ZZ", "001":
 		return ""
 	default:

@@ -14,6 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nyaruka/phonenumbers/v2"
+
 	"github.com/kithhq/kith"
 )
 
@@ -311,12 +313,13 @@ func (b *builder) val(i int) (string, bool) {
 // warning and is recorded with the value. A record without a country takes the
 // one its phone's prefix belongs to, flagged as inferred.
 func (b *builder) phone(v, region, from string) {
-	p, vs := Phone(v, region)
+	var n phonenumbers.PhoneNumber
+	p, vs := parsePhone(v, region, &n)
 	national := !international(v)
 	switch {
 	case p.E164 == "" && national && from != "": // never against a stated country
 		if g := guessRegion(v, region, b.regions); g != "" {
-			p, _ = Phone(v, g)
+			p, _ = parsePhone(v, g, &n)
 			region, from = g, "the one plausible region"
 			vs = kith.Violations{warn(kith.FieldPhone, "phone_region_guessed",
 				"has no country code; it is valid only in "+g+", so it was read there")}
@@ -338,7 +341,7 @@ func (b *builder) phone(v, region, from string) {
 	b.keep(iPhoneType, p.Type, nil)
 	b.keep(iPhoneExt, p.Extension, nil)
 	if b.r.Fields.v[iCountry] == "" {
-		if c := RegionOfE164(p.E164); c != "" {
+		if c := regionOf(&n); c != "" {
 			b.keep(iCountry, c, nil)
 			b.r.how[iCountry] = "phone_prefix"
 			b.r.inferred |= 1 << iCountry
