@@ -21,13 +21,18 @@ var rules = []rule{
 		}
 		return n.soundex + n.first[:1] + n.postal
 	}},
-	{"street address+first initial", func(n *normalized) string {
+	{"street address+city (or postal code)+first initial", func(n *normalized) string {
 		// A household's members share the address: blocks stay small, and
-		// they find a person's records that share nothing else.
-		if n.address == "" || n.first == "" {
+		// they find a person's records that share nothing else. The street
+		// alone is not enough: "Storgata 1" is in every town.
+		place := n.city
+		if place == "" {
+			place = n.postal
+		}
+		if n.address == "" || place == "" || n.first == "" {
 			return ""
 		}
-		return n.address + "|" + n.first[:1]
+		return n.address + "|" + place + "|" + n.first[:1]
 	}},
 	{"first name+birth date", func(n *normalized) string {
 		if n.firstCanon == "" || n.birth == 0 {

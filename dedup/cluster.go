@@ -128,7 +128,7 @@ func (x *Index) cannotLink(members []int32, split *int) [][]int32 {
 // senior), or they differ on every way to reach them — email, phone and address
 // (namesakes, linked through a record that has none of those).
 func apart(p pattern) bool {
-	return p.level(fBirth) == 3 || elsewhere(p) == 3
+	return p.level(fBirth) == 3 || elsewhere(p)
 }
 
 // finish brings the cached result's statistics and review queue up to date.

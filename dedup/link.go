@@ -122,12 +122,11 @@ func (x *Index) probability(a, b int32, p pattern) float64 {
 // the records agree on something that identifies one person — email, phone,
 // birth date, or (without birth dates) the same names at the same postal code.
 // Names and a city alone, however likely, go to review. So do records that
-// agree on who the person is (names, birth date) but disagree on at least two
-// ways to reach them (email, phone, address) and agree on none: that is what
-// namesakes born the same day look like, and a person who changed several of
-// those at once is rare.
+// agree on who the person is (names, birth date) but disagree on every way to
+// reach them (email, phone and address): that is what namesakes born the same
+// day look like, and a person who changed all of those at once is rare.
 func (x *Index) accepts(p pattern, prob float64) bool {
-	if prob < x.cfg.AcceptAbove || elsewhere(p) >= 2 {
+	if prob < x.cfg.AcceptAbove || elsewhere(p) {
 		return false
 	}
 	return p.level(fEmail) == 1 || p.level(fEmail) == 2 || p.level(fPhone) == 1 || p.level(fPhone) == 2 ||
@@ -150,16 +149,17 @@ func (x *Index) heldBack(p pattern, prob float64) string {
 	switch {
 	case prob < x.cfg.AcceptAbove:
 		return ""
-	case elsewhere(p) >= 2:
+	case elsewhere(p):
 		return "names agree but email, phone and address all differ: namesakes look like this"
 	default:
 		return "nothing that identifies one person agrees (email, phone, birth date, or the same names at the same postal code)"
 	}
 }
 
-// elsewhere is how many of email, phone and address (postal code or city) a pair
-// disagrees on, when it agrees on none of them (else 0).
-func elsewhere(p pattern) int {
+// elsewhere reports whether a pair disagrees on every way to reach the person:
+// email, phone and address (street, postal code or city) are all present on
+// both sides and none agrees.
+func elsewhere(p pattern) bool {
 	differ := 0
 	for _, group := range [...][]int{{fEmail}, {fPhone}, {fPostal, fCity, fAddress}} {
 		compared := false
@@ -167,7 +167,7 @@ func elsewhere(p pattern) int {
 			switch l := p.level(f); {
 			case l == 0:
 			case l < len(levelNames[f])-1:
-				return 0
+				return false
 			default:
 				compared = true
 			}
@@ -176,5 +176,5 @@ func elsewhere(p pattern) int {
 			differ++
 		}
 	}
-	return differ
+	return differ == 3
 }

@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -45,6 +46,11 @@ type normalized struct {
 	crm               string
 }
 
+// accentFolds are transformers that drop accents (NFD, remove marks, NFC).
+var accentFolds = sync.Pool{New: func() any {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}}
+
 // foldName lower-cases a name, drops accents and keeps letters only.
 func foldName(s string) string {
 	if s == "" {
@@ -58,11 +64,13 @@ func foldName(s string) string {
 		}
 	}
 	if !ascii {
-		// A chain holds state: one per call (names with accents are the minority).
-		fold := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+		// A chain holds state, so each call takes its own from a pool: making one
+		// per call allocated kilobytes each, gigabytes over a million records.
+		fold := accentFolds.Get().(transform.Transformer)
 		if t, _, err := transform.String(fold, s); err == nil {
 			s = t
 		}
+		accentFolds.Put(fold)
 	}
 	var b strings.Builder
 	b.Grow(len(s))
