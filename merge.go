@@ -49,6 +49,18 @@ type DedupStore interface {
 	MergeStore
 	// ActiveContacts returns every contact that is neither merged nor archived.
 	ActiveContacts(ctx context.Context) ([]Contact, error)
+	// ActiveSourceRecords returns, by active contact id, the source records
+	// (list rows, CRM objects) it and the contacts merged into it received.
+	ActiveSourceRecords(ctx context.Context) (map[string][]SourceRecord, error)
+}
+
+// SourceRecord is one record a list or a CRM gave for a contact, standardized:
+// the profile keeps one value per field, source records keep every one seen.
+type SourceRecord struct {
+	Source     Source
+	Ref        string
+	Fields     map[Field]string
+	ObservedAt time.Time
 }
 
 // ArchiveStore archives contacts that are no longer reachable.

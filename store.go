@@ -15,6 +15,17 @@ type ContactInput struct {
 	Key string `json:"key,omitempty"`
 }
 
+// RecordProvenance is where an input record came from: the provenance of its
+// first field (in ProfileFields order) that names its source record (a Ref).
+func RecordProvenance(fields map[Field]Value) Provenance {
+	for _, f := range ProfileFields {
+		if v, ok := fields[f]; ok && v.Ref != "" && !v.Imputed {
+			return v.Provenance
+		}
+	}
+	return Provenance{}
+}
+
 // RecordKey is the key of a record without an email: a hash of its source and
 // its values in ProfileFields order, so the same record read again (a file
 // imported twice) has the same key and a changed one another.

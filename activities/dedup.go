@@ -66,45 +66,118 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 	if err != nil {
 		return DedupSummary{}, err
 	}
+	sources, err := a.Store.ActiveSourceRecords(ctx)
+	if err != nil {
+		return DedupSummary{}, err
+	}
 	cfg := a.Config
 	if cfg.Decisions, err = a.Store.ReviewDecisions(ctx); err != nil {
 		return DedupSummary{}, err
 	}
-	records := make([]dedup.Record, len(contacts))
+	// Each contact is compared as its profile and as every source record it
+	// received that says something else (an older phone, another spelling): the
+	// profile keeps one value per field, and matching must not lose the rest.
+	records := make([]dedup.Record, 0, len(contacts))
+	owner := map[string]int{} // record id → index of its contact
 	for i, c := range contacts {
-		records[i] = dedup.Record{ID: c.ID, Source: c.Fields[kith.FieldEmail].Source, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		base := dedup.Record{ID: c.ID, Source: c.Fields[kith.FieldEmail].Source, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 			Email: c.Get(kith.FieldEmail), Phone: c.Get(kith.FieldPhone), FirstName: c.Get(kith.FieldFirstName),
 			LastName: c.Get(kith.FieldLastName), BirthDate: c.Get(kith.FieldBirthDate), PostalCode: c.Get(kith.FieldPostalCode),
 			City: c.Get(kith.FieldCity), Address: c.Get(kith.FieldAddress)}
+		records = append(records, base)
+		owner[c.ID] = i
+		group := []string{c.ID}
+		for _, sr := range sources[c.ID] {
+			f := sr.Fields
+			r := dedup.Record{ID: "source:" + string(sr.Source) + ":" + sr.Ref, Source: sr.Source, CreatedAt: c.CreatedAt, UpdatedAt: sr.ObservedAt,
+				Email: f[kith.FieldEmail], Phone: f[kith.FieldPhone], FirstName: f[kith.FieldFirstName], LastName: f[kith.FieldLastName],
+				BirthDate: f[kith.FieldBirthDate], PostalCode: f[kith.FieldPostalCode], City: f[kith.FieldCity], Address: f[kith.FieldAddress]}
+			if saysNothingNew(r, base) {
+				continue
+			}
+			records = append(records, r)
+			owner[r.ID] = i
+			group = append(group, r.ID)
+		}
+		if len(group) > 1 {
+			cfg.Same = append(cfg.Same, group)
+		}
 	}
 	res := dedup.Resolve(records, cfg)
 	sum := DedupSummary{Contacts: len(contacts), Stats: res.Stats}
 	threshold := cmp.Or(cfg.AcceptAbove, dedup.DefaultAcceptAbove)
-	for batch := range slices.Chunk(res.Clusters, mergeBatch) {
-		ms := make([]kith.Merge, len(batch))
-		merged := 0
-		for i, cl := range batch {
-			ms[i] = kith.Merge{SurvivorID: cl.ID, MergedIDs: cl.Members[1:], Golden: map[kith.Field]kith.Value(cl.Golden),
-				Score: cl.Weakest, Actor: "dedup",
-				Reason: fmt.Sprintf("dedup: %d records linked; weakest link has match probability %.3f (accept ≥ %.2f)", len(cl.Members), cl.Weakest, threshold)}
-			merged += len(cl.Members) - 1
+	byID := make(map[string]*dedup.Record, len(contacts))
+	for i := range records {
+		if records[i].ID == contacts[owner[records[i].ID]].ID {
+			byID[records[i].ID] = &records[i]
 		}
-		ids, err := a.Store.MergeContacts(ctx, ms...)
+	}
+	var merges []kith.Merge
+	for _, cl := range res.Clusters {
+		// The cluster's contacts (its source records stand for theirs); the
+		// oldest survives, and the golden record is built from the profiles.
+		var members []*dedup.Record
+		seen := map[int]bool{}
+		for _, id := range cl.Members {
+			i := owner[id]
+			if !seen[i] {
+				seen[i] = true
+				members = append(members, byID[contacts[i].ID])
+			}
+		}
+		if len(members) < 2 {
+			continue
+		}
+		slices.SortFunc(members, func(x, y *dedup.Record) int {
+			return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), cmp.Compare(x.ID, y.ID))
+		})
+		merged := make([]string, 0, len(members)-1)
+		for _, m := range members[1:] {
+			merged = append(merged, m.ID)
+		}
+		merges = append(merges, kith.Merge{SurvivorID: members[0].ID, MergedIDs: merged, Golden: map[kith.Field]kith.Value(dedup.GoldenRecord(members)),
+			Score: cl.Weakest, Actor: "dedup",
+			Reason: fmt.Sprintf("dedup: %d contacts linked; weakest link has match probability %.3f (accept ≥ %.2f)", len(members), cl.Weakest, threshold)})
+	}
+	for batch := range slices.Chunk(merges, mergeBatch) {
+		ids, err := a.Store.MergeContacts(ctx, batch...)
 		if err != nil {
 			return sum, err
 		}
 		if len(ids) > 0 && sum.FirstMerge == 0 {
 			sum.FirstMerge = ids[0]
 		}
-		sum.Merges += merged
+		for _, m := range batch {
+			sum.Merges += len(m.MergedIDs)
+		}
 	}
-	pairs := make([]kith.ReviewPair, len(res.Review))
-	for i, p := range res.Review {
-		pairs[i] = kith.ReviewPair{A: p.A, B: p.B, Probability: p.Probability, Reason: p.Reason}
+	// Review pairs name contacts: a pair of source records is their contacts'.
+	var pairs []kith.ReviewPair
+	queued := map[[2]string]bool{}
+	for _, p := range res.Review {
+		a, b := contacts[owner[p.A]].ID, contacts[owner[p.B]].ID
+		if a == b {
+			continue
+		}
+		if b < a {
+			a, b = b, a
+		}
+		if queued[[2]string{a, b}] {
+			continue
+		}
+		queued[[2]string{a, b}] = true
+		pairs = append(pairs, kith.ReviewPair{A: a, B: b, Probability: p.Probability, Reason: p.Reason})
 	}
 	if err := a.Store.QueueReview(ctx, pairs); err != nil {
 		return sum, err
 	}
 	sum.Review = len(pairs)
 	return sum, nil
+}
+
+// saysNothingNew reports whether a source record says nothing its contact's
+// profile does not.
+func saysNothingNew(r, base dedup.Record) bool {
+	return r.Email == base.Email && r.Phone == base.Phone && r.FirstName == base.FirstName && r.LastName == base.LastName &&
+		r.BirthDate == base.BirthDate && r.PostalCode == base.PostalCode && r.City == base.City && r.Address == base.Address
 }

@@ -21,6 +21,11 @@ type Config struct {
 	// Decisions are earlier reviewers' decisions on pairs of record ids: true
 	// merges, false keeps apart, whatever the score.
 	Decisions map[[2]string]bool
+	// Same are groups of record ids known to be one person whatever they hold
+	// (a contact and the source records it received): linked like a reviewer's
+	// merge, and left out of the model's training, which they would bias
+	// towards agreement.
+	Same [][]string
 }
 
 // DefaultAcceptAbove is the match probability above which pairs merge. On the
@@ -136,6 +141,16 @@ func NewIndex(records []Record, cfg Config) *Index {
 		x.byID[records[i].ID] = int32(i)
 	}
 	x.decisions()
+	same := map[uint64]bool{}
+	for _, g := range cfg.Same {
+		first, ok := x.byID[g[0]]
+		for _, id := range g[1:] {
+			if other, ok2 := x.byID[id]; ok && ok2 && other != first {
+				k := pairKey(first, other)
+				x.decided[k], same[k] = true, true
+			}
+		}
+	}
 	x.firstFreq, x.lastFreq = map[string]int32{}, map[string]int32{}
 	x.countNames(x.norms)
 	x.keys = make([][]keyed, len(rules))
@@ -168,8 +183,10 @@ func NewIndex(records []Record, cfg Config) *Index {
 		x.model = *cfg.Model
 	} else {
 		hist := map[pattern]float64{}
-		for _, p := range pats {
-			hist[p]++
+		for k, p := range pats {
+			if !same[pairs[k]] {
+				hist[p]++
+			}
 		}
 		x.model = trainModel(hist, estimateU(x.norms, 200000, 1), 25, len(records))
 	}

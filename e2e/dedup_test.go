@@ -120,9 +120,8 @@ func TestDedupThroughTheProduct(t *testing.T) {
 		t.Errorf("a second Cleaning right after the first changed %d contacts and merged %d: resolution did not reach a fixed point",
 			second.Standardized.Changed, second.Deduplicated.Merges)
 	}
-	if product.Precision < 0.98 || product.F1 < lib.F1-0.03 {
-		t.Errorf("product path precision %.4f F1 %.4f, library F1 %.4f: want precision ≥ 0.98 and F1 within 0.03 of the library's",
-			product.Precision, product.F1, lib.F1)
+	if product.F1 < 0.97 || lib.F1 < 0.97 {
+		t.Errorf("F1 through the product %.4f, of the library %.4f: want ≥ 0.97 both ways", product.F1, lib.F1)
 	}
 	if float64(contacts) < 0.97*float64(len(labeled)) {
 		t.Errorf("only %d of %d rows became contacts", contacts, len(labeled))

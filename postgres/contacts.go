@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -140,7 +141,51 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 			return res, fmt.Errorf("insert identities: %w", err)
 		}
 	}
-	return res, nil
+	contactOf := make([]string, len(in))
+	for i := range in {
+		contactOf[i] = byKey[keys[i]].ID
+	}
+	return res, writeSourceRecords(ctx, tx, in, contactOf)
+}
+
+// writeSourceRecords keeps each input that names its source record (a
+// provenance Ref) in source_records, beside the contact it went to: the same
+// record arriving again updates its row if it is newer.
+func writeSourceRecords(ctx context.Context, tx *sqlx.Tx, in []kith.ContactInput, contactOf []string) error {
+	var sources, refs, ids, fields []string
+	var at []time.Time
+	for i, c := range in {
+		p := kith.RecordProvenance(c.Fields)
+		if p.Ref == "" {
+			continue
+		}
+		values := make(map[kith.Field]string, len(c.Fields))
+		for f, v := range c.Fields {
+			if v.Value != "" && !v.Imputed {
+				values[f] = v.Value
+			}
+		}
+		b, err := json.Marshal(values)
+		if err != nil {
+			return err
+		}
+		sources, refs, ids, fields, at = append(sources, string(p.Source)), append(refs, p.Ref), append(ids, contactOf[i]),
+			append(fields, string(b)), append(at, p.At)
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO source_records (source, ref, contact_id, fields, observed_at)
+		SELECT DISTINCT ON (s, r) s, r, id::uuid, f::jsonb, a FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(s, r, id, f, a)
+		ORDER BY s, r, a DESC
+		ON CONFLICT (source, ref) DO UPDATE SET fields = EXCLUDED.fields, observed_at = EXCLUDED.observed_at
+		WHERE EXCLUDED.observed_at > source_records.observed_at`,
+		pq.Array(sources), pq.Array(refs), pq.Array(ids), pq.Array(fields), pq.Array(at))
+	if err != nil {
+		return fmt.Errorf("keep source records: %w", err)
+	}
+	return nil
 }
 
 // inputIdentity is what an input is looked up by: its email, else its record key.

@@ -80,3 +80,61 @@ func TestDedupMergesDuplicatesInTheStoreOnce(t *testing.T) {
 	}
 	t.Logf("first run: %d contacts, %d merged, %d pairs for review", sum.Contacts, sum.Merges, sum.Review)
 }
+
+// The profile keeps one phone; the source records keep both rows a list gave for
+// one email, so a CRM record with the older phone and another email still finds
+// the person. Sending the rows again stores nothing new.
+func TestSourceRecordsKeepWhatTheProfileOverwrote(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	row := func(ref string, at time.Time, kv ...string) kith.ContactInput {
+		in := input(at, kith.SourceImport, kv...)
+		for f, v := range in.Fields {
+			v.Ref = ref
+			in.Fields[f] = v
+		}
+		return in
+	}
+	rows := []kith.ContactInput{
+		row("file:row:1", at, "email", "ada@example.com", "first_name", "Ada", "last_name", "Lovelace", "phone", "+4741234567", "birth_date", "1990-12-10"),
+		row("file:row:2", at.Add(time.Microsecond), "email", "ada@example.com", "first_name", "Ada", "last_name", "Lovelace", "phone", "+4790000001"),
+	}
+	for range 2 {
+		if _, err := s.UpsertContacts(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ada, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+	c, _ := s.Contact(ctx, ada)
+	if c.Get(kith.FieldPhone) != "+4790000001" {
+		t.Fatalf("profile phone %q, want the later row's", c.Get(kith.FieldPhone))
+	}
+	srcs, err := s.ActiveSourceRecords(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := srcs[ada]; len(got) != 2 || got[0].Fields[kith.FieldPhone] != "+4741234567" || got[0].Ref != "file:row:1" {
+		t.Fatalf("source records %+v, want both rows once", got)
+	}
+	// A CRM record with the older phone and another address: only the source
+	// record links it.
+	crm := input(at.Add(time.Hour), kith.SourceCRM, "email", "a.lovelace@work.example", "first_name", "Ada", "last_name", "Lovelace",
+		"phone", "+4741234567", "birth_date", "1990-12-10")
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{crm}); err != nil {
+		t.Fatal(err)
+	}
+	work, _ := s.ContactIDByEmail(ctx, "a.lovelace@work.example")
+	if _, err := (&activities.Dedup{Store: s}).Resolve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if owner, _ := s.ContactIDByEmail(ctx, "a.lovelace@work.example"); owner == work && owner != ada {
+		t.Errorf("the CRM record was not linked through the older phone")
+	}
+	// Merged contacts' source records still count for the survivor.
+	srcs, _ = s.ActiveSourceRecords(ctx)
+	survivor, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+	if len(srcs[survivor]) != 2 {
+		t.Errorf("survivor's source records %+v", srcs[survivor])
+	}
+}

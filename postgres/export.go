@@ -20,6 +20,7 @@ var exportSections = []struct{ name, sql string }{
 	{"profile", `SELECT to_jsonb(c) FROM contacts c WHERE c.id = $1`},
 	{"merged_contacts", `SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.created_at), '[]') FROM contacts c WHERE c.id IN (SELECT id FROM person) AND c.id <> $1`},
 	{"identities", `SELECT coalesce(jsonb_agg(to_jsonb(i) ORDER BY i.created_at), '[]') FROM identities i WHERE i.contact_id IN (SELECT id FROM person)`},
+	{"source_records", `SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.observed_at, r.ref), '[]') FROM source_records r WHERE r.contact_id IN (SELECT id FROM person)`},
 	{"consents", `SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.recorded_at, x.id), '[]') FROM consents x WHERE x.contact_id IN (SELECT id FROM person)`},
 	{"events", `SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.occurred_at, e.event_id), '[]') FROM events e WHERE e.contact_id IN (SELECT id FROM person) OR e.anonymous_id IN (SELECT value FROM anon)`},
 	{"form_submissions", `SELECT coalesce(jsonb_agg(to_jsonb(f) ORDER BY f.received_at), '[]') FROM form_submissions f WHERE f.contact_id IN (SELECT id FROM person) OR f.anonymous_id IN (SELECT value FROM anon)`},

@@ -311,6 +311,38 @@ func (s *Store) ActiveContacts(ctx context.Context) ([]kith.Contact, error) {
 	return s.contacts(ctx, `WHERE c.status = 'active' ORDER BY c.created_at, c.id`)
 }
 
+// ActiveSourceRecords implements kith.DedupStore: the source records of every
+// active contact, and of the contacts merged into it (they stay with the
+// contact that received them, so an unmerge needs nothing moved back).
+func (s *Store) ActiveSourceRecords(ctx context.Context) (map[string][]kith.SourceRecord, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		WITH RECURSIVE root(id, active) AS (
+			SELECT id, id FROM contacts WHERE status = 'active'
+			UNION ALL
+			SELECT c.id, r.active FROM contacts c JOIN root r ON c.merged_into = r.id WHERE c.status = 'merged')
+		SELECT r.active::text, s.source, s.ref, s.fields, s.observed_at
+		FROM source_records s JOIN root r ON r.id = s.contact_id
+		ORDER BY r.active, s.source, s.ref`)
+	if err != nil {
+		return nil, fmt.Errorf("read source records: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]kith.SourceRecord{}
+	for rows.Next() {
+		var id string
+		var r kith.SourceRecord
+		var fields []byte
+		if err := rows.Scan(&id, &r.Source, &r.Ref, &fields, &r.ObservedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(fields, &r.Fields); err != nil {
+			return nil, fmt.Errorf("source record %s %s: %w", r.Source, r.Ref, err)
+		}
+		out[id] = append(out[id], r)
+	}
+	return out, rows.Err()
+}
+
 // contacts returns the contacts a WHERE … ORDER BY … clause selects.
 func (s *Store) contacts(ctx context.Context, where string, args ...any) ([]kith.Contact, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+selectContact+` FROM contacts c `+where, args...)
