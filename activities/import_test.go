@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,4 +244,21 @@ func keys[V any](m map[string]V) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// Spreadsheets and CRM exports name the columns their own way; the header reads
+// the common names (spaces, dashes and case aside) and ignores the rest.
+func TestReadHeaderReadsCommonColumnNames(t *testing.T) {
+	h, err := activities.ReadHeader(strings.NewReader("E-mail,Phone Number,Given Name,Surname,Date of Birth,ZIP Code,Street Address,Favourite colour\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []kith.Field{kith.FieldEmail, kith.FieldPhone, kith.FieldFirstName, kith.FieldLastName, kith.FieldBirthDate,
+		kith.FieldPostalCode, kith.FieldAddress, ""}
+	if fmt.Sprint(h.Fields) != fmt.Sprint(want) || len(h.Ignored) != 1 || h.Ignored[0] != "Favourite colour" {
+		t.Errorf("fields %v, ignored %v; want %v and the colour ignored", h.Fields, h.Ignored, want)
+	}
+	if _, err := activities.ReadHeader(strings.NewReader("email,E-Mail\n")); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("two email columns: err = %v", err)
+	}
 }
