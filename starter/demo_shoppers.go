@@ -7,13 +7,21 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/kithhq/kith/quality"
 )
 
-// demoShopperCount is how many shoppers the shop's server reports.
-const demoShopperCount = 150
+// demoShopperCount is how many shoppers the shop's server reports, and
+// demoFlushAt how many messages it sends per request, like a Segment library
+// (analytics-node flushes at 15): each identify is a contact workflow update, so
+// one request of every identify would outlive the API's 30 s write timeout on a
+// slow machine.
+const (
+	demoShopperCount = 100
+	demoFlushAt      = 20
+)
 
 // demoShoppers has the shop's server (a trusted write key) identify shoppers
 // through the events API — four in five with a birthday — and report what they
@@ -51,10 +59,12 @@ func demoShoppers(ctx context.Context, api string, w io.Writer) error {
 		}
 	}
 	start := time.Now()
-	if err := post(identifies); err != nil {
-		return err
+	for batch := range slices.Chunk(identifies, demoFlushAt) {
+		if err := post(batch); err != nil {
+			return err
+		}
 	}
-	if err := post(clicks); err != nil {
+	if err := post(clicks); err != nil { // stored only: one request is quick
 		return err
 	}
 	say("the shop's server (trusted key) identified %d shoppers (%d with a birthday) and sent %d Product Clicked events with their categories in %s",
