@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/dedup"
@@ -78,22 +79,19 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 	// received that says something else (an older phone, another spelling): the
 	// profile keeps one value per field, and matching must not lose the rest.
 	records := make([]dedup.Record, 0, len(contacts))
-	owner := map[string]int{} // record id → index of its contact
+	owner := map[string]int{}             // record id → index of its contact
+	profile := make([]int, len(contacts)) // contact index → index of its profile's record
 	for i, c := range contacts {
-		base := dedup.Record{ID: c.ID, Source: c.Fields[kith.FieldEmail].Source, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-			Email: c.Get(kith.FieldEmail), Phone: c.Get(kith.FieldPhone), FirstName: c.Get(kith.FieldFirstName),
-			LastName: c.Get(kith.FieldLastName), BirthDate: c.Get(kith.FieldBirthDate), PostalCode: c.Get(kith.FieldPostalCode),
-			City: c.Get(kith.FieldCity), Address: c.Get(kith.FieldAddress)}
+		base := matchRecord(c.ID, c.Fields[kith.FieldEmail].Source, c.CreatedAt, c.UpdatedAt, c.Get)
+		profile[i] = len(records)
 		records = append(records, base)
 		owner[c.ID] = i
 		group := []string{c.ID}
 		for _, sr := range sources[c.ID] {
-			f := sr.Fields
-			r := dedup.Record{ID: "source:" + string(sr.Source) + ":" + sr.Ref, Source: sr.Source, CreatedAt: c.CreatedAt, UpdatedAt: sr.ObservedAt,
-				Email: f[kith.FieldEmail], Phone: f[kith.FieldPhone], FirstName: f[kith.FieldFirstName], LastName: f[kith.FieldLastName],
-				BirthDate: f[kith.FieldBirthDate], PostalCode: f[kith.FieldPostalCode], City: f[kith.FieldCity], Address: f[kith.FieldAddress]}
-			if saysNothingNew(r, base) {
-				continue
+			r := matchRecord("source:"+string(sr.Source)+":"+sr.Ref, sr.Source, c.CreatedAt, sr.ObservedAt,
+				func(f kith.Field) string { return sr.Fields[f] })
+			if sameMatchValues(r, base) {
+				continue // it says nothing the profile does not
 			}
 			records = append(records, r)
 			owner[r.ID] = i
@@ -106,12 +104,6 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 	res := dedup.Resolve(records, cfg)
 	sum := DedupSummary{Contacts: len(contacts), Stats: res.Stats}
 	threshold := cmp.Or(cfg.AcceptAbove, dedup.DefaultAcceptAbove)
-	byID := make(map[string]*dedup.Record, len(contacts))
-	for i := range records {
-		if records[i].ID == contacts[owner[records[i].ID]].ID {
-			byID[records[i].ID] = &records[i]
-		}
-	}
 	var merges []kith.Merge
 	for _, cl := range res.Clusters {
 		// The cluster's contacts (its source records stand for theirs); the
@@ -122,7 +114,7 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 			i := owner[id]
 			if !seen[i] {
 				seen[i] = true
-				members = append(members, byID[contacts[i].ID])
+				members = append(members, &records[profile[i]])
 			}
 		}
 		if len(members) < 2 {
@@ -175,9 +167,16 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 	return sum, nil
 }
 
-// saysNothingNew reports whether a source record says nothing its contact's
-// profile does not.
-func saysNothingNew(r, base dedup.Record) bool {
-	return r.Email == base.Email && r.Phone == base.Phone && r.FirstName == base.FirstName && r.LastName == base.LastName &&
-		r.BirthDate == base.BirthDate && r.PostalCode == base.PostalCode && r.City == base.City && r.Address == base.Address
+// matchRecord is what de-duplication compares of a profile or a source record:
+// the matching fields, read by get.
+func matchRecord(id string, src kith.Source, created, updated time.Time, get func(kith.Field) string) dedup.Record {
+	return dedup.Record{ID: id, Source: src, CreatedAt: created, UpdatedAt: updated,
+		Email: get(kith.FieldEmail), Phone: get(kith.FieldPhone), FirstName: get(kith.FieldFirstName), LastName: get(kith.FieldLastName),
+		BirthDate: get(kith.FieldBirthDate), PostalCode: get(kith.FieldPostalCode), City: get(kith.FieldCity), Address: get(kith.FieldAddress)}
+}
+
+// sameMatchValues reports whether two records hold the same matching fields.
+func sameMatchValues(a, b dedup.Record) bool {
+	a.ID, a.Source, a.CreatedAt, a.UpdatedAt = b.ID, b.Source, b.CreatedAt, b.UpdatedAt
+	return a == b
 }

@@ -44,10 +44,10 @@ func (x *Index) cluster(res *Result, members []int32) {
 }
 
 // cannotLink re-clusters a component so that no cluster holds two records that
-// are certainly different people (vetoed by the model, apart, or kept apart by
-// a reviewer): a record missing its birth date can otherwise chain a junior and a
-// senior together, and one missing its email, phone and address two namesakes. Links are applied strongest first, each only if it joins no such
-// pair.
+// are certainly different people (vetoed by the model, apart, or kept apart by a
+// reviewer): a record missing its birth date can otherwise chain a junior and a
+// senior together, and one missing its email, phone and address two namesakes.
+// Links are applied strongest first, each only if it joins no such pair.
 func (x *Index) cannotLink(members []int32, split *int) [][]int32 {
 	if len(members) <= 2 || len(members) > 200 {
 		return [][]int32{members}
@@ -170,6 +170,18 @@ func (x *Index) addCluster(res *Result, members []int32) {
 	res.Clusters = append(res.Clusters, c)
 }
 
+// linked reports whether two records are linked now, and how strongly: a
+// reviewer's merge (or records known to be one person) at 1, else a pair the
+// model accepts at its probability; a reviewer's keep-apart never.
+func (x *Index) linked(a, b int32) (float64, bool) {
+	if merge, decided := x.decided[pairKey(a, b)]; decided {
+		return 1, merge
+	}
+	p := compare(&x.norms[a], &x.norms[b])
+	prob := x.probability(a, b, p)
+	return prob, x.accepts(p, prob)
+}
+
 // weakest is the bottleneck of a cluster's strongest spanning tree: links taken
 // strongest first (Kruskal), the last one needed to join every member. A pair
 // a reviewer merged counts as 1; a cluster held together only by links that no
@@ -182,16 +194,8 @@ func (x *Index) weakest(members []int32) float64 {
 	var edges []edge
 	for i, a := range members {
 		for j := i + 1; j < len(members); j++ {
-			b := members[j]
-			if merge, decided := x.decided[pairKey(a, b)]; decided {
-				if merge {
-					edges = append(edges, edge{i, j, 1})
-				}
-				continue
-			}
-			p := compare(&x.norms[a], &x.norms[b])
-			if prob := x.probability(a, b, p); x.accepts(p, prob) {
-				edges = append(edges, edge{i, j, prob})
+			if p, ok := x.linked(a, members[j]); ok {
+				edges = append(edges, edge{i, j, p})
 			}
 		}
 	}
@@ -237,9 +241,7 @@ func (x *Index) guard(members []int32, split *int) [][]int32 {
 	adj := map[int32][]int32{}
 	for i, a := range members {
 		for _, b := range members[i+1:] {
-			p := compare(&x.norms[a], &x.norms[b])
-			merge, decided := x.decided[pairKey(a, b)]
-			if (decided && merge) || (!decided && x.accepts(p, x.probability(a, b, p))) {
+			if _, ok := x.linked(a, b); ok {
 				adj[a] = append(adj[a], b)
 				adj[b] = append(adj[b], a)
 			}

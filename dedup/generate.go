@@ -37,7 +37,6 @@ const (
 	TagUnrepairedEmail                 // a duplicate whose email the standardizer could not repair (dropped)
 	TagNewEmail                        // a duplicate with another email address
 	TagTypo                            // a duplicate with a typo in a name
-	numTags
 )
 
 var tagNames = [...]string{"twin", "junior_senior", "namesake", "relative", "common_name", "sparse",
@@ -52,15 +51,6 @@ func (t Tag) String() string {
 		}
 	}
 	return strings.Join(out, "+")
-}
-
-// AllTags lists every tag, in order.
-func AllTags() []Tag {
-	out := make([]Tag, 0, len(tagNames))
-	for i := range tagNames {
-		out = append(out, 1<<i)
-	}
-	return out
 }
 
 // Difficulty sets how messy generated duplicates are and how many look-alikes

@@ -45,7 +45,7 @@ func GoldenRecord(members []*Record) Golden {
 		}
 		return b
 	}
-	any := func(*Record) bool { return true }
+	all := func(*Record) bool { return true }
 	g := Golden{}
 	for _, f := range []struct {
 		field kith.Field
@@ -57,17 +57,17 @@ func GoldenRecord(members []*Record) Golden {
 		{kith.FieldLastName, func(r *Record) string { return r.LastName }},
 		{kith.FieldBirthDate, func(r *Record) string { return r.BirthDate }},
 	} {
-		if b := best(f.get, any); b != nil {
+		if b := best(f.get, all); b != nil {
 			g[f.field] = value(b, f.get)
 		}
 	}
 	postal := func(r *Record) string { return r.PostalCode }
-	home := best(postal, any)
+	home := best(postal, all)
 	if home == nil {
-		home = best(func(r *Record) string { return r.Address }, any)
+		home = best(func(r *Record) string { return r.Address }, all)
 	}
 	if home == nil {
-		home = best(func(r *Record) string { return r.City }, any)
+		home = best(func(r *Record) string { return r.City }, all)
 	}
 	if home == nil {
 		return g

@@ -78,15 +78,6 @@ type Result struct {
 	inferred uint64
 }
 
-// How says how f was read or inferred when the record did not say ("" when it
-// was read as written).
-func (r Result) How(f kith.Field) string {
-	if i := fieldIndex(f); i >= 0 {
-		return r.how[i]
-	}
-	return ""
-}
-
 // Values are the result's standardized fields with their provenance: the one way
 // every source ("standardize and keep provenance") turns a result into profile
 // values. A field of kept (a stored contact being re-standardized) keeps its own
@@ -116,7 +107,7 @@ func (r Result) Values(p kith.Provenance, kept map[kith.Field]kith.Value) map[ki
 // city, postal code and street address; then scores its completeness.
 func Record(raw map[kith.Field]string, opts Options) Result {
 	opts = opts.withDefaults()
-	b := builder{regions: opts.Regions}
+	var b builder
 	// One pass instead of a lookup per field. Each value lands in its field's
 	// slot, so the map's order never shows (workflows call Record).
 	//workflowcheck:ignore
@@ -146,7 +137,7 @@ func Record(raw map[kith.Field]string, opts Options) Result {
 		b.keep(iEmail, e, vs)
 	}
 	if v, ok := b.val(iPhone); ok {
-		b.phone(v, region, from)
+		b.phone(v, region, from, opts.Regions)
 	}
 	for _, i := range [...]int{iFirstName, iLastName} {
 		if v, ok := b.val(i); ok {
@@ -288,7 +279,6 @@ type builder struct {
 	given   uint64                 // bit i: raw[i] was in the record
 	r       Result
 	present uint64 // bit i: kith.ProfileFields[i] has a standardized value
-	regions []string
 }
 
 // val returns the trimmed raw value of field i, and whether there is one.
@@ -308,17 +298,17 @@ func (b *builder) val(i int) (string, bool) {
 // phone reads a phone number. A national number (no country code) is read in
 // region, which came from the record's country or, when from says so, from the
 // postal code's format or the source's default region; on a record without a
-// country, a number valid there but in exactly one of the source's regions is
-// read there. Either inference is a
-// warning and is recorded with the value. A record without a country takes the
-// one its phone's prefix belongs to, flagged as inferred.
-func (b *builder) phone(v, region, from string) {
+// country, a number valid nowhere there but in exactly one of the source's
+// regions is read there. Either inference is a warning and is recorded with the
+// value. A record without a country takes the one its phone's prefix belongs to,
+// flagged as inferred.
+func (b *builder) phone(v, region, from string, regions []string) {
 	var n phonenumbers.PhoneNumber
 	p, vs := parsePhone(v, region, &n)
 	national := !international(v)
 	switch {
 	case p.E164 == "" && national && from != "": // never against a stated country
-		if g := guessRegion(v, region, b.regions); g != "" {
+		if g := guessRegion(v, region, regions); g != "" {
 			p, _ = parsePhone(v, g, &n)
 			region, from = g, "the one plausible region"
 			vs = kith.Violations{warn(kith.FieldPhone, "phone_region_guessed",
