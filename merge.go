@@ -52,6 +52,8 @@ type DedupStore interface {
 	// ActiveSourceRecords returns, by active contact id, the source records
 	// (list rows, CRM objects) it and the contacts merged into it received.
 	ActiveSourceRecords(ctx context.Context) (map[string][]SourceRecord, error)
+	// RecordDedupRun keeps a run's figures (a run recorded again is replaced).
+	RecordDedupRun(ctx context.Context, r DedupRun) error
 }
 
 // SourceRecord is one record a list or a CRM gave for a contact, standardized:

@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"time"
 )
 
 // ContactInput is one incoming observation of a contact, identified by its email,
 // or by Key when it has none.
 type ContactInput struct {
 	Fields map[Field]Value `json:"fields"`
+	// Findings are the warnings standardizing the record raised on values it
+	// kept (repairs, inferences): counted when the record changes its contact.
+	Findings Violations `json:"findings,omitempty"`
 	// Key identifies an input without an email: the source's own key for the
 	// record (RecordKey), so the same record arriving again finds its contact.
 	Key string `json:"key,omitempty"`
@@ -77,6 +81,10 @@ type CleaningStore interface {
 	// CleanContacts writes a batch of cleaned contacts and its quarantine in one
 	// transaction and returns how many contacts changed.
 	CleanContacts(ctx context.Context, batch []CleanedContact, quarantine []Quarantined) (int, error)
+	// SnapshotCompleteness keeps today's completeness distribution of active
+	// contacts (the report compares it with 30 days later); again the same day
+	// replaces it.
+	SnapshotCompleteness(ctx context.Context, day time.Time) error
 }
 
 // CleanedContact is a stored contact as the cleaning re-checked it: its fields

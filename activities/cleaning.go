@@ -77,6 +77,9 @@ func (a *Cleaning) Standardize(ctx context.Context, in StandardizeInput) (Standa
 			return res, err
 		}
 		if len(batch) == 0 {
+			if in.MergesFrom == 0 { // a full pass: the day's completeness for the report
+				return res, a.Store.SnapshotCompleteness(ctx, opts.Now)
+			}
 			return res, nil
 		}
 		cleaned := make([]kith.CleanedContact, 0, len(batch))

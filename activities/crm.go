@@ -124,7 +124,8 @@ func (a *CRM) standardize(obj kith.CRMObject) (kith.ContactInput, *kith.Quaranti
 	}
 	res := quality.Record(obj.Fields, opts)
 	in.Fields = res.Values(kith.Provenance{Source: kith.SourceCRM, Ref: obj.Provider + ":contact:" + obj.ID, At: obj.UpdatedAt}, nil)
-	rejects, _ := res.Violations.Split()
+	rejects, findings := res.Violations.Split()
+	in.Findings = findings
 	if len(rejects) == 0 {
 		return in, nil
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/dedup"
 )
@@ -55,11 +57,26 @@ func (a *Dedup) Resolve(ctx context.Context) (DedupSummary, error) {
 		sum.Merges += r.Merges
 		sum.Review = r.Review // the last round's queue is the whole queue
 		sum.Rounds++
-		if err != nil || r.Merges == 0 {
+		if err != nil {
 			return sum, err
 		}
+		if r.Merges == 0 {
+			break
+		}
 	}
-	return sum, nil
+	return sum, a.record(ctx, sum)
+}
+
+// record keeps the run's figures for the quality report, under the workflow
+// run's id (a retried activity rewrites its row).
+func (a *Dedup) record(ctx context.Context, sum DedupSummary) error {
+	run := kith.DedupRun{RunID: "direct", FinishedAt: time.Now().UTC(), Contacts: sum.Contacts, Comparisons: sum.Stats.Comparisons,
+		Links: sum.Stats.Links, Merged: sum.Merges, Review: sum.Review, Rounds: sum.Rounds}
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		run.RunID = info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID
+	}
+	return a.Store.RecordDedupRun(ctx, run)
 }
 
 func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {

@@ -244,7 +244,7 @@ func (h Header) row(rec []string, perr error, p kith.Provenance) (kith.ContactIn
 		}
 	}
 	res := quality.Record(raw, h.opts)
-	refused, _ := res.Violations.Split()
+	refused, findings := res.Violations.Split()
 	if !identifiable(res.Fields) {
 		if !refused.Rejects() {
 			refused = append(refused, kith.Violation{Field: string(kith.FieldEmail), Code: "no_identity", Severity: kith.SeverityReject,
@@ -252,7 +252,7 @@ func (h Header) row(rec []string, perr error, p kith.Provenance) (kith.ContactIn
 		}
 		return kith.ContactInput{}, refused
 	}
-	c := kith.ContactInput{Fields: res.Values(p, nil)}
+	c := kith.ContactInput{Fields: res.Values(p, nil), Findings: findings}
 	if res.Fields.Get(kith.FieldEmail) == "" {
 		// Keyed by what the row holds, not where it sits: the provenance
 		// (row number, time) is left out, so the same row anywhere in a file

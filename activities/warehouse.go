@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/telemetry"
 )
 
 // ErrWarehouseMismatch is the application error type of a load whose BigQuery
@@ -24,6 +25,8 @@ type Warehouse struct {
 	// EventRetention is the events' retention age (0: kept): near it, events
 	// may be gone from one store before the other, so checks leave them out.
 	EventRetention time.Duration
+	// Metrics records each checked load (nil: none).
+	Metrics *telemetry.Worker
 }
 
 // retentionMargin keeps a check clear of the events retention may be
@@ -216,6 +219,7 @@ func (a *Warehouse) VerifyLoad(ctx context.Context, in VerifyLoadInput) (LoadChe
 	case st.Rows < settled:
 		problem = fmt.Sprintf("%d rows, fewer than the %d PostgreSQL wrote before the load", st.Rows, settled)
 	}
+	a.Metrics.Loaded(in.Table, st.Rows, problem == "")
 	if problem != "" {
 		return c, temporal.NewNonRetryableApplicationError("BigQuery "+in.Table+": "+problem, ErrWarehouseMismatch, nil, c)
 	}

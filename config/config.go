@@ -45,7 +45,11 @@ type Config struct {
 	// worker then runs the warehouse load.
 	BigQuery bool
 
-	HTTPAddr      string   // KITH_HTTP_ADDR, where starter serve listens
+	HTTPAddr string // KITH_HTTP_ADDR, where starter serve listens
+	// MetricsAddr is where starter serve and the worker serve Prometheus's
+	// /metrics (KITH_METRICS_ADDR; empty: not served). Apart from the API's port,
+	// so the public API never shows it.
+	MetricsAddr   string
 	PublicURL     string   // KITH_PUBLIC_URL, how people reach the API (confirmation links)
 	CORSOrigins   []string // KITH_CORS_ORIGINS, comma-separated origins allowed to call the API
 	DefaultRegion string   // KITH_DEFAULT_REGION, ISO country for national phones and dates
@@ -214,6 +218,7 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		BigQueryDataset:   get("BIGQUERY_DATASET", "kith"),
 		BigQueryEmulator:  get("BIGQUERY_EMULATOR_HOST", ""),
 		HTTPAddr:          get("KITH_HTTP_ADDR", "127.0.0.1:8080"),
+		MetricsAddr:       get("KITH_METRICS_ADDR", ""),
 		DefaultRegion:     strings.ToUpper(get("KITH_DEFAULT_REGION", "")),
 		HubSpotURL:        get("KITH_HUBSPOT_URL", "https://api.hubapi.com"),
 		HubSpotToken:      get("KITH_HUBSPOT_TOKEN", ""),
@@ -339,10 +344,13 @@ func (c Config) Logger() *slog.Logger {
 }
 
 // DialTemporal connects to the configured Temporal server.
-func (c Config) DialTemporal(ctx context.Context, log *slog.Logger) (client.Client, error) {
+func (c Config) DialTemporal(ctx context.Context, log *slog.Logger, with ...func(*client.Options)) (client.Client, error) {
 	o, err := c.TemporalOptions(log)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range with {
+		f(&o)
 	}
 	cl, err := client.DialContext(ctx, o)
 	if err != nil {

@@ -129,7 +129,7 @@ func (s *Server) handleESPEvents(w http.ResponseWriter, r *http.Request) {
 	for i, e := range events {
 		relay[i] = e.ContactID != "" && s.realtime(e.Type) && !e.Machine
 	}
-	fresh, err := s.Events.AppendEvents(r.Context(), events, relay)
+	fresh, err := s.appendEvents(r.Context(), events, relay)
 	if err != nil {
 		s.fail(w, r, err)
 		return

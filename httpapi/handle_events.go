@@ -18,6 +18,7 @@ import (
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/quality"
+	"github.com/kithhq/kith/telemetry"
 )
 
 // EventSource is one sender of the events API: a write key's source.
@@ -210,11 +211,11 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 			return
 		}
 		if p != nil {
-			s.refuseEvents(w, r, body, p)
+			s.refuseEvents(w, r, src.Name, 1, body, p)
 			return
 		}
 		if !utf8.Valid(body) {
-			s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid_utf8", msg: "the body is not valid UTF-8 text"})
+			s.refuseEvents(w, r, src.Name, 1, body, &problem{status: http.StatusBadRequest, code: "invalid_utf8", msg: "the body is not valid UTF-8 text"})
 			return
 		}
 		// The full token walk (it names the field at fault) only when a fast
@@ -222,7 +223,7 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 		if hasNULEscape(body) {
 			if p := scanJSON(body); p != nil {
 				p.status = http.StatusBadRequest
-				s.refuseEvents(w, r, body, p)
+				s.refuseEvents(w, r, src.Name, 1, body, p)
 				return
 			}
 		}
@@ -232,13 +233,13 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 		if call == "batch" {
 			b, p := decodeBatch(body)
 			if p != nil {
-				s.refuseEvents(w, r, body, p)
+				s.refuseEvents(w, r, src.Name, 1, body, p)
 				return
 			}
 			msgs, batchSentAt, shared = b.messages, b.SentAt, b.Context
 		} else {
 			if len(body) > maxMessage {
-				s.refuseEvents(w, r, body, &problem{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: "a message is at most 32 KB"})
+				s.refuseEvents(w, r, src.Name, 1, body, &problem{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: "a message is at most 32 KB"})
 				return
 			}
 			var m decodedMessage
@@ -262,19 +263,21 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 			events = append(events, e)
 		}
 		if len(vs) > 0 {
-			s.refuseEvents(w, r, body, &problem{status: http.StatusBadRequest, code: "invalid", msg: "some messages need fixing; nothing was stored", violations: vs})
+			s.refuseEvents(w, r, src.Name, len(msgs), body, &problem{status: http.StatusBadRequest, code: "invalid", msg: "some messages need fixing; nothing was stored", violations: vs})
 			return
 		}
+		sent := len(events)
 		events, err := s.identifyEvents(w, r, src, events)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		s.Metrics.Events(src.Name, telemetry.EventDropped, sent-len(events))
 		relay := make([]bool, len(events))
 		for i, e := range events {
 			relay[i] = s.realtime(e.Type) && !e.Machine
 		}
-		if _, err := s.Events.AppendEvents(r.Context(), events, relay); err != nil {
+		if _, err := s.appendEvents(r.Context(), events, relay); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -502,9 +505,10 @@ func (s *Server) realtime(typ string) bool {
 	return false
 }
 
-// refuseEvents answers a refused events request and keeps its body in
-// quarantine (source tracker).
-func (s *Server) refuseEvents(w http.ResponseWriter, r *http.Request, body []byte, p *problem) {
+// refuseEvents answers a refused events request of n messages from source and
+// keeps its body in quarantine (source tracker).
+func (s *Server) refuseEvents(w http.ResponseWriter, r *http.Request, source string, n int, body []byte, p *problem) {
+	s.Metrics.Refused(source, p.code, n)
 	if len(body) == 0 { // nothing arrived to keep (an unreadable or refused stream)
 		writeError(w, p.status, p.code, p.msg, p.violations)
 		return

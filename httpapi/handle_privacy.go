@@ -23,12 +23,17 @@ type AdminKey struct {
 func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) (string, bool) {
 	var admin AdminKey
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		// A browser sends the key as a Basic password (any user name).
+		_, key, ok = r.BasicAuth()
+	}
 	if ok && key != "" {
 		admin, ok = kith.MatchKey(key, s.Admins, func(k AdminKey) [32]byte { return k.KeySHA256 })
 	}
 	if !ok || key == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kith-admin"`)
-		writeError(w, http.StatusUnauthorized, "unauthorized", "an admin key is needed (Authorization: Bearer <key>)", nil)
+		w.Header().Add("WWW-Authenticate", `Bearer realm="kith-admin"`)
+		w.Header().Add("WWW-Authenticate", `Basic realm="kith-admin", charset="UTF-8"`)
+		writeError(w, http.StatusUnauthorized, "unauthorized", "an admin key is needed (Authorization: Bearer <key>, or as a Basic password)", nil)
 		return "", false
 	}
 	return admin.Name, true

@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -16,10 +17,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/quality"
+	"github.com/kithhq/kith/telemetry"
 )
 
 // Server serves the HTTP API. It reaches contacts only through
@@ -59,6 +64,15 @@ type Server struct {
 	Exports kith.Exporter
 	Reviews kith.ReviewQueue
 	Replays kith.DeliveryReplayer
+	// Reports serves the data-quality report page (nil: not served);
+	// WarehouseRows adds BigQuery's row counts to it (nil: not shown).
+	Reports       kith.Reports
+	WarehouseRows kith.WarehouseCounter
+
+	// Metrics counts requests and events (nil: none); Tracer traces requests
+	// (nil: none), continuing a caller's trace (W3C traceparent).
+	Metrics *telemetry.API
+	Tracer  trace.TracerProvider
 
 	// CORSOrigins may call the API from a browser ("*" for any).
 	CORSOrigins []string
@@ -92,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/admin/reviews", s.admin(func() bool { return s.Reviews != nil }, s.handleReviews))
 	mux.HandleFunc("POST /v1/admin/reviews", s.admin(func() bool { return s.Reviews != nil }, s.handleDecideReview))
 	mux.HandleFunc("POST /v1/admin/deliveries/{id}/replay", s.admin(func() bool { return s.Replays != nil }, s.handleReplay))
+	mux.HandleFunc("GET /reports/quality", s.admin(func() bool { return s.Reports != nil }, s.handleQualityReport))
 	mux.HandleFunc("GET /v1/o/{file}", s.handleOpen)
 	mux.HandleFunc("GET /v1/c/{token}", s.handleClick) // GET serves HEAD too (a scanner's)
 	for _, call := range eventCallNames {
@@ -109,7 +124,41 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+quote(r.URL.Path), nil)
 	})
-	return s.recoverPanics(s.cors(s.limit(mux)))
+	// The request the mux routes is the one Instrument sees (nothing between
+	// them copies it), so it reads the route pattern the mux matched.
+	h := s.Metrics.Instrument(s.recoverPanics(s.cors(s.limit(mux))), func(r *http.Request) string {
+		if rt := r.Pattern; rt != "" {
+			trace.SpanFromContext(r.Context()).SetName(rt)
+			trace.SpanFromContext(r.Context()).SetAttributes(semconv.HTTPRoute(rt))
+			return rt
+		}
+		return ""
+	})
+	if s.Tracer != nil {
+		h = otelhttp.NewHandler(h, "http", otelhttp.WithTracerProvider(s.Tracer), otelhttp.WithPropagators(telemetry.Propagator))
+	}
+	return h
+}
+
+// appendEvents stores events and counts them by source: accepted (new) or
+// duplicate (stored before).
+func (s *Server) appendEvents(ctx context.Context, events []kith.Event, relay []bool) ([]bool, error) {
+	fresh, err := s.Events.AppendEvents(ctx, events, relay)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range events {
+		src := e.WriteSource
+		if src == "" {
+			src = string(e.Source)
+		}
+		if fresh[i] {
+			s.Metrics.Events(src, telemetry.EventAccepted, 1)
+		} else {
+			s.Metrics.Events(src, telemetry.EventDuplicate, 1)
+		}
+	}
+	return fresh, nil
 }
 
 // allowed lists the methods another route of mux serves r's path with (the

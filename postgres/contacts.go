@@ -145,6 +145,9 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 	for i := range in {
 		contactOf[i] = byKey[keys[i]].ID
 	}
+	if err := writeFindings(ctx, tx, now, in, func(i int) bool { return dirty[byKey[keys[i]]] }); err != nil {
+		return res, fmt.Errorf("count findings: %w", err)
+	}
 	return res, writeSourceRecords(ctx, tx, in, contactOf)
 }
 

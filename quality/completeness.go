@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/schemas"
@@ -132,4 +133,27 @@ func score(w Weights, present, imputed uint64) Completeness {
 		c.Missing = append(c.Missing, Gain{Field: g.f, Points: int(math.Round(100 * g.points / total))})
 	}
 	return c
+}
+
+// FillGains sets, for each field of c.Gains, the points filling it on every
+// active contact missing it (or holding only an imputed value, worth half)
+// would add to the mean completeness, and orders the fields by that gain.
+func FillGains(c *kith.CompletenessFigures, w Weights) {
+	active := c.Unscored
+	for _, n := range c.Now {
+		active += n
+	}
+	var total float64
+	for _, wt := range w {
+		total += wt
+	}
+	if active == 0 || total == 0 {
+		return
+	}
+	for i := range c.Gains {
+		g := &c.Gains[i]
+		wt := w.Of(kith.Field(g.Field))
+		g.Gain = 100 * (float64(g.Missing)*wt + float64(g.Imputed)*wt/2) / total / float64(active)
+	}
+	sort.SliceStable(c.Gains, func(i, j int) bool { return c.Gains[i].Gain > c.Gains[j].Gain })
 }

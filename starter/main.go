@@ -45,6 +45,7 @@ var commands = map[string]command{
 	"esp-sim":      {"run the ESP simulator (SendGrid Mail Send subset, signed event webhooks, faults) for demos", runESPSim},
 	"deliveries":   {"list triggered messages, or replay one from the dead letter", runDeliveries},
 	"erase":        {"erase a contact from every store (the right to be forgotten) and print the receipt", runErase},
+	"report":       {"print the data-quality figures, or write the report page as one HTML file (-html)", runReport},
 	"codec-server": {"serve Temporal's remote codec (/encode, /decode) so the Web UI and CLI show payloads in clear to token holders", runCodecServer},
 }
 

@@ -19,6 +19,8 @@ import (
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/quality"
 	"github.com/kithhq/kith/schemas"
+	"github.com/kithhq/kith/telemetry"
+	"github.com/kithhq/kith/warehouse"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -42,7 +44,12 @@ func runServe(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer store.Close()
-	tc, err := cfg.DialTemporal(ctx, log)
+	tel, err := telemetry.Start(ctx, "kith-api", cfg.MetricsAddr, e.getenv, log)
+	if err != nil {
+		return err
+	}
+	defer tel.Close(context.Background())
+	tc, err := cfg.DialTemporal(ctx, log, tel.Temporal)
 	if err != nil {
 		return err
 	}
@@ -50,6 +57,15 @@ func runServe(ctx context.Context, args []string, e env) error {
 	api, err := newAPI(cfg, store, tc, log)
 	if err != nil {
 		return err
+	}
+	observe(api, tel, store, log)
+	if cfg.BigQuery {
+		bq, err := warehouse.Open(ctx, cfg.BigQueryProject, cfg.BigQueryDataset, cfg.BigQueryEmulator)
+		if err != nil {
+			return err
+		}
+		defer bq.Close()
+		api.WarehouseRows = bq
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -109,7 +125,18 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 		Exports:     store,
 		Reviews:     store,
 		Replays:     &workflows.Deliveries{Client: tc, Store: store},
+		Reports:     store,
 	}, nil
+}
+
+// observe gives the API its metrics (requests, events, and the store's
+// figures) and its tracing.
+func observe(api *httpapi.Server, tel *telemetry.Process, store *postgres.Store, log *slog.Logger) {
+	api.Metrics = telemetry.NewAPI(tel.Registry)
+	api.Tracer = tel.Tracer
+	tel.Registry.MustRegister(&telemetry.Store{Log: log, Report: func(ctx context.Context) (kith.QualityReport, error) {
+		return store.QualityReport(ctx, time.Now())
+	}})
 }
 
 // serveHTTP serves h on ln until ctx ends, then drains requests in flight.

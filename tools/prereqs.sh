@@ -2,15 +2,16 @@
 # Checks the machine packages Kith's tests and demo need, and installs the missing
 # ones from Debian when run as root; otherwise prints the one command to run.
 #
-#   tools/prereqs.sh postgres clang chromium compose
+#   tools/prereqs.sh postgres clang chromium compose promtool
 set -euo pipefail
 
-declare -A pkg=( [postgres]=postgresql [clang]=clang [chromium]=chromium [compose]=docker-compose )
+declare -A pkg=( [postgres]=postgresql [clang]=clang [chromium]=chromium [compose]=docker-compose [promtool]=prometheus )
 declare -A present=(
   [postgres]='compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null'
   [clang]='command -v clang >/dev/null && command -v clang++ >/dev/null'
   [chromium]='command -v chromium >/dev/null'
   [compose]='command -v docker-compose >/dev/null'
+  [promtool]='command -v promtool >/dev/null'
 )
 
 missing=()

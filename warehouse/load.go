@@ -411,3 +411,12 @@ func (w *Warehouse) dml(ctx context.Context, table, where, stmt string, keys []s
 	}
 	return n, nil
 }
+
+// CountRows implements kith.WarehouseCounter: a table never loaded has none.
+func (w *Warehouse) CountRows(ctx context.Context, table string) (int, error) {
+	st, err := w.TableState(ctx, table, kith.Retained{})
+	if isStatus(err, http.StatusNotFound) {
+		return 0, nil
+	}
+	return int(st.Rows), err
+}

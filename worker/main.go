@@ -22,6 +22,7 @@ import (
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/quality"
 	"github.com/kithhq/kith/schemas"
+	"github.com/kithhq/kith/telemetry"
 	"github.com/kithhq/kith/warehouse"
 	"github.com/kithhq/kith/workflows"
 )
@@ -51,7 +52,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	defer store.Close()
 
-	c, err := cfg.DialTemporal(ctx, log)
+	tel, err := telemetry.Start(ctx, "kith-worker", cfg.MetricsAddr, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer tel.Close(context.Background())
+	c, err := cfg.DialTemporal(ctx, log, tel.Temporal)
 	if err != nil {
 		return err
 	}
@@ -80,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		}
 		defer bq.Close()
 		bq.UseEventRetention(cfg.EventRetention)
-		wh = &activities.Warehouse{Source: store, Target: bq, EventRetention: cfg.EventRetention}
+		wh = &activities.Warehouse{Source: store, Target: bq, EventRetention: cfg.EventRetention, Metrics: telemetry.NewWorker(tel.Registry)}
 		privacy.Warehouse = bq
 	} else {
 		log.Warn("BigQuery not configured (set BIGQUERY_PROJECT, or BIGQUERY_EMULATOR_HOST for the emulator): this worker runs no WarehouseLoad")
