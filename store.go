@@ -14,6 +14,9 @@ type ContactInput struct {
 	// Findings are the warnings standardizing the record raised on values it
 	// kept (repairs, inferences): counted when the record changes its contact.
 	Findings Violations `json:"findings,omitempty"`
+	// UserID is the source's own id of the person (the events API's userId):
+	// it joins the contact unless another contact holds it already.
+	UserID string `json:"user_id,omitempty"`
 	// Key identifies an input without an email: the source's own key for the
 	// record (RecordKey), so the same record arriving again finds its contact.
 	Key string `json:"key,omitempty"`

@@ -173,6 +173,10 @@ type Header struct {
 	Columns []string     // as written in the file
 	Fields  []kith.Field // per column; "" for a column Kith does not import
 	Ignored []string     // columns Kith does not import
+	// UserColumn is the column of the site's own user id (user_id,
+	// customer_id, external_id), -1 when there is none: the events API's
+	// userId then names the contact without an identify.
+	UserColumn int
 	End     int64        // byte offset just after the header
 	opts    quality.Options
 }
@@ -192,6 +196,7 @@ func ReadHeader(r io.Reader) (Header, error) {
 	}
 	h.End = cr.InputOffset()
 	h.Columns = rec
+	h.UserColumn = -1
 	seen := map[kith.Field]bool{}
 	for i, col := range rec {
 		name := strings.ToLower(strings.TrimSpace(col))
@@ -204,6 +209,11 @@ func ReadHeader(r io.Reader) (Header, error) {
 		f, ok := kith.ParseField(name)
 		if !ok {
 			f, ok = columnAliases[strings.Join(strings.FieldsFunc(name, func(r rune) bool { return r == ' ' || r == '-' || r == '_' }), "_")]
+		}
+		if !ok && userColumns[name] && h.UserColumn < 0 {
+			h.UserColumn = i
+			h.Fields = append(h.Fields, "")
+			continue
 		}
 		if !ok {
 			h.Fields = append(h.Fields, "")
@@ -253,6 +263,14 @@ func (h Header) row(rec []string, perr error, p kith.Provenance) (kith.ContactIn
 		return kith.ContactInput{}, refused
 	}
 	c := kith.ContactInput{Fields: res.Values(p, nil), Findings: findings}
+	if h.UserColumn >= 0 {
+		if u := strings.TrimSpace(rec[h.UserColumn]); u != "" && len(u) <= maxUserID {
+			c.UserID = u
+		} else if u != "" {
+			refused = append(refused, kith.Violation{Field: "user_id", Code: "too_long", Severity: kith.SeverityReject,
+				Message: fmt.Sprintf("a user id is at most %d bytes", maxUserID)})
+		}
+	}
 	if res.Fields.Get(kith.FieldEmail) == "" {
 		// Keyed by what the row holds, not where it sits: the provenance
 		// (row number, time) is left out, so the same row anywhere in a file
@@ -261,6 +279,11 @@ func (h Header) row(rec []string, perr error, p kith.Provenance) (kith.ContactIn
 	}
 	return c, refused
 }
+
+// userColumns name the column of a site's own user id; maxUserID bounds one.
+var userColumns = map[string]bool{"user_id": true, "userid": true, "customer_id": true, "external_id": true}
+
+const maxUserID = 255
 
 // columnAliases are other names spreadsheets and CRM exports give the profile
 // fields (spaces and dashes read as underscores).

@@ -57,7 +57,7 @@ func drawCharts(r kith.QualityReport) reportCharts {
 	c.Violations = violationChart(r)
 	var bars []bar
 	for _, f := range r.Repairs {
-		bars = append(bars, bar{Label: f.Field + " · " + f.Code, N: f.N})
+		bars = append(bars, bar{Label: seriesName(f.Field, f.Code), N: f.N})
 	}
 	c.Repairs = hbars(bars, palette[2])
 	bars = bars[:0]
@@ -65,14 +65,14 @@ func drawCharts(r kith.QualityReport) reportCharts {
 	for _, q := range r.Quarantine {
 		stacks = append(stacks, stack{Label: q.Source, Parts: []bar{{Label: "open", N: q.Open}, {Label: "resolved", N: q.Resolved}}})
 	}
-	c.Quarantine = hstacks(stacks)
+	c.Quarantine = hstacks(stacks, false)
 	d := r.Dedup
 	c.Dedup = hbars([]bar{{Label: "merged (in force)", N: d.Merged}, {Label: "merges undone", N: d.Undone},
 		{Label: "review: pending", N: d.ReviewPending}, {Label: "review: merged", N: d.ReviewMerged},
 		{Label: "review: kept apart", N: d.ReviewApart}}, palette[0])
 	c.Completeness = completenessChart(r.Completeness)
 	for _, im := range r.Imputed {
-		bars = append(bars, bar{Label: im.Field + " · " + im.Method, N: im.N})
+		bars = append(bars, bar{Label: seriesName(im.Field, im.Method), N: im.N})
 	}
 	c.Imputed = hbars(bars, palette[3])
 	bars = bars[:0]
@@ -88,7 +88,7 @@ func drawCharts(r kith.QualityReport) reportCharts {
 		s := &stacks[len(stacks)-1]
 		s.Parts = append(s.Parts, bar{Label: cc.Status, N: cc.N})
 	}
-	c.Consent = hstacks(stacks)
+	c.Consent = hstacks(stacks, true)
 	return c
 }
 
@@ -104,7 +104,7 @@ type stack struct {
 
 const (
 	chartWidth = 640
-	labelWidth = 220
+	labelWidth = 300
 	rowHeight  = 22
 )
 
@@ -138,8 +138,9 @@ func hbars(bars []bar, colour string) template.HTML {
 }
 
 // hstacks draws one bar per stack, its parts side by side in the palette's
-// colours, each stack as a share of its own total (with a legend).
-func hstacks(stacks []stack) template.HTML {
+// colours (with a legend): each stack as a share of its own total, or all
+// scaled to the largest total.
+func hstacks(stacks []stack, share bool) template.HTML {
 	if len(stacks) == 0 {
 		return empty()
 	}
@@ -155,12 +156,24 @@ func hstacks(stacks []stack) template.HTML {
 	var sb strings.Builder
 	h := len(stacks)*rowHeight + 8 + rowHeight
 	fmt.Fprintf(&sb, `<svg class="chart" role="img" viewBox="0 0 %d %d" width="%d" height="%d">`, chartWidth, h, chartWidth, h)
-	span := float64(chartWidth - labelWidth - 20)
+	span := float64(chartWidth - labelWidth - 60)
+	most := 1
+	for _, s := range stacks {
+		t := 0
+		for _, p := range s.Parts {
+			t += p.N
+		}
+		most = max(most, t)
+	}
 	for i, s := range stacks {
 		y := i*rowHeight + 4
 		total := 0
 		for _, p := range s.Parts {
 			total += p.N
+		}
+		scale := most
+		if share {
+			scale = total
 		}
 		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="end">%s</text>`, labelWidth-8, y+15, html.EscapeString(s.Label))
 		x := float64(labelWidth)
@@ -168,11 +181,12 @@ func hstacks(stacks []stack) template.HTML {
 			if total == 0 || p.N == 0 {
 				continue
 			}
-			w := span * float64(p.N) / float64(total)
+			w := span * float64(p.N) / float64(scale)
 			fmt.Fprintf(&sb, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s, %s: %d</title></rect>`,
 				x, y+3, w, rowHeight-6, colour(p.Label), html.EscapeString(s.Label), html.EscapeString(p.Label), p.N)
 			x += w
 		}
+		fmt.Fprintf(&sb, `<text x="%.1f" y="%d">%d</text>`, x+6, y+15, total)
 	}
 	legend(&sb, names, colour, len(stacks)*rowHeight+8)
 	sb.WriteString(`</svg>`)
@@ -196,7 +210,7 @@ func violationChart(r kith.QualityReport) template.HTML {
 	}
 	series := map[string]int{}
 	for _, d := range r.ViolationsByDay {
-		series[d.Field+" · "+d.Code] += d.N
+		series[seriesName(d.Field, d.Code)] += d.N
 	}
 	var names []string
 	for n := range series {
@@ -223,7 +237,7 @@ func violationChart(r kith.QualityReport) template.HTML {
 		if perDay[i] == nil {
 			perDay[i] = map[string]int{}
 		}
-		name := d.Field + " · " + d.Code
+		name := seriesName(d.Field, d.Code)
 		if !slices.Contains(names, name) {
 			name = "other"
 		}
@@ -267,6 +281,14 @@ func violationChart(r kith.QualityReport) template.HTML {
 	}
 	sb.WriteString(`</svg>`)
 	return template.HTML(sb.String())
+}
+
+// seriesName names a field's code; a violation of no one field is the row's.
+func seriesName(field, code string) string {
+	if field == "" {
+		field = "row"
+	}
+	return field + " · " + code
 }
 
 func bandName(b int) string {

@@ -145,6 +145,21 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 	for i := range in {
 		contactOf[i] = byKey[keys[i]].ID
 	}
+	var userIDs, userContacts []string
+	for i, c := range in {
+		if c.UserID != "" {
+			userIDs, userContacts = append(userIDs, c.UserID), append(userContacts, contactOf[i])
+		}
+	}
+	if len(userIDs) > 0 {
+		// First holder wins, as with an identify: a user id never moves silently.
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO identities (kind, value, contact_id, source)
+			SELECT 'user', v, id::uuid, 'import' FROM unnest($1::text[], $2::text[]) AS t(v, id)
+			ON CONFLICT DO NOTHING`, pq.Array(userIDs), pq.Array(userContacts)); err != nil {
+			return res, fmt.Errorf("insert user ids: %w", err)
+		}
+	}
 	if err := writeFindings(ctx, tx, now, in, func(i int) bool { return dirty[byKey[keys[i]]] }); err != nil {
 		return res, fmt.Errorf("count findings: %w", err)
 	}

@@ -82,3 +82,32 @@ func (s *Store) CommitImportBatch(ctx context.Context, b kith.ImportBatch) (kith
 	})
 	return cp, err
 }
+
+// ImportedRows maps each row of an import (by its file's reference, the first
+// 16 hex digits of its SHA-256) that made a contact to the contact holding it
+// now: merges followed to their survivor. It is how an import is scored
+// against a labelled list's truth.
+func (s *Store) ImportedRows(ctx context.Context, fileRef string) (map[int]string, error) {
+	var rows []struct {
+		Row     int    `db:"row"`
+		Contact string `db:"contact"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
+		WITH RECURSIVE r AS (
+			SELECT split_part(sr.ref, ':row:', 2)::int AS row, c.id, c.merged_into, 0 AS depth
+			FROM source_records sr JOIN contacts c ON c.id = sr.contact_id
+			WHERE sr.source = 'import' AND sr.ref LIKE $1 || ':row:%'
+			UNION ALL
+			SELECT r.row, c.id, c.merged_into, r.depth + 1
+			FROM r JOIN contacts c ON c.id = r.merged_into
+			WHERE r.depth < 32)
+		SELECT row, id::text AS contact FROM r WHERE merged_into IS NULL`, fileRef)
+	if err != nil {
+		return nil, fmt.Errorf("imported rows: %w", err)
+	}
+	out := make(map[int]string, len(rows))
+	for _, r := range rows {
+		out[r.Row] = r.Contact
+	}
+	return out, nil
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	_ "embed"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"google.golang.org/api/iterator"
@@ -24,7 +26,9 @@ import (
 	"github.com/kithhq/kith/crm/crmsim"
 	"github.com/kithhq/kith/devstack"
 	"github.com/kithhq/kith/esp/espsim"
+	"github.com/kithhq/kith/httpapi"
 	"github.com/kithhq/kith/postgres"
+	"github.com/kithhq/kith/telemetry"
 	"github.com/kithhq/kith/warehouse"
 	"github.com/kithhq/kith/workflows"
 )
@@ -132,8 +136,13 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	// The worker serves its metrics on a port of its own.
+	workerMetrics, err := freeAddr()
+	if err != nil {
+		return err
+	}
 	worker := exec.Command(workerBin)
-	worker.Env = append(os.Environ(), demoEnv...)
+	worker.Env = append(append(os.Environ(), demoEnv...), "KITH_METRICS_ADDR="+workerMetrics)
 	worker.Stdout, worker.Stderr = logf, logf
 	worker.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := worker.Start(); err != nil {
@@ -149,7 +158,12 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := os.WriteFile(sample, sampleContacts, 0o644); err != nil {
 		return err
 	}
-	c, err := cfg.DialTemporal(ctx, log)
+	tel, err := telemetry.Start(ctx, "kith-api", "127.0.0.1:0", e.getenv, log)
+	if err != nil {
+		return err
+	}
+	defer tel.Close(context.Background())
+	c, err := cfg.DialTemporal(ctx, log, tel.Temporal)
 	if err != nil {
 		return err
 	}
@@ -158,6 +172,8 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	observe(api, tel, store, log)
+	api.WarehouseRows = wh
 	serveCtx, stopServing := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- serveHTTP(serveCtx, ln, api.Handler(), log) }()
@@ -236,6 +252,10 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		return err
 	}
 
+	if err := demoReport(ctx, store, wh, apiURL, abs, e.stdout); err != nil {
+		return err
+	}
+	say("Prometheus metrics: the API's %s, the worker's http://%s/metrics (docs/operations.md has the alert rules)", tel.MetricsURL, workerMetrics)
 	say("Temporal Web UI: %s/namespaces/%s/workflows", stack.Temporal.UIURL, stack.Temporal.Namespace)
 	say("  contacts: %s/namespaces/%s/workflows?query=%s", stack.Temporal.UIURL, stack.Temporal.Namespace,
 		url.QueryEscape("WorkflowType='ContactLifecycle'"))
@@ -270,6 +290,37 @@ func printQuarantine(ctx context.Context, store *postgres.Store, w io.Writer, af
 		fmt.Fprintf(w, "  %-28s %s\n", q.Ref, strings.Join(reasons, "; "))
 	}
 	return last, nil
+}
+
+// demoReport writes the data-quality report as a static page and says where
+// the live one is.
+func demoReport(ctx context.Context, store *postgres.Store, wh *warehouse.Warehouse, apiURL, dir string, w io.Writer) error {
+	rep, err := httpapi.LoadQualityReport(ctx, store, wh, time.Now())
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "quality-report.html")
+	var b bytes.Buffer
+	if err := httpapi.WriteQualityReport(&b, rep); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "==> data-quality report: %s/reports/quality (admin key as the password: user ops, password %s)\n", apiURL, demoAdminKey)
+	fmt.Fprintf(w, "  static export (starter report -html): %s\n", path)
+	printReport(w, rep)
+	return nil
+}
+
+// freeAddr is a loopback address with a port free now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // envLookup reads KEY=value pairs, then the process environment.
