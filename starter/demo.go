@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,7 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	fs.SetOutput(e.stderr)
 	exit := fs.Bool("exit", e.getenv("DEMO_EXIT") == "1", "exit when the import is done instead of waiting for Ctrl-C (also DEMO_EXIT=1)")
 	dir := fs.String("dir", ".demo", "where the demo keeps its logs and sample file")
+	listSize := fs.Int("contacts", envInt(e.getenv("DEMO_CONTACTS"), 20000), "rows of the generated list the demo imports, cleans and scores (also DEMO_CONTACTS)")
 	if err := fs.Parse(args); err != nil {
 		return usagef("%v", err)
 	}
@@ -242,6 +244,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := demoShoppers(ctx, apiURL, e.stdout); err != nil {
 		return err
 	}
+	if err := demoList(ctx, c, apiURL, sim, espSim, store, abs, *listSize, e); err != nil {
+		return err
+	}
 	if err := demoWarehouse(ctx, c, wh, e); err != nil {
 		return err
 	}
@@ -311,6 +316,14 @@ func demoReport(ctx context.Context, store *postgres.Store, wh *warehouse.Wareho
 	fmt.Fprintf(w, "  static export (starter report -html): %s\n", path)
 	printReport(w, rep)
 	return nil
+}
+
+// envInt reads a number from the environment, def when unset or not one.
+func envInt(v string, def int) int {
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // freeAddr is a loopback address with a port free now.
