@@ -19,12 +19,13 @@ import (
 	"github.com/kithhq/kith/esp"
 	"github.com/kithhq/kith/esp/espsim"
 	"github.com/kithhq/kith/postgres"
+	"github.com/kithhq/kith/quality"
 	"github.com/kithhq/kith/workflows"
 )
 
-// demoListOrders is how many of the list's people buy through the CRM (each a
-// signed deal webhook and a CRMSync workflow).
-const demoListOrders = 200
+// demoListBuyersPerOrder: one in this many of the list's rows is a person who
+// bought through the CRM (each a signed deal webhook and a CRMSync workflow).
+const demoListBuyersPerOrder = 100
 
 // demoList runs Kith's main job on a list of realistic size: n contacts from
 // the labelled generator (duplicates and look-alikes, typos, swapped names,
@@ -84,22 +85,26 @@ func demoList(ctx context.Context, c client.Client, apiURL string, sim *crmsim.S
 	now := time.Now().UTC()
 	var msgs []map[string]any
 	viewers, buyers := 0, 0
-	categories := []string{"books", "outdoor", "kitchen", "toys", "fashion", "garden", "electronics"}
 	for _, ent := range entities {
 		if r.IntN(10) >= 7 { // three in ten never came back to the shop
 			continue
 		}
 		viewers++
 		user := dedup.CustomerID(first[ent] + 1)
-		for j := range 1 + r.IntN(3) {
-			cat := categories[r.IntN(len(categories))]
+		// What people look at goes with their age (quality.ShopperCategories):
+		// the Cleaning reads missing ages from it.
+		age := 40
+		if b, err := time.Parse(time.DateOnly, labeled[first[ent]].BirthDate); err == nil {
+			age = now.Year() - b.Year()
+		}
+		for j, cat := range quality.ShopperCategories(age, 2+r.IntN(5), r) {
 			msgs = append(msgs, map[string]any{"type": "track", "event": "Product Viewed", "userId": user,
 				"messageId": fmt.Sprintf("list-%s-view-%d", user, j), "timestamp": now.Add(-time.Duration(r.IntN(90*24)) * time.Hour),
 				"properties": map[string]any{"product_id": fmt.Sprintf("%s-%d", cat, r.IntN(30)), "category": cat}})
 		}
 		if r.IntN(3) == 0 {
 			buyers++
-			cat := categories[r.IntN(len(categories))]
+			cat := quality.ShopperCategories(age, 1, r)[0]
 			msgs = append(msgs, map[string]any{"type": "track", "event": "Order Completed", "userId": user,
 				"messageId": fmt.Sprintf("list-%s-order", user), "timestamp": now.Add(-time.Duration(r.IntN(60*24)) * time.Hour),
 				"properties": map[string]any{"order_id": "web-" + user, "revenue": 100 + r.IntN(2000), "currency": "NOK",
@@ -133,7 +138,7 @@ func demoList(ctx context.Context, c client.Client, apiURL string, sim *crmsim.S
 	eventID := now.UnixNano()
 	for _, ent := range entities {
 		l := labeled[first[ent]]
-		if l.Email == "" || len(hooks) == demoListOrders {
+		if l.Email == "" || len(hooks) == max(1, n/demoListBuyersPerOrder) {
 			continue
 		}
 		at := now.Add(-time.Duration(r.IntN(30*24)) * time.Hour)
