@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,8 @@ func TestDemo(t *testing.T) {
 	demo := exec.Command(filepath.Join(bins, "starter"), "demo", "-dir", dir)
 	demo.Dir = ".." // where a newcomer runs it
 	// At debug level every process logs the most it ever will: still no PII.
-	demo.Env = append(os.Environ(), "LOG_LEVEL=debug")
+	// A list of 2,000 rows keeps the run short; make demo imports 20,000.
+	demo.Env = append(os.Environ(), "LOG_LEVEL=debug", "DEMO_CONTACTS=2000")
 	pr, pw := io.Pipe()
 	demo.Stdout, demo.Stderr = pw, pw
 	demo.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -51,7 +53,7 @@ func TestDemo(t *testing.T) {
 		close(lines)
 	}()
 	address := ""
-	deadline := time.After(4 * time.Minute)
+	deadline := time.After(8 * time.Minute)
 wait:
 	for {
 		select {
@@ -68,7 +70,7 @@ wait:
 			}
 		case <-deadline:
 			demo.Process.Kill()
-			t.Fatalf("demo not ready within 4 minutes:\n%s", out.String())
+			t.Fatalf("demo not ready within 8 minutes:\n%s", out.String())
 		}
 	}
 	head := out.String()
@@ -113,6 +115,13 @@ wait:
 		"the form sends Grace's email again: 202 {\"status\":\"not_stored\"",
 		"decided merge (POST): 200; Deduplicate applied it: 1 merge",
 		"asking to erase her again: 200 (the same receipt)",
+		"a generated list of 2000 rows for ",
+		"import done: 2000 rows: ",
+		"the ESP reported ",
+		"==> data-quality report: http://127.0.0.1:",
+		"/reports/quality (admin key as the password: user ops, password ",
+		"static export (starter report -html): ",
+		"==> Prometheus metrics: the API's http://127.0.0.1:",
 		"withdrawing with a bare contact id: 403; with the signed link (starter link unsubscribe): page 200, one-click POST (RFC 8058) 200; email marketing is now withdrawn",
 	} {
 		if !strings.Contains(head, want) {
@@ -127,6 +136,37 @@ wait:
 		for _, kind := range []string{"identities", "consents", "events", "form_submissions", "orders", "tickets", "merges", "deliveries"} {
 			if !regexp.MustCompile(`\b` + kind + ` [1-9]`).MatchString(m[2]) {
 				t.Errorf("Grace's export has no %s: %s", kind, m[2])
+			}
+		}
+	}
+	// The generated list's de-duplication, scored against the generator's truth.
+	if m := regexp.MustCompile(`de-duplication against the generator's truth: precision ([\d.]+) recall ([\d.]+) F1 ([\d.]+)`).FindStringSubmatch(head); m == nil {
+		t.Errorf("no precision and recall of the generated list in the demo output")
+	} else if f1, _ := strconv.ParseFloat(m[3], 64); f1 < 0.9 {
+		t.Errorf("the demo's de-duplication: %s", m[0])
+	}
+	// The static report is written, and both metrics endpoints answer with Kith's metrics.
+	if m := regexp.MustCompile(`static export \(starter report -html\): (\S+)`).FindStringSubmatch(head); m == nil {
+		t.Errorf("no static report path in the demo output")
+	} else if b, err := os.ReadFile(m[1]); err != nil || !bytes.Contains(b, []byte(`id="duplicates"`)) {
+		t.Errorf("the static report %s: %v", m[1], err)
+	}
+	if m := regexp.MustCompile(`Prometheus metrics: the API's (\S+), the worker's (\S+) `).FindStringSubmatch(head); m == nil {
+		t.Errorf("no metrics URLs in the demo output")
+	} else {
+		for i, want := range []string{"", "kith_events_total", "kith_warehouse_rows"} {
+			if i == 0 {
+				continue
+			}
+			resp, err := http.Get(m[i])
+			if err != nil {
+				t.Errorf("%s: %v", m[i], err)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !bytes.Contains(b, []byte(want)) || !bytes.Contains(b, []byte("temporal_request_total")) {
+				t.Errorf("%s lacks %s or the Temporal SDK's metrics", m[i], want)
 			}
 		}
 	}
