@@ -26,7 +26,7 @@ prereqs:
 
 ## test: unit and integration tests against real PostgreSQL, Temporal and the BigQuery emulator
 test: tools
-	tools/prereqs.sh chromium
+	tools/prereqs.sh chromium promtool
 	tools/npm.sh
 	$(GOTEST) ./...
 
@@ -38,14 +38,16 @@ test-short:
 demo: tools build
 	bin/starter demo
 
-## lint: gofmt, go vet, the Temporal SDK's workflowcheck (determinism), docker-compose.yml syntax
+## lint: gofmt, go vet, the Temporal SDK's workflowcheck (determinism), docker-compose.yml syntax, the Prometheus config and alert rules
 lint:
-	tools/prereqs.sh compose
+	tools/prereqs.sh compose promtool
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	tools/build.sh workflowcheck
 	bin/workflowcheck ./...
 	docker-compose -f docker-compose.yml config -q
+	promtool check config docs/prometheus/prometheus.yml
+	promtool test rules docs/prometheus/kith-rules.test.yml
 
 ## bench: benchmarks, medians written to docs/benchmarks.md
 bench:

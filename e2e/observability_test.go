@@ -303,7 +303,7 @@ func (e *env) consentGroups() []group {
 func foldFields(gs []group) []group {
 	var out []group
 	for _, g := range gs {
-		f := regexp.MustCompile(`^(batch\.[0-9]+|message)\.`).ReplaceAllString(g.labels["field"], "")
+		f := eventField(g.labels["field"])
 		l := labels{"field": telemetry.Field(f), "code": g.labels["code"]}
 		if i := slices.IndexFunc(out, func(o group) bool { return o.labels["field"] == l["field"] && o.labels["code"] == l["code"] }); i >= 0 {
 			out[i].n += g.n
@@ -312,6 +312,15 @@ func foldFields(gs []group) []group {
 		out = append(out, group{l, g.n})
 	}
 	return out
+}
+
+// eventField is the field a violation of an events request names: its path
+// without the message's position, or "message" for a whole message.
+func eventField(path string) string {
+	if regexp.MustCompile(`^batch\.[0-9]+$`).MatchString(path) {
+		return "message"
+	}
+	return regexp.MustCompile(`^(batch\.[0-9]+|message)\.`).ReplaceAllString(path, "")
 }
 
 type metricsCheck struct {
@@ -458,7 +467,7 @@ func (e *env) reportFigure(key string, bq map[string]int) (int, bool) {
 		n := 0
 		for _, g := range e.groups(`SELECT COALESCE(v->>'field', ''), v->>'code', count(*) FROM quarantine q, jsonb_array_elements(q.violations) v
 			WHERE COALESCE(v->>'severity', 'reject') = 'reject' GROUP BY 1, 2`, "field", "code") {
-			if regexp.MustCompile(`^(batch\.[0-9]+|message)\.`).ReplaceAllString(g.labels["field"], "") == p[1] && g.labels["code"] == p[2] {
+			if eventField(g.labels["field"]) == p[1] && g.labels["code"] == p[2] {
 				n += g.n
 			}
 		}
@@ -604,7 +613,7 @@ func screenshotReport(t *testing.T, url, key, path string) {
 	if err := chromedp.Do(ctx, withAdminKey(key), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#warehouse"))); err != nil {
 		t.Fatal(err)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}

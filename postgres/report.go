@@ -23,9 +23,10 @@ var reportFields = []kith.Field{kith.FieldEmail, kith.FieldPhone, kith.FieldFirs
 	kith.FieldBirthDate, kith.FieldAge, kith.FieldCountry, kith.FieldCity, kith.FieldPostalCode, kith.FieldAddress}
 
 // violationField folds the per-message paths of an events request
-// ("batch.12.timestamp", "message.timestamp") into the field they name, so the
-// report counts by field, not by position.
-const violationField = `regexp_replace(COALESCE(v->>'field', ''), '^(batch\.[0-9]+|message)\.', '')`
+// ("batch.12.timestamp", "message.timestamp") into the field they name, and a
+// whole message's ("batch.12") into "message", so the report counts by field,
+// not by position.
+const violationField = `regexp_replace(regexp_replace(COALESCE(v->>'field', ''), '^batch\.[0-9]+$', 'message'), '^(batch\.[0-9]+|message)\.', '')`
 
 // QualityReport implements kith.Reports: every figure is one SQL count, read in
 // one repeatable-read transaction so the figures agree with each other.

@@ -46,6 +46,7 @@ var commands = map[string]command{
 	"deliveries":   {"list triggered messages, or replay one from the dead letter", runDeliveries},
 	"erase":        {"erase a contact from every store (the right to be forgotten) and print the receipt", runErase},
 	"report":       {"print the data-quality figures, or write the report page as one HTML file (-html)", runReport},
+	"probe":        {"check that an HTTP endpoint answers 200 (the containers' health check)", runProbe},
 	"codec-server": {"serve Temporal's remote codec (/encode, /decode) so the Web UI and CLI show payloads in clear to token holders", runCodecServer},
 }
 

@@ -167,7 +167,7 @@ var knownFields = func() map[string]bool {
 		m[string(f)] = true
 	}
 	for _, f := range []string{"type", "event", "name", "timestamp", "sentAt", "messageId", "userId", "anonymousId",
-		"traits", "properties", "context", "batch", "writeKey", "previousId", "groupId", "consent", "purpose", "body"} {
+		"traits", "properties", "context", "batch", "message", "writeKey", "previousId", "groupId", "consent", "purpose", "body"} {
 		m[f] = true
 	}
 	return m

@@ -240,6 +240,7 @@ func (w *Warehouse) runLoad(ctx context.Context, st *bigquery.Table, schema bigq
 	l.JobID = id
 	l.CreateDisposition = bigquery.CreateNever
 	l.WriteDisposition = bigquery.WriteTruncate
+	l.MediaOptions = w.media
 	job, err := l.Run(ctx)
 	if err != nil && alreadyExists(err) {
 		// Started by a request whose answer was lost: that job is this load.

@@ -30,6 +30,10 @@ type Warehouse struct {
 	dataset string
 	// eventRetention is fact_event's partition expiration (UseEventRetention).
 	eventRetention time.Duration
+	// media are the load jobs' upload options: on the emulator one request
+	// per load, as it cannot take a resumable upload's second chunk (a file
+	// over 16 MiB); BigQuery itself gets the client's resumable uploads.
+	media []googleapi.MediaOption
 }
 
 // UseEventRetention makes fact_event's day partitions expire after d (0:
@@ -71,7 +75,11 @@ func Open(ctx context.Context, project, dataset, emulatorHost string) (*Warehous
 	if err != nil {
 		return nil, fmt.Errorf("connect to BigQuery: %w", err)
 	}
-	return &Warehouse{bq: c, project: project, dataset: dataset}, nil
+	w := &Warehouse{bq: c, project: project, dataset: dataset}
+	if emulatorHost != "" {
+		w.media = []googleapi.MediaOption{googleapi.ChunkSize(0)}
+	}
+	return w, nil
 }
 
 // Dataset implements kith.Warehouse.
