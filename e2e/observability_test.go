@@ -109,6 +109,28 @@ func TestMetricsAndReportMatchTheDatabase(t *testing.T) {
 	if statuses[200] != 3 || statuses[400] != 1 {
 		t.Fatalf("events API answers: %v, want three 200 and one 400", statuses)
 	}
+	// The list's customer_id column named its contacts for the events API.
+	if n := e.count(`SELECT count(*) FROM events WHERE write_source = 'backend' AND contact_id IS NOT NULL`); n < 290 {
+		t.Errorf("%d of 300 events by customer id reached a contact", n)
+	}
+
+	// A visitor's form submission with consent (personalization granted, email
+	// marketing pending its double opt-in).
+	form, _ := json.Marshal(map[string]any{"submission_id": "obs-sub-1", "anonymous_id": "obs-anon-2",
+		"fields": map[string]string{"email": "obs.visitor@example.com", "first_name": "Ada", "country": "NO"},
+		"consents": map[string]any{"personalization": map[string]any{"granted": true, "text_version": "2026-11-01"},
+			"email_marketing": map[string]any{"granted": true, "text_version": "2026-11-01"}}})
+	resp, err := http.Post(api+"/v1/forms/profile/submissions", "application/json", bytes.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 && resp.StatusCode != 201 {
+		t.Fatalf("form submission answered %d", resp.StatusCode)
+	}
+	waitFor(t, "the visitor's consents", 30*time.Second, func() bool {
+		return e.count(`SELECT count(*) FROM consents`) >= 2
+	})
 
 	// A hard bounce for the list's first address.
 	bounce := []esp.Event{{Email: labeled[0].Email, Timestamp: time.Now().Unix(), Event: "bounce", Type: "bounce", Status: "5.1.1",
@@ -177,8 +199,9 @@ func TestMetricsAndReportMatchTheDatabase(t *testing.T) {
 		}
 	}
 	if e.count(`SELECT count(*) FROM contacts_archive WHERE reason = 'hard_bounce'`) != 1 || e.count(`SELECT count(*) FROM merges`) == 0 ||
+		e.count(`SELECT count(DISTINCT purpose) FROM consents`) != 2 ||
 		e.count(`SELECT COALESCE(sum(n), 0) FROM quality_findings`) == 0 || e.count(`SELECT count(*) FROM dedup_runs`) != 1 {
-		t.Errorf("the paths left no hard-bounce archive, merge, repair or de-duplication run to count")
+		t.Errorf("the paths left no hard-bounce archive, merge, consent, repair or de-duplication run to count")
 	}
 
 	// The worker's: BigQuery's rows after each checked load, and the SDK's metrics.
