@@ -177,8 +177,8 @@ type Header struct {
 	// customer_id, external_id), -1 when there is none: the events API's
 	// userId then names the contact without an identify.
 	UserColumn int
-	End     int64        // byte offset just after the header
-	opts    quality.Options
+	End        int64 // byte offset just after the header
+	opts       quality.Options
 }
 
 // ReadHeader reads and checks the header row of r: it must name an email or a

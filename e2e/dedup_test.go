@@ -133,4 +133,3 @@ func TestDedupThroughTheProduct(t *testing.T) {
 		t.Errorf("only %d of %d rows became contacts", contacts, len(labeled))
 	}
 }
-
