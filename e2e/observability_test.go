@@ -544,16 +544,18 @@ func (e *env) reportFigure(key string, bq map[string]int) (int, bool) {
 	return 0, false
 }
 
-// chromeFor is headless Chromium with the admin key sent as a Basic password.
-func chromeFor(t *testing.T, key string) (context.Context, context.CancelFunc) {
+// chrome is headless Chromium with the flags that work on a closed network.
+func chrome(t *testing.T) (context.Context, context.CancelFunc) {
 	t.Helper()
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatalf("the report page test needs chromium: %v (make test installs it)", err)
+		t.Fatalf("the browser tests need chromium: %v (make test installs it: tools/prereqs.sh chromium)", err)
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(bin),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1400, 900), chromedp.UserDataDir(t.TempDir()))
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1400, 800), chromedp.UserDataDir(t.TempDir()))
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
 	return ctx, func() { cancelT(); cancel(); cancelAlloc() }
@@ -575,7 +577,7 @@ func withAdminKey(key string) chromedp.Action[chromedp.Void] {
 // (and the page's HTML under "html"), with what Chromium logged as errors.
 func renderReport(t *testing.T, url, key string) (map[string]string, []string) {
 	t.Helper()
-	ctx, cancel := chromeFor(t, key)
+	ctx, cancel := chrome(t)
 	defer cancel()
 	var mu sync.Mutex
 	var errs []string
@@ -631,7 +633,7 @@ func renderReport(t *testing.T, url, key string) (map[string]string, []string) {
 // screenshotReport saves the whole report page as a PNG (the README's picture).
 func screenshotReport(t *testing.T, url, key, path string) {
 	t.Helper()
-	ctx, cancel := chromeFor(t, key)
+	ctx, cancel := chrome(t)
 	defer cancel()
 	if err := chromedp.Do(ctx, withAdminKey(key), chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#warehouse"))); err != nil {
 		t.Fatal(err)
