@@ -17,11 +17,11 @@ grep -q '^--- PASS' <<<"$raw" || echo "tools/bench/dedup-e2e.sh: the test failed
   echo
   echo "Machine: $(machine). PostgreSQL, the Temporal dev server, a worker and \`starter\` as in the e2e tests."
   echo "\`KITH_DEDUP_E2E_N=$n go test -run TestDedupThroughTheProduct ./e2e\`: the labelled generator's \"hard\" set"
-  echo "(seed 42) written as a CSV (every 10th email wrapped as \`\"Last, First\" <addr>\`, every 10th as \`mailto:addr\`,"
-  echo "some with a trailing period and NBSP), imported with \`starter import\`, then the Cleaning workflow; each row's"
-  echo "contact is found by the identity the import gave it (merges move identities to the survivor), so the"
-  echo "clusters are the store's. The library line runs \`dedup.Resolve\` on the same records, clean. Target: F1 ≥ 0.97"
-  echo "both ways; the second Cleaning changes nothing."
+  echo "(seed 42) written as a CSV with the mess real lists have (\`dedup.WriteCSV\`: wrapped emails, national and"
+  echo "invalid phones, day-first dates, upper-case names), imported with \`starter import -region NO\`, then the Cleaning"
+  echo "workflow; each row's contact is the one its source record belongs to now, merges followed"
+  echo "(\`store.ImportedRows\`), so the clusters are the store's. The library line runs \`dedup.Resolve\` on the same"
+  echo "records, clean. Target: F1 ≥ 0.97 both ways; the second Cleaning changes nothing."
   echo
   echo '```'
   echo "$out"
