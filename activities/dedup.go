@@ -99,13 +99,13 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 	owner := map[string]int{}             // record id → index of its contact
 	profile := make([]int, len(contacts)) // contact index → index of its profile's record
 	for i, c := range contacts {
-		base := matchRecord(c.ID, c.Fields[kith.FieldEmail].Source, c.CreatedAt, c.UpdatedAt, c.Get)
+		base := dedup.RecordOf(c.ID, c.Fields[kith.FieldEmail].Source, c.CreatedAt, c.UpdatedAt, c.Get)
 		profile[i] = len(records)
 		records = append(records, base)
 		owner[c.ID] = i
 		group := []string{c.ID}
 		for _, sr := range sources[c.ID] {
-			r := matchRecord("source:"+string(sr.Source)+":"+sr.Ref, sr.Source, c.CreatedAt, sr.ObservedAt,
+			r := dedup.RecordOf("source:"+string(sr.Source)+":"+sr.Ref, sr.Source, c.CreatedAt, sr.ObservedAt,
 				func(f kith.Field) string { return sr.Fields[f] })
 			if sameMatchValues(r, base) {
 				continue // it says nothing the profile does not
@@ -182,14 +182,6 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 	}
 	sum.Review = len(pairs)
 	return sum, nil
-}
-
-// matchRecord is what de-duplication compares of a profile or a source record:
-// the matching fields, read by get.
-func matchRecord(id string, src kith.Source, created, updated time.Time, get func(kith.Field) string) dedup.Record {
-	return dedup.Record{ID: id, Source: src, CreatedAt: created, UpdatedAt: updated,
-		Email: get(kith.FieldEmail), Phone: get(kith.FieldPhone), FirstName: get(kith.FieldFirstName), LastName: get(kith.FieldLastName),
-		BirthDate: get(kith.FieldBirthDate), PostalCode: get(kith.FieldPostalCode), City: get(kith.FieldCity), Address: get(kith.FieldAddress)}
 }
 
 // sameMatchValues reports whether two records hold the same matching fields.

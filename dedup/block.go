@@ -153,3 +153,19 @@ func pairKey(a, b int32) uint64 {
 }
 
 func unpair(k uint64) (int32, int32) { return int32(k >> 32), int32(uint32(k)) }
+
+// BlockingKeys are a record's keys under every blocking rule, as the in-memory
+// blocking hashes them (the rule's number in the top bits): what the store
+// keeps per contact, so a new record finds its candidates with an index lookup
+// and a full run can be split by key. Sorted, without repeats.
+func BlockingKeys(r *Record) []int64 {
+	n := normalize(r)
+	keys := make([]int64, 0, len(rules))
+	for ri := range rules {
+		if k := rules[ri].key(&n); k != "" {
+			keys = append(keys, int64(hashKey(k)^uint64(ri)<<58))
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}

@@ -31,6 +31,14 @@ type Record struct {
 	CRMID      string      `json:"crm_id,omitempty"`
 }
 
+// RecordOf is what de-duplication compares of a profile or a source record:
+// its matching fields, read by get.
+func RecordOf(id string, src kith.Source, created, updated time.Time, get func(kith.Field) string) Record {
+	return Record{ID: id, Source: src, CreatedAt: created, UpdatedAt: updated,
+		Email: get(kith.FieldEmail), Phone: get(kith.FieldPhone), FirstName: get(kith.FieldFirstName), LastName: get(kith.FieldLastName),
+		BirthDate: get(kith.FieldBirthDate), PostalCode: get(kith.FieldPostalCode), City: get(kith.FieldCity), Address: get(kith.FieldAddress)}
+}
+
 // normalized is a record prepared for blocking and comparison.
 type normalized struct {
 	email, emailLocal string

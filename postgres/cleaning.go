@@ -116,6 +116,13 @@ func (s *Store) CleanContacts(ctx context.Context, batch []kith.CleanedContact, 
 		if err := writeContacts(ctx, tx, rewrite); err != nil {
 			return err
 		}
+		rewritten := make([]string, len(rewrite))
+		for i, c := range rewrite {
+			rewritten[i] = c.ID
+		}
+		if err := refreshKeys(ctx, tx, rewritten); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE contacts c SET completeness = u.score
 			FROM unnest($1::uuid[], $2::int[]) AS u(id, score)
 			WHERE c.id = u.id AND c.completeness IS DISTINCT FROM u.score`, pq.Array(scoreIDs), pq.Array(scores))
@@ -158,7 +165,7 @@ func (s *Store) ArchiveContacts(ctx context.Context, before time.Time) (kith.Arc
 			*r.count = len(ids)
 			n.IDs = append(n.IDs, ids...)
 		}
-		return nil
+		return refreshKeys(ctx, tx, n.IDs) // archived contacts are no candidates
 	})
 	return n, err
 }
@@ -173,7 +180,9 @@ func (s *Store) RestoreContact(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return kith.Errorf(kith.CodeNotFound, "no archived contact %q", id)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE contacts_archive SET restored_at = now() WHERE contact_id = $1`, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE contacts_archive SET restored_at = now() WHERE contact_id = $1`, id); err != nil {
+			return err
+		}
+		return refreshKeys(ctx, tx, []string{id})
 	})
 }

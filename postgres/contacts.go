@@ -163,7 +163,15 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 	if err := writeFindings(ctx, tx, now, in, func(i int) bool { return dirty[byKey[keys[i]]] }); err != nil {
 		return res, fmt.Errorf("count findings: %w", err)
 	}
-	return res, writeSourceRecords(ctx, tx, in, contactOf)
+	if err := writeSourceRecords(ctx, tx, in, contactOf); err != nil {
+		return res, err
+	}
+	// Written contacts changed values; the others may hold a new source record.
+	touched := make([]string, len(order))
+	for i, ct := range order {
+		touched[i] = ct.ID
+	}
+	return res, refreshKeys(ctx, tx, touched)
 }
 
 // writeSourceRecords keeps each input that names its source record (a

@@ -101,7 +101,7 @@ func (s *Store) upsertCRMContact(ctx context.Context, tx *sqlx.Tx, provider, crm
 			return "", fmt.Errorf("link identity: %w", err)
 		}
 	}
-	return c.ID, nil
+	return c.ID, refreshKeys(ctx, tx, []string{c.ID})
 }
 
 func nullTime(t time.Time) *time.Time {

@@ -85,7 +85,16 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		if ids, err = applyMerges(ctx, tx, pairs); err != nil {
 			return err
 		}
-		return writeContacts(ctx, tx, survivors)
+		if err := writeContacts(ctx, tx, survivors); err != nil {
+			return err
+		}
+		// The survivors hold the merged contacts' source records now; the
+		// merged ones are no candidates.
+		touched := make([]string, 0, len(pairs)+len(survivors))
+		for _, p := range pairs {
+			touched = append(touched, p.merged.ID, p.merge.SurvivorID)
+		}
+		return refreshKeys(ctx, tx, touched)
 	})
 	return ids, err
 }
@@ -234,6 +243,9 @@ func (s *Store) Unmerge(ctx context.Context, mergeID int64, actor string) error 
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'active', merged_into = NULL WHERE id = $1`, mergedID); err != nil {
+			return err
+		}
+		if err := refreshKeys(ctx, tx, []string{mergedID, survivor.ID}); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE merges SET undone_at = now(), reason = reason || ' (undone by ' || $2 || ')' WHERE id = $1`, mergeID, actor)

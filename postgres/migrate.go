@@ -60,14 +60,20 @@ func loadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 }
 
 // Migrate applies every embedded migration not applied yet, each in its own
-// transaction, and returns the versions it applied. It is safe to run concurrently
-// and repeatedly.
+// transaction, runs the backfills they ask for, and returns the versions it
+// applied. It is safe to run concurrently and repeatedly.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	ms, err := Migrations()
 	if err != nil {
 		return nil, err
 	}
-	return s.migrate(ctx, ms)
+	applied, err := s.migrate(ctx, ms)
+	if err != nil {
+		return applied, err
+	}
+	// Data a migration needs Go to fill (the contacts' blocking keys), in
+	// batches that resume where a stopped migrator left off.
+	return applied, s.backfillKeys(ctx)
 }
 
 func (s *Store) migrate(ctx context.Context, ms []Migration) ([]int, error) {

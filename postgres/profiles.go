@@ -140,6 +140,9 @@ func (s *Store) RecordSubmission(ctx context.Context, sub kith.Submission) (kith
 			if err := writeContacts(ctx, tx, []*kith.Contact{&c}); err != nil {
 				return err
 			}
+			if err := refreshKeys(ctx, tx, []string{c.ID}); err != nil {
+				return err
+			}
 		}
 		if e := c.Get(kith.FieldEmail); e != "" {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO identities (kind, value, contact_id, source)

@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/dedup"
+)
+
+// refreshKeys recomputes the blocking keys of contacts in tx: an active
+// contact's are those of its profile and of every source record it holds
+// (through the contacts merged into it); any other contact has none. Every
+// write that changes a contact's matching values, status or source records
+// calls it for the contacts it touched.
+func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contact_keys WHERE contact_id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+		return fmt.Errorf("clear blocking keys: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+selectContact+` FROM contacts c WHERE c.id = ANY($1::uuid[]) AND c.status = 'active'`, pq.Array(ids))
+	if err != nil {
+		return fmt.Errorf("read contacts for blocking keys: %w", err)
+	}
+	keys := map[string][]int64{}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		r := dedup.RecordOf(c.ID, "", c.CreatedAt, c.UpdatedAt, c.Get)
+		keys[c.ID] = dedup.BlockingKeys(&r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	active := make([]string, 0, len(keys))
+	for id := range keys {
+		active = append(active, id)
+	}
+	srs, err := tx.QueryContext(ctx, `
+		WITH RECURSIVE held(root, id) AS (
+			SELECT id, id FROM contacts WHERE id = ANY($1::uuid[])
+			UNION ALL
+			SELECT h.root, c.id FROM contacts c JOIN held h ON c.merged_into = h.id WHERE c.status = 'merged')
+		SELECT h.root::text, s.fields FROM source_records s JOIN held h ON h.id = s.contact_id`, pq.Array(active))
+	if err != nil {
+		return fmt.Errorf("read source records for blocking keys: %w", err)
+	}
+	for srs.Next() {
+		var id string
+		var raw []byte
+		if err := srs.Scan(&id, &raw); err != nil {
+			srs.Close()
+			return err
+		}
+		var fields map[kith.Field]string
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			srs.Close()
+			return fmt.Errorf("source record of %s: %w", id, err)
+		}
+		r := dedup.RecordOf(id, "", time.Time{}, time.Time{}, func(f kith.Field) string { return fields[f] })
+		keys[id] = append(keys[id], dedup.BlockingKeys(&r)...)
+	}
+	srs.Close()
+	if err := srs.Err(); err != nil {
+		return err
+	}
+	var ks []int64
+	var owners []string
+	for _, id := range active {
+		for _, k := range keys[id] {
+			ks, owners = append(ks, k), append(owners, id)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO contact_keys (key, contact_id)
+		SELECT k, id::uuid FROM unnest($1::bigint[], $2::text[]) AS t(k, id) ON CONFLICT DO NOTHING`,
+		pq.Array(ks), pq.Array(owners)); err != nil {
+		return fmt.Errorf("write blocking keys: %w", err)
+	}
+	return nil
+}
+
+// backfillBatch is how many contacts one backfill transaction keys.
+const backfillBatch = 2000
+
+// backfillKeys keys the contacts a migration found without keys, a batch per
+// transaction, resuming at the stored cursor; it marks the backfill done.
+func (s *Store) backfillKeys(ctx context.Context) error {
+	for {
+		var cursor string
+		var done bool
+		if err := s.db.QueryRowContext(ctx, `SELECT cursor, done_at IS NOT NULL FROM backfills WHERE name = 'contact_keys'`).Scan(&cursor, &done); err != nil {
+			return fmt.Errorf("contact keys backfill: %w", err)
+		}
+		if done {
+			return nil
+		}
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			var ids []string
+			if err := tx.SelectContext(ctx, &ids, `SELECT id::text FROM contacts WHERE status = 'active' AND id::text > $1
+				ORDER BY id::text LIMIT $2`, cursor, backfillBatch); err != nil {
+				return err
+			}
+			if err := refreshKeys(ctx, tx, ids); err != nil {
+				return err
+			}
+			if len(ids) < backfillBatch {
+				_, err := tx.ExecContext(ctx, `UPDATE backfills SET done_at = now() WHERE name = 'contact_keys'`)
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE backfills SET cursor = $1 WHERE name = 'contact_keys'`, ids[len(ids)-1])
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("contact keys backfill: %w", err)
+		}
+	}
+}
