@@ -15,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/dedup"
 )
 
 // identityLock serializes the creation of identities, so two concurrent upserts of
@@ -166,12 +167,19 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 	if err := writeSourceRecords(ctx, tx, in, contactOf); err != nil {
 		return res, err
 	}
-	// Written contacts changed values; the others may hold a new source record.
-	touched := make([]string, len(order))
-	for i, ct := range order {
-		touched[i] = ct.ID
+	// The keys of what arrived: each contact's profile now and each input's
+	// record. Keys only grow here (an overwritten value's key stays, as its
+	// source record does), so nothing is read back.
+	blocking := map[string][]int64{}
+	for _, ct := range order {
+		r := dedup.RecordOf(ct.ID, "", ct.CreatedAt, ct.UpdatedAt, ct.Get)
+		blocking[ct.ID] = dedup.BlockingKeys(&r)
 	}
-	return res, refreshKeys(ctx, tx, touched)
+	for i, c := range in {
+		r := dedup.RecordOf(contactOf[i], "", time.Time{}, time.Time{}, func(f kith.Field) string { return c.Fields[f].Value })
+		blocking[contactOf[i]] = append(blocking[contactOf[i]], dedup.BlockingKeys(&r)...)
+	}
+	return res, addKeys(ctx, tx, blocking)
 }
 
 // writeSourceRecords keeps each input that names its source record (a

@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -78,15 +81,35 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	if err := srs.Err(); err != nil {
 		return err
 	}
-	var ks []int64
-	var owners []string
-	for _, id := range active {
-		for _, k := range keys[id] {
-			ks, owners = append(ks, k), append(owners, id)
+	return addKeys(ctx, tx, keys)
+}
+
+// addKeys writes active contacts' blocking keys (a key already there stays),
+// in key order so concurrent writers never deadlock.
+func addKeys(ctx context.Context, tx *sqlx.Tx, keys map[string][]int64) error {
+	type row struct {
+		key int64
+		id  string
+	}
+	var rows []row
+	for id, ks := range keys {
+		for _, k := range ks {
+			rows = append(rows, row{k, id})
 		}
 	}
+	if len(rows) == 0 {
+		return nil
+	}
+	slices.SortFunc(rows, func(a, b row) int { return cmp.Or(cmp.Compare(a.key, b.key), strings.Compare(a.id, b.id)) })
+	rows = slices.Compact(rows)
+	ks, owners := make([]int64, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		ks[i], owners[i] = r.key, r.id
+	}
+	// Only active contacts are candidates (an import may reach an archived one).
 	if _, err := tx.ExecContext(ctx, `INSERT INTO contact_keys (key, contact_id)
-		SELECT k, id::uuid FROM unnest($1::bigint[], $2::text[]) AS t(k, id) ON CONFLICT DO NOTHING`,
+		SELECT t.k, c.id FROM unnest($1::bigint[], $2::uuid[]) AS t(k, id) JOIN contacts c ON c.id = t.id AND c.status = 'active'
+		ORDER BY t.k, c.id ON CONFLICT DO NOTHING`,
 		pq.Array(ks), pq.Array(owners)); err != nil {
 		return fmt.Errorf("write blocking keys: %w", err)
 	}
