@@ -187,7 +187,7 @@ func TestMetricsAndReportMatchTheDatabase(t *testing.T) {
 		WHERE c.status = 'active' AND (p.value->>'imputed')::boolean GROUP BY 1, 2`, "field", "method"))
 	m.family("kith_archived_contacts", e.groups(`SELECT reason, count(*) FROM contacts_archive WHERE restored_at IS NULL GROUP BY 1`, "reason"))
 	m.family("kith_consent_contacts", e.consentGroups())
-	m.family("kith_deliveries_total", e.groups(`SELECT rule, status, CASE WHEN status IN ('suppressed', 'capped') THEN COALESCE(reason, '') ELSE '' END, count(*)
+	m.family("kith_deliveries", e.groups(`SELECT rule, status, CASE WHEN status IN ('suppressed', 'capped') THEN COALESCE(reason, '') ELSE '' END, count(*)
 		FROM deliveries GROUP BY 1, 2, 3`, "rule", "outcome", "reason"))
 	tables := e.groups(`SELECT table_name, 0 FROM information_schema.views WHERE table_schema = 'warehouse'`, "table")
 	rows := map[string]int{}

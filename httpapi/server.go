@@ -5,6 +5,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -147,16 +148,19 @@ func (s *Server) appendEvents(ctx context.Context, events []kith.Event, relay []
 	if err != nil {
 		return nil, err
 	}
+	// Counted per source and outcome, not per event: a batch is thousands.
+	type key struct{ source, outcome string }
+	counts := map[key]int{}
 	for i, e := range events {
-		src := e.WriteSource
-		if src == "" {
-			src = string(e.Source)
-		}
+		src := cmp.Or(e.WriteSource, string(e.Source))
 		if fresh[i] {
-			s.Metrics.Events(src, telemetry.EventAccepted, 1)
+			counts[key{src, telemetry.EventAccepted}]++
 		} else {
-			s.Metrics.Events(src, telemetry.EventDuplicate, 1)
+			counts[key{src, telemetry.EventDuplicate}]++
 		}
+	}
+	for k, n := range counts {
+		s.Metrics.Events(k.source, k.outcome, n)
 	}
 	return fresh, nil
 }

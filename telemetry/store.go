@@ -44,7 +44,7 @@ var (
 	descImputed      = prometheus.NewDesc("kith_imputed_values", "Imputed values on active contacts, by field and method.", []string{"field", "method"}, nil)
 	descArchived     = prometheus.NewDesc("kith_archived_contacts", "Archived contacts, by reason.", []string{"reason"}, nil)
 	descConsent      = prometheus.NewDesc("kith_consent_contacts", "Active contacts by consent purpose and latest status (none: never asked).", []string{"purpose", "status"}, nil)
-	descDeliveries   = prometheus.NewDesc("kith_deliveries_total", "Triggered messages by rule, outcome and suppression reason.", []string{"rule", "outcome", "reason"}, nil)
+	descDeliveries   = prometheus.NewDesc("kith_deliveries", "Triggered messages held, by rule, outcome and suppression reason (a gauge: a message moves from sending to accepted or failed, and a replay moves it back).", []string{"rule", "outcome", "reason"}, nil)
 	descWarehouse    = prometheus.NewDesc("kith_warehouse_source_rows", "Rows of each star-schema table in PostgreSQL's view of it (what a full load holds).", []string{"table"}, nil)
 	descLag          = prometheus.NewDesc("kith_warehouse_load_lag_seconds", "Time since each star-schema table's load watermark.", []string{"table"}, nil)
 )
@@ -103,7 +103,7 @@ func (s *Store) Collect(ch chan<- prometheus.Metric) {
 		gauge(descConsent, float64(c.N), c.Purpose, c.Status)
 	}
 	for _, d := range r.Deliveries {
-		counter(descDeliveries, float64(d.N), d.Rule, d.Outcome, d.Reason)
+		gauge(descDeliveries, float64(d.N), d.Rule, d.Outcome, d.Reason)
 	}
 	for _, w := range r.Warehouse {
 		gauge(descWarehouse, float64(w.Postgres), w.Table)
