@@ -2,6 +2,7 @@ package kith
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -15,6 +16,10 @@ type Merge struct {
 	Score      float64         `json:"score"`  // the weakest link's match probability
 	Reason     string          `json:"reason"` // e.g. "dedup: … weakest link …", "review"
 	Actor      string          `json:"actor"`  // who decided: "dedup", a reviewer's name
+	// KeepBrowsers leaves the merged contacts' anonymous (browser) identities
+	// with them: a merge decided from answers nobody verified must not let the
+	// browser that typed them act as the survivor.
+	KeepBrowsers bool `json:"keep_browsers,omitempty"`
 }
 
 // ReviewPair is a pair of contacts a person should decide about.
@@ -54,6 +59,9 @@ type DedupStore interface {
 	ActiveSourceRecords(ctx context.Context) (map[string][]SourceRecord, error)
 	// RecordDedupRun keeps a run's figures (a run recorded again is replaced).
 	RecordDedupRun(ctx context.Context, r DedupRun) error
+	// SaveMatchModel keeps a run's model and name counts for matching on
+	// write, and returns its version (older versions beyond a few are dropped).
+	SaveMatchModel(ctx context.Context, m MatchModel) (int64, error)
 }
 
 // SourceRecord is one record a list or a CRM gave for a contact, standardized:
@@ -88,4 +96,64 @@ type ReviewQueue interface {
 	PendingReviews(ctx context.Context, limit int) ([]ReviewPair, error)
 	// DecideReview records a person's decision on a pair (and who decided).
 	DecideReview(ctx context.Context, a, b string, merge bool, actor string) error
+}
+
+// MatchStore is what matching one contact as it is written reads and writes.
+type MatchStore interface {
+	MergeStore
+	// MatchCandidates returns a contact, the active contacts that share a
+	// blocking key with it (at most perKey per key), their source records and
+	// reviewers' decisions among them.
+	MatchCandidates(ctx context.Context, contactID string, perKey int) (MatchCandidates, error)
+	// MatchModel returns the newest stored model when its version is above
+	// newerThan (false when there is none newer).
+	MatchModel(ctx context.Context, newerThan int64) (MatchModel, bool, error)
+	// FoldIntoSurvivor writes what a merged contact holds now into the active
+	// contact it was merged into, with the fields golden chooses (both read
+	// under lock); it returns the survivor's id ("" when the contact is not
+	// merged).
+	FoldIntoSurvivor(ctx context.Context, mergedID string, golden func(survivor, merged Contact) map[Field]Value) (string, error)
+}
+
+// MatchCandidates are a contact and what it may be a duplicate of.
+type MatchCandidates struct {
+	Contact    Contact
+	Status     string // active, merged or archived
+	MergedInto string // the active contact a merged one is part of now
+	Candidates []Contact
+	// Sources are the source records by contact id, of the contact and of the
+	// candidates (with those of the contacts merged into them).
+	Sources   map[string][]SourceRecord
+	Decisions map[[2]string]bool
+}
+
+// MatchModel is the match model a full de-duplication run estimated, kept so
+// that contacts written between runs are scored as the run would score them.
+type MatchModel struct {
+	Version   int64     `json:"version"`
+	TrainedAt time.Time `json:"trained_at"`
+	// Records is how many records the run resolved (contacts and the source
+	// records that said something else).
+	Records int `json:"records"`
+	// Model is the dedup package's model, as JSON.
+	Model json.RawMessage `json:"model"`
+	// FirstNames and LastNames count records by the hash of their folded name.
+	FirstNames map[uint64]int32 `json:"-"`
+	LastNames  map[uint64]int32 `json:"-"`
+}
+
+// MergeNotice tells the contacts' workflows about a merge made as a contact was
+// written: the survivor reloads its profile and takes over what the submission
+// still had to do; the merged contact points at the survivor from then on.
+type MergeNotice struct {
+	ID         string `json:"id"` // unique per notice: a repeat is ignored
+	SurvivorID string `json:"survivor_id"`
+	MergedID   string `json:"merged_id"`
+	// Consents the merged contact's submission recorded (already the
+	// survivor's in the store), and the purposes among them that wait for a
+	// double opt-in the survivor's workflow now runs.
+	Consents    []ConsentRecord `json:"consents,omitempty"`
+	DoubleOptIn []string        `json:"double_opt_in,omitempty"`
+	// Event is the submission as an event, for the survivor's triggers.
+	Event *EventNotice `json:"event,omitempty"`
 }

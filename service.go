@@ -127,6 +127,9 @@ type ContactNotifier interface {
 	// NotifyRunning tells the contact's workflow about an event only if it is
 	// running (a contact without one has nothing to change).
 	NotifyRunning(ctx context.Context, contactID string, e EventNotice) error
+	// NotifyMerged tells the workflow of contactID (the survivor or the merged
+	// contact) about a merge made on write.
+	NotifyMerged(ctx context.Context, contactID string, n MergeNotice) error
 }
 
 // RelayedEvent is an event waiting in the outbox for its contact's workflow.

@@ -22,7 +22,8 @@ func (s archiveStore) ArchiveContacts(context.Context, time.Time) (kith.ArchiveC
 // tellings records NotifyRunning calls; contact "gone" fails.
 type tellings struct{ told []string }
 
-func (n *tellings) NotifyContact(context.Context, kith.ProfileChange) error { return nil }
+func (n *tellings) NotifyContact(context.Context, kith.ProfileChange) error      { return nil }
+func (n *tellings) NotifyMerged(context.Context, string, kith.MergeNotice) error { return nil }
 func (n *tellings) NotifyEvent(context.Context, string, kith.EventNotice) error {
 	return errors.New("not used: an archive must not start workflows")
 }

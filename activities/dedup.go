@@ -3,6 +3,7 @@ package activities
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -30,6 +31,9 @@ type DedupSummary struct {
 	Stats      dedup.Stats `json:"stats"` // of the first round
 	// Rounds is how many resolutions ran: the last merged nothing.
 	Rounds int `json:"rounds,omitempty"`
+	// ModelVersion is the match model the first round estimated and stored
+	// for matching contacts on write.
+	ModelVersion int64 `json:"model_version,omitempty"`
 }
 
 // mergeBatch is how many clusters one transaction merges.
@@ -47,9 +51,9 @@ const maxRounds = 5
 func (a *Dedup) Resolve(ctx context.Context) (DedupSummary, error) {
 	var sum DedupSummary
 	for round := range maxRounds {
-		r, err := a.resolveOnce(ctx)
+		r, err := a.resolveOnce(ctx, round == 0)
 		if round == 0 {
-			sum.Contacts, sum.Stats = r.Contacts, r.Stats
+			sum.Contacts, sum.Stats, sum.ModelVersion = r.Contacts, r.Stats, r.ModelVersion
 		}
 		if sum.FirstMerge == 0 {
 			sum.FirstMerge = r.FirstMerge
@@ -79,7 +83,9 @@ func (a *Dedup) record(ctx context.Context, sum DedupSummary) error {
 	return a.Store.RecordDedupRun(ctx, run)
 }
 
-func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
+// resolveOnce resolves the active contacts once; with keep, it stores the model
+// it estimated (and the name counts) for matching contacts on write.
+func (a *Dedup) resolveOnce(ctx context.Context, keep bool) (DedupSummary, error) {
 	contacts, err := a.Store.ActiveContacts(ctx)
 	if err != nil {
 		return DedupSummary{}, err
@@ -92,61 +98,22 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 	if cfg.Decisions, err = a.Store.ReviewDecisions(ctx); err != nil {
 		return DedupSummary{}, err
 	}
-	// Each contact is compared as its profile and as every source record it
-	// received that says something else (an older phone, another spelling): the
-	// profile keeps one value per field, and matching must not lose the rest.
-	records := make([]dedup.Record, 0, len(contacts))
-	owner := map[string]int{}             // record id → index of its contact
-	profile := make([]int, len(contacts)) // contact index → index of its profile's record
-	for i, c := range contacts {
-		base := dedup.RecordOf(c.ID, c.Fields[kith.FieldEmail].Source, c.CreatedAt, c.UpdatedAt, c.Get)
-		profile[i] = len(records)
-		records = append(records, base)
-		owner[c.ID] = i
-		group := []string{c.ID}
-		for _, sr := range sources[c.ID] {
-			r := dedup.RecordOf("source:"+string(sr.Source)+":"+sr.Ref, sr.Source, c.CreatedAt, sr.ObservedAt,
-				func(f kith.Field) string { return sr.Fields[f] })
-			if sameMatchValues(r, base) {
-				continue // it says nothing the profile does not
-			}
-			records = append(records, r)
-			owner[r.ID] = i
-			group = append(group, r.ID)
-		}
-		if len(group) > 1 {
-			cfg.Same = append(cfg.Same, group)
+	set := newMatchSet(contacts, sources)
+	cfg.Same = set.same
+	x := dedup.NewIndex(set.records, cfg)
+	res := x.Result()
+	sum := DedupSummary{Contacts: len(contacts), Stats: res.Stats}
+	if keep && cfg.Model == nil {
+		if sum.ModelVersion, err = a.saveModel(ctx, x); err != nil {
+			return sum, err
 		}
 	}
-	res := dedup.Resolve(records, cfg)
-	sum := DedupSummary{Contacts: len(contacts), Stats: res.Stats}
 	threshold := cmp.Or(cfg.AcceptAbove, dedup.DefaultAcceptAbove)
 	var merges []kith.Merge
 	for _, cl := range res.Clusters {
-		// The cluster's contacts (its source records stand for theirs); the
-		// oldest survives, and the golden record is built from the profiles.
-		var members []*dedup.Record
-		seen := map[int]bool{}
-		for _, id := range cl.Members {
-			i := owner[id]
-			if !seen[i] {
-				seen[i] = true
-				members = append(members, &records[profile[i]])
-			}
+		if m, ok := set.merge(cl, threshold, "dedup"); ok {
+			merges = append(merges, m)
 		}
-		if len(members) < 2 {
-			continue
-		}
-		slices.SortFunc(members, func(x, y *dedup.Record) int {
-			return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), cmp.Compare(x.ID, y.ID))
-		})
-		merged := make([]string, 0, len(members)-1)
-		for _, m := range members[1:] {
-			merged = append(merged, m.ID)
-		}
-		merges = append(merges, kith.Merge{SurvivorID: members[0].ID, MergedIDs: merged, Golden: map[kith.Field]kith.Value(dedup.GoldenRecord(members)),
-			Score: cl.Weakest, Actor: "dedup",
-			Reason: fmt.Sprintf("dedup: %d contacts linked; weakest link has match probability %.3f (accept ≥ %.2f)", len(members), cl.Weakest, threshold)})
 	}
 	for batch := range slices.Chunk(merges, mergeBatch) {
 		ids, err := a.Store.MergeContacts(ctx, batch...)
@@ -160,12 +127,100 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 			sum.Merges += len(m.MergedIDs)
 		}
 	}
-	// Review pairs name contacts: a pair of source records is their contacts'.
+	pairs := set.reviewPairs(res.Review, "")
+	if err := a.Store.QueueReview(ctx, pairs); err != nil {
+		return sum, err
+	}
+	sum.Review = len(pairs)
+	return sum, nil
+}
+
+// saveModel stores the model an index estimated, with its name counts.
+func (a *Dedup) saveModel(ctx context.Context, x *dedup.Index) (int64, error) {
+	model, err := json.Marshal(x.Model())
+	if err != nil {
+		return 0, err
+	}
+	names := x.NameCounts()
+	return a.Store.SaveMatchModel(ctx, kith.MatchModel{Records: names.Records, Model: model, FirstNames: names.First, LastNames: names.Last})
+}
+
+// matchSet is what de-duplication compares of some contacts: each as its
+// profile and as every source record it received that says something else (an
+// older phone, another spelling) — the profile keeps one value per field, and
+// matching must not lose the rest. The full run and matching on write both
+// build it here.
+type matchSet struct {
+	contacts []kith.Contact
+	records  []dedup.Record
+	owner    map[string]int // record id → index of its contact
+	profile  []int          // contact index → index of its profile's record
+	same     [][]string     // a contact's records: one person whatever they hold
+}
+
+func newMatchSet(contacts []kith.Contact, sources map[string][]kith.SourceRecord) *matchSet {
+	set := &matchSet{contacts: contacts, records: make([]dedup.Record, 0, len(contacts)),
+		owner: make(map[string]int, len(contacts)), profile: make([]int, len(contacts))}
+	for i, c := range contacts {
+		base := dedup.RecordOf(c.ID, c.Fields[kith.FieldEmail].Source, c.CreatedAt, c.UpdatedAt, c.Get)
+		set.profile[i] = len(set.records)
+		set.records = append(set.records, base)
+		set.owner[c.ID] = i
+		group := []string{c.ID}
+		for _, sr := range sources[c.ID] {
+			r := dedup.RecordOf("source:"+string(sr.Source)+":"+sr.Ref, sr.Source, c.CreatedAt, sr.ObservedAt,
+				func(f kith.Field) string { return sr.Fields[f] })
+			if sameMatchValues(r, base) {
+				continue // it says nothing the profile does not
+			}
+			set.records = append(set.records, r)
+			set.owner[r.ID] = i
+			group = append(group, r.ID)
+		}
+		if len(group) > 1 {
+			set.same = append(set.same, group)
+		}
+	}
+	return set
+}
+
+// merge is a cluster as a merge of its contacts (its source records stand for
+// theirs) into the oldest, with the golden record built from the profiles;
+// false when the cluster holds one contact.
+func (set *matchSet) merge(cl dedup.Cluster, threshold float64, actor string) (kith.Merge, bool) {
+	var members []*dedup.Record
+	seen := map[int]bool{}
+	for _, id := range cl.Members {
+		i := set.owner[id]
+		if !seen[i] {
+			seen[i] = true
+			members = append(members, &set.records[set.profile[i]])
+		}
+	}
+	if len(members) < 2 {
+		return kith.Merge{}, false
+	}
+	slices.SortFunc(members, func(x, y *dedup.Record) int {
+		return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), cmp.Compare(x.ID, y.ID))
+	})
+	merged := make([]string, 0, len(members)-1)
+	for _, m := range members[1:] {
+		merged = append(merged, m.ID)
+	}
+	return kith.Merge{SurvivorID: members[0].ID, MergedIDs: merged, Golden: map[kith.Field]kith.Value(dedup.GoldenRecord(members)),
+		Score: cl.Weakest, Actor: actor,
+		Reason: fmt.Sprintf("%s: %d contacts linked; weakest link has match probability %.3f (accept ≥ %.2f)", actor, len(members), cl.Weakest, threshold)}, true
+}
+
+// reviewPairs are the pairs to queue as pairs of contacts (a pair of source
+// records is their contacts'), once each; with only set, those that involve
+// that contact.
+func (set *matchSet) reviewPairs(review []dedup.Pair, only string) []kith.ReviewPair {
 	var pairs []kith.ReviewPair
 	queued := map[[2]string]bool{}
-	for _, p := range res.Review {
-		a, b := contacts[owner[p.A]].ID, contacts[owner[p.B]].ID
-		if a == b {
+	for _, p := range review {
+		a, b := set.contacts[set.owner[p.A]].ID, set.contacts[set.owner[p.B]].ID
+		if a == b || only != "" && a != only && b != only {
 			continue
 		}
 		if b < a {
@@ -177,11 +232,7 @@ func (a *Dedup) resolveOnce(ctx context.Context) (DedupSummary, error) {
 		queued[[2]string{a, b}] = true
 		pairs = append(pairs, kith.ReviewPair{A: a, B: b, Probability: p.Probability, Reason: p.Reason})
 	}
-	if err := a.Store.QueueReview(ctx, pairs); err != nil {
-		return sum, err
-	}
-	sum.Review = len(pairs)
-	return sum, nil
+	return pairs
 }
 
 // sameMatchValues reports whether two records hold the same matching fields.

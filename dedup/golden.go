@@ -98,3 +98,75 @@ func GoldenRecord(members []*Record) Golden {
 // Golden is a cluster's best record, each field with the provenance of the
 // record it came from.
 type Golden map[kith.Field]kith.Value
+
+// KeepContactPoints is the survivorship of a merge decided as a contact was
+// written from answers nobody verified (a web form): the survivor keeps the
+// email and phone it has, and the new ones stay with the person as identities
+// and source records. Typing someone's name, phone and birth date beside one's
+// own address must never redirect their mail.
+func KeepContactPoints(g Golden, survivor *kith.Contact) Golden {
+	for _, f := range []kith.Field{kith.FieldEmail, kith.FieldPhone} {
+		if v := survivor.Fields[f]; v.Value != "" {
+			v.Provenance.Ref = survivor.ID // as GoldenRecord names a value's contact
+			g[f] = v
+		}
+	}
+	return g
+}
+
+// companions are profile fields that belong to a matched field's value and
+// come from the same contact: a phone's type and extension, a birth date's
+// age, a postal code's country.
+var companions = []struct {
+	of     kith.Field
+	fields []kith.Field
+}{
+	{kith.FieldPhone, []kith.Field{kith.FieldPhoneType, kith.FieldPhoneExt}},
+	{kith.FieldBirthDate, []kith.Field{kith.FieldAge}},
+	{kith.FieldPostalCode, []kith.Field{kith.FieldCountry}},
+}
+
+// Profile is the survivor's whole profile after a merge: the golden record's
+// values (with the provenance they had in the contact that gave them), the
+// fields that go with them from that same contact, and every other field by
+// the survivorship rule (kith.Prefer) among the contacts. Golden values name
+// their contact in Provenance.Ref (a profile record's id is its contact's).
+func Profile(g Golden, contacts []kith.Contact) map[kith.Field]kith.Value {
+	byID := make(map[string]*kith.Contact, len(contacts))
+	for i := range contacts {
+		byID[contacts[i].ID] = &contacts[i]
+	}
+	out := make(map[kith.Field]kith.Value, len(kith.ProfileFields))
+	decided := map[kith.Field]bool{}
+	for _, f := range kith.SortedKeys(g) {
+		v := g[f]
+		decided[f] = true
+		if c := byID[v.Provenance.Ref]; c != nil && c.Fields[f].Value == v.Value {
+			v = c.Fields[f]
+		}
+		out[f] = v
+	}
+	for _, cp := range companions {
+		src := byID[g[cp.of].Provenance.Ref]
+		if _, ok := g[cp.of]; !ok || src == nil {
+			continue
+		}
+		for _, f := range cp.fields {
+			decided[f] = true
+			if v := src.Fields[f]; v.Value != "" {
+				out[f] = v
+			}
+		}
+	}
+	for _, f := range kith.ProfileFields {
+		if decided[f] {
+			continue
+		}
+		for i := range contacts {
+			if v := contacts[i].Fields[f]; v.Value != "" && (out[f].Value == "" || kith.Prefer(v, out[f]) > 0) {
+				out[f] = v
+			}
+		}
+	}
+	return out
+}

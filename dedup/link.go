@@ -104,14 +104,13 @@ func (x *Index) probability(a, b int32, p pattern) float64 {
 		return 0
 	}
 	adj := 0.0
-	n := float64(len(x.norms))
 	if p.level(fFirst) == 1 && x.norms[a].firstCanon == x.norms[b].firstCanon {
-		if f := float64(x.firstFreq[x.norms[a].firstCanon]); f > 0 {
+		if f, n := x.nameFreq(true, x.norms[a].firstCanon); f > 0 {
 			adj += math.Log2(x.model.U[fFirst][1] / max(f/n, 1/n))
 		}
 	}
 	if p.level(fLast) == 1 && x.norms[a].last == x.norms[b].last && !householdExplains(p) {
-		if f := float64(x.lastFreq[x.norms[a].last]); f > 0 {
+		if f, n := x.nameFreq(false, x.norms[a].last); f > 0 {
 			adj += math.Log2(x.model.U[fLast][1] / max(f/n, 1/n))
 		}
 	}

@@ -18,6 +18,9 @@ type Config struct {
 	MaxCluster int
 	// Model, when set, is used as is instead of being estimated from the data.
 	Model *Model
+	// Names, when set, are the name counts of the list the records are matched
+	// against (the last full run's), used instead of the records' own.
+	Names *NameCounts
 	// Decisions are earlier reviewers' decisions on pairs of record ids: true
 	// merges, false keeps apart, whatever the score.
 	Decisions map[[2]string]bool

@@ -118,6 +118,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Relay:       &activities.Relay{Store: store, Notifier: notifier},
 		Personalize: &activities.Personalize{Store: store},
 		Dedup:       &activities.Dedup{Store: store},
+		Matcher:     &activities.Matcher{Store: store, Notifier: notifier},
 		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: &esp.SendGrid{BaseURL: espSrv.URL, APIKey: "esp-sim-key", From: "hello@shop.example"},
 			PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"], Links: kith.Signer{Key: testLinkKey}, PublicURL: srv.URL, Now: time.Now},
 		Privacy:   &activities.Privacy{Store: store, Temporal: tc, Namespace: s.Temporal.Namespace},

@@ -3,7 +3,6 @@ package postgres
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,33 +52,15 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	for id := range keys {
 		active = append(active, id)
 	}
-	srs, err := tx.QueryContext(ctx, `
-		WITH RECURSIVE held(root, id) AS (
-			SELECT id, id FROM contacts WHERE id = ANY($1::uuid[])
-			UNION ALL
-			SELECT h.root, c.id FROM contacts c JOIN held h ON c.merged_into = h.id WHERE c.status = 'merged')
-		SELECT h.root::text, s.fields FROM source_records s JOIN held h ON h.id = s.contact_id`, pq.Array(active))
+	held, err := heldSources(ctx, tx, active)
 	if err != nil {
-		return fmt.Errorf("read source records for blocking keys: %w", err)
+		return fmt.Errorf("blocking keys: %w", err)
 	}
-	for srs.Next() {
-		var id string
-		var raw []byte
-		if err := srs.Scan(&id, &raw); err != nil {
-			srs.Close()
-			return err
+	for id, srs := range held {
+		for _, sr := range srs {
+			r := dedup.RecordOf(id, "", time.Time{}, time.Time{}, func(f kith.Field) string { return sr.Fields[f] })
+			keys[id] = append(keys[id], dedup.BlockingKeys(&r)...)
 		}
-		var fields map[kith.Field]string
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			srs.Close()
-			return fmt.Errorf("source record of %s: %w", id, err)
-		}
-		r := dedup.RecordOf(id, "", time.Time{}, time.Time{}, func(f kith.Field) string { return fields[f] })
-		keys[id] = append(keys[id], dedup.BlockingKeys(&r)...)
-	}
-	srs.Close()
-	if err := srs.Err(); err != nil {
-		return err
 	}
 	return addKeys(ctx, tx, keys)
 }

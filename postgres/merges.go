@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/dedup"
 )
 
 // mergeSnapshot is what a merge record keeps to undo it.
@@ -73,8 +73,14 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				merged++
 			}
 			if len(m.Golden) > 0 && merged > 0 {
+				all := []kith.Contact{before}
+				for _, id := range m.MergedIDs {
+					if c, ok := contacts[id]; ok && id != m.SurvivorID {
+						all = append(all, c.Contact)
+					}
+				}
 				g := before
-				g.Fields = maps.Clone(m.Golden)
+				g.Fields = dedup.Profile(m.Golden, all)
 				g.UpdatedAt = s.now().UTC()
 				survivors = append(survivors, &g)
 			}
@@ -182,7 +188,15 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 		return nil, err
 	}
 	slices.Sort(ids) // a bigserial: in insertion order, which is the pairs' order
-	for _, table := range []string{"identities", "events", "form_submissions", "orders", "tickets", "consents", "outbox"} {
+	keep := make([]bool, len(pairs))
+	for i, p := range pairs {
+		keep[i] = p.merge.KeepBrowsers
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE identities t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[], $3::bool[]) AS u(m, s, keep)
+		WHERE t.contact_id = u.m AND NOT (u.keep AND t.kind = 'anonymous')`, pq.Array(mergedIDs), pq.Array(survivorIDs), pq.Array(keep)); err != nil {
+		return nil, fmt.Errorf("move identities: %w", err)
+	}
+	for _, table := range []string{"events", "form_submissions", "orders", "tickets", "consents", "outbox"} {
 		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s)
 			WHERE t.contact_id = u.m`, pq.Array(mergedIDs), pq.Array(survivorIDs)); err != nil {
 			return nil, fmt.Errorf("move %s: %w", table, err)

@@ -115,6 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Contacts:    &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Notifier: notifier},
 		Relay:       &activities.Relay{Store: store, Notifier: notifier},
 		Dedup:       &activities.Dedup{Store: store},
+		Matcher:     &activities.Matcher{Store: store, Notifier: notifier},
 		Cleaning:    &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 		Archiver:    &activities.Archiver{Store: store, Notifier: notifier, Now: time.Now},
 		Warehouse:   wh,

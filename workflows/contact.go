@@ -32,6 +32,10 @@ const (
 	// SignalProfileChanged tells the contact another source changed its stored
 	// profile (kith.ProfileChange): it reloads it.
 	SignalProfileChanged = "profile_changed"
+	// SignalMerged tells the contact about a merge made as a contact was
+	// written (kith.MergeNotice): the survivor takes over, a merged contact
+	// points at it.
+	SignalMerged = "merged"
 	// QueryState returns the ContactView.
 	QueryState = "state"
 )
@@ -101,6 +105,10 @@ type ContactState struct {
 	Triggers *TriggerState `json:"triggers,omitempty"`
 	// TimeZone is the IANA zone the contact's browser last reported.
 	TimeZone string `json:"time_zone,omitempty"`
+	// MergedInto is the contact this one was merged into as it was written:
+	// its later submissions are folded into that one, and it fires no
+	// triggers of its own.
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // ContactRules are the rules a contact's workflow decides with. They are pinned
@@ -175,7 +183,8 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 	events := workflow.GetSignalChannel(ctx, SignalEvent)
 	confirms := workflow.GetSignalChannel(ctx, SignalConfirm)
 	changes := workflow.GetSignalChannel(ctx, SignalProfileChanged)
-	if !c.oneMarker || events.Len()+confirms.Len()+changes.Len() == 0 {
+	merges := workflow.GetSignalChannel(ctx, SignalMerged)
+	if !c.oneMarker || events.Len()+confirms.Len()+changes.Len()+merges.Len() == 0 {
 		c.upsertSearch(ctx) // else the loop writes them after the first message
 	}
 	for !c.shouldContinue(ctx) {
@@ -194,6 +203,11 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 			var chg kith.ProfileChange
 			ch.Receive(ctx, &chg)
 			c.onProfileChanged(ctx, chg)
+		})
+		sel.AddReceive(merges, func(ch workflow.ReceiveChannel, _ bool) {
+			var n kith.MergeNotice
+			ch.Receive(ctx, &n)
+			c.onMerged(ctx, n)
 		})
 		sel.AddReceive(c.wake, func(ch workflow.ReceiveChannel, _ bool) { ch.Receive(ctx, nil) })
 		if f := c.optInTimer(ctx); f != nil {
@@ -226,6 +240,7 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 		var e EventSignal
 		var s ConfirmSignal
 		var chg kith.ProfileChange
+		var n kith.MergeNotice
 		switch {
 		case events.ReceiveAsync(&e):
 			c.onEvent(ctx, e)
@@ -233,11 +248,13 @@ func ContactLifecycle(ctx workflow.Context, in ContactInput) error {
 			c.onConfirm(ctx, s)
 		case changes.ReceiveAsync(&chg):
 			c.onProfileChanged(ctx, chg)
+		case merges.ReceiveAsync(&n):
+			c.onMerged(ctx, n)
 		default:
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && c.inflight == 0 }); err != nil {
 				return err
 			}
-			if events.Len() > 0 || confirms.Len() > 0 || changes.Len() > 0 {
+			if events.Len() > 0 || confirms.Len() > 0 || changes.Len() > 0 || merges.Len() > 0 {
 				continue
 			}
 			next := in
@@ -273,6 +290,9 @@ type contact struct {
 	// that started it, and a run that begins with a message waiting writes its
 	// search attributes once, after handling it.
 	oneMarker bool
+	// matchOnWrite is true in runs begun since contacts are matched as they
+	// are written (version 2 of the one marker).
+	matchOnWrite bool
 	// profile serializes every handler that waits on an activity and then writes
 	// the profile (submissions, profile reloads); consent serializes those that
 	// write consents. A withdrawal takes only the consent lock: it never waits
@@ -344,8 +364,9 @@ func refused(err error) error {
 // "one-version-marker" record that one marker for all of the changes before it;
 // older runs replay their three.
 func (c *contact) pinRules(ctx workflow.Context) {
-	if workflow.GetVersion(ctx, "one-version-marker", workflow.DefaultVersion, 1) >= 1 {
+	if v := workflow.GetVersion(ctx, "one-version-marker", workflow.DefaultVersion, 2); v >= 1 {
 		c.oneMarker, c.dedupEvents, c.triggers, c.serialized = true, true, true, true
+		c.matchOnWrite = v >= 2
 	} else {
 		c.dedupEvents = workflow.GetVersion(ctx, "dedup-events", workflow.DefaultVersion, 1) >= 1
 		c.triggers = workflow.GetVersion(ctx, "personalization-triggers", workflow.DefaultVersion, 1) >= 1
@@ -457,14 +478,97 @@ func (c *contact) submit(ctx workflow.Context, req SubmitRequest) (ContactView, 
 		c.state.Source = kith.SourceForm
 	}
 	c.state.Submissions = appendRecent(c.state.Submissions, s.SubmissionID, recentSubmissions)
-	if err := c.applySubmittedConsents(ctx, req); err != nil {
+	submitted := kith.EventNotice{EventID: "form/" + s.SubmissionID, Type: "Form Submitted", At: s.ReceivedAt,
+		Properties: mustJSON(map[string]string{"form": s.Form})}
+	if c.matchOnWrite {
+		// The answers may say this is a person Kith knows under another
+		// contact: then that one takes over what the submission still had to
+		// do (its consents' opt-ins, its triggers).
+		c.match(ctx, activities.MatchInput{ContactID: c.id, Unverified: true, Notice: kith.MergeNotice{ID: s.SubmissionID,
+			Consents: s.Consents, DoubleOptIn: req.DoubleOptIn, Event: &submitted}})
+	}
+	if c.state.MergedInto != "" {
+		// The submitter sees what they sent, never the contact it joined.
+		for _, cr := range s.Consents {
+			c.applyConsent(cr)
+		}
+	} else if err := c.applySubmittedConsents(ctx, req); err != nil {
 		return ContactView{}, err
 	}
 	c.rescore()
-	c.evaluate(ctx, kith.EventNotice{EventID: "form/" + s.SubmissionID, Type: "Form Submitted", At: s.ReceivedAt,
-		Properties: mustJSON(map[string]string{"form": s.Form})})
+	c.evaluate(ctx, submitted)
 	c.upsertSearch(ctx)
 	return c.view(), nil
+}
+
+// matchOptions: matching on write reads a few hundred rows and may merge; a
+// person may be waiting on the form, so it retries briefly, and a contact it
+// could not match is found by the next full de-duplication.
+var matchOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    15 * time.Second,
+	ScheduleToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    200 * time.Millisecond,
+		BackoffCoefficient: 2,
+		MaximumInterval:    5 * time.Second,
+	},
+}
+
+// match matches the contact against the stored ones (activities.Matcher): a
+// merge into an older contact makes this one point at it.
+func (c *contact) match(ctx workflow.Context, in activities.MatchInput) {
+	var m *activities.Matcher
+	var res activities.MatchResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, matchOptions), m.MatchContact, in).Get(ctx, &res); err != nil {
+		workflow.GetLogger(ctx).Warn("contact not matched; the next de-duplication run will", "error", err)
+		return
+	}
+	if res.Outcome == activities.MatchMerged {
+		c.state.MergedInto = res.SurvivorID
+		c.cancelTriggers("*", "merged into another contact", workflow.Now(ctx))
+	}
+}
+
+// onMerged handles a merge made as a contact was written. The survivor reloads
+// its profile, applies the consents the merged contact's submission recorded,
+// runs their double opt-ins and evaluates its triggers on the submission; a
+// merged contact points at its survivor.
+func (c *contact) onMerged(ctx workflow.Context, n kith.MergeNotice) {
+	c.handled++
+	if slices.Contains(c.state.SeenEvents, n.ID) {
+		return // a retried match told us again
+	}
+	c.state.SeenEvents = appendRecent(c.state.SeenEvents, n.ID, recentEvents)
+	if n.SurvivorID != c.id {
+		c.state.MergedInto = n.SurvivorID
+		c.cancelTriggers("*", "merged into another contact", workflow.Now(ctx))
+		return
+	}
+	c.state.MergedInto = ""
+	unlock, err := c.lock(ctx, c.profile, false)
+	if err != nil {
+		return
+	}
+	c.reload(ctx, kith.ProfileChange{ContactID: c.id, Source: kith.SourceForm, Ref: n.ID})
+	unlock()
+	if unlock, err = c.lock(ctx, c.consent, false); err != nil {
+		return
+	}
+	for _, cr := range n.Consents {
+		c.applyConsent(cr)
+		if cr.Status == kith.ConsentPending && slices.Contains(n.DoubleOptIn, cr.Purpose) {
+			if err := c.startOptIn(ctx, cr); err != nil {
+				workflow.GetLogger(ctx).Error("double opt-in not started", "purpose", cr.Purpose, "error", err)
+			}
+		}
+	}
+	unlock()
+	if n.Event != nil {
+		c.evaluate(ctx, *n.Event)
+		if due := c.nextTriggerDue(); !due.IsZero() && !due.After(workflow.Now(ctx)) {
+			c.fireDue(ctx)
+		}
+	}
 }
 
 // applySubmittedConsents applies the consents a stored submission gave and starts
@@ -563,7 +667,9 @@ func (c *contact) onEvent(ctx workflow.Context, e EventSignal) {
 	}
 }
 
-// onProfileChanged reloads the profile another source (a CRM sync) stored.
+// onProfileChanged reloads the profile another source (a CRM sync) stored,
+// and matches the contact again: a CRM may have given it what identifies it as
+// a person Kith knows under another contact.
 func (c *contact) onProfileChanged(ctx workflow.Context, ch kith.ProfileChange) {
 	c.handled++
 	unlock, err := c.lock(ctx, c.profile, false)
@@ -571,17 +677,25 @@ func (c *contact) onProfileChanged(ctx workflow.Context, ch kith.ProfileChange) 
 		return
 	}
 	defer unlock()
+	if c.reload(ctx, ch) && c.matchOnWrite {
+		c.match(ctx, activities.MatchInput{ContactID: c.id, Notice: kith.MergeNotice{ID: ch.Ref}})
+	}
+}
+
+// reload reads the stored profile into the state; callers hold the profile lock.
+func (c *contact) reload(ctx workflow.Context, ch kith.ProfileChange) bool {
 	var a *activities.Contacts
 	var stored kith.Contact
 	if err := workflow.ExecuteActivity(ctx, a.LoadContact, c.id).Get(ctx, &stored); err != nil {
 		workflow.GetLogger(ctx).Error("profile not reloaded", "ref", ch.Ref, "error", err)
-		return
+		return false
 	}
 	c.state.Fields = stored.Fields
 	if c.state.Source == "" {
 		c.state.Source = ch.Source
 	}
 	c.rescore()
+	return true
 }
 
 func (c *contact) onConfirm(ctx workflow.Context, s ConfirmSignal) {

@@ -112,8 +112,24 @@ func contactEnv(t *testing.T, store *fakeProfiles) *testsuite.TestWorkflowEnviro
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	workflows.Register(env, workflows.Activities{Import: &activities.Import{}, Contacts: &activities.Contacts{Store: store, PublicURL: "http://kith.test"}})
+	workflows.Register(env, workflows.Activities{Import: &activities.Import{}, Contacts: &activities.Contacts{Store: store, PublicURL: "http://kith.test"},
+		Matcher: &activities.Matcher{Store: lonely{}}})
 	return env
+}
+
+// lonely is a match store in which no contact has a candidate.
+type lonely struct{ kith.MergeStore }
+
+func (lonely) MatchCandidates(context.Context, string, int) (kith.MatchCandidates, error) {
+	return kith.MatchCandidates{Status: "active"}, nil
+}
+
+func (lonely) MatchModel(context.Context, int64) (kith.MatchModel, bool, error) {
+	return kith.MatchModel{}, false, nil
+}
+
+func (lonely) FoldIntoSurvivor(context.Context, string, func(kith.Contact, kith.Contact) map[kith.Field]kith.Value) (string, error) {
+	return "", nil
 }
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -333,7 +349,8 @@ func TestProfileChangeAndSubmissionInterleavedEndWithNewestValues(t *testing.T) 
 	store.fields[kith.FieldFirstName] = kith.Value{Value: "Old", Provenance: kith.Provenance{Source: kith.SourceForm, Ref: "profile/s0", At: t0}}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	workflows.Register(env, workflows.Activities{Import: &activities.Import{}, Contacts: &activities.Contacts{Store: slowLoad{store}, PublicURL: "http://kith.test"}})
+	workflows.Register(env, workflows.Activities{Import: &activities.Import{}, Contacts: &activities.Contacts{Store: slowLoad{store}, PublicURL: "http://kith.test"},
+		Matcher: &activities.Matcher{Store: lonely{}}})
 	env.SetStartTime(t0)
 	sub := marketingSubmission("s1")
 	sub.Submission.Fields[kith.FieldFirstName] = kith.Value{Value: "New", Provenance: kith.Provenance{Source: kith.SourceForm, Ref: "s1", At: t0.Add(time.Minute)}}
@@ -380,5 +397,55 @@ func TestRulesArePinnedWhenARunBegins(t *testing.T) {
 	if def := workflows.DefaultContactRules(); next.State.Rules == nil || !slicesEqual(next.State.Rules.Weights, def.Weights) ||
 		next.State.Rules.MarketingPurpose != def.MarketingPurpose {
 		t.Errorf("carried rules %+v, want the defaults pinned at the start", next.State.Rules)
+	}
+}
+
+func TestSurvivorTakesOverAMergedSubmission(t *testing.T) {
+	store := newFakeProfiles()
+	store.fields[kith.FieldFirstName] = kith.Value{Value: "Ada", Provenance: kith.Provenance{Source: kith.SourceForm, Ref: "merged/s9", At: t0}}
+	env := contactEnv(t, store)
+	env.SetStartTime(t0)
+	sub := marketingSubmission("s9")
+	notice := kith.MergeNotice{ID: "merge/" + contactID + "/other/s9", SurvivorID: contactID, MergedID: "other",
+		Consents: sub.Submission.Consents, DoubleOptIn: sub.DoubleOptIn}
+	var first, second workflows.ContactView
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalMerged, notice) }, time.Second)
+	env.RegisterDelayedCallback(func() { first = query(t, env) }, time.Minute)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalMerged, notice) }, 2*time.Minute)
+	env.RegisterDelayedCallback(func() { second = query(t, env); env.CancelWorkflow() }, 3*time.Minute)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID})
+
+	if first.Fields[kith.FieldFirstName].Value != "Ada" {
+		t.Errorf("survivor's fields %v: the profile was not reloaded", first.Fields)
+	}
+	p, ok := first.Pending["email_marketing"]
+	if !ok || p.Token == "" || first.Consents["email_marketing"].Status != kith.ConsentPending {
+		t.Errorf("survivor: consent %q, pending %v; want the merged submission's opt-in running here", first.Consents["email_marketing"].Status, first.Pending)
+	}
+	if second.Pending["email_marketing"].Token != p.Token || len(store.outbox) != 1 {
+		t.Errorf("the notice repeated started another opt-in: %d confirmation messages", len(store.outbox))
+	}
+	if first.MergedInto != "" {
+		t.Errorf("the survivor points at %q", first.MergedInto)
+	}
+}
+
+func TestMergedContactFiresNoTriggers(t *testing.T) {
+	env := triggerEnv(t, newFakeDeliveries(), testTriggers(0))
+	env.SetStartTime(t0)
+	var view workflows.ContactView
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalMerged, kith.MergeNotice{ID: "merge/survivor/" + contactID, SurvivorID: "survivor", MergedID: contactID})
+	}, time.Second)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalEvent, kith.EventNotice{EventID: "e1", Type: "Product Viewed", At: t0.Add(time.Minute)})
+	}, 2*time.Minute)
+	env.RegisterDelayedCallback(func() { view = query(t, env); env.CancelWorkflow() }, 3*time.Minute)
+	env.ExecuteWorkflow(workflows.ContactLifecycleName, workflows.ContactInput{ContactID: contactID})
+	if view.MergedInto != "survivor" {
+		t.Fatalf("merged into %q, want survivor", view.MergedInto)
+	}
+	if view.Triggers != nil && len(view.Triggers.Pending) > 0 {
+		t.Errorf("a merged contact keeps triggers pending: %+v", view.Triggers.Pending)
 	}
 }

@@ -48,10 +48,12 @@ const TaskQueue = "kith"
 
 // Activities are the activity structs a worker registers, with their dependencies.
 type Activities struct {
-	Import    *activities.Import
-	Contacts  *activities.Contacts
-	CRM       *activities.CRM
-	Dedup     *activities.Dedup
+	Import   *activities.Import
+	Contacts *activities.Contacts
+	CRM      *activities.CRM
+	Dedup    *activities.Dedup
+	// Matcher matches a contact against the stored ones as it is written.
+	Matcher   *activities.Matcher
 	Cleaning  *activities.Cleaning
 	Archiver  *activities.Archiver
 	Warehouse *activities.Warehouse
@@ -71,7 +73,7 @@ type Activities struct {
 // method names (workflows call them through typed method handles).
 func Register(r worker.Registry, acts Activities) {
 	RegisterWorkflows(r)
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize, acts.Privacy, acts.Retention} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Matcher, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize, acts.Privacy, acts.Retention} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}

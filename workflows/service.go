@@ -271,7 +271,11 @@ func (s *ContactService) NotifyEvent(ctx context.Context, contactID string, e ki
 	return s.signal(ctx, contactID, SignalEvent, e)
 }
 
-// signal sends a signal to the contact's workflow, starting it if it has none.
+// NotifyMerged implements kith.ContactNotifier.
+func (s *ContactService) NotifyMerged(ctx context.Context, contactID string, n kith.MergeNotice) error {
+	return s.signal(ctx, contactID, SignalMerged, n)
+}
+
 // NotifyRunning implements kith.ContactNotifier.
 func (s *ContactService) NotifyRunning(ctx context.Context, contactID string, e kith.EventNotice) error {
 	err := s.Client.SignalWorkflow(ctx, ContactWorkflowID(contactID), "", SignalEvent, e)
@@ -282,6 +286,7 @@ func (s *ContactService) NotifyRunning(ctx context.Context, contactID string, e 
 	return err
 }
 
+// signal sends a signal to the contact's workflow, starting it if it has none.
 func (s *ContactService) signal(ctx context.Context, contactID, name string, arg any) error {
 	_, err := s.Client.SignalWithStartWorkflow(ctx, ContactWorkflowID(contactID), name, arg,
 		ContactStartOptions(contactID), ContactLifecycleName, s.input(contactID))

@@ -126,8 +126,8 @@ func (c *contact) outcome(o TriggerOutcome) {
 // starts (one pending trigger per rule; a rule sent within its re-eligibility
 // period does not start).
 func (c *contact) evaluate(ctx workflow.Context, e kith.EventNotice) {
-	if !c.triggers {
-		return
+	if !c.triggers || c.state.MergedInto != "" {
+		return // a merged contact's survivor decides
 	}
 	if e.Type == activities.ContactArchived {
 		c.cancelTriggers("*", "contact archived", workflow.Now(ctx))

@@ -135,6 +135,7 @@ func triggerEnv(t *testing.T, d *fakeDeliveries, tr kith.Triggers) *testsuite.Te
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	workflows.Register(env, workflows.Activities{Contacts: &activities.Contacts{Store: newFakeProfiles(), PublicURL: "http://kith.test"},
+		Matcher: &activities.Matcher{Store: lonely{}},
 		Deliveries: &activities.Deliveries{Store: d, ESP: d, PurposeFields: tr.Policy.PurposeFields,
 			Links: kith.Signer{Key: []byte("a test key of at least thirty-two bytes")}, PublicURL: "http://kith.test"}})
 	return env

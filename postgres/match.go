@@ -1,0 +1,216 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kithhq/kith"
+)
+
+// keptModels is how many match model versions the store keeps.
+const keptModels = 3
+
+// MatchCandidates implements kith.MatchStore: the contact's blocking keys find
+// its candidates through the key table's index, at most perKey per key (in id
+// order, so a repeat reads the same ones).
+func (s *Store) MatchCandidates(ctx context.Context, contactID string, perKey int) (kith.MatchCandidates, error) {
+	var out kith.MatchCandidates
+	var mergedInto sql.NullString
+	var err error
+	out.Contact, err = scanContact(s.db.QueryRowContext(ctx, `SELECT c.status, (
+			WITH RECURSIVE up(id, status, next) AS (
+				SELECT c.id, c.status, c.merged_into
+				UNION ALL
+				SELECT n.id, n.status, n.merged_into FROM contacts n JOIN up ON n.id = up.next WHERE up.status = 'merged')
+			SELECT id::text FROM up WHERE status <> 'merged' AND id <> c.id LIMIT 1),
+		`+selectContact+` FROM contacts c WHERE c.id = $1`, contactID), &out.Status, &mergedInto)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, kith.Errorf(kith.CodeNotFound, "no contact %q", contactID)
+	}
+	if err != nil {
+		return out, fmt.Errorf("read contact to match: %w", err)
+	}
+	out.MergedInto = mergedInto.String
+	if out.Status != "active" {
+		return out, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+selectContact+` FROM contacts c WHERE c.status = 'active' AND c.id IN (
+			SELECT cand.contact_id FROM contact_keys own,
+				LATERAL (SELECT k.contact_id FROM contact_keys k WHERE k.key = own.key AND k.contact_id <> $1
+					ORDER BY k.contact_id LIMIT $2) cand
+			WHERE own.contact_id = $1)
+		ORDER BY c.created_at, c.id`, contactID, perKey)
+	if err != nil {
+		return out, fmt.Errorf("read match candidates: %w", err)
+	}
+	defer rows.Close()
+	ids := []string{contactID}
+	for rows.Next() {
+		c, err := scanContact(rows)
+		if err != nil {
+			return out, err
+		}
+		out.Candidates = append(out.Candidates, c)
+		ids = append(ids, c.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	if len(out.Candidates) == 0 {
+		return out, nil
+	}
+	if out.Sources, err = heldSources(ctx, s.db, ids); err != nil {
+		return out, err
+	}
+	out.Decisions = map[[2]string]bool{}
+	drows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, status = 'merge' FROM merge_reviews
+		WHERE status <> 'pending' AND a_id = ANY($1::uuid[]) AND b_id = ANY($1::uuid[])`, pq.Array(ids))
+	if err != nil {
+		return out, fmt.Errorf("read review decisions: %w", err)
+	}
+	defer drows.Close()
+	for drows.Next() {
+		var a, b string
+		var merge bool
+		if err := drows.Scan(&a, &b, &merge); err != nil {
+			return out, err
+		}
+		out.Decisions[[2]string{a, b}] = merge
+	}
+	return out, drows.Err()
+}
+
+// heldSources returns the source records each of the given contacts holds: its
+// own and those of the contacts merged into it, by the given contact's id.
+func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string][]kith.SourceRecord, error) {
+	rows, err := q.QueryContext(ctx, `
+		WITH RECURSIVE held(root, id) AS (
+			SELECT id, id FROM contacts WHERE id = ANY($1::uuid[])
+			UNION ALL
+			SELECT h.root, c.id FROM contacts c JOIN held h ON c.merged_into = h.id WHERE c.status = 'merged')
+		SELECT h.root::text, s.source, s.ref, s.fields, s.observed_at FROM source_records s JOIN held h ON h.id = s.contact_id
+		ORDER BY h.root, s.source, s.ref`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("read source records: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]kith.SourceRecord{}
+	for rows.Next() {
+		var id string
+		var r kith.SourceRecord
+		var raw []byte
+		if err := rows.Scan(&id, &r.Source, &r.Ref, &raw, &r.ObservedAt); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(raw, &r.Fields); err != nil {
+			return nil, fmt.Errorf("source record %s %s: %w", r.Source, r.Ref, err)
+		}
+		out[id] = append(out[id], r)
+	}
+	return out, rows.Err()
+}
+
+// SaveMatchModel implements kith.DedupStore.
+func (s *Store) SaveMatchModel(ctx context.Context, m kith.MatchModel) (int64, error) {
+	var version int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO match_models (records, model) VALUES ($1, $2) RETURNING version`,
+			m.Records, string(m.Model)).Scan(&version); err != nil {
+			return fmt.Errorf("save match model: %w", err)
+		}
+		for kind, counts := range map[string]map[uint64]int32{"f": m.FirstNames, "l": m.LastNames} {
+			hashes, ns := make([]int64, 0, len(counts)), make([]int64, 0, len(counts))
+			for _, h := range slices.Sorted(maps.Keys(counts)) {
+				hashes, ns = append(hashes, int64(h)), append(ns, int64(counts[h]))
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO match_name_counts (version, kind, name_hash, n)
+				SELECT $1, $2, h, n FROM unnest($3::bigint[], $4::bigint[]) AS t(h, n)`,
+				version, kind, pq.Array(hashes), pq.Array(ns)); err != nil {
+				return fmt.Errorf("save name counts: %w", err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM match_models WHERE version <= $1 - $2`, version, keptModels)
+		return err
+	})
+	return version, err
+}
+
+// MatchModel implements kith.MatchStore.
+func (s *Store) MatchModel(ctx context.Context, newerThan int64) (kith.MatchModel, bool, error) {
+	var m kith.MatchModel
+	var raw []byte
+	err := s.db.QueryRowContext(ctx, `SELECT version, trained_at, records, model FROM match_models
+		WHERE version > $1 ORDER BY version DESC LIMIT 1`, newerThan).Scan(&m.Version, &m.TrainedAt, &m.Records, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("read match model: %w", err)
+	}
+	m.Model = raw
+	m.FirstNames, m.LastNames = map[uint64]int32{}, map[uint64]int32{}
+	rows, err := s.db.QueryContext(ctx, `SELECT kind::text, name_hash, n FROM match_name_counts WHERE version = $1`, m.Version)
+	if err != nil {
+		return m, false, fmt.Errorf("read name counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind string
+		var h int64
+		var n int32
+		if err := rows.Scan(&kind, &h, &n); err != nil {
+			return m, false, err
+		}
+		if kind == "f" {
+			m.FirstNames[uint64(h)] = n
+		} else {
+			m.LastNames[uint64(h)] = n
+		}
+	}
+	return m, true, rows.Err()
+}
+
+// FoldIntoSurvivor implements kith.MatchStore.
+func (s *Store) FoldIntoSurvivor(ctx context.Context, mergedID string, golden func(survivor, merged kith.Contact) map[kith.Field]kith.Value) (string, error) {
+	var survivorID string
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &survivorID, `WITH RECURSIVE up(id, status, next) AS (
+				SELECT id, status, merged_into FROM contacts WHERE id = $1
+				UNION ALL
+				SELECT n.id, n.status, n.merged_into FROM contacts n JOIN up ON n.id = up.next WHERE up.status = 'merged')
+			SELECT COALESCE((SELECT id::text FROM up WHERE status = 'active' AND id <> $1 LIMIT 1), '')`, mergedID); err != nil {
+			return fmt.Errorf("find survivor: %w", err)
+		}
+		if survivorID == "" {
+			return nil
+		}
+		locked, err := lockContacts(ctx, tx, []string{survivorID, mergedID})
+		if err != nil {
+			return err
+		}
+		survivor, merged := locked[survivorID], locked[mergedID]
+		if survivor.status != "active" || merged.status != "merged" {
+			survivorID = ""
+			return nil // unmerged or merged on meanwhile: nothing to fold
+		}
+		fields := golden(survivor.Contact, merged.Contact)
+		if maps.EqualFunc(fields, survivor.Fields, func(a, b kith.Value) bool { return a.Value == b.Value }) {
+			return nil
+		}
+		c := survivor.Contact
+		c.Fields, c.UpdatedAt = fields, s.now().UTC()
+		if err := writeContacts(ctx, tx, []*kith.Contact{&c}); err != nil {
+			return err
+		}
+		return refreshKeys(ctx, tx, []string{survivorID})
+	})
+	return survivorID, err
+}

@@ -1,0 +1,21 @@
+-- The match model each full de-duplication run estimated (dedup.Model as JSON:
+-- m and u by field and level, and the prior), so that a contact written between
+-- runs is scored as the run would score it. The newest version is in force.
+CREATE TABLE match_models (
+    version    bigserial   PRIMARY KEY,
+    trained_at timestamptz NOT NULL DEFAULT now(),
+    records    integer     NOT NULL,
+    model      jsonb       NOT NULL
+);
+
+-- How many of a run's records held each first (kind 'f') and last (kind 'l')
+-- name, by the 64-bit hash of the folded name: the term-frequency counts, not a
+-- list of names.
+CREATE TABLE match_name_counts (
+    version   bigint   NOT NULL REFERENCES match_models (version) ON DELETE CASCADE,
+    kind      "char"   NOT NULL CHECK (kind IN ('f', 'l')),
+    name_hash bigint   NOT NULL,
+    n         integer  NOT NULL,
+    PRIMARY KEY (version, kind, name_hash)
+);
+
