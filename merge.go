@@ -39,8 +39,9 @@ type MergeStore interface {
 	// ids, one per contact merged, in order.
 	MergeContacts(ctx context.Context, ms ...Merge) ([]int64, error)
 	// Unmerge undoes one merge record: the merged contact and its identities come
-	// back, and the survivor gets back the fields it had before.
-	Unmerge(ctx context.Context, mergeID int64, actor string) error
+	// back, the survivor gets back the fields it had before, and the pair is
+	// kept apart from then on (a person decided they are two).
+	Unmerge(ctx context.Context, mergeID int64, actor string) (Unmerged, error)
 	// QueueReview stores pairs for review; a pair already decided stays decided.
 	QueueReview(ctx context.Context, pairs []ReviewPair) error
 	// DecideReview records a person's decision on a pair.
@@ -156,4 +157,19 @@ type MergeNotice struct {
 	DoubleOptIn []string        `json:"double_opt_in,omitempty"`
 	// Event is the submission as an event, for the survivor's triggers.
 	Event *EventNotice `json:"event,omitempty"`
+	// Undone says the merge was undone: both reload, the merged contact is
+	// its own again.
+	Undone bool `json:"undone,omitempty"`
+}
+
+// Unmerged is a merge undone.
+type Unmerged struct {
+	MergeID    int64  `json:"merge_id"`
+	SurvivorID string `json:"survivor_id"`
+	MergedID   string `json:"merged_id"`
+}
+
+// Unmerger undoes a merge and tells both contacts' workflows.
+type Unmerger interface {
+	Unmerge(ctx context.Context, mergeID int64, actor string) (Unmerged, error)
 }

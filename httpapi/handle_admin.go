@@ -82,3 +82,26 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, res)
 }
+
+// handleUnmerge serves POST /v1/admin/merges/{id}/undo with an admin key: the
+// merge record undone (the merged contact and its identities back, the
+// survivor's fields as before), the pair kept apart from then on, and both
+// contacts' workflows told.
+func (s *Server) handleUnmerge(w http.ResponseWriter, r *http.Request) {
+	actor, ok := s.requireAdmin(w, r)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", "the request needs fixing",
+			kith.Violations{violation("id", "invalid_id", "must be a merge record's number")})
+		return
+	}
+	u, err := s.Unmerges.Unmerge(r.Context(), id, "admin:"+actor)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}

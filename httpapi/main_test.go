@@ -133,7 +133,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	}
 	t.Cleanup(w.Stop)
 
-	contacts := &workflows.ContactService{Client: tc, Profiles: store, Claims: store, Input: input, PublicURL: srv.URL, Now: time.Now}
+	contacts := &workflows.ContactService{Client: tc, Profiles: store, Claims: store, Merges: store, Input: input, PublicURL: srv.URL, Now: time.Now}
 	hook := httpapi.WebhookProvider{Secret: sim.Secret, Scheme: "hubspot-v3"}
 	api := &httpapi.Server{
 		Forms: forms, Store: store, Contacts: contacts, Syncs: contacts, PublicURL: srv.URL,
@@ -148,12 +148,13 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Realtime: httpapi.DefaultRealtime,
 		Now:      time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RatePerIP: 1000, BurstPerIP: 1000,
-		Privacy: &workflows.PrivacyService{Client: tc, Store: store, Wait: time.Second},
-		Admins:  []httpapi.AdminKey{{Name: "ops", KeySHA256: sha256.Sum256([]byte(adminKey))}},
-		Erased:  store,
-		Exports: store,
-		Reviews: store,
-		Replays: &workflows.Deliveries{Client: tc, Store: store},
+		Privacy:  &workflows.PrivacyService{Client: tc, Store: store, Wait: time.Second},
+		Admins:   []httpapi.AdminKey{{Name: "ops", KeySHA256: sha256.Sum256([]byte(adminKey))}},
+		Erased:   store,
+		Exports:  store,
+		Reviews:  store,
+		Replays:  &workflows.Deliveries{Client: tc, Store: store},
+		Unmerges: contacts,
 	}
 	handler = api.Handler()
 	return &kithEnv{URL: srv.URL, Sim: sim, ESP: espSim, Store: store, Client: tc, API: api, Service: contacts}

@@ -65,6 +65,8 @@ type Server struct {
 	Exports kith.Exporter
 	Reviews kith.ReviewQueue
 	Replays kith.DeliveryReplayer
+	// Unmerges undoes merges (POST /v1/admin/merges/{id}/undo).
+	Unmerges kith.Unmerger
 	// Reports serves the data-quality report page (nil: not served);
 	// WarehouseRows adds BigQuery's row counts to it (nil: not shown).
 	Reports       kith.Reports
@@ -106,6 +108,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/privacy/contacts/{contact}/export", s.admin(func() bool { return s.Exports != nil }, s.handleExport))
 	mux.HandleFunc("GET /v1/admin/reviews", s.admin(func() bool { return s.Reviews != nil }, s.handleReviews))
 	mux.HandleFunc("POST /v1/admin/reviews", s.admin(func() bool { return s.Reviews != nil }, s.handleDecideReview))
+	mux.HandleFunc("POST /v1/admin/merges/{id}/undo", s.admin(func() bool { return s.Unmerges != nil }, s.handleUnmerge))
 	mux.HandleFunc("POST /v1/admin/deliveries/{id}/replay", s.admin(func() bool { return s.Replays != nil }, s.handleReplay))
 	mux.HandleFunc("GET /reports/quality", s.admin(func() bool { return s.Reports != nil }, s.handleQualityReport))
 	mux.HandleFunc("GET /v1/o/{file}", s.handleOpen)

@@ -81,7 +81,7 @@ func TestBlockingKeysFollowEveryWrite(t *testing.T) {
 	if got, want := storedKeys(t, s, a), keysOf(ada, old); !slices.Equal(got, want) {
 		t.Errorf("survivor's keys %v, want its and the merged record's %v", got, want)
 	}
-	if err := s.Unmerge(ctx, ids[0], "reviewer"); err != nil {
+	if _, err := s.Unmerge(ctx, ids[0], "reviewer"); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(storedKeys(t, s, a), beforeA) || !slices.Equal(storedKeys(t, s, b), beforeB) {

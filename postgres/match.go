@@ -137,7 +137,7 @@ func (s *Store) SaveMatchModel(ctx context.Context, m kith.MatchModel) (int64, e
 				return fmt.Errorf("save name counts: %w", err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM match_models WHERE version <= $1 - $2`, version, keptModels)
+		_, err := tx.ExecContext(ctx, `DELETE FROM match_models WHERE version <= $1::bigint - $2::bigint`, version, keptModels)
 		return err
 	})
 	return version, err

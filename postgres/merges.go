@@ -212,8 +212,9 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 // Unmerge implements kith.MergeStore. Only the survivor's latest merge that is
 // still in force can be undone (undo later ones first); rows that moved to the
 // survivor since stay with it.
-func (s *Store) Unmerge(ctx context.Context, mergeID int64, actor string) error {
-	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+func (s *Store) Unmerge(ctx context.Context, mergeID int64, actor string) (kith.Unmerged, error) {
+	out := kith.Unmerged{MergeID: mergeID}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var survivorID, mergedID string
 		var raw []byte
 		var undone *string
@@ -225,6 +226,7 @@ func (s *Store) Unmerge(ctx context.Context, mergeID int64, actor string) error 
 		if err != nil {
 			return fmt.Errorf("read merge %d: %w", mergeID, err)
 		}
+		out.SurvivorID, out.MergedID = survivorID, mergedID
 		if undone != nil {
 			return nil // undone before: a retry
 		}
@@ -262,9 +264,17 @@ func (s *Store) Unmerge(ctx context.Context, mergeID int64, actor string) error 
 		if err := refreshKeys(ctx, tx, []string{mergedID, survivor.ID}); err != nil {
 			return err
 		}
+		// A person undid it: the pair stays apart, whatever later runs score.
+		a, b := orderedPair(survivorID, mergedID)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO merge_reviews (a_id, b_id, probability, status, decided_by, decided_at, reason)
+			SELECT $1, $2, score, 'keep_apart', $3, now(), 'merge undone' FROM merges WHERE id = $4
+			ON CONFLICT (a_id, b_id) DO UPDATE SET status = 'keep_apart', decided_by = $3, decided_at = now()`, a, b, actor, mergeID); err != nil {
+			return fmt.Errorf("keep the pair apart: %w", err)
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE merges SET undone_at = now(), reason = reason || ' (undone by ' || $2 || ')' WHERE id = $1`, mergeID, actor)
 		return err
 	})
+	return out, err
 }
 
 func orderedPair(a, b string) (string, string) {

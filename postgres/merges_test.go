@@ -51,7 +51,7 @@ func TestMergeAndUnmergeRestoreRecordsAndIdentities(t *testing.T) {
 	}
 
 	for range 2 { // the second time is a retry: nothing changes
-		if err := s.Unmerge(ctx, ids[0], "reviewer@kith"); err != nil {
+		if _, err := s.Unmerge(ctx, ids[0], "reviewer@kith"); err != nil {
 			t.Fatal(err)
 		}
 	}

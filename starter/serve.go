@@ -81,7 +81,7 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 	if err != nil {
 		return nil, err
 	}
-	contacts := &workflows.ContactService{Client: tc, Profiles: store, Claims: store, PublicURL: cfg.PublicURL, Now: time.Now}
+	contacts := &workflows.ContactService{Client: tc, Profiles: store, Claims: store, Merges: store, PublicURL: cfg.PublicURL, Now: time.Now}
 	hooks := map[string]httpapi.WebhookProvider{}
 	if cfg.HubSpotSecret != "" {
 		hooks["hubspot"] = httpapi.WebhookProvider{Secret: cfg.HubSpotSecret, Scheme: "hubspot-v3"}
@@ -125,6 +125,7 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 		Exports:     store,
 		Reviews:     store,
 		Replays:     &workflows.Deliveries{Client: tc, Store: store},
+		Unmerges:    contacts,
 		Reports:     store,
 	}, nil
 }

@@ -539,6 +539,16 @@ func (c *contact) onMerged(ctx workflow.Context, n kith.MergeNotice) {
 		return // a retried match told us again
 	}
 	c.state.SeenEvents = appendRecent(c.state.SeenEvents, n.ID, recentEvents)
+	if n.Undone {
+		if n.MergedID == c.id {
+			c.state.MergedInto = ""
+		}
+		if unlock, err := c.lock(ctx, c.profile, false); err == nil {
+			c.reload(ctx, kith.ProfileChange{ContactID: c.id, Source: kith.SourceForm, Ref: n.ID})
+			unlock()
+		}
+		return
+	}
 	if n.SurvivorID != c.id {
 		c.state.MergedInto = n.SurvivorID
 		c.cancelTriggers("*", "merged into another contact", workflow.Now(ctx))

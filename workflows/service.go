@@ -28,6 +28,8 @@ type ContactService struct {
 	Client   client.Client
 	Profiles kith.ProfileStore
 	Claims   kith.ClaimStore
+	// Merges undoes merges (Unmerge).
+	Merges kith.MergeStore
 	// Input is the start input of new contacts' workflows (tests lower the
 	// continue-as-new threshold); ContactID is filled in.
 	Input ContactInput
@@ -48,6 +50,7 @@ var (
 	_ kith.ContactService  = (*ContactService)(nil)
 	_ kith.CRMSyncs        = (*ContactService)(nil)
 	_ kith.ContactNotifier = (*ContactService)(nil)
+	_ kith.Unmerger        = (*ContactService)(nil)
 )
 
 func (s *ContactService) wait(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -274,6 +277,23 @@ func (s *ContactService) NotifyEvent(ctx context.Context, contactID string, e ki
 // NotifyMerged implements kith.ContactNotifier.
 func (s *ContactService) NotifyMerged(ctx context.Context, contactID string, n kith.MergeNotice) error {
 	return s.signal(ctx, contactID, SignalMerged, n)
+}
+
+// Unmerge implements kith.Unmerger: the store undoes the merge (and keeps the
+// pair apart), then both contacts' workflows reload their profiles and the
+// merged one is its own again.
+func (s *ContactService) Unmerge(ctx context.Context, mergeID int64, actor string) (kith.Unmerged, error) {
+	u, err := s.Merges.Unmerge(ctx, mergeID, actor)
+	if err != nil {
+		return u, err
+	}
+	n := kith.MergeNotice{ID: fmt.Sprintf("unmerge/%d", mergeID), SurvivorID: u.SurvivorID, MergedID: u.MergedID, Undone: true}
+	for _, id := range []string{u.MergedID, u.SurvivorID} {
+		if err := s.NotifyMerged(ctx, id, n); err != nil {
+			return u, fmt.Errorf("merge %d undone, but contact %s's workflow was not told: %w", mergeID, id, err)
+		}
+	}
+	return u, nil
 }
 
 // NotifyRunning implements kith.ContactNotifier.
