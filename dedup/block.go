@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"slices"
+	"strings"
 )
 
 // A blocking rule proposes candidate pairs: records with the same key. Rules are
@@ -100,7 +101,7 @@ func blockKeys(recs []normalized, ri int, from int) []keyed {
 // up to maxBlock records; in a larger block each record with its window nearest
 // neighbours in name order (sorted neighbourhood), so the comparisons per record
 // stay bounded however large a block grows.
-func pairsInBlocks(keys []keyed, recs []normalized, maxBlock, window int, out []uint64, stats *Stats) []uint64 {
+func pairsInBlocks(keys []keyed, recs []normalized, records []Record, maxBlock, window int, out []uint64, stats *Stats) []uint64 {
 	for i := 0; i < len(keys); {
 		j := i + 1
 		for j < len(keys) && keys[j].h == keys[i].h {
@@ -132,7 +133,9 @@ func pairsInBlocks(keys []keyed, recs []normalized, maxBlock, window int, out []
 				} else if nx.first > ny.first {
 					return 1
 				}
-				return int(x - y)
+				// Then by record id, not position: a partition of the key
+				// space holds the same block in another order.
+				return strings.Compare(records[x].ID, records[y].ID)
 			})
 			for a := range ids {
 				for b := a + 1; b < len(ids) && b <= a+window; b++ {

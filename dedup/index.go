@@ -33,7 +33,7 @@ func (x *Index) Add(records []Record) *Result {
 	var st Stats
 	for ri := range rules {
 		fresh := blockKeys(norms, ri, from)
-		pairs = pairsInBlocks(fresh, x.norms, x.cfg.MaxBlock, x.cfg.Window, pairs, &st)
+		pairs = pairsInBlocks(fresh, x.norms, x.recs, x.cfg.MaxBlock, x.cfg.Window, pairs, &st)
 		old := x.keys[ri]
 		for _, k := range fresh {
 			lo, _ := slices.BinarySearchFunc(old, k.h, func(e keyed, h uint64) int { return cmp.Compare(e.h, h) })

@@ -35,17 +35,31 @@ func (x *Index) comparePairs(pairs []uint64) []pattern {
 func (x *Index) link(pairs []uint64, pats []pattern) {
 	for k, key := range pairs {
 		a, b := unpair(key)
-		prob := x.probability(a, b, pats[k])
-		merge, decided := x.decided[key]
-		switch {
-		case decided && merge, !decided && x.accepts(pats[k], prob):
+		switch linked, review := x.decide(key, pats[k]); {
+		case linked:
 			x.union(a, b)
 			x.stats.Links++
-		case !decided && prob >= x.cfg.ReviewAbove:
-			x.review = append(x.review, Pair{A: x.recs[a].ID, B: x.recs[b].ID, Probability: prob, Reason: x.heldBack(pats[k], prob)})
+		case review != nil:
+			x.review = append(x.review, *review)
 		}
 	}
 	x.stats.Review = len(x.review)
+}
+
+// decide is what a scored pair becomes: a link (a reviewer's merge, or a pair
+// the model accepts), a pair for review (in the review band, not decided), or
+// nothing.
+func (x *Index) decide(key uint64, p pattern) (bool, *Pair) {
+	a, b := unpair(key)
+	prob := x.probability(a, b, p)
+	merge, decided := x.decided[key]
+	switch {
+	case decided && merge, !decided && x.accepts(p, prob):
+		return true, nil
+	case !decided && prob >= x.cfg.ReviewAbove:
+		return false, &Pair{A: x.recs[a].ID, B: x.recs[b].ID, Probability: prob, Reason: x.heldBack(p, prob)}
+	}
+	return false, nil
 }
 
 func (x *Index) find(i int32) int32 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -98,17 +99,21 @@ var defaultU = [numFields][maxLevels]float64{
 }
 
 // estimateU estimates u from random pairs, which are almost all non-matches.
-func estimateU(recs []normalized, samples int, seed uint64) [numFields][maxLevels]float64 {
+// The records are drawn in the order of their ids, so the estimate does not
+// depend on the order they came in (a partitioned run reads them in another).
+func estimateU(records []Record, recs []normalized, samples int, seed uint64) [numFields][maxLevels]float64 {
 	if len(recs) < minRecordsForU {
 		return defaultU
 	}
+	order := make([]int32, len(recs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(records[a].ID, records[b].ID) })
 	var counts [numFields][maxLevels]float64
 	r := rand.New(rand.NewPCG(seed, seed+1))
-	if len(recs) < 2 {
-		samples = 0
-	}
 	for range samples {
-		i, j := r.IntN(len(recs)), r.IntN(len(recs))
+		i, j := order[r.IntN(len(recs))], order[r.IntN(len(recs))]
 		if i == j {
 			continue
 		}

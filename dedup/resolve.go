@@ -122,6 +122,7 @@ type Index struct {
 	stats   Stats
 	byID    map[string]int32
 	decided map[uint64]bool
+	same    map[uint64]bool // pairs of records known to be one person (Config.Same)
 	res     *Result // the clusters as last computed
 	// Name frequencies, for term-frequency adjustment: "Ole Hansen" agreeing is
 	// weaker evidence than "Ingeborg Ødegård" agreeing.
@@ -166,7 +167,7 @@ func NewIndex(records []Record, cfg Config) *Index {
 			defer wg.Done()
 			keys := blockKeys(x.norms, ri, 0)
 			var st Stats
-			ps := pairsInBlocks(keys, x.norms, cfg.MaxBlock, cfg.Window, nil, &st)
+			ps := pairsInBlocks(keys, x.norms, x.recs, cfg.MaxBlock, cfg.Window, nil, &st)
 			mu.Lock()
 			x.keys[ri] = keys
 			pairs = append(pairs, ps...)
@@ -191,7 +192,7 @@ func NewIndex(records []Record, cfg Config) *Index {
 				hist[p]++
 			}
 		}
-		x.model = trainModel(hist, estimateU(x.norms, 200000, 1), 25, len(records))
+		x.model = trainModel(hist, estimateU(x.recs, x.norms, 200000, 1), 25, len(records))
 	}
 	x.groups = map[int32][]int32{}
 	x.parent = make([]int32, len(records), len(records)+len(records)/16)

@@ -229,6 +229,9 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := demoIdentity(ctx, cfg, apiURL, store, grace, e.stdout); err != nil {
 		return err
 	}
+	if err := demoMatch(ctx, apiURL, store, grace, e.stdout); err != nil {
+		return fmt.Errorf("match on write: %w", err)
+	}
 	if err := demoTracking(ctx, cfg, c, apiURL, store, grace, e.stdout); err != nil {
 		return err
 	}
