@@ -173,3 +173,37 @@ type Unmerged struct {
 type Unmerger interface {
 	Unmerge(ctx context.Context, mergeID int64, actor string) (Unmerged, error)
 }
+
+// PartitionStore is what a de-duplication run split into parts of the key
+// space reads and writes: each part reads only the contacts of its blocks, and
+// the links the parts found are joined at the end.
+type PartitionStore interface {
+	DedupStore
+	CountActive(ctx context.Context) (int, error)
+	// ActiveAfter returns a page of active contacts in id order, with their
+	// source records (Candidates and Sources).
+	ActiveAfter(ctx context.Context, after string, limit int) (MatchCandidates, error)
+	// PartContacts returns the active contacts that share a blocking key in
+	// [lo, hi] with another contact, their source records and the decisions
+	// among them.
+	PartContacts(ctx context.Context, lo, hi int64) (MatchCandidates, error)
+	// ContactsByID returns active contacts with their source records and the
+	// decisions among them.
+	ContactsByID(ctx context.Context, ids []string) (MatchCandidates, error)
+	MatchModelVersion(ctx context.Context, version int64) (MatchModel, error)
+	// SaveLinks keeps a run's links (a pair saved again is a no-op); EachLink
+	// reads them back with the reviewers' merge decisions; DropLinks forgets
+	// them.
+	SaveLinks(ctx context.Context, runID string, links []DedupLink) error
+	EachLink(ctx context.Context, runID string, f func(DedupLink) error) error
+	DropLinks(ctx context.Context, runID string) error
+}
+
+// DedupLink is a pair of contacts a part of a run scored: linked (accepted) or
+// for review.
+type DedupLink struct {
+	A, B        string // contact ids, A < B
+	Probability float64
+	Accepted    bool
+	Reason      string // why a pair above the threshold went to review
+}

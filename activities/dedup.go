@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -16,8 +17,18 @@ import (
 
 // Dedup resolves duplicate contacts in the store.
 type Dedup struct {
-	Store  kith.DedupStore
+	Store  kith.PartitionStore
 	Config dedup.Config
+	// Parts splits a run into that many parts of the key space, run as
+	// activities on every worker of the de-duplication task queue; 0 decides
+	// by the list's size (PartSize contacts a part), and 1 runs in one process.
+	Parts int
+	// PartSize is how many contacts one part holds when Parts is 0 (default
+	// DefaultPartSize).
+	PartSize int
+
+	mu     sync.Mutex
+	models map[int64]*storedModel // models read by version, for the parts
 }
 
 // DedupSummary is what a de-duplication run did.
@@ -128,6 +139,7 @@ func (a *Dedup) resolveOnce(ctx context.Context, keep bool) (DedupSummary, error
 		}
 	}
 	pairs := set.reviewPairs(res.Review, "")
+	pairs = slices.DeleteFunc(pairs, func(p kith.ReviewPair) bool { return res.ClusterOf[p.A] == res.ClusterOf[p.B] })
 	if err := a.Store.QueueReview(ctx, pairs); err != nil {
 		return sum, err
 	}

@@ -116,6 +116,13 @@ type Config struct {
 	// (the Retention workflow) and BigQuery (partition expiry):
 	// KITH_EVENT_RETENTION_DAYS, default 395 (13 months); 0 keeps them.
 	EventRetention time.Duration
+	// DedupParts splits a de-duplication run into that many parts of the key
+	// space, spread over the workers (KITH_DEDUP_PARTS; default 0: one part per
+	// KITH_DEDUP_PART_SIZE active contacts, default 250000, so a list that
+	// size or smaller runs in one process). DedupPartSlots is how many parts
+	// one worker runs at once (KITH_DEDUP_PART_SLOTS, default 1: a part holds
+	// up to about 1 GiB).
+	DedupParts, DedupPartSize, DedupPartSlots int
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
 }
@@ -331,6 +338,22 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 			errs = append(errs, fmt.Errorf("KITH_EVENT_RETENTION_DAYS %q must be a whole number of days (0 keeps events forever)", v))
 		}
 		c.EventRetention = time.Duration(n) * 24 * time.Hour
+	}
+	for _, v := range []struct {
+		name, def string
+		min       int
+		into      *int
+		say       string
+	}{
+		{"KITH_DEDUP_PARTS", "0", 0, &c.DedupParts, "a number of parts (0 decides by the list's size)"},
+		{"KITH_DEDUP_PART_SIZE", "250000", 1000, &c.DedupPartSize, "a number of contacts, at least 1000"},
+		{"KITH_DEDUP_PART_SLOTS", "1", 1, &c.DedupPartSlots, "how many parts a worker runs at once, at least 1"},
+	} {
+		n, err := strconv.Atoi(get(v.name, v.def))
+		if err != nil || n < v.min {
+			errs = append(errs, fmt.Errorf("%s %q must be %s", v.name, get(v.name, v.def), v.say))
+		}
+		*v.into = n
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %v (use debug, info, warn or error)", err))

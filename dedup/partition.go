@@ -89,11 +89,11 @@ func ScoreBlocks(records []Record, in func(key int64) bool, cfg Config) (links, 
 	pats := x.comparePairs(pairs)
 	owned := 0
 	for k, key := range pairs {
-		if x.same[key] {
-			continue // one contact's own records
-		}
 		if in(x.owner(key)) {
 			owned++
+		}
+		if x.same[key] {
+			continue // one contact's own records
 		}
 		switch linked, r := x.decide(key, pats[k]); {
 		case linked:

@@ -3,6 +3,8 @@ package e2e_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -56,17 +58,43 @@ type env struct {
 	dataset string
 	store   *postgres.Store
 	vars    []string
+	name    string // the database's
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvFrom(t, "")
+}
+
+// newEnvFrom is newEnv with a copy of another test's database (template: its
+// env's name; "" for a new one).
+func newEnvFrom(t *testing.T, template string) *env {
+	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
-	url, err := postgres.CreateDatabase(ctx, s.Postgres.URL, "e2e_"+strings.ToLower(t.Name()))
+	// Subtests have their own database: their names' spaces, slashes and
+	// commas become underscores.
+	name := "e2e_" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, strings.ToLower(t.Name()))
+	if len(name) > 60 {
+		sum := sha256.Sum256([]byte(name))
+		name = name[:45] + "_" + hex.EncodeToString(sum[:])[:8]
+	}
+	var url string
+	var err error
+	if template == "" {
+		url, err = postgres.CreateDatabase(ctx, s.Postgres.URL, name)
+	} else {
+		url, err = postgres.CopyDatabase(ctx, s.Postgres.URL, name, template)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dbURL: url, dataset: "e2e_" + strings.ToLower(t.Name())}
+	e := &env{t: t, dbURL: url, dataset: name, name: name}
 	e.vars = append(os.Environ(), "DATABASE_URL="+e.dbURL, "TEMPORAL_ADDRESS="+s.Temporal.Address,
 		"TEMPORAL_NAMESPACE="+s.Temporal.Namespace, "LOG_LEVEL=warn", "BIGQUERY_EMULATOR_HOST="+s.BigQuery.Host,
 		"BIGQUERY_PROJECT="+s.BigQuery.Project, "BIGQUERY_DATASET="+e.dataset)

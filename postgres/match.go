@@ -214,3 +214,144 @@ func (s *Store) FoldIntoSurvivor(ctx context.Context, mergedID string, golden fu
 	})
 	return survivorID, err
 }
+
+// MatchModelVersion returns one stored model version, name counts included.
+func (s *Store) MatchModelVersion(ctx context.Context, version int64) (kith.MatchModel, error) {
+	m, found, err := s.MatchModel(ctx, version-1)
+	if err == nil && (!found || m.Version != version) {
+		err = kith.Errorf(kith.CodeNotFound, "no match model %d (only the last %d are kept)", version, keptModels)
+	}
+	return m, err
+}
+
+// PartContacts implements kith.PartitionStore: the active contacts that share
+// a blocking key in [lo, hi] with another contact (one range scan of the key
+// index), with their source records and the reviewers' decisions among them.
+func (s *Store) PartContacts(ctx context.Context, lo, hi int64) (kith.MatchCandidates, error) {
+	var out kith.MatchCandidates
+	var err error
+	out.Candidates, err = s.contacts(ctx, `WHERE c.status = 'active' AND c.id IN (
+			SELECT contact_id FROM (
+				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE key BETWEEN $1 AND $2) k
+			WHERE n > 1)
+		ORDER BY c.id`, lo, hi)
+	if err != nil {
+		return out, fmt.Errorf("read the part's contacts: %w", err)
+	}
+	return out, s.withSources(ctx, &out)
+}
+
+// ContactsByID implements kith.PartitionStore: active contacts with their
+// source records and the decisions among them.
+func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandidates, error) {
+	var out kith.MatchCandidates
+	var err error
+	if out.Candidates, err = s.contacts(ctx, `WHERE c.status = 'active' AND c.id = ANY($1::uuid[]) ORDER BY c.id`, pq.Array(ids)); err != nil {
+		return out, err
+	}
+	return out, s.withSources(ctx, &out)
+}
+
+// ActiveAfter implements kith.PartitionStore: a page of active contacts in id
+// order, with their source records.
+func (s *Store) ActiveAfter(ctx context.Context, after string, limit int) (kith.MatchCandidates, error) {
+	var out kith.MatchCandidates
+	var err error
+	if out.Candidates, err = s.ContactsAfter(ctx, after, 0, limit); err != nil {
+		return out, err
+	}
+	ids := make([]string, len(out.Candidates))
+	for i, c := range out.Candidates {
+		ids[i] = c.ID
+	}
+	out.Sources, err = heldSources(ctx, s.db, ids)
+	return out, err
+}
+
+// withSources reads the candidates' source records and the decisions among them.
+func (s *Store) withSources(ctx context.Context, out *kith.MatchCandidates) error {
+	ids := make([]string, len(out.Candidates))
+	for i, c := range out.Candidates {
+		ids[i] = c.ID
+	}
+	var err error
+	if out.Sources, err = heldSources(ctx, s.db, ids); err != nil {
+		return err
+	}
+	out.Decisions, err = s.decisionsAmong(ctx, ids)
+	return err
+}
+
+// decisionsAmong are the reviewers' decisions on pairs of the given contacts.
+func (s *Store) decisionsAmong(ctx context.Context, ids []string) (map[[2]string]bool, error) {
+	out := map[[2]string]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, status = 'merge' FROM merge_reviews
+		WHERE status <> 'pending' AND a_id = ANY($1::uuid[]) AND b_id = ANY($1::uuid[])`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("read review decisions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, b string
+		var merge bool
+		if err := rows.Scan(&a, &b, &merge); err != nil {
+			return nil, err
+		}
+		out[[2]string{a, b}] = merge
+	}
+	return out, rows.Err()
+}
+
+// SaveLinks implements kith.PartitionStore.
+func (s *Store) SaveLinks(ctx context.Context, runID string, links []kith.DedupLink) error {
+	for chunk := range slices.Chunk(links, 5000) {
+		as, bs, ps, acc, rs := make([]string, len(chunk)), make([]string, len(chunk)), make([]float64, len(chunk)), make([]bool, len(chunk)), make([]string, len(chunk))
+		for i, l := range chunk {
+			as[i], bs[i], ps[i], acc[i], rs[i] = l.A, l.B, l.Probability, l.Accepted, l.Reason
+		}
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO dedup_links (run_id, a_id, b_id, probability, accepted, reason)
+			SELECT $1, a, b, p, acc, nullif(r, '') FROM unnest($2::uuid[], $3::uuid[], $4::float8[], $5::bool[], $6::text[]) AS t(a, b, p, acc, r)
+			ON CONFLICT (run_id, a_id, b_id) DO UPDATE SET accepted = dedup_links.accepted OR EXCLUDED.accepted,
+				probability = CASE WHEN EXCLUDED.accepted AND NOT dedup_links.accepted THEN EXCLUDED.probability ELSE greatest(dedup_links.probability, EXCLUDED.probability) END`, runID, pq.Array(as), pq.Array(bs), pq.Array(ps), pq.Array(acc), pq.Array(rs)); err != nil {
+			return fmt.Errorf("save links: %w", err)
+		}
+	}
+	return nil
+}
+
+// EachLink implements kith.PartitionStore: a run's links, then the reviewers'
+// merge decisions between active contacts (they link whatever the scores).
+func (s *Store) EachLink(ctx context.Context, runID string, f func(kith.DedupLink) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, probability, accepted, coalesce(reason, '') FROM dedup_links WHERE run_id = $1
+		UNION ALL
+		SELECT r.a_id::text, r.b_id::text, 1, true, '' FROM merge_reviews r
+			JOIN contacts a ON a.id = r.a_id AND a.status = 'active' JOIN contacts b ON b.id = r.b_id AND b.status = 'active'
+		WHERE r.status = 'merge'`, runID)
+	if err != nil {
+		return fmt.Errorf("read links: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l kith.DedupLink
+		if err := rows.Scan(&l.A, &l.B, &l.Probability, &l.Accepted, &l.Reason); err != nil {
+			return err
+		}
+		if err := f(l); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// DropLinks implements kith.PartitionStore.
+func (s *Store) DropLinks(ctx context.Context, runID string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM dedup_links WHERE run_id = $1`, runID)
+	return err
+}
+
+// CountActive implements kith.PartitionStore.
+func (s *Store) CountActive(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM contacts WHERE status = 'active'`)
+	return n, err
+}

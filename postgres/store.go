@@ -120,6 +120,40 @@ func CreateDatabase(ctx context.Context, url, name string) (string, error) {
 	return u.String(), nil
 }
 
+// CopyDatabase (re)creates database name as a copy of database from on the
+// server at url (CREATE DATABASE … TEMPLATE: the same rows, the same ids) and
+// returns its URL; sessions connected to from are ended first. For tests that
+// compare runs over one dataset.
+func CopyDatabase(ctx context.Context, url, name, from string) (string, error) {
+	for _, n := range []string{name, from} {
+		for _, r := range n {
+			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+				return "", fmt.Errorf("database name %q: use lower-case letters, digits and _", n)
+			}
+		}
+	}
+	admin, err := Open(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	if _, err := admin.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		return "", fmt.Errorf("drop database %s: %w", name, err)
+	}
+	if _, err := admin.db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+		return "", err
+	}
+	if _, err := admin.db.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+from); err != nil {
+		return "", fmt.Errorf("copy database %s to %s: %w", from, name, err)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
 // oneRoundTrip asks lib/pq to send a query with parameters in one round trip
 // (parse, bind and execute together) instead of two; it also sends []byte
 // parameters in binary, so Kith passes JSON and text parameters as strings.

@@ -110,11 +110,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		log.Warn("no ESP configured (set KITH_ESP_KEY, and KITH_ESP_URL for a SendGrid-compatible server such as starter esp-sim, or KITH_ESP_WEBHOOK_URL and _SECRET): triggered messages go to the dead letter")
 	}
 	notifier := &workflows.ContactService{Client: c}
+	dedupActs := &activities.Dedup{Store: store, Parts: cfg.DedupParts, PartSize: cfg.DedupPartSize}
 	workflows.Register(w, workflows.Activities{
 		Import:      &activities.Import{Store: store},
 		Contacts:    &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Notifier: notifier},
 		Relay:       &activities.Relay{Store: store, Notifier: notifier},
-		Dedup:       &activities.Dedup{Store: store},
+		Dedup:       dedupActs,
 		Matcher:     &activities.Matcher{Store: store, Notifier: notifier},
 		Cleaning:    &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 		Archiver:    &activities.Archiver{Store: store, Notifier: notifier, Now: time.Now},
@@ -129,6 +130,17 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	// The parts of a partitioned de-duplication run: as many at once as this
+	// worker has memory for, whatever else it runs.
+	parts := worker.New(c, workflows.DedupTaskQueue, worker.Options{
+		WorkerStopTimeout: 30 * time.Second, Interceptors: activities.Interceptors(),
+		MaxConcurrentActivityExecutionSize: cfg.DedupPartSlots, DisableWorkflowWorker: true,
+	})
+	parts.RegisterActivity(dedupActs)
+	if err := parts.Start(); err != nil {
+		return fmt.Errorf("start de-duplication worker: %w", err)
+	}
+	defer parts.Stop()
 	log.Info("worker started", "task_queue", workflows.TaskQueue, "namespace", cfg.TemporalNamespace)
 	// The event relay runs as one workflow for the whole deployment: each worker
 	// makes sure it is running (a running one is joined, not doubled).

@@ -45,14 +45,14 @@ var cleaningBatchOptions = workflow.ActivityOptions{
 func Cleaning(ctx workflow.Context, in CleaningInput) (CleaningSummary, error) {
 	var sum CleaningSummary
 	var c *activities.Cleaning
-	var d *activities.Dedup
 	var a *activities.Archiver
 	batch := workflow.WithActivityOptions(ctx, cleaningBatchOptions)
 	std := activities.StandardizeInput{BatchSize: in.BatchSize}
 	if err := workflow.ExecuteActivity(batch, c.Standardize, std).Get(ctx, &sum.Standardized); err != nil {
 		return sum, err
 	}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, dedupOptions), d.Resolve).Get(ctx, &sum.Deduplicated); err != nil {
+	var err error
+	if sum.Deduplicated, err = deduplicate(ctx); err != nil {
 		return sum, err
 	}
 	if sum.Deduplicated.Merges > 0 {
@@ -61,7 +61,7 @@ func Cleaning(ctx workflow.Context, in CleaningInput) (CleaningSummary, error) {
 			return sum, err
 		}
 	}
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, profileWriteOptions), a.Archive,
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, profileWriteOptions), a.Archive,
 		activities.ArchiveInput{InactiveDays: in.InactiveDays}).Get(ctx, &sum.Archived)
 	return sum, err
 }

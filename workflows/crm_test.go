@@ -8,6 +8,7 @@ import (
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/dedup"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -70,6 +71,7 @@ func TestCleaningRescoresOnlyAfterMerges(t *testing.T) {
 			}
 			return activities.StandardizeResult{Checked: 10}, nil
 		})
+		env.OnActivity(d.PlanResolution, mock.Anything).Return(activities.DedupPlan{Contacts: 10, Parts: 1}, nil)
 		env.OnActivity(d.Resolve, mock.Anything).Return(activities.DedupSummary{Merges: merges, FirstMerge: 7}, nil)
 		env.OnActivity(a.Archive, mock.Anything, mock.Anything).Return(kith.ArchiveCounts{Inactive: 3}, nil)
 		env.ExecuteWorkflow(workflows.CleaningName, workflows.CleaningInput{})
@@ -116,5 +118,56 @@ func TestEventRelayDrainsThenContinuesAsNew(t *testing.T) {
 	env.AssertActivityNumberOfCalls(t, "Drain", 3)
 	if next.Signalled != 22 || next.Runs != 3 {
 		t.Errorf("carried %+v, want 22 signalled and the same runs", next)
+	}
+}
+
+func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
+	env := newEnv(t)
+	var d *activities.Dedup
+	env.RegisterActivity(d)
+	env.OnActivity(d.PlanResolution, mock.Anything).Return(activities.DedupPlan{Contacts: 400, Parts: 4, Sample: []int{0, 2}}, nil)
+	env.OnActivity(d.HistogramPart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (dedup.Histogram, error) {
+		return dedup.Histogram{uint32(in.Part): 1}, nil
+	})
+	trained := 0
+	env.OnActivity(d.TrainModel, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.TrainInput) (int64, error) {
+		trained++
+		if len(in.Histograms) != 2 || in.Contacts != 400 {
+			t.Errorf("trained from %d histograms of %d contacts, want the 2 sampled parts' of 400", len(in.Histograms), in.Contacts)
+		}
+		return int64(10 + trained), nil
+	})
+	scored := map[string][]int{}
+	env.OnActivity(d.ScorePart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (dedup.Stats, error) {
+		if in.ModelVersion != int64(10+trained) || in.Parts != 4 {
+			t.Errorf("part %+v scored with another model or split", in)
+		}
+		scored[in.RunID] = append(scored[in.RunID], in.Part)
+		return dedup.Stats{Comparisons: 100, Links: 5}, nil
+	})
+	joins := 0
+	env.OnActivity(d.JoinLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (activities.DedupSummary, error) {
+		joins++
+		if len(scored[in.RunID]) != 4 {
+			t.Errorf("join of %s before its 4 parts were scored: %v", in.RunID, scored[in.RunID])
+		}
+		return activities.DedupSummary{Merges: map[int]int{1: 3, 2: 0}[joins], Review: 2, FirstMerge: 40}, nil
+	})
+	var finished activities.DedupSummary
+	env.OnActivity(d.FinishResolution, mock.Anything, mock.Anything).Return(func(_ context.Context, s activities.DedupSummary) error {
+		finished = s
+		return nil
+	})
+	env.ExecuteWorkflow(workflows.DeduplicateName)
+	var sum activities.DedupSummary
+	if err := env.GetWorkflowResult(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Rounds != 2 || sum.Merges != 3 || sum.FirstMerge != 40 || sum.Stats.Comparisons != 400 || sum.Stats.PerRecord != 1 ||
+		sum.ModelVersion != 11 || len(scored) != 2 || trained != 2 {
+		t.Errorf("summary %+v after %d models and runs %v", sum, trained, scored)
+	}
+	if finished.Merges != 3 {
+		t.Errorf("the run was recorded as %+v", finished)
 	}
 }

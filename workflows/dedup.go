@@ -1,16 +1,23 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/dedup"
 )
 
 // DeduplicateName is the wire name of Deduplicate.
 const DeduplicateName = "Deduplicate"
+
+// DedupTaskQueue is where the parts of a partitioned de-duplication run go:
+// every worker polls it beside TaskQueue, taking as many parts at once as its
+// memory allows (KITH_DEDUP_PART_SLOTS), so the parts spread over the workers.
+const DedupTaskQueue = "kith-dedup"
 
 // dedupOptions: one resolution of every active contact takes about a minute per
 // million contacts plus the merges it writes; retried from scratch on failure,
@@ -25,12 +32,110 @@ var dedupOptions = workflow.ActivityOptions{
 	},
 }
 
+// partOptions: a part heartbeats as it goes; a worker that dies has its part
+// retried on another within the heartbeat timeout.
+var partOptions = workflow.ActivityOptions{
+	TaskQueue:           DedupTaskQueue,
+	StartToCloseTimeout: 2 * time.Hour,
+	HeartbeatTimeout:    time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Minute,
+		MaximumAttempts:    10,
+	},
+}
+
+// partitionedRounds bounds the rounds of a partitioned run, as maxRounds does
+// Resolve's: merged golden records can link survivors no single record linked.
+const partitionedRounds = 5
+
 // Deduplicate resolves duplicate contacts in the store: merges recorded and
 // undoable, unsure pairs queued for review. Ops schedule it (see schedules.json).
 func Deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
-	ctx = workflow.WithActivityOptions(ctx, dedupOptions)
+	return deduplicate(ctx)
+}
+
+// deduplicate resolves every active contact, in one process or, for a list
+// the plan splits, in parts of the key space spread over the workers: the
+// parts' pair patterns give the model, each part scores its blocks and keeps
+// its links, and a last step joins the links, resolves each linked component
+// alone and merges. Rounds repeat until one merges nothing.
+func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 	var a *activities.Dedup
 	var sum activities.DedupSummary
-	err := workflow.ExecuteActivity(ctx, a.Resolve).Get(ctx, &sum)
+	whole := workflow.WithActivityOptions(ctx, dedupOptions)
+	if workflow.GetVersion(ctx, "partitioned-dedup", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		err := workflow.ExecuteActivity(whole, a.Resolve).Get(ctx, &sum)
+		return sum, err
+	}
+	var plan activities.DedupPlan
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, profileWriteOptions), a.PlanResolution).Get(ctx, &plan); err != nil {
+		return sum, err
+	}
+	if plan.Parts <= 1 {
+		err := workflow.ExecuteActivity(whole, a.Resolve).Get(ctx, &sum)
+		return sum, err
+	}
+	parts := workflow.WithActivityOptions(ctx, partOptions)
+	run := workflow.GetInfo(ctx).WorkflowExecution
+	sum.Contacts = plan.Contacts
+	for round := range partitionedRounds {
+		var hists []workflow.Future
+		for _, p := range plan.Sample {
+			hists = append(hists, workflow.ExecuteActivity(parts, a.HistogramPart, activities.PartInput{Part: p, Parts: plan.Parts}))
+		}
+		train := activities.TrainInput{Contacts: plan.Contacts}
+		for _, f := range hists {
+			var h dedup.Histogram
+			if err := f.Get(ctx, &h); err != nil {
+				return sum, err
+			}
+			train.Histograms = append(train.Histograms, h)
+		}
+		var version int64
+		if err := workflow.ExecuteActivity(parts, a.TrainModel, train).Get(ctx, &version); err != nil {
+			return sum, err
+		}
+		runID := fmt.Sprintf("%s/%s/%d", run.ID, run.RunID, round)
+		var scored []workflow.Future
+		for p := range plan.Parts {
+			scored = append(scored, workflow.ExecuteActivity(parts, a.ScorePart,
+				activities.PartInput{RunID: runID, Part: p, Parts: plan.Parts, ModelVersion: version}))
+		}
+		var st dedup.Stats
+		for _, f := range scored {
+			var ps dedup.Stats
+			if err := f.Get(ctx, &ps); err != nil {
+				return sum, err
+			}
+			st.Comparisons += ps.Comparisons
+			st.OversizedBlocks += ps.OversizedBlocks
+			st.Links += ps.Links
+			st.Review += ps.Review
+		}
+		var r activities.DedupSummary
+		if err := workflow.ExecuteActivity(parts, a.JoinLinks,
+			activities.PartInput{RunID: runID, Parts: plan.Parts, ModelVersion: version}).Get(ctx, &r); err != nil {
+			return sum, err
+		}
+		if round == 0 {
+			st.Records = plan.Contacts
+			if plan.Contacts > 0 {
+				st.PerRecord = float64(st.Comparisons) / float64(plan.Contacts)
+			}
+			sum.Stats, sum.ModelVersion = st, version
+		}
+		if sum.FirstMerge == 0 {
+			sum.FirstMerge = r.FirstMerge
+		}
+		sum.Merges += r.Merges
+		sum.Review = r.Review
+		sum.Rounds++
+		if r.Merges == 0 {
+			break
+		}
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, profileWriteOptions), a.FinishResolution, sum).Get(ctx, nil)
 	return sum, err
 }

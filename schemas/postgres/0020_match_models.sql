@@ -19,3 +19,17 @@ CREATE TABLE match_name_counts (
     PRIMARY KEY (version, kind, name_hash)
 );
 
+
+-- The links and review pairs the parts of a partitioned de-duplication run
+-- found (contact pairs, a < b), until the run's last step joins them. A part
+-- retried writes its pairs again: the key makes that a no-op.
+CREATE TABLE dedup_links (
+    run_id      text             NOT NULL,
+    a_id        uuid             NOT NULL,
+    b_id        uuid             NOT NULL,
+    probability double precision NOT NULL,
+    accepted    boolean          NOT NULL,
+    reason      text,
+    PRIMARY KEY (run_id, a_id, b_id),
+    CHECK (a_id < b_id)
+);

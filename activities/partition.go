@@ -1,0 +1,372 @@
+package activities
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/dedup"
+)
+
+// DefaultPartSize is how many contacts one part of a partitioned run holds
+// when the parts are decided by the list's size: about 1 GiB of a worker's
+// memory at the most.
+const DefaultPartSize = 250000
+
+// modelSample bounds the records a run draws at random to estimate u from,
+// and histogramContacts the contacts whose parts the candidate pairs' patterns
+// are counted from: beyond them a sample of the parts stands for the list, as
+// Splink estimates from a sample of pairs.
+const (
+	modelSample       = 300000
+	histogramContacts = 1000000
+)
+
+// DedupPlan is how a run is split.
+type DedupPlan struct {
+	Contacts int `json:"contacts"`
+	// Parts of the key space; 1 resolves in one process (Resolve).
+	Parts int `json:"parts"`
+	// Sample are the parts the model's pair patterns are counted from.
+	Sample []int `json:"sample,omitempty"`
+}
+
+// PlanResolution decides how many parts a run has.
+func (a *Dedup) PlanResolution(ctx context.Context) (DedupPlan, error) {
+	n, err := a.Store.CountActive(ctx)
+	if err != nil {
+		return DedupPlan{}, err
+	}
+	plan := DedupPlan{Contacts: n, Parts: a.Parts}
+	if plan.Parts <= 0 {
+		size := cmp.Or(a.PartSize, DefaultPartSize)
+		plan.Parts = (n + size - 1) / size
+	}
+	if plan.Parts <= 1 {
+		plan.Parts = 1
+		return plan, nil
+	}
+	sampled := plan.Parts
+	if n > histogramContacts {
+		sampled = max(1, plan.Parts*histogramContacts/n)
+	}
+	for i := range sampled {
+		plan.Sample = append(plan.Sample, i*plan.Parts/sampled)
+	}
+	return plan, nil
+}
+
+// PartInput names one part of a run.
+type PartInput struct {
+	RunID        string `json:"run_id,omitempty"`
+	Part         int    `json:"part"`
+	Parts        int    `json:"parts"`
+	ModelVersion int64  `json:"model_version,omitempty"`
+}
+
+func (in PartInput) keys() (func(int64) bool, int64, int64) {
+	lo, hi := dedup.KeyRange(in.Part, in.Parts)
+	return func(k int64) bool { return k >= lo && k <= hi }, lo, hi
+}
+
+// partSet reads a part's contacts as records to compare.
+func (a *Dedup) partSet(ctx context.Context, in PartInput) (*matchSet, kith.MatchCandidates, func(int64) bool, error) {
+	inPart, lo, hi := in.keys()
+	mc, err := a.Store.PartContacts(ctx, lo, hi)
+	if err != nil {
+		return nil, mc, nil, err
+	}
+	return newMatchSet(mc.Candidates, mc.Sources), mc, inPart, nil
+}
+
+// HistogramPart counts the patterns of one part's candidate pairs, for the
+// model.
+func (a *Dedup) HistogramPart(ctx context.Context, in PartInput) (dedup.Histogram, error) {
+	set, mc, inPart, err := a.partSet(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	cfg := a.Config
+	cfg.Same, cfg.Decisions = set.same, mc.Decisions
+	return dedup.HistogramOf(set.records, inPart, cfg), nil
+}
+
+// TrainInput is what the model of a partitioned run is estimated from.
+type TrainInput struct {
+	Histograms []dedup.Histogram `json:"histograms"`
+	Contacts   int               `json:"contacts"`
+}
+
+// TrainModel reads every active contact once, a page at a time (counting
+// names, and drawing records by their id's hash for u), estimates the model
+// from the parts' histograms and stores it with the name counts; it returns
+// the model's version.
+func (a *Dedup) TrainModel(ctx context.Context, in TrainInput) (int64, error) {
+	h := dedup.Histogram{}
+	for _, part := range in.Histograms {
+		h.Add(part)
+	}
+	every := uint64(max(1, in.Contacts*13/10/modelSample)) // a contact is about 1.3 records
+	var names dedup.NameCounts
+	var sample []dedup.Record
+	for after, pages := "", 0; ; pages++ {
+		page, err := a.Store.ActiveAfter(ctx, after, 5000)
+		if err != nil {
+			return 0, err
+		}
+		if len(page.Candidates) == 0 {
+			break
+		}
+		set := newMatchSet(page.Candidates, page.Sources)
+		dedup.CountNames(set.records, &names)
+		for _, r := range set.records {
+			if every == 1 || drawn(r.ID, every) {
+				sample = append(sample, r)
+			}
+		}
+		after = page.Candidates[len(page.Candidates)-1].ID
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, pages)
+		}
+	}
+	m := dedup.TrainModel(h, sample, names.Records)
+	model, err := json.Marshal(m)
+	if err != nil {
+		return 0, err
+	}
+	return a.Store.SaveMatchModel(ctx, kith.MatchModel{Records: names.Records, Model: model, FirstNames: names.First, LastNames: names.Last})
+}
+
+// ScorePart scores one part's candidate pairs with the run's model and keeps
+// the pairs of contacts it links and those for review.
+func (a *Dedup) ScorePart(ctx context.Context, in PartInput) (dedup.Stats, error) {
+	m, err := a.modelVersion(ctx, in.ModelVersion)
+	if err != nil {
+		return dedup.Stats{}, err
+	}
+	set, mc, inPart, err := a.partSet(ctx, in)
+	if err != nil {
+		return dedup.Stats{}, err
+	}
+	cfg := a.Config
+	cfg.Model, cfg.Names, cfg.Same, cfg.Decisions = &m.model, &m.names, set.same, mc.Decisions
+	links, review, st := dedup.ScoreBlocks(set.records, inPart, cfg)
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, st)
+	}
+	return st, a.Store.SaveLinks(ctx, in.RunID, set.contactLinks(links, review))
+}
+
+// contactLinks are record pairs as pairs of their contacts (A < B), each once:
+// linked if any of its record pairs is, else for review at its most likely.
+func (set *matchSet) contactLinks(links, review []dedup.Pair) []kith.DedupLink {
+	byPair := map[[2]string]kith.DedupLink{}
+	add := func(p dedup.Pair, accepted bool) {
+		a, b := set.contacts[set.owner[p.A]].ID, set.contacts[set.owner[p.B]].ID
+		if a == b {
+			return
+		}
+		if b < a {
+			a, b = b, a
+		}
+		cur, ok := byPair[[2]string{a, b}]
+		switch {
+		case !ok, accepted && !cur.Accepted, accepted == cur.Accepted && p.Probability > cur.Probability:
+			byPair[[2]string{a, b}] = kith.DedupLink{A: a, B: b, Probability: p.Probability, Accepted: accepted, Reason: p.Reason}
+		}
+	}
+	for _, p := range links {
+		add(p, true)
+	}
+	for _, p := range review {
+		add(p, false)
+	}
+	out := make([]kith.DedupLink, 0, len(byPair))
+	for _, l := range byPair {
+		out = append(out, l)
+	}
+	slices.SortFunc(out, func(x, y kith.DedupLink) int { return cmp.Or(strings.Compare(x.A, y.A), strings.Compare(x.B, y.B)) })
+	return out
+}
+
+// joinBatch is about how many contacts the join reads at once.
+const joinBatch = 2000
+
+// JoinLinks joins a run's links into connected components (a union-find over
+// the linked contacts only), resolves each component alone with the run's
+// model — the chain guard on its members fetched — merges the clusters in
+// batches and queues the review pairs. A retry redoes it: merges applied
+// before are skipped.
+func (a *Dedup) JoinLinks(ctx context.Context, in PartInput) (DedupSummary, error) {
+	m, err := a.modelVersion(ctx, in.ModelVersion)
+	if err != nil {
+		return DedupSummary{}, err
+	}
+	index := map[string]int32{}
+	var ids []string
+	var parent []int32
+	node := func(id string) int32 {
+		if i, ok := index[id]; ok {
+			return i
+		}
+		index[id] = int32(len(ids))
+		ids, parent = append(ids, id), append(parent, int32(len(ids)))
+		return index[id]
+	}
+	find := func(i int32) int32 {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	var review []kith.ReviewPair
+	if err := a.Store.EachLink(ctx, in.RunID, func(l kith.DedupLink) error {
+		if !l.Accepted {
+			review = append(review, kith.ReviewPair{A: l.A, B: l.B, Probability: l.Probability, Reason: l.Reason})
+			return nil
+		}
+		ra, rb := find(node(l.A)), find(node(l.B))
+		if ra != rb {
+			parent[max(ra, rb)] = min(ra, rb)
+		}
+		return nil
+	}); err != nil {
+		return DedupSummary{}, err
+	}
+	components := map[int32][]string{}
+	for i, id := range ids {
+		r := find(int32(i))
+		components[r] = append(components[r], id)
+	}
+	roots := make([]int32, 0, len(components))
+	for r := range components {
+		roots = append(roots, r)
+	}
+	slices.Sort(roots)
+
+	sum := DedupSummary{}
+	threshold := cmp.Or(a.Config.AcceptAbove, dedup.DefaultAcceptAbove)
+	var merges []kith.Merge
+	clusterOf := map[string]string{} // contacts merged in this join, by id: their survivor
+	flush := func() error {
+		for batch := range slices.Chunk(merges, mergeBatch) {
+			got, err := a.Store.MergeContacts(ctx, batch...)
+			if err != nil {
+				return err
+			}
+			if len(got) > 0 && sum.FirstMerge == 0 {
+				sum.FirstMerge = got[0]
+			}
+			for _, m := range batch {
+				sum.Merges += len(m.MergedIDs)
+			}
+		}
+		merges = merges[:0]
+		return nil
+	}
+	for start := 0; start < len(roots); {
+		var batch [][]string
+		n := 0
+		for ; start < len(roots) && n < joinBatch; start++ {
+			batch = append(batch, components[roots[start]])
+			n += len(components[roots[start]])
+		}
+		var all []string
+		for _, comp := range batch {
+			all = append(all, comp...)
+		}
+		mc, err := a.Store.ContactsByID(ctx, all)
+		if err != nil {
+			return sum, err
+		}
+		byID := make(map[string]kith.Contact, len(mc.Candidates))
+		for _, c := range mc.Candidates {
+			byID[c.ID] = c
+		}
+		for _, comp := range batch {
+			var contacts []kith.Contact
+			for _, id := range comp {
+				if c, ok := byID[id]; ok { // merged or archived since: not a candidate
+					contacts = append(contacts, c)
+				}
+			}
+			if len(contacts) < 2 {
+				continue
+			}
+			// In the order the whole list is resolved in (oldest first), so
+			// ties in the chain guard fall the same way.
+			slices.SortFunc(contacts, func(x, y kith.Contact) int {
+				return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
+			})
+			set := newMatchSet(contacts, mc.Sources)
+			cfg := a.Config
+			cfg.Model, cfg.Names, cfg.Same, cfg.Decisions = &m.model, &m.names, set.same, mc.Decisions
+			for _, cl := range dedup.Resolve(set.records, cfg).Clusters {
+				if mg, ok := set.merge(cl, threshold, "dedup"); ok {
+					merges = append(merges, mg)
+					for _, id := range mg.MergedIDs {
+						clusterOf[id] = mg.SurvivorID
+					}
+				}
+			}
+		}
+		if err := flush(); err != nil {
+			return sum, err
+		}
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, start)
+		}
+	}
+	// A pair whose contacts were merged together is decided.
+	survivor := func(id string) string { return cmp.Or(clusterOf[id], id) }
+	review = slices.DeleteFunc(review, func(p kith.ReviewPair) bool { return survivor(p.A) == survivor(p.B) })
+	if err := a.Store.QueueReview(ctx, review); err != nil {
+		return sum, err
+	}
+	sum.Review = len(review)
+	return sum, a.Store.DropLinks(ctx, in.RunID)
+}
+
+// FinishResolution keeps a partitioned run's figures for the quality report.
+func (a *Dedup) FinishResolution(ctx context.Context, sum DedupSummary) error {
+	return a.record(ctx, sum)
+}
+
+// modelVersion returns a stored model by version, read once per worker.
+func (a *Dedup) modelVersion(ctx context.Context, version int64) (*storedModel, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if m, ok := a.models[version]; ok {
+		return m, nil
+	}
+	stored, err := a.Store.MatchModelVersion(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	m := &storedModel{version: version, names: dedup.NameCounts{Records: stored.Records, First: stored.FirstNames, Last: stored.LastNames}}
+	if err := json.Unmarshal(stored.Model, &m.model); err != nil {
+		return nil, fmt.Errorf("match model %d: %w", version, err)
+	}
+	if a.models == nil {
+		a.models = map[int64]*storedModel{}
+	}
+	clear(a.models) // one run at a time needs one model
+	a.models[version] = m
+	return m, nil
+}
+
+// drawn reports whether a record is in a sample of one in every: by its id's
+// hash, so a record drawn is drawn on every worker and every retry.
+func drawn(id string, every uint64) bool {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()%every == 0
+}

@@ -1,0 +1,147 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/dedup"
+	"github.com/kithhq/kith/workflows"
+)
+
+// TestPartitionedDedupGivesTheSameClusters imports one generated list into
+// four databases and de-duplicates it with the Deduplicate workflow: in one
+// process, then split into 8 parts of the key space with one worker, with two
+// worker processes, and with two of which one is killed while it runs a part.
+// Every partitioned run must give the single process's clusters (pairwise F1
+// between them ≥ 0.999).
+func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
+	labeled := dedup.Generate(4000, dedup.Difficulties["hard"], 42)
+	var csv bytes.Buffer
+	if err := dedup.WriteCSV(&csv, labeled); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "list.csv")
+	if err := os.WriteFile(path, csv.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(csv.Bytes())
+	fileRef := hex.EncodeToString(sum[:])[:16]
+	ctx := context.Background()
+	c := temporalClient(t)
+
+	// resolve de-duplicates the list in a fresh database and returns each
+	// row's contact afterwards.
+	// The list is imported once; each run resolves a copy of that database,
+	// so all of them see the same contacts with the same ids.
+	base := newEnv(t)
+	importer := base.startWorker()
+	if out, err := base.cmd("starter", "import", "-region", "NO", "-batch", "1000", path).CombinedOutput(); err != nil {
+		t.Fatalf("starter import: %v\n%s", err, out)
+	}
+	importer.Process.Signal(syscall.SIGTERM)
+	importer.Wait()
+	resolve := func(t *testing.T, parts string, workers int, kill bool) (map[string]string, activities.DedupSummary) {
+		e := newEnvFrom(t, base.name)
+		e.vars = append(e.vars, "KITH_DEDUP_PARTS="+parts)
+		var ws []*exec.Cmd
+		for range workers {
+			ws = append(ws, e.startWorker())
+		}
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "dedup/" + t.Name(), TaskQueue: workflows.TaskQueue}, workflows.DeduplicateName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kill {
+			victim := fmt.Sprintf("%d@", ws[0].Process.Pid)
+			waitFor(t, "the first worker to run a part", 2*time.Minute, func() bool {
+				d, err := c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+				if err != nil {
+					return false
+				}
+				for _, a := range d.PendingActivities {
+					if strings.HasPrefix(a.LastWorkerIdentity, victim) && a.ActivityType.GetName() == "ScorePart" {
+						return true
+					}
+				}
+				return false
+			})
+			if err := ws[0].Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("killed worker %d while it scored a part", ws[0].Process.Pid)
+		}
+		var s activities.DedupSummary
+		wait, cancel := context.WithTimeout(ctx, 90*time.Second)
+		defer cancel()
+		if err := run.Get(wait, &s); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := e.store.ImportedRows(ctx, fileRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for i, l := range labeled {
+			out[l.ID] = "row:" + l.ID
+			if id, ok := rows[i+1]; ok {
+				out[l.ID] = id
+			}
+		}
+		var links, queued int
+		e.store.DB().Get(&queued, `SELECT count(*) FROM merge_reviews`)
+		t.Logf("%d pairs in the review queue", queued)
+		e.store.DB().Get(&links, `SELECT count(*) FROM dedup_links`)
+		if links != 0 {
+			t.Errorf("%d links left behind", links)
+		}
+		return out, s
+	}
+
+	var single map[string]string
+	t.Run("one process", func(t *testing.T) {
+		var s activities.DedupSummary
+		single, s = resolve(t, "1", 1, false)
+		t.Logf("one process: %d contacts, %d merged in %d rounds, %d pairs to review, %.1f comparisons per record",
+			s.Contacts, s.Merges, s.Rounds, s.Review, s.Stats.PerRecord)
+	})
+	if single == nil {
+		t.FailNow()
+	}
+	ids, entities := make([]string, len(labeled)), make([]int, len(labeled))
+	clusterNo := map[string]int{}
+	for i, l := range labeled {
+		ids[i] = l.ID
+		if _, ok := clusterNo[single[l.ID]]; !ok {
+			clusterNo[single[l.ID]] = len(clusterNo)
+		}
+		entities[i] = clusterNo[single[l.ID]]
+	}
+	for _, tc := range []struct {
+		name    string
+		workers int
+		kill    bool
+	}{{"8 parts, one worker", 1, false}, {"8 parts, two workers", 2, false}, {"8 parts, a worker killed", 2, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, s := resolve(t, "8", tc.workers, tc.kill)
+			ev := dedup.EvaluateIDs(ids, entities, &dedup.Result{ClusterOf: got})
+			t.Logf("%s: %d merged in %d rounds, %d pairs to review, %.1f comparisons per record; against one process: F1 %.5f (precision %.5f, recall %.5f over %d pairs)",
+				tc.name, s.Merges, s.Rounds, s.Review, s.Stats.PerRecord, ev.F1, ev.Precision, ev.Recall, ev.TruePairs)
+			if ev.TruePairs == 0 || ev.F1 < 0.999 {
+				t.Errorf("pairwise F1 against the single process %.5f, want ≥ 0.999", ev.F1)
+			}
+		})
+	}
+}
