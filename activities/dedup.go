@@ -45,6 +45,9 @@ type DedupSummary struct {
 	// ModelVersion is the match model the first round estimated and stored
 	// for matching contacts on write.
 	ModelVersion int64 `json:"model_version,omitempty"`
+	// Parts is how many parts of the key space the run was split into (0 or
+	// 1: one process).
+	Parts int `json:"parts,omitempty"`
 }
 
 // mergeBatch is how many clusters one transaction merges.

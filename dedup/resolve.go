@@ -123,7 +123,7 @@ type Index struct {
 	byID    map[string]int32
 	decided map[uint64]bool
 	same    map[uint64]bool // pairs of records known to be one person (Config.Same)
-	res     *Result // the clusters as last computed
+	res     *Result         // the clusters as last computed
 	// Name frequencies, for term-frequency adjustment: "Ole Hansen" agreeing is
 	// weaker evidence than "Ingeborg Ødegård" agreeing.
 	firstFreq, lastFreq map[string]int32

@@ -53,7 +53,7 @@ func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 	}
 	importer.Process.Signal(syscall.SIGTERM)
 	importer.Wait()
-	resolve := func(t *testing.T, parts string, workers int, kill bool) (map[string]string, activities.DedupSummary) {
+	resolve := func(t *testing.T, parts string, workers int, kill bool, history string) (map[string]string, activities.DedupSummary) {
 		e := newEnvFrom(t, base.name)
 		e.vars = append(e.vars, "KITH_DEDUP_PARTS="+parts)
 		var ws []*exec.Cmd
@@ -89,6 +89,9 @@ func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 		if err := run.Get(wait, &s); err != nil {
 			t.Fatal(err)
 		}
+		if history != "" {
+			recordHistory(t, run.GetID(), run.GetRunID(), history)
+		}
 		rows, err := e.store.ImportedRows(ctx, fileRef)
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +116,7 @@ func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 	var single map[string]string
 	t.Run("one process", func(t *testing.T) {
 		var s activities.DedupSummary
-		single, s = resolve(t, "1", 1, false)
+		single, s = resolve(t, "1", 1, false, "")
 		t.Logf("one process: %d contacts, %d merged in %d rounds, %d pairs to review, %.1f comparisons per record",
 			s.Contacts, s.Merges, s.Rounds, s.Review, s.Stats.PerRecord)
 	})
@@ -133,12 +136,16 @@ func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 		name    string
 		workers int
 		kill    bool
-	}{{"8 parts, one worker", 1, false}, {"8 parts, two workers", 2, false}, {"8 parts, a worker killed", 2, true}} {
+		history string
+	}{{"8 parts, one worker", 1, false, ""}, {"8 parts, two workers", 2, false, "deduplicate_partitioned.json"}, {"8 parts, a worker killed", 2, true, ""}} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, s := resolve(t, "8", tc.workers, tc.kill)
+			got, s := resolve(t, "8", tc.workers, tc.kill, tc.history)
 			ev := dedup.EvaluateIDs(ids, entities, &dedup.Result{ClusterOf: got})
 			t.Logf("%s: %d merged in %d rounds, %d pairs to review, %.1f comparisons per record; against one process: F1 %.5f (precision %.5f, recall %.5f over %d pairs)",
 				tc.name, s.Merges, s.Rounds, s.Review, s.Stats.PerRecord, ev.F1, ev.Precision, ev.Recall, ev.TruePairs)
+			if s.Parts != 8 {
+				t.Errorf("the run had %d parts, want 8", s.Parts)
+			}
 			if ev.TruePairs == 0 || ev.F1 < 0.999 {
 				t.Errorf("pairwise F1 against the single process %.5f, want ≥ 0.999", ev.F1)
 			}

@@ -127,7 +127,10 @@ func runDemo(ctx context.Context, args []string, e env) error {
 		"KITH_LINK_KEY="+base64.StdEncoding.EncodeToString(linkKey),
 		"KITH_WRITE_KEYS=web:"+demoWebKey+",backend:"+demoBackendKey, "KITH_TRUSTED_SOURCES=backend",
 		"KITH_ADMIN_KEYS=ops:"+demoAdminKey, "KITH_CODEC_KEYS=ops:"+demoCodecToken,
-		"KITH_ESP_URL="+espURL, "KITH_ESP_KEY=demo-esp-key", "KITH_ESP_FROM=hello@shop.example", "KITH_SENDGRID_WEBHOOK_KEY="+espSim.PublicKey())
+		"KITH_ESP_URL="+espURL, "KITH_ESP_KEY=demo-esp-key", "KITH_ESP_FROM=hello@shop.example", "KITH_SENDGRID_WEBHOOK_KEY="+espSim.PublicKey(),
+		// Parts of 5000 contacts, so the demo's list is de-duplicated the way
+		// a list of millions is: in parts spread over the workers.
+		"KITH_DEDUP_PART_SIZE=5000")
 	cfg, err := config.FromEnv(envLookup(demoEnv), true)
 	if err != nil {
 		return err

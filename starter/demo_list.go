@@ -195,9 +195,10 @@ func demoList(ctx context.Context, c client.Client, apiURL string, sim *crmsim.S
 	if err := crun.Get(ctx, &cs); err != nil {
 		return err
 	}
-	say("Cleaning in %s: %d contacts checked, %d changed, %d ages imputed (%d from behaviour); %d merged in %d rounds, %d pairs to review; archived: %d hard bounce, %d unsubscribed, %d inactive",
+	say("Cleaning in %s: %d contacts checked, %d changed, %d ages imputed (%d from behaviour); de-duplicated in %d parts of the key space on the kith-dedup task queue (model v%d, %.1f comparisons per contact): %d merged in %d rounds, %d pairs to review; archived: %d hard bounce, %d unsubscribed, %d inactive",
 		time.Since(start).Round(100*time.Millisecond), cs.Standardized.Checked, cs.Standardized.Changed, cs.Standardized.Imputed,
-		cs.Standardized.ImputedByBehaviour, cs.Deduplicated.Merges, cs.Deduplicated.Rounds, cs.Deduplicated.Review,
+		cs.Standardized.ImputedByBehaviour, max(cs.Deduplicated.Parts, 1), cs.Deduplicated.ModelVersion, cs.Deduplicated.Stats.PerRecord,
+		cs.Deduplicated.Merges, cs.Deduplicated.Rounds, cs.Deduplicated.Review,
 		cs.Archived.HardBounce, cs.Archived.Unsubscribed, cs.Archived.Inactive)
 
 	rows, err := store.ImportedRows(ctx, in.SHA256[:16])

@@ -20,10 +20,15 @@ import (
 func demoMatch(ctx context.Context, api string, store *postgres.Store, grace string, w io.Writer) error {
 	say := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
 	d := demoAPI{ctx, api}
+	g, err := store.Contact(ctx, grace)
+	if err != nil {
+		return err
+	}
+	phone := g.Get(kith.FieldPhone) // as she gave it last
 	submit := func(id, email string) (string, error) {
 		jar, _ := cookiejar.New(nil)
 		b, _ := json.Marshal(map[string]any{"submission_id": id, "anonymous_id": id, "fields": map[string]string{
-			"email": email, "first_name": "Grace", "last_name": "Hopper", "phone": demoAnswers["phone"], "birth_date": demoAnswers["birth_date"]},
+			"email": email, "first_name": "Grace", "last_name": "Hopper", "phone": phone, "birth_date": demoAnswers["birth_date"]},
 			"consents": map[string]any{"personalization": map[string]any{"granted": true, "text_version": "2026-11-01"}}})
 		code, body, _, err := d.do(&http.Client{Jar: jar, Timeout: time.Minute}, "POST", "/v1/forms/profile/submissions", "application/json", string(b), nil)
 		if err != nil {

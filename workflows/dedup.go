@@ -79,7 +79,7 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 	}
 	parts := workflow.WithActivityOptions(ctx, partOptions)
 	run := workflow.GetInfo(ctx).WorkflowExecution
-	sum.Contacts = plan.Contacts
+	sum.Contacts, sum.Parts = plan.Contacts, plan.Parts
 	for round := range partitionedRounds {
 		var hists []workflow.Future
 		for _, p := range plan.Sample {
