@@ -70,22 +70,8 @@ func (s *Store) MatchCandidates(ctx context.Context, contactID string, perKey in
 	if out.Sources, err = heldSources(ctx, s.db, ids); err != nil {
 		return out, err
 	}
-	out.Decisions = map[[2]string]bool{}
-	drows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, status = 'merge' FROM merge_reviews
-		WHERE status <> 'pending' AND a_id = ANY($1::uuid[]) AND b_id = ANY($1::uuid[])`, pq.Array(ids))
-	if err != nil {
-		return out, fmt.Errorf("read review decisions: %w", err)
-	}
-	defer drows.Close()
-	for drows.Next() {
-		var a, b string
-		var merge bool
-		if err := drows.Scan(&a, &b, &merge); err != nil {
-			return out, err
-		}
-		out.Decisions[[2]string{a, b}] = merge
-	}
-	return out, drows.Err()
+	out.Decisions, err = s.decisionsAmong(ctx, ids)
+	return out, err
 }
 
 // heldSources returns the source records each of the given contacts holds: its
@@ -101,6 +87,12 @@ func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[
 	if err != nil {
 		return nil, fmt.Errorf("read source records: %w", err)
 	}
+	return scanSources(rows)
+}
+
+// scanSources reads rows of (contact id, source, ref, fields, observed_at)
+// into source records by contact id, and closes them.
+func scanSources(rows *sql.Rows) (map[string][]kith.SourceRecord, error) {
 	defer rows.Close()
 	out := map[string][]kith.SourceRecord{}
 	for rows.Next() {
@@ -284,22 +276,12 @@ func (s *Store) withSources(ctx context.Context, out *kith.MatchCandidates) erro
 
 // decisionsAmong are the reviewers' decisions on pairs of the given contacts.
 func (s *Store) decisionsAmong(ctx context.Context, ids []string) (map[[2]string]bool, error) {
-	out := map[[2]string]bool{}
 	rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, status = 'merge' FROM merge_reviews
 		WHERE status <> 'pending' AND a_id = ANY($1::uuid[]) AND b_id = ANY($1::uuid[])`, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("read review decisions: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var a, b string
-		var merge bool
-		if err := rows.Scan(&a, &b, &merge); err != nil {
-			return nil, err
-		}
-		out[[2]string{a, b}] = merge
-	}
-	return out, rows.Err()
+	return scanDecisions(rows)
 }
 
 // SaveLinks implements kith.PartitionStore.

@@ -329,6 +329,12 @@ func (s *Store) ReviewDecisions(ctx context.Context) (map[[2]string]bool, error)
 	if err != nil {
 		return nil, err
 	}
+	return scanDecisions(rows)
+}
+
+// scanDecisions reads rows of (a, b, merge) into decisions by pair, and closes
+// them.
+func scanDecisions(rows *sql.Rows) (map[[2]string]bool, error) {
 	defer rows.Close()
 	out := map[[2]string]bool{}
 	for rows.Next() {
@@ -362,21 +368,7 @@ func (s *Store) ActiveSourceRecords(ctx context.Context) (map[string][]kith.Sour
 	if err != nil {
 		return nil, fmt.Errorf("read source records: %w", err)
 	}
-	defer rows.Close()
-	out := map[string][]kith.SourceRecord{}
-	for rows.Next() {
-		var id string
-		var r kith.SourceRecord
-		var fields []byte
-		if err := rows.Scan(&id, &r.Source, &r.Ref, &fields, &r.ObservedAt); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(fields, &r.Fields); err != nil {
-			return nil, fmt.Errorf("source record %s %s: %w", r.Source, r.Ref, err)
-		}
-		out[id] = append(out[id], r)
-	}
-	return out, rows.Err()
+	return scanSources(rows)
 }
 
 // contacts returns the contacts a WHERE … ORDER BY … clause selects.

@@ -96,28 +96,7 @@ func CreateMigrated(ctx context.Context, url, name string) (*Store, error) {
 // and returns the URL of the new database. Tests use it to give each test a
 // database of its own; name must be a plain identifier.
 func CreateDatabase(ctx context.Context, url, name string) (string, error) {
-	for _, r := range name {
-		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
-			return "", fmt.Errorf("database name %q: use lower-case letters, digits and _", name)
-		}
-	}
-	admin, err := Open(ctx, url)
-	if err != nil {
-		return "", err
-	}
-	defer admin.Close()
-	if _, err := admin.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		return "", fmt.Errorf("drop database %s: %w", name, err)
-	}
-	if _, err := admin.db.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		return "", fmt.Errorf("create database %s: %w", name, err)
-	}
-	u, err := neturl.Parse(url)
-	if err != nil {
-		return "", err
-	}
-	u.Path = "/" + name
-	return u.String(), nil
+	return createDatabase(ctx, url, name, "")
 }
 
 // CopyDatabase (re)creates database name as a copy of database from on the
@@ -125,6 +104,11 @@ func CreateDatabase(ctx context.Context, url, name string) (string, error) {
 // returns its URL; sessions connected to from are ended first. For tests that
 // compare runs over one dataset.
 func CopyDatabase(ctx context.Context, url, name, from string) (string, error) {
+	return createDatabase(ctx, url, name, from)
+}
+
+// createDatabase drops and creates database name, empty or as a copy of from.
+func createDatabase(ctx context.Context, url, name, from string) (string, error) {
 	for _, n := range []string{name, from} {
 		for _, r := range n {
 			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
@@ -140,11 +124,15 @@ func CopyDatabase(ctx context.Context, url, name, from string) (string, error) {
 	if _, err := admin.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
 		return "", fmt.Errorf("drop database %s: %w", name, err)
 	}
-	if _, err := admin.db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
-		return "", err
+	create := `CREATE DATABASE ` + name
+	if from != "" {
+		if _, err := admin.db.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+			return "", err
+		}
+		create += ` TEMPLATE ` + from
 	}
-	if _, err := admin.db.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+from); err != nil {
-		return "", fmt.Errorf("copy database %s to %s: %w", from, name, err)
+	if _, err := admin.db.ExecContext(ctx, create); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
 	u, err := neturl.Parse(url)
 	if err != nil {
