@@ -53,7 +53,7 @@ func run(m *testing.M) int {
 // env is one test's world: its own database and BigQuery dataset, the shared
 // Temporal server and emulator.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dbURL   string
 	dataset string
 	store   *postgres.Store
@@ -61,14 +61,14 @@ type env struct {
 	name    string // the database's
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
-	return newEnvFrom(t, "")
+	return newEnvFrom(t, "", "")
 }
 
 // newEnvFrom is newEnv with a copy of another test's database (template: its
-// env's name; "" for a new one).
-func newEnvFrom(t *testing.T, template string) *env {
+// env's name; "" for a new one), named after the test and suffix.
+func newEnvFrom(t testing.TB, template, suffix string) *env {
 	t.Helper()
 	s := devstack.Require(t, stack)
 	ctx := context.Background()
@@ -79,7 +79,7 @@ func newEnvFrom(t *testing.T, template string) *env {
 			return r
 		}
 		return '_'
-	}, strings.ToLower(t.Name()))
+	}, strings.ToLower(t.Name()+"_"+suffix))
 	if len(name) > 60 {
 		sum := sha256.Sum256([]byte(name))
 		name = name[:45] + "_" + hex.EncodeToString(sum[:])[:8]
@@ -143,7 +143,7 @@ func (e *env) count(query string) int {
 	return n
 }
 
-func temporalClient(t *testing.T) client.Client {
+func temporalClient(t testing.TB) client.Client {
 	t.Helper()
 	c, err := client.Dial(client.Options{HostPort: stack.Temporal.Address, Namespace: stack.Temporal.Namespace})
 	if err != nil {
@@ -153,7 +153,7 @@ func temporalClient(t *testing.T) client.Client {
 	return c
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+func waitFor(t testing.TB, what string, timeout time.Duration, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !ok() {

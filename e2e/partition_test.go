@@ -54,7 +54,7 @@ func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 	importer.Process.Signal(syscall.SIGTERM)
 	importer.Wait()
 	resolve := func(t *testing.T, parts string, workers int, kill bool, history string) (map[string]string, activities.DedupSummary) {
-		e := newEnvFrom(t, base.name)
+		e := newEnvFrom(t, base.name, "")
 		e.vars = append(e.vars, "KITH_DEDUP_PARTS="+parts)
 		var ws []*exec.Cmd
 		for range workers {

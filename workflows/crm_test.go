@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
@@ -129,8 +130,11 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 	env.OnActivity(d.HistogramPart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (dedup.Histogram, error) {
 		return dedup.Histogram{uint32(in.Part): 1}, nil
 	})
+	var mu sync.Mutex // the test environment runs activities on goroutines of their own
 	trained := 0
 	env.OnActivity(d.TrainModel, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.TrainInput) (int64, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		trained++
 		if len(in.Histograms) != 2 || in.Contacts != 400 {
 			t.Errorf("trained from %d histograms of %d contacts, want the 2 sampled parts' of 400", len(in.Histograms), in.Contacts)
@@ -139,6 +143,8 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 	})
 	scored := map[string][]int{}
 	env.OnActivity(d.ScorePart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (dedup.Stats, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		if in.ModelVersion != int64(10+trained) || in.Parts != 4 {
 			t.Errorf("part %+v scored with another model or split", in)
 		}
@@ -147,6 +153,8 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 	})
 	joins := 0
 	env.OnActivity(d.JoinLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (activities.DedupSummary, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		joins++
 		if len(scored[in.RunID]) != 4 {
 			t.Errorf("join of %s before its 4 parts were scored: %v", in.RunID, scored[in.RunID])
@@ -155,6 +163,8 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 	})
 	var finished activities.DedupSummary
 	env.OnActivity(d.FinishResolution, mock.Anything, mock.Anything).Return(func(_ context.Context, s activities.DedupSummary) error {
+		mu.Lock()
+		defer mu.Unlock()
 		finished = s
 		return nil
 	})

@@ -1,0 +1,163 @@
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/kithhq/kith/activities"
+	"github.com/kithhq/kith/dedup"
+	"github.com/kithhq/kith/workflows"
+)
+
+// BenchmarkPartitionedDedup resolves one generated list (KITH_BENCH_DEDUP_RECORDS
+// records of the "hard" set, default 20,000), imported with starter import, with
+// the Deduplicate workflow twice over copies of that database: in one process
+// (one worker, KITH_DEDUP_PARTS=1), and in parts of KITH_BENCH_DEDUP_PART_SIZE
+// contacts (default 250,000, the product's) over two worker processes. It
+// reports wall time, comparisons per contact and each worker's peak resident
+// memory (VmHWM), and the pairwise F1 of the partitioned clusters against the
+// single process's.
+func BenchmarkPartitionedDedup(b *testing.B) {
+	n := envInt("KITH_BENCH_DEDUP_RECORDS", 20000)
+	partSize := envInt("KITH_BENCH_DEDUP_PART_SIZE", activities.DefaultPartSize)
+	labeled := dedup.Generate(n, dedup.Difficulties["hard"], 42)
+	var csv bytes.Buffer
+	if err := dedup.WriteCSV(&csv, labeled); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "list.csv")
+	if err := os.WriteFile(path, csv.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	sum := sha256.Sum256(csv.Bytes())
+	fileRef := hex.EncodeToString(sum[:])[:16]
+	ctx := context.Background()
+	c := temporalClient(b)
+
+	base := newEnv(b)
+	importer := base.startWorker()
+	start := time.Now()
+	if out, err := base.cmd("starter", "import", "-region", "NO", "-batch", "5000", path).CombinedOutput(); err != nil {
+		b.Fatalf("starter import: %v\n%s", err, out)
+	}
+	imported := time.Since(start)
+	importer.Process.Signal(syscall.SIGTERM)
+	importer.Wait()
+	contacts := base.count(`SELECT count(*) FROM contacts WHERE status = 'active'`)
+
+	type outcome struct {
+		took    time.Duration
+		sum     activities.DedupSummary
+		rss     []int64 // peak resident memory of each worker, bytes
+		cluster map[string]string
+	}
+	resolve := func(name string, env []string, workers int) outcome {
+		e := newEnvFrom(b, base.name, name)
+		e.vars = append(e.vars, env...)
+		var ws []*exec.Cmd
+		for range workers {
+			ws = append(ws, e.startWorker())
+		}
+		start := time.Now()
+		wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "dedup-bench/" + name, TaskQueue: workflows.TaskQueue}, workflows.DeduplicateName)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var o outcome
+		if err := wr.Get(ctx, &o.sum); err != nil {
+			b.Fatal(err)
+		}
+		o.took = time.Since(start)
+		for _, w := range ws {
+			o.rss = append(o.rss, peakRSS(w.Process.Pid))
+			w.Process.Signal(syscall.SIGTERM) // the next run's workers poll the same queues
+			w.Wait()
+		}
+		rows, err := e.store.ImportedRows(ctx, fileRef)
+		if err != nil {
+			b.Fatal(err)
+		}
+		o.cluster = map[string]string{}
+		for i, l := range labeled {
+			o.cluster[l.ID] = "row:" + l.ID
+			if id, ok := rows[i+1]; ok {
+				o.cluster[l.ID] = id
+			}
+		}
+		return o
+	}
+	var single, parted outcome
+	for b.Loop() {
+		single = resolve("single", []string{"KITH_DEDUP_PARTS=1"}, 1)
+		parted = resolve("parts", []string{"KITH_DEDUP_PARTS=0", fmt.Sprintf("KITH_DEDUP_PART_SIZE=%d", partSize)}, 2)
+	}
+	b.StopTimer()
+	ids, entities := make([]string, len(labeled)), make([]int, len(labeled))
+	clusterNo := map[string]int{}
+	for i, l := range labeled {
+		ids[i] = l.ID
+		if _, ok := clusterNo[single.cluster[l.ID]]; !ok {
+			clusterNo[single.cluster[l.ID]] = len(clusterNo)
+		}
+		entities[i] = clusterNo[single.cluster[l.ID]]
+	}
+	ev := dedup.EvaluateIDs(ids, entities, &dedup.Result{ClusterOf: parted.cluster})
+	mib := func(x int64) float64 { return float64(x) / (1 << 20) }
+	b.ReportMetric(single.took.Seconds(), "single_s")
+	b.ReportMetric(parted.took.Seconds(), "parts_s")
+	b.ReportMetric(mib(single.rss[0]), "single_peak_MiB")
+	b.ReportMetric(mib(max(parted.rss[0], parted.rss[1])), "parts_peak_MiB")
+	b.ReportMetric(ev.F1, "f1_vs_single")
+	b.Logf("list: %d records, %d contacts, imported in %s", n, contacts, imported.Round(time.Second))
+	for _, o := range []struct {
+		name string
+		o    outcome
+	}{{"one process", single}, {"parts", parted}} {
+		rss := make([]string, len(o.o.rss))
+		for i, r := range o.o.rss {
+			rss[i] = fmt.Sprintf("%.0f MiB", mib(r))
+		}
+		b.Logf("%s: %s; %d parts; %.1f comparisons per contact; %d merged in %d rounds; %d pairs to review; workers' peak RSS %s",
+			o.name, o.o.took.Round(100*time.Millisecond), max(o.o.sum.Parts, 1), o.o.sum.Stats.PerRecord, o.o.sum.Merges, o.o.sum.Rounds,
+			o.o.sum.Review, strings.Join(rss, ", "))
+	}
+	b.Logf("parts against one process: pairwise F1 %.5f (precision %.5f, recall %.5f)", ev.F1, ev.Precision, ev.Recall)
+}
+
+// peakRSS is a running process's peak resident memory (VmHWM), in bytes.
+func peakRSS(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
