@@ -16,10 +16,11 @@ type Merge struct {
 	Score      float64         `json:"score"`  // the weakest link's match probability
 	Reason     string          `json:"reason"` // e.g. "dedup: … weakest link …", "review"
 	Actor      string          `json:"actor"`  // who decided: "dedup", a reviewer's name
-	// KeepBrowsers leaves the merged contacts' anonymous (browser) identities
-	// with them: a merge decided from answers nobody verified must not let the
-	// browser that typed them act as the survivor.
-	KeepBrowsers bool `json:"keep_browsers,omitempty"`
+	// Unverified says the merged contacts' values came from answers nobody
+	// verified (a web form): they only fill what the survivor lacks, and the
+	// merged contacts keep their anonymous (browser) identities, so the
+	// browser that typed them never acts as the survivor.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // ReviewPair is a pair of contacts a person should decide about.

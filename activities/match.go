@@ -39,8 +39,9 @@ type storedModel struct {
 type MatchInput struct {
 	ContactID string `json:"contact_id"`
 	// Unverified says the contact's new values came from answers nobody
-	// verified (a web form): a merge keeps the survivor's email and phone, and
-	// the browser that sent them stays with the merged contact.
+	// verified (a web form): a merge keeps every value the survivor has (they
+	// only fill its gaps), and the browser that sent them stays with the
+	// merged contact (kith.Merge.Unverified).
 	Unverified bool `json:"unverified,omitempty"`
 	// Notice is what the survivor's workflow takes over when the contact is
 	// merged (the submission's consents, opt-ins and event); its ids are
@@ -111,9 +112,8 @@ func (a *Matcher) MatchContact(ctx context.Context, in MatchInput) (MatchResult,
 			break
 		}
 		if in.Unverified {
-			merge.Golden = dedup.KeepContactPoints(merge.Golden, &set.contacts[set.owner[merge.SurvivorID]])
-			merge.KeepBrowsers = true
-			merge.Reason += "; unverified answers: the survivor keeps its email and phone"
+			merge.Unverified = true
+			merge.Reason += "; unverified answers: they only fill what the survivor lacks"
 		}
 		ids, err := a.Store.MergeContacts(ctx, merge)
 		if err != nil {
@@ -141,11 +141,11 @@ func (a *Matcher) fold(ctx context.Context, in MatchInput) (MatchResult, error) 
 	survivor, err := a.Store.FoldIntoSurvivor(ctx, in.ContactID, func(s, m kith.Contact) map[kith.Field]kith.Value {
 		rs := []dedup.Record{dedup.RecordOf(s.ID, s.Fields[kith.FieldEmail].Source, s.CreatedAt, s.UpdatedAt, s.Get),
 			dedup.RecordOf(m.ID, m.Fields[kith.FieldEmail].Source, m.CreatedAt, m.UpdatedAt, m.Get)}
-		g := dedup.GoldenRecord([]*dedup.Record{&rs[0], &rs[1]})
+		p := dedup.Profile(dedup.GoldenRecord([]*dedup.Record{&rs[0], &rs[1]}), []kith.Contact{s, m})
 		if in.Unverified {
-			g = dedup.KeepContactPoints(g, &s)
+			p = dedup.FillOnly(p, s.Fields)
 		}
-		return dedup.Profile(g, []kith.Contact{s, m})
+		return p
 	})
 	if err != nil || survivor == "" {
 		return MatchResult{Outcome: MatchNone}, err

@@ -99,19 +99,23 @@ func GoldenRecord(members []*Record) Golden {
 // record it came from.
 type Golden map[kith.Field]kith.Value
 
-// KeepContactPoints is the survivorship of a merge decided as a contact was
-// written from answers nobody verified (a web form): the survivor keeps the
-// email and phone it has, and the new ones stay with the person as identities
-// and source records. Typing someone's name, phone and birth date beside one's
-// own address must never redirect their mail.
-func KeepContactPoints(g Golden, survivor *kith.Contact) Golden {
-	for _, f := range []kith.Field{kith.FieldEmail, kith.FieldPhone} {
-		if v := survivor.Fields[f]; v.Value != "" {
-			v.Provenance.Ref = survivor.ID // as GoldenRecord names a value's contact
-			g[f] = v
+// FillOnly is the survivorship of a merge decided from answers nobody
+// verified (a web form, matched as it was written): the survivor keeps every
+// value it has, and the merged contacts only fill what it lacks. Typing
+// someone's name, phone and birth date beside one's own email and address must
+// never redirect their mail or move their home; the new values stay with the
+// person as identities and source records until a verified path confirms them.
+func FillOnly(profile, survivor map[kith.Field]kith.Value) map[kith.Field]kith.Value {
+	out := make(map[kith.Field]kith.Value, len(profile))
+	for f, v := range profile {
+		out[f] = v
+	}
+	for f, v := range survivor {
+		if v.Value != "" {
+			out[f] = v
 		}
 	}
-	return g
+	return out
 }
 
 // companions are profile fields that belong to a matched field's value and

@@ -57,6 +57,7 @@ func TestKnownPersonWithANewEmailLandsInTheirContact(t *testing.T) {
 	// the same name, phone and birth date, a new email.
 	again := map[string]any{"submission_id": "again-" + run, "anonymous_id": phone, "fields": map[string]string{
 		"email": "ada@newmail.example", "phone": "+47 41 23 45 67", "first_name": "ada", "last_name": "LOVELACE", "birth_date": "10.12.1990",
+		"city": "Bergen", "country": "Norway",
 	}, "consents": consentsGiven}
 	var second map[string]any
 	if code := k.postJSON(t, "/v1/forms/profile/submissions", again, &second); code != 200 {
@@ -87,10 +88,10 @@ func TestKnownPersonWithANewEmailLandsInTheirContact(t *testing.T) {
 	// The answers were nobody's proof of who typed them: the survivor keeps its
 	// email, the new one reaches it as an identity, and the browser that typed
 	// them is not the survivor's.
-	var email, addr string
-	k.Store.DB().QueryRow(`SELECT email, address FROM contacts WHERE id = $1`, survivor).Scan(&email, &addr)
-	if email != "ada.lovelace@example.com" || addr != "Storgata 1" {
-		t.Errorf("survivor's email %q, address %q: want both kept", email, addr)
+	var email, addr, city string
+	k.Store.DB().QueryRow(`SELECT email, address, city FROM contacts WHERE id = $1`, survivor).Scan(&email, &addr, &city)
+	if email != "ada.lovelace@example.com" || addr != "Storgata 1" || city != "Oslo" {
+		t.Errorf("survivor's email %q, address %q, city %q: want all kept", email, addr, city)
 	}
 	owner := func(kind, value string) string {
 		var id string

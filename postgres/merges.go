@@ -81,6 +81,9 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				}
 				g := before
 				g.Fields = dedup.Profile(m.Golden, all)
+				if m.Unverified {
+					g.Fields = dedup.FillOnly(g.Fields, before.Fields)
+				}
 				g.UpdatedAt = s.now().UTC()
 				survivors = append(survivors, &g)
 			}
@@ -190,7 +193,7 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 	slices.Sort(ids) // a bigserial: in insertion order, which is the pairs' order
 	keep := make([]bool, len(pairs))
 	for i, p := range pairs {
-		keep[i] = p.merge.KeepBrowsers
+		keep[i] = p.merge.Unverified
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE identities t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[], $3::bool[]) AS u(m, s, keep)
 		WHERE t.contact_id = u.m AND NOT (u.keep AND t.kind = 'anonymous')`, pq.Array(mergedIDs), pq.Array(survivorIDs), pq.Array(keep)); err != nil {
