@@ -199,16 +199,16 @@ func newMatchSet(contacts []kith.Contact, sources map[string][]kith.SourceRecord
 	return set
 }
 
-// merge is a cluster as a merge of its contacts (its source records stand for
-// theirs) into the oldest, with the golden record built from the profiles;
-// false when the cluster holds one contact.
+// merge is a cluster as a merge of the contacts whose profiles it holds into
+// the oldest, with the golden record built from the profiles; false when it
+// holds fewer than two.
 func (set *matchSet) merge(cl dedup.Cluster, threshold float64, actor string) (kith.Merge, bool) {
 	var members []*dedup.Record
-	seen := map[int]bool{}
 	for _, id := range cl.Members {
-		i := set.owner[id]
-		if !seen[i] {
-			seen[i] = true
+		// A contact goes with the cluster of its profile: the chain guard can
+		// cut one of its source records into another cluster, and a contact
+		// merged twice in one batch would be refused.
+		if i := set.owner[id]; set.records[set.profile[i]].ID == id {
 			members = append(members, &set.records[set.profile[i]])
 		}
 	}
