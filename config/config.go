@@ -118,10 +118,10 @@ type Config struct {
 	EventRetention time.Duration
 	// DedupParts splits a de-duplication run into that many parts of the key
 	// space, spread over the workers (KITH_DEDUP_PARTS; default 0: one part per
-	// KITH_DEDUP_PART_SIZE active contacts, default 250000, so a list that
+	// KITH_DEDUP_PART_SIZE active contacts, default 100000, so a list that
 	// size or smaller runs in one process). DedupPartSlots is how many parts
-	// one worker runs at once (KITH_DEDUP_PART_SLOTS, default 1: a part holds
-	// up to about 1 GiB).
+	// one worker runs at once (KITH_DEDUP_PART_SLOTS, default 1: memory is
+	// what bounds it).
 	DedupParts, DedupPartSize, DedupPartSlots int
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
@@ -346,7 +346,7 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		say       string
 	}{
 		{"KITH_DEDUP_PARTS", "0", 0, &c.DedupParts, "a number of parts (0 decides by the list's size)"},
-		{"KITH_DEDUP_PART_SIZE", "250000", 1000, &c.DedupPartSize, "a number of contacts, at least 1000"},
+		{"KITH_DEDUP_PART_SIZE", "100000", 1000, &c.DedupPartSize, "a number of contacts, at least 1000"},
 		{"KITH_DEDUP_PART_SLOTS", "1", 1, &c.DedupPartSlots, "how many parts a worker runs at once, at least 1"},
 	} {
 		n, err := strconv.Atoi(get(v.name, v.def))

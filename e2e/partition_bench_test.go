@@ -27,7 +27,7 @@ import (
 // records of the "hard" set, default 20,000), imported with starter import, with
 // the Deduplicate workflow twice over copies of that database: in one process
 // (one worker, KITH_DEDUP_PARTS=1), and in parts of KITH_BENCH_DEDUP_PART_SIZE
-// contacts (default 250,000, the product's) over two worker processes. It
+// contacts (default 100,000, the product's) over two worker processes. It
 // reports wall time, comparisons per contact and each worker's peak resident
 // memory (VmHWM), and the pairwise F1 of the partitioned clusters against the
 // single process's.

@@ -17,7 +17,7 @@ lines=$(grep -E 'list:|one process:|parts:|parts against' <<<"$raw" | sed 's/^ *
   echo "Machine: $(machine). PostgreSQL, the Temporal dev server and worker processes as in the e2e tests."
   echo "\`KITH_BENCH_DEDUP_RECORDS=$n go test -bench PartitionedDedup ./e2e\`: the \"hard\" generated set (seed 42) written"
   echo "as a messy CSV and imported with \`starter import\`; then the Deduplicate workflow over two copies of that database:"
-  echo "one worker in one process (\`KITH_DEDUP_PARTS=1\`), and two worker processes with the product's parts of 250,000"
+  echo "one worker in one process (\`KITH_DEDUP_PARTS=1\`), and two worker processes with the product's parts of 100,000"
   echo "contacts. Wall time is the workflow's, all rounds and merges included; peak RSS is each worker's VmHWM."
   echo
   echo "| | wall s | peak RSS MiB (largest worker) |"
