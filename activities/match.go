@@ -209,7 +209,7 @@ func (a *Matcher) current(ctx context.Context) (*storedModel, error) {
 		}
 		a.model = m
 	case a.model == nil:
-		a.model = &storedModel{model: dedup.ColdStartModel(0)}
+		a.model = &storedModel{model: dedup.ColdStartModel()}
 	}
 	return a.model, nil
 }

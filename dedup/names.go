@@ -45,11 +45,11 @@ func (x *Index) nameFreq(first bool, name string) (f, n float64) {
 }
 
 // ColdStartModel is the model for matching before any full run has estimated
-// one: cautious default m and u by field and level, and a prior for a list of
-// the given size in which one record in ten has a duplicate.
-func ColdStartModel(records int) Model {
-	n := float64(max(records, minRecordsForU))
-	m := Model{U: defaultU, Prior: min(0.1*n/(n*(n-1)/2), 0.5)}
+// one: cautious default m and u by field and level, and the prior of a small
+// list (minRecordsForU records) in which one record in ten has a duplicate.
+func ColdStartModel() Model {
+	n := float64(minRecordsForU)
+	m := Model{U: defaultU, Prior: 0.1 * n / (n * (n - 1) / 2)}
 	for f := range numFields {
 		m.M[f] = defaultM(f)
 	}

@@ -1,13 +1,9 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -43,15 +39,7 @@ func TestDedupThroughTheProduct(t *testing.T) {
 	lib := dedup.Evaluate(labeled, dedup.Resolve(dedup.Records(labeled), dedup.Config{}))
 
 	// Written with the mess real lists have (dedup.WriteCSV), in the list's region.
-	path := filepath.Join(t.TempDir(), "hard.csv")
-	var csv bytes.Buffer
-	if err := dedup.WriteCSV(&csv, labeled); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, csv.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(csv.Bytes())
+	path, fileRef := writeList(t, labeled)
 	start := time.Now()
 	out, err := e.cmd("starter", "import", "-region", "NO", "-batch", "1000", path).CombinedOutput()
 	if err != nil {
@@ -76,24 +64,9 @@ func TestDedupThroughTheProduct(t *testing.T) {
 	first := clean("cleaning/dedup-e2e-1")
 	cleaned := time.Since(start)
 
-	// Each labelled row's contact now (merges followed), as the store keeps
-	// each row's source record. A row that made no contact is a cluster of its own.
-	rows, err := e.store.ImportedRows(ctx, hex.EncodeToString(sum[:])[:16])
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, entities := make([]string, len(labeled)), make([]int, len(labeled))
-	res := &dedup.Result{ClusterOf: map[string]string{}}
-	contacts := 0
-	for i, l := range labeled {
-		ids[i], entities[i] = l.ID, l.Entity
-		res.ClusterOf[l.ID] = "row:" + l.ID
-		if id, ok := rows[i+1]; ok {
-			res.ClusterOf[l.ID] = id
-			contacts++
-		}
-	}
-	product := dedup.EvaluateIDs(ids, entities, res)
+	// Each labelled row's contact now (merges followed).
+	clusters, contacts := rowClusters(t, e, labeled, fileRef)
+	product := dedup.Evaluate(labeled, &dedup.Result{ClusterOf: clusters})
 
 	var codes []struct {
 		Code string `db:"code"`

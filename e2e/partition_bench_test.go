@@ -2,17 +2,12 @@ package e2e_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,28 +30,10 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 	n := envInt("KITH_BENCH_DEDUP_RECORDS", 20000)
 	partSize := envInt("KITH_BENCH_DEDUP_PART_SIZE", activities.DefaultPartSize)
 	labeled := dedup.Generate(n, dedup.Difficulties["hard"], 42)
-	var csv bytes.Buffer
-	if err := dedup.WriteCSV(&csv, labeled); err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(b.TempDir(), "list.csv")
-	if err := os.WriteFile(path, csv.Bytes(), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	sum := sha256.Sum256(csv.Bytes())
-	fileRef := hex.EncodeToString(sum[:])[:16]
 	ctx := context.Background()
 	c := temporalClient(b)
 
-	base := newEnv(b)
-	importer := base.startWorker()
-	start := time.Now()
-	if out, err := base.cmd("starter", "import", "-region", "NO", "-batch", "5000", path).CombinedOutput(); err != nil {
-		b.Fatalf("starter import: %v\n%s", err, out)
-	}
-	imported := time.Since(start)
-	importer.Process.Signal(syscall.SIGTERM)
-	importer.Wait()
+	base, fileRef, imported := importedOnce(b, labeled, "5000")
 	contacts := base.count(`SELECT count(*) FROM contacts WHERE status = 'active'`)
 
 	type outcome struct {
@@ -84,20 +61,9 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 		o.took = time.Since(start)
 		for _, w := range ws {
 			o.rss = append(o.rss, peakRSS(w.Process.Pid))
-			w.Process.Signal(syscall.SIGTERM) // the next run's workers poll the same queues
-			w.Wait()
+			stopWorker(w)
 		}
-		rows, err := e.store.ImportedRows(ctx, fileRef)
-		if err != nil {
-			b.Fatal(err)
-		}
-		o.cluster = map[string]string{}
-		for i, l := range labeled {
-			o.cluster[l.ID] = "row:" + l.ID
-			if id, ok := rows[i+1]; ok {
-				o.cluster[l.ID] = id
-			}
-		}
+		o.cluster, _ = rowClusters(b, e, labeled, fileRef)
 		return o
 	}
 	var single, parted outcome
@@ -106,15 +72,7 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 		parted = resolve("parts", []string{"KITH_DEDUP_PARTS=0", fmt.Sprintf("KITH_DEDUP_PART_SIZE=%d", partSize)}, 2)
 	}
 	b.StopTimer()
-	ids, entities := make([]string, len(labeled)), make([]int, len(labeled))
-	clusterNo := map[string]int{}
-	for i, l := range labeled {
-		ids[i] = l.ID
-		if _, ok := clusterNo[single.cluster[l.ID]]; !ok {
-			clusterNo[single.cluster[l.ID]] = len(clusterNo)
-		}
-		entities[i] = clusterNo[single.cluster[l.ID]]
-	}
+	ids, entities := asTruth(labeled, single.cluster)
 	ev := dedup.EvaluateIDs(ids, entities, &dedup.Result{ClusterOf: parted.cluster})
 	mib := func(x int64) float64 { return float64(x) / (1 << 20) }
 	b.ReportMetric(single.took.Seconds(), "single_s")

@@ -1,14 +1,9 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,30 +24,13 @@ import (
 // between them ≥ 0.999).
 func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 	labeled := dedup.Generate(4000, dedup.Difficulties["hard"], 42)
-	var csv bytes.Buffer
-	if err := dedup.WriteCSV(&csv, labeled); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "list.csv")
-	if err := os.WriteFile(path, csv.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(csv.Bytes())
-	fileRef := hex.EncodeToString(sum[:])[:16]
 	ctx := context.Background()
 	c := temporalClient(t)
 
-	// resolve de-duplicates the list in a fresh database and returns each
-	// row's contact afterwards.
 	// The list is imported once; each run resolves a copy of that database,
-	// so all of them see the same contacts with the same ids.
-	base := newEnv(t)
-	importer := base.startWorker()
-	if out, err := base.cmd("starter", "import", "-region", "NO", "-batch", "1000", path).CombinedOutput(); err != nil {
-		t.Fatalf("starter import: %v\n%s", err, out)
-	}
-	importer.Process.Signal(syscall.SIGTERM)
-	importer.Wait()
+	// so all of them see the same contacts with the same ids. resolve
+	// returns each row's contact afterwards.
+	base, fileRef, _ := importedOnce(t, labeled, "1000")
 	resolve := func(t *testing.T, parts string, workers int, kill bool, history string) (map[string]string, activities.DedupSummary) {
 		e := newEnvFrom(t, base.name, "")
 		e.vars = append(e.vars, "KITH_DEDUP_PARTS="+parts)
@@ -92,17 +70,7 @@ func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 		if history != "" {
 			recordHistory(t, run.GetID(), run.GetRunID(), history)
 		}
-		rows, err := e.store.ImportedRows(ctx, fileRef)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]string{}
-		for i, l := range labeled {
-			out[l.ID] = "row:" + l.ID
-			if id, ok := rows[i+1]; ok {
-				out[l.ID] = id
-			}
-		}
+		out, _ := rowClusters(t, e, labeled, fileRef)
 		var links, queued int
 		e.store.DB().Get(&queued, `SELECT count(*) FROM merge_reviews`)
 		t.Logf("%d pairs in the review queue", queued)
@@ -123,15 +91,7 @@ func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 	if single == nil {
 		t.FailNow()
 	}
-	ids, entities := make([]string, len(labeled)), make([]int, len(labeled))
-	clusterNo := map[string]int{}
-	for i, l := range labeled {
-		ids[i] = l.ID
-		if _, ok := clusterNo[single[l.ID]]; !ok {
-			clusterNo[single[l.ID]] = len(clusterNo)
-		}
-		entities[i] = clusterNo[single[l.ID]]
-	}
+	ids, entities := asTruth(labeled, single)
 	for _, tc := range []struct {
 		name    string
 		workers int
