@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -75,19 +77,61 @@ func (s *Store) MatchCandidates(ctx context.Context, contactID string, perKey in
 }
 
 // heldSources returns the source records each of the given contacts holds: its
-// own and those of the contacts merged into it, by the given contact's id.
+// own and those of the contacts merged into it (and into those), by the given
+// contact's id. The merge tree is walked a level at a time, each level one
+// indexed lookup by merged_into: a recursive query's row estimates misled the
+// planner into reading all of contacts for a batch of merges.
 func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string][]kith.SourceRecord, error) {
-	rows, err := q.QueryContext(ctx, `
-		WITH RECURSIVE held(root, id) AS (
-			SELECT id, id FROM contacts WHERE id = ANY($1::uuid[])
-			UNION ALL
-			SELECT h.root, c.id FROM contacts c JOIN held h ON c.merged_into = h.id WHERE c.status = 'merged')
-		SELECT h.root::text, s.source, s.ref, s.fields, s.observed_at FROM source_records s JOIN held h ON h.id = s.contact_id
-		ORDER BY h.root, s.source, s.ref`, pq.Array(ids))
+	rootOf := make(map[string]string, len(ids))
+	for _, id := range ids {
+		rootOf[id] = id
+	}
+	for level := ids; len(level) > 0; {
+		rows, err := q.QueryContext(ctx, `SELECT id::text, merged_into::text FROM contacts
+			WHERE merged_into = ANY($1::uuid[]) AND status = 'merged'`, pq.Array(level))
+		if err != nil {
+			return nil, fmt.Errorf("read merged contacts: %w", err)
+		}
+		level = nil
+		for rows.Next() {
+			var id, into string
+			if err := rows.Scan(&id, &into); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if _, seen := rootOf[id]; !seen {
+				rootOf[id] = rootOf[into]
+				level = append(level, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	all := make([]string, 0, len(rootOf))
+	for id := range rootOf {
+		all = append(all, id)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT contact_id::text, source, ref, fields, observed_at FROM source_records
+		WHERE contact_id = ANY($1::uuid[])`, pq.Array(all))
 	if err != nil {
 		return nil, fmt.Errorf("read source records: %w", err)
 	}
-	return scanSources(rows)
+	held, err := scanSources(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]kith.SourceRecord, len(ids))
+	for id, srs := range held {
+		out[rootOf[id]] = append(out[rootOf[id]], srs...)
+	}
+	for _, srs := range out {
+		slices.SortStableFunc(srs, func(a, b kith.SourceRecord) int {
+			return cmp.Or(strings.Compare(string(a.Source), string(b.Source)), strings.Compare(a.Ref, b.Ref))
+		})
+	}
+	return out, nil
 }
 
 // scanSources reads rows of (contact id, source, ref, fields, observed_at)

@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -26,10 +24,7 @@ import (
 // contact and matched, one at a time: most are duplicates of stored people.
 // Beside it, the baseline of the same run: reading one contact by id.
 func BenchmarkMatchOnWrite(b *testing.B) {
-	n := 20000
-	if v, err := strconv.Atoi(os.Getenv("KITH_BENCH_MATCH_RECORDS")); err == nil && v > 0 {
-		n = v
-	}
+	n := envInt("KITH_BENCH_MATCH_RECORDS", 20000)
 	ctx := context.Background()
 	s := newStore(b)
 	records := dedup.Records(dedup.Generate(n, dedup.Difficulties["hard"], 7))

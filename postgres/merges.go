@@ -99,11 +99,11 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		}
 		// The survivors hold the merged contacts' source records now; the
 		// merged ones are no candidates.
-		touched := make([]string, 0, len(pairs)+len(survivors))
+		survivorOf := make(map[string]string, len(pairs))
 		for _, p := range pairs {
-			touched = append(touched, p.merged.ID, p.merge.SurvivorID)
+			survivorOf[p.merged.ID] = p.merge.SurvivorID
 		}
-		return refreshKeys(ctx, tx, touched)
+		return foldKeys(ctx, tx, survivorOf, survivors)
 	})
 	return ids, err
 }
