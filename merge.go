@@ -127,6 +127,8 @@ type MatchCandidates struct {
 	// candidates (with those of the contacts merged into them).
 	Sources   map[string][]SourceRecord
 	Decisions map[[2]string]bool
+	// Keys, when a read was restricted to some blocks, are their keys.
+	Keys []int64
 }
 
 // MatchModel is the match model a full de-duplication run estimated, kept so
@@ -182,12 +184,15 @@ type PartitionStore interface {
 	DedupStore
 	CountActive(ctx context.Context) (int, error)
 	// ActiveAfter returns a page of active contacts in id order, with their
-	// source records (Candidates and Sources).
+	// source records (Candidates and Sources): only the values matching
+	// compares (dedup.MatchFields) and, of provenance, the email's source.
 	ActiveAfter(ctx context.Context, after string, limit int) (MatchCandidates, error)
 	// PartContacts returns the active contacts that share a blocking key in
 	// [lo, hi] with another contact, their source records and the decisions
-	// among them.
-	PartContacts(ctx context.Context, lo, hi int64) (MatchCandidates, error)
+	// among them; values as ActiveAfter reads them. With changedFrom, only the
+	// blocks of the keys held by survivors of the merges recorded from that
+	// merge id on, and those keys (Keys).
+	PartContacts(ctx context.Context, lo, hi, changedFrom int64) (MatchCandidates, error)
 	// ContactsByID returns active contacts with their source records and the
 	// decisions among them.
 	ContactsByID(ctx context.Context, ids []string) (MatchCandidates, error)

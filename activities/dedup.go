@@ -64,8 +64,9 @@ const maxRounds = 5
 // until nothing more merges, so a second run right after changes nothing.
 func (a *Dedup) Resolve(ctx context.Context) (DedupSummary, error) {
 	var sum DedupSummary
+	cfg := a.Config
 	for round := range maxRounds {
-		r, err := a.resolveOnce(ctx, round == 0)
+		r, err := a.resolveOnce(ctx, &cfg)
 		if round == 0 {
 			sum.Contacts, sum.Stats, sum.ModelVersion = r.Contacts, r.Stats, r.ModelVersion
 		}
@@ -97,9 +98,11 @@ func (a *Dedup) record(ctx context.Context, sum DedupSummary) error {
 	return a.Store.RecordDedupRun(ctx, run)
 }
 
-// resolveOnce resolves the active contacts once; with keep, it stores the model
-// it estimated (and the name counts) for matching contacts on write.
-func (a *Dedup) resolveOnce(ctx context.Context, keep bool) (DedupSummary, error) {
+// resolveOnce resolves the active contacts once. Without a model in run it
+// estimates one, stores it (with the name counts) for matching contacts on
+// write and sets it in run, so the run's later rounds score with the model of
+// the whole list, as the partitioned run does.
+func (a *Dedup) resolveOnce(ctx context.Context, run *dedup.Config) (DedupSummary, error) {
 	contacts, err := a.Store.ActiveContacts(ctx)
 	if err != nil {
 		return DedupSummary{}, err
@@ -108,7 +111,7 @@ func (a *Dedup) resolveOnce(ctx context.Context, keep bool) (DedupSummary, error
 	if err != nil {
 		return DedupSummary{}, err
 	}
-	cfg := a.Config
+	cfg := *run
 	if cfg.Decisions, err = a.Store.ReviewDecisions(ctx); err != nil {
 		return DedupSummary{}, err
 	}
@@ -117,7 +120,9 @@ func (a *Dedup) resolveOnce(ctx context.Context, keep bool) (DedupSummary, error
 	x := dedup.NewIndex(set.records, cfg)
 	res := x.Result()
 	sum := DedupSummary{Contacts: len(contacts), Stats: res.Stats}
-	if keep && cfg.Model == nil {
+	if run.Model == nil {
+		m, names := x.Model(), x.NameCounts()
+		run.Model, run.Names = &m, &names
 		if sum.ModelVersion, err = a.saveModel(ctx, x); err != nil {
 			return sum, err
 		}

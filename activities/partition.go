@@ -71,19 +71,23 @@ type PartInput struct {
 	Part         int    `json:"part"`
 	Parts        int    `json:"parts"`
 	ModelVersion int64  `json:"model_version,omitempty"`
+	// ChangedFrom, in a later round, is the first merge of the round before:
+	// only the blocks of its survivors' keys are scored again, the others
+	// being what the round before scored with the same model.
+	ChangedFrom int64 `json:"changed_from,omitempty"`
 }
 
-func (in PartInput) keys() (func(int64) bool, int64, int64) {
-	lo, hi := dedup.KeyRange(in.Part, in.Parts)
-	return func(k int64) bool { return k >= lo && k <= hi }, lo, hi
-}
-
-// partSet reads a part's contacts as records to compare.
+// partSet reads a part's contacts as records to compare, and which blocks
+// (by key) are the part's to score.
 func (a *Dedup) partSet(ctx context.Context, in PartInput) (*matchSet, kith.MatchCandidates, func(int64) bool, error) {
-	inPart, lo, hi := in.keys()
-	mc, err := a.Store.PartContacts(ctx, lo, hi)
+	lo, hi := dedup.KeyRange(in.Part, in.Parts)
+	mc, err := a.Store.PartContacts(ctx, lo, hi, in.ChangedFrom)
 	if err != nil {
 		return nil, mc, nil, err
+	}
+	inPart := func(k int64) bool { return k >= lo && k <= hi }
+	if in.ChangedFrom > 0 {
+		inPart = func(k int64) bool { _, ok := slices.BinarySearch(mc.Keys, k); return ok }
 	}
 	return newMatchSet(mc.Candidates, mc.Sources), mc, inPart, nil
 }

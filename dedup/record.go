@@ -31,6 +31,11 @@ type Record struct {
 	CRMID      string      `json:"crm_id,omitempty"`
 }
 
+// MatchFields are the fields RecordOf reads: all that matching compares, so a
+// store reading records only to match them can read just these.
+var MatchFields = []kith.Field{kith.FieldEmail, kith.FieldPhone, kith.FieldFirstName, kith.FieldLastName,
+	kith.FieldBirthDate, kith.FieldPostalCode, kith.FieldCity, kith.FieldAddress}
+
 // RecordOf is what de-duplication compares of a profile or a source record:
 // its matching fields, read by get.
 func RecordOf(id string, src kith.Source, created, updated time.Time, get func(kith.Field) string) Record {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kithhq/kith/activities"
@@ -41,6 +42,7 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 		sum     activities.DedupSummary
 		rss     []int64 // peak resident memory of each worker, bytes
 		cluster map[string]string
+		phases  string
 	}
 	resolve := func(name string, env []string, workers int) outcome {
 		e := newEnvFrom(b, base.name, name)
@@ -59,6 +61,7 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 			b.Fatal(err)
 		}
 		o.took = time.Since(start)
+		o.phases = phases(b, c, wr.GetID(), wr.GetRunID())
 		for _, w := range ws {
 			o.rss = append(o.rss, peakRSS(w.Process.Pid))
 			stopWorker(w)
@@ -92,6 +95,7 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 		b.Logf("%s: %s; %d parts; %.1f comparisons per contact; %d merged in %d rounds; %d pairs to review; workers' peak RSS %s",
 			o.name, o.o.took.Round(100*time.Millisecond), max(o.o.sum.Parts, 1), o.o.sum.Stats.PerRecord, o.o.sum.Merges, o.o.sum.Rounds,
 			o.o.sum.Review, strings.Join(rss, ", "))
+		b.Logf("%s, by step: %s", o.name, o.o.phases)
 	}
 	b.Logf("parts against one process: pairwise F1 %.5f (precision %.5f, recall %.5f)", ev.F1, ev.Precision, ev.Recall)
 }
@@ -118,4 +122,42 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// phases sums a workflow's activities by type, in the order they first ran:
+// how many ran and their time added up (parts running side by side add up to
+// more than the wall time).
+func phases(b *testing.B, c client.Client, id, runID string) string {
+	kinds := map[int64]string{}
+	started := map[int64]time.Time{}
+	busy := map[string]time.Duration{}
+	runs := map[string]int{}
+	var order []string
+	it := c.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		at := e.GetEventTime().AsTime()
+		switch {
+		case e.GetActivityTaskScheduledEventAttributes() != nil:
+			kinds[e.GetEventId()] = e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
+		case e.GetActivityTaskStartedEventAttributes() != nil:
+			started[e.GetActivityTaskStartedEventAttributes().GetScheduledEventId()] = at
+		case e.GetActivityTaskCompletedEventAttributes() != nil:
+			sched := e.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
+			k := kinds[sched]
+			if runs[k] == 0 {
+				order = append(order, k)
+			}
+			runs[k]++
+			busy[k] += at.Sub(started[sched])
+		}
+	}
+	var out []string
+	for _, k := range order {
+		out = append(out, fmt.Sprintf("%s %d× %s", k, runs[k], busy[k].Round(100*time.Millisecond)))
+	}
+	return strings.Join(out, ", ")
 }

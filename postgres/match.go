@@ -15,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/dedup"
 )
 
 // keptModels is how many match model versions the store keeps.
@@ -76,12 +77,12 @@ func (s *Store) MatchCandidates(ctx context.Context, contactID string, perKey in
 	return out, err
 }
 
-// heldSources returns the source records each of the given contacts holds: its
-// own and those of the contacts merged into it (and into those), by the given
-// contact's id. The merge tree is walked a level at a time, each level one
-// indexed lookup by merged_into: a recursive query's row estimates misled the
-// planner into reading all of contacts for a batch of merges.
-func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string][]kith.SourceRecord, error) {
+// mergeTree maps the given contacts and every contact merged into them (and
+// into those) to the given contact that holds it. The tree is walked a level
+// at a time, each level one indexed lookup by merged_into: a recursive query's
+// row estimates misled the planner into reading all of contacts for a batch of
+// merges.
+func mergeTree(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string]string, error) {
 	rootOf := make(map[string]string, len(ids))
 	for _, id := range ids {
 		rootOf[id] = id
@@ -109,16 +110,45 @@ func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[
 			return nil, err
 		}
 	}
+	return rootOf, nil
+}
+
+// heldSources returns the source records each of the given contacts holds: its
+// own and those of the contacts merged into it (and into those), by the given
+// contact's id.
+func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string][]kith.SourceRecord, error) {
+	return readHeld(ctx, q, ids, `fields`, scanSources)
+}
+
+// heldValues is heldSources with only the values matching compares
+// (dedup.RecordOf's fields), read as columns: decoding every record's JSON was
+// a third of a de-duplication part's time.
+func heldValues(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string][]kith.SourceRecord, error) {
+	cols := make([]string, len(dedup.MatchFields))
+	for i, f := range dedup.MatchFields {
+		cols[i] = "s.fields->>'" + string(f) + "'"
+	}
+	return readHeld(ctx, q, ids, strings.Join(cols, ", "), scanValues)
+}
+
+// readHeld reads the source records the given contacts hold, with the columns
+// given, and scans them into records by holder.
+func readHeld(ctx context.Context, q sqlx.QueryerContext, ids []string, columns string,
+	scan func(*sql.Rows) (map[string][]kith.SourceRecord, error)) (map[string][]kith.SourceRecord, error) {
+	rootOf, err := mergeTree(ctx, q, ids)
+	if err != nil {
+		return nil, err
+	}
 	all := make([]string, 0, len(rootOf))
 	for id := range rootOf {
 		all = append(all, id)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT contact_id::text, source, ref, fields, observed_at FROM source_records
-		WHERE contact_id = ANY($1::uuid[])`, pq.Array(all))
+	rows, err := q.QueryContext(ctx, `SELECT s.contact_id::text, s.source, s.ref, s.observed_at, `+columns+` FROM source_records s
+		WHERE s.contact_id = ANY($1::uuid[])`, pq.Array(all))
 	if err != nil {
 		return nil, fmt.Errorf("read source records: %w", err)
 	}
-	held, err := scanSources(rows)
+	held, err := scan(rows)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +164,7 @@ func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[
 	return out, nil
 }
 
-// scanSources reads rows of (contact id, source, ref, fields, observed_at)
+// scanSources reads rows of (contact id, source, ref, observed_at, fields)
 // into source records by contact id, and closes them.
 func scanSources(rows *sql.Rows) (map[string][]kith.SourceRecord, error) {
 	defer rows.Close()
@@ -143,7 +173,7 @@ func scanSources(rows *sql.Rows) (map[string][]kith.SourceRecord, error) {
 		var id string
 		var r kith.SourceRecord
 		var raw []byte
-		if err := rows.Scan(&id, &r.Source, &r.Ref, &raw, &r.ObservedAt); err != nil {
+		if err := rows.Scan(&id, &r.Source, &r.Ref, &r.ObservedAt, &raw); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(raw, &r.Fields); err != nil {
@@ -262,19 +292,32 @@ func (s *Store) MatchModelVersion(ctx context.Context, version int64) (kith.Matc
 
 // PartContacts implements kith.PartitionStore: the active contacts that share
 // a blocking key in [lo, hi] with another contact (one range scan of the key
-// index), with their source records and the reviewers' decisions among them.
-func (s *Store) PartContacts(ctx context.Context, lo, hi int64) (kith.MatchCandidates, error) {
+// index), or with changedFrom a key of a survivor of the merges from that id
+// on, with their source records and the reviewers' decisions among them.
+func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	var err error
-	out.Candidates, err = s.contacts(ctx, `WHERE c.status = 'active' AND c.id IN (
+	if changedFrom == 0 {
+		out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id IN (
 			SELECT contact_id FROM (
 				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE key BETWEEN $1 AND $2) k
 			WHERE n > 1)
 		ORDER BY c.id`, lo, hi)
+	} else {
+		if err := s.db.SelectContext(ctx, &out.Keys, `SELECT DISTINCT k.key FROM merges m JOIN contact_keys k ON k.contact_id = m.survivor_id
+			WHERE m.id >= $1 AND m.undone_at IS NULL AND k.key BETWEEN $2 AND $3 ORDER BY 1`, changedFrom, lo, hi); err != nil {
+			return out, fmt.Errorf("read the part's changed blocks: %w", err)
+		}
+		out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id IN (
+			SELECT contact_id FROM (
+				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE key = ANY($1::bigint[])) k
+			WHERE n > 1)
+		ORDER BY c.id`, pq.Array(out.Keys))
+	}
 	if err != nil {
 		return out, fmt.Errorf("read the part's contacts: %w", err)
 	}
-	return out, s.withSources(ctx, &out)
+	return out, s.withHeld(ctx, &out, heldValues)
 }
 
 // ContactsByID implements kith.PartitionStore: active contacts with their
@@ -289,29 +332,39 @@ func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandi
 }
 
 // ActiveAfter implements kith.PartitionStore: a page of active contacts in id
-// order, with their source records.
+// order, with their source records, match values only.
 func (s *Store) ActiveAfter(ctx context.Context, after string, limit int) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	var err error
-	if out.Candidates, err = s.ContactsAfter(ctx, after, 0, limit); err != nil {
+	if after == "" {
+		after = "00000000-0000-0000-0000-000000000000"
+	}
+	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, after, limit); err != nil {
 		return out, err
 	}
 	ids := make([]string, len(out.Candidates))
 	for i, c := range out.Candidates {
 		ids[i] = c.ID
 	}
-	out.Sources, err = heldSources(ctx, s.db, ids)
+	out.Sources, err = heldValues(ctx, s.db, ids)
 	return out, err
 }
 
 // withSources reads the candidates' source records and the decisions among them.
 func (s *Store) withSources(ctx context.Context, out *kith.MatchCandidates) error {
+	return s.withHeld(ctx, out, heldSources)
+}
+
+// withHeld reads the candidates' source records with held and the decisions
+// among them.
+func (s *Store) withHeld(ctx context.Context, out *kith.MatchCandidates,
+	held func(context.Context, sqlx.QueryerContext, []string) (map[string][]kith.SourceRecord, error)) error {
 	ids := make([]string, len(out.Candidates))
 	for i, c := range out.Candidates {
 		ids[i] = c.ID
 	}
 	var err error
-	if out.Sources, err = heldSources(ctx, s.db, ids); err != nil {
+	if out.Sources, err = held(ctx, s.db, ids); err != nil {
 		return err
 	}
 	out.Decisions, err = s.decisionsAmong(ctx, ids)
@@ -380,4 +433,72 @@ func (s *Store) CountActive(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM contacts WHERE status = 'active'`)
 	return n, err
+}
+
+// scanValues reads rows of (contact id, source, ref, observed_at, then each of
+// dedup.MatchFields) into source records by contact id, and closes them.
+func scanValues(rows *sql.Rows) (map[string][]kith.SourceRecord, error) {
+	defer rows.Close()
+	out := map[string][]kith.SourceRecord{}
+	vals := make([]sql.NullString, len(dedup.MatchFields))
+	for rows.Next() {
+		var id string
+		var r kith.SourceRecord
+		dest := []any{&id, &r.Source, &r.Ref, &r.ObservedAt}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		r.Fields = make(map[kith.Field]string, len(vals))
+		for i, v := range vals {
+			if v.Valid && v.String != "" {
+				r.Fields[dedup.MatchFields[i]] = v.String
+			}
+		}
+		out[id] = append(out[id], r)
+	}
+	return out, rows.Err()
+}
+
+// matchValues returns the contacts a WHERE … clause selects with only what
+// matching reads of them: the values of dedup.MatchFields, the email's source
+// and the contact's times. Not a profile to show or write back.
+func (s *Store) matchValues(ctx context.Context, where string, args ...any) ([]kith.Contact, error) {
+	cols := []string{"c.id"}
+	for _, f := range dedup.MatchFields {
+		cols = append(cols, "c."+string(f)+"::text")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+`, coalesce(c.field_provenance->'email'->>'source', ''),
+		c.created_at, c.updated_at FROM contacts c `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []kith.Contact
+	vals := make([]sql.NullString, len(dedup.MatchFields))
+	for rows.Next() {
+		var c kith.Contact
+		var emailSource string
+		dest := []any{&c.ID}
+		for i := range vals {
+			dest = append(dest, &vals[i])
+		}
+		if err := rows.Scan(append(dest, &emailSource, &c.CreatedAt, &c.UpdatedAt)...); err != nil {
+			return nil, err
+		}
+		c.Fields = make(map[kith.Field]kith.Value, len(vals))
+		for i, v := range vals {
+			if v.Valid && v.String != "" {
+				c.Fields[dedup.MatchFields[i]] = kith.Value{Value: v.String}
+			}
+		}
+		if e, ok := c.Fields[kith.FieldEmail]; ok {
+			e.Source = kith.Source(emailSource)
+			c.Fields[kith.FieldEmail] = e
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

@@ -365,7 +365,7 @@ func (s *Store) ActiveSourceRecords(ctx context.Context) (map[string][]kith.Sour
 			SELECT id, id FROM contacts WHERE status = 'active'
 			UNION ALL
 			SELECT c.id, r.active FROM contacts c JOIN root r ON c.merged_into = r.id WHERE c.status = 'merged')
-		SELECT r.active::text, s.source, s.ref, s.fields, s.observed_at
+		SELECT r.active::text, s.source, s.ref, s.observed_at, s.fields
 		FROM source_records s JOIN root r ON r.id = s.contact_id
 		ORDER BY r.active, s.source, s.ref`)
 	if err != nil {

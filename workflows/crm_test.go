@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -145,8 +146,13 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 	env.OnActivity(d.ScorePart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (dedup.Stats, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if in.ModelVersion != int64(10+trained) || in.Parts != 4 {
+		if in.ModelVersion != 11 || in.Parts != 4 {
 			t.Errorf("part %+v scored with another model or split", in)
+		}
+		// The first round scores every block; the second, those the first
+		// round's merges (from merge 40) changed.
+		if want := map[bool]int64{true: 0, false: 40}[strings.HasSuffix(in.RunID, "/0")]; in.ChangedFrom != want {
+			t.Errorf("part %+v scored the blocks changed from merge %d, want %d", in, in.ChangedFrom, want)
 		}
 		scored[in.RunID] = append(scored[in.RunID], in.Part)
 		return dedup.Stats{Comparisons: 100, Links: 5}, nil
@@ -173,8 +179,8 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 	if err := env.GetWorkflowResult(&sum); err != nil {
 		t.Fatal(err)
 	}
-	if sum.Rounds != 2 || sum.Merges != 3 || sum.FirstMerge != 40 || sum.Stats.Comparisons != 400 || sum.Stats.PerRecord != 1 ||
-		sum.ModelVersion != 11 || len(scored) != 2 || trained != 2 {
+	if sum.Rounds != 2 || sum.Merges != 3 || sum.Review != 4 || sum.FirstMerge != 40 || sum.Stats.Comparisons != 400 || sum.Stats.PerRecord != 1 ||
+		sum.ModelVersion != 11 || len(scored) != 2 || trained != 1 {
 		t.Errorf("summary %+v after %d models and runs %v", sum, trained, scored)
 	}
 	if finished.Merges != 3 {

@@ -60,7 +60,8 @@ func Deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 // the plan splits, in parts of the key space spread over the workers: the
 // parts' pair patterns give the model, each part scores its blocks and keeps
 // its links, and a last step joins the links, resolves each linked component
-// alone and merges. Rounds repeat until one merges nothing.
+// alone and merges. Rounds repeat until one merges nothing, each scoring with
+// the first round's model only the blocks the round before changed.
 func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 	var a *activities.Dedup
 	var sum activities.DedupSummary
@@ -80,28 +81,22 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 	parts := workflow.WithActivityOptions(ctx, partOptions)
 	run := workflow.GetInfo(ctx).WorkflowExecution
 	sum.Contacts, sum.Parts = plan.Contacts, plan.Parts
+	// Since changed-blocks, the model is estimated once a run and a later
+	// round scores only the blocks its survivors changed.
+	changedBlocks := workflow.GetVersion(ctx, "dedup-changed-blocks", workflow.DefaultVersion, 1) == 1
+	var version, changedFrom int64
 	for round := range partitionedRounds {
-		var hists []workflow.Future
-		for _, p := range plan.Sample {
-			hists = append(hists, workflow.ExecuteActivity(parts, a.HistogramPart, activities.PartInput{Part: p, Parts: plan.Parts}))
-		}
-		train := activities.TrainInput{Contacts: plan.Contacts}
-		for _, f := range hists {
-			var h dedup.Histogram
-			if err := f.Get(ctx, &h); err != nil {
+		if round == 0 || !changedBlocks {
+			var err error
+			if version, err = trainModel(ctx, parts, plan); err != nil {
 				return sum, err
 			}
-			train.Histograms = append(train.Histograms, h)
-		}
-		var version int64
-		if err := workflow.ExecuteActivity(parts, a.TrainModel, train).Get(ctx, &version); err != nil {
-			return sum, err
 		}
 		runID := fmt.Sprintf("%s/%s/%d", run.ID, run.RunID, round)
 		var scored []workflow.Future
 		for p := range plan.Parts {
 			scored = append(scored, workflow.ExecuteActivity(parts, a.ScorePart,
-				activities.PartInput{RunID: runID, Part: p, Parts: plan.Parts, ModelVersion: version}))
+				activities.PartInput{RunID: runID, Part: p, Parts: plan.Parts, ModelVersion: version, ChangedFrom: changedFrom}))
 		}
 		var st dedup.Stats
 		for _, f := range scored {
@@ -130,12 +125,40 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 			sum.FirstMerge = r.FirstMerge
 		}
 		sum.Merges += r.Merges
-		sum.Review = r.Review
+		if changedBlocks {
+			sum.Review += r.Review // a round queues the pairs of the blocks it scored
+		} else {
+			sum.Review = r.Review
+		}
 		sum.Rounds++
 		if r.Merges == 0 {
 			break
 		}
+		if changedBlocks {
+			changedFrom = r.FirstMerge
+		}
 	}
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, profileWriteOptions), a.FinishResolution, sum).Get(ctx, nil)
 	return sum, err
+}
+
+// trainModel counts the pair patterns of the plan's sample of parts and
+// estimates the run's model from them; it returns the model's version.
+func trainModel(ctx workflow.Context, parts workflow.Context, plan activities.DedupPlan) (int64, error) {
+	var a *activities.Dedup
+	var hists []workflow.Future
+	for _, p := range plan.Sample {
+		hists = append(hists, workflow.ExecuteActivity(parts, a.HistogramPart, activities.PartInput{Part: p, Parts: plan.Parts}))
+	}
+	train := activities.TrainInput{Contacts: plan.Contacts}
+	for _, f := range hists {
+		var h dedup.Histogram
+		if err := f.Get(ctx, &h); err != nil {
+			return 0, err
+		}
+		train.Histograms = append(train.Histograms, h)
+	}
+	var version int64
+	err := workflow.ExecuteActivity(parts, a.TrainModel, train).Get(ctx, &version)
+	return version, err
 }

@@ -10,7 +10,7 @@ source tools/bench/common.sh
 n=${KITH_BENCH_DEDUP_RECORDS:-1000000}
 raw=$(KITH_BENCH_DEDUP_RECORDS=$n go test -run '^$' -bench PartitionedDedup -benchtime 1x -timeout 120m ./e2e | tee /dev/stderr)
 out=$(grep '^BenchmarkPartitionedDedup' <<<"$raw")
-lines=$(grep -E 'list:|one process:|parts:|parts against' <<<"$raw" | sed 's/^ *partition_bench_test.go:[0-9]*: //')
+lines=$(grep -E 'list:|one process|parts|parts against' <<<"$raw" | sed 's/^ *partition_bench_test.go:[0-9]*: //')
 {
   echo "## De-duplication in parts over two workers, beside one process"
   echo
