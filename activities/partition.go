@@ -208,9 +208,33 @@ const joinBatch = 2000
 // JoinLinks joins a run's links into connected components (a union-find over
 // the linked contacts only), resolves each component alone with the run's
 // model — the chain guard on its members fetched — merges the clusters in
-// batches and queues the review pairs. A retry redoes it: merges applied
-// before are skipped.
+// batches, queues the review pairs and forgets the links. A retry redoes it:
+// merges applied before are skipped. (Runs before dedup-parallel-merge; later
+// ones merge in parts, MergePart.)
 func (a *Dedup) JoinLinks(ctx context.Context, in PartInput) (DedupSummary, error) {
+	sum, err := a.joinLinks(ctx, in, 0, 1)
+	if err != nil {
+		return sum, err
+	}
+	return sum, a.Store.DropLinks(ctx, in.RunID)
+}
+
+// MergePart is JoinLinks for the components of part in.Part of in.Parts (by
+// their first contact id's hash), and the review pairs of its contacts: the
+// parts merge side by side on every worker. Each joins all the run's links,
+// which costs a read of them, not of contacts. ForgetLinks ends the round.
+func (a *Dedup) MergePart(ctx context.Context, in PartInput) (DedupSummary, error) {
+	return a.joinLinks(ctx, in, in.Part, in.Parts)
+}
+
+// ForgetLinks drops a round's links once its parts have merged.
+func (a *Dedup) ForgetLinks(ctx context.Context, in PartInput) error {
+	return a.Store.DropLinks(ctx, in.RunID)
+}
+
+// joinLinks merges the components of one part of parts, and queues the
+// review pairs whose first contact is in it.
+func (a *Dedup) joinLinks(ctx context.Context, in PartInput, part, parts int) (DedupSummary, error) {
 	m, err := a.modelVersion(ctx, in.ModelVersion)
 	if err != nil {
 		return DedupSummary{}, err
@@ -252,11 +276,26 @@ func (a *Dedup) JoinLinks(ctx context.Context, in PartInput) (DedupSummary, erro
 		r := find(int32(i))
 		components[r] = append(components[r], id)
 	}
+	// A component's part is its least contact id's: the same whatever order
+	// the links were read in.
+	partOf := func(id string) int { return int(fnv64(id) % uint64(parts)) }
+	ownPart := map[int32]bool{}
 	roots := make([]int32, 0, len(components))
-	for r := range components {
-		roots = append(roots, r)
+	for r, comp := range components {
+		if partOf(slices.Min(comp)) == part {
+			roots = append(roots, r)
+			ownPart[r] = true
+		}
 	}
 	slices.Sort(roots)
+	// A review pair is the part's whose first contact is: in its component's
+	// part, or by its own id when linked to nothing.
+	review = slices.DeleteFunc(review, func(p kith.ReviewPair) bool {
+		if i, ok := index[p.A]; ok {
+			return !ownPart[find(i)]
+		}
+		return partOf(p.A) != part
+	})
 
 	sum := DedupSummary{}
 	threshold := cmp.Or(a.Config.AcceptAbove, dedup.DefaultAcceptAbove)
@@ -338,7 +377,7 @@ func (a *Dedup) JoinLinks(ctx context.Context, in PartInput) (DedupSummary, erro
 		return sum, err
 	}
 	sum.Review = len(review)
-	return sum, a.Store.DropLinks(ctx, in.RunID)
+	return sum, nil
 }
 
 // FinishResolution keeps a partitioned run's figures for the quality report.
@@ -371,8 +410,11 @@ func (a *Dedup) modelVersion(ctx context.Context, version int64) (*storedModel, 
 
 // drawn reports whether a record is in a sample of one in every: by its id's
 // hash, so a record drawn is drawn on every worker and every retry.
-func drawn(id string, every uint64) bool {
+func drawn(id string, every uint64) bool { return fnv64(id)%every == 0 }
+
+// fnv64 is the FNV-1a hash of s: the same on every worker and every retry.
+func fnv64(s string) uint64 {
 	h := fnv.New64a()
-	h.Write([]byte(id))
-	return h.Sum64()%every == 0
+	h.Write([]byte(s))
+	return h.Sum64()
 }

@@ -47,6 +47,7 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 	resolve := func(name string, env []string, workers int) outcome {
 		e := newEnvFrom(b, base.name, name)
 		e.vars = append(e.vars, env...)
+		e.vars = append(e.vars, "KITH_METRICS_ADDR=127.0.0.1:0")
 		var ws []*exec.Cmd
 		for range workers {
 			ws = append(ws, e.startWorker())

@@ -90,7 +90,7 @@ func BenchmarkMergeContacts(b *testing.B) {
 	b.ResetTimer()
 	start = time.Now()
 	for b.Loop() {
-		for part := range slices.Chunk(merges, 200) {
+		for part := range slices.Chunk(merges, envInt("KITH_BENCH_MERGE_BATCH", 200)) {
 			if _, err := s.MergeContacts(ctx, part...); err != nil {
 				b.Fatal(err)
 			}

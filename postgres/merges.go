@@ -24,10 +24,13 @@ type mergeSnapshot struct {
 
 // MergeContacts implements kith.MergeStore: the merges are applied in one
 // transaction, with a fixed number of statements however many there are.
+// Merges of other contacts run side by side (the parts of a de-duplication
+// run): they hold the identity lock shared, which keeps out the writes that
+// look contacts up by identity, and lock their contacts' rows in id order.
 func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, error) {
 	var ids []int64
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, identityLock); err != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, identityLock); err != nil {
 			return err
 		}
 		var all []string
@@ -115,10 +118,11 @@ type lockedContact struct {
 	mergedInto string
 }
 
-// lockContacts reads and locks the contacts with the given ids.
+// lockContacts reads and locks the contacts with the given ids, in id order
+// so that concurrent merges cannot deadlock.
 func lockContacts(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]lockedContact, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT c.status, COALESCE(c.merged_into::text, ''), `+selectContact+`
-		FROM contacts c WHERE c.id = ANY($1::uuid[]) FOR UPDATE`, pq.Array(ids))
+		FROM contacts c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR UPDATE`, pq.Array(ids))
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,7 +28,7 @@ func Handler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, EnableOpenMetrics: true, ErrorLog: nil})
 }
 
-// Serve serves /metrics (and /healthz) on addr until ctx ends. It returns once
+// Serve serves /metrics, /healthz and Go's profiles (/debug/pprof/) on addr until ctx ends. It returns once
 // it listens; the listening address (addr may say port 0) is returned.
 func Serve(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (string, error) {
 	ln, err := net.Listen("tcp", addr)
@@ -37,6 +38,12 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, log *slog
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", Handler(reg))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	// Go's profiles, for ops finding where a worker's time and memory go: the
+	// metrics port is an operations port, not the API's.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: time.Minute}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -157,15 +157,29 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 		scored[in.RunID] = append(scored[in.RunID], in.Part)
 		return dedup.Stats{Comparisons: 100, Links: 5}, nil
 	})
-	joins := 0
-	env.OnActivity(d.JoinLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (activities.DedupSummary, error) {
+	merged := map[string][]int{} // round → parts merged
+	forgotten := map[string]bool{}
+	env.OnActivity(d.MergePart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (activities.DedupSummary, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		joins++
-		if len(scored[in.RunID]) != 4 {
-			t.Errorf("join of %s before its 4 parts were scored: %v", in.RunID, scored[in.RunID])
+		if len(scored[in.RunID]) != 4 || forgotten[in.RunID] {
+			t.Errorf("part %d of %s merged before its 4 parts were scored (%v), or after its links were forgotten", in.Part, in.RunID, scored[in.RunID])
 		}
-		return activities.DedupSummary{Merges: map[int]int{1: 3, 2: 0}[joins], Review: 2, FirstMerge: 40}, nil
+		merged[in.RunID] = append(merged[in.RunID], in.Part)
+		if strings.HasSuffix(in.RunID, "/1") {
+			return activities.DedupSummary{Review: 1}, nil
+		}
+		// The first round's parts merge 3 contacts from merge 40 on.
+		return activities.DedupSummary{Merges: []int{2, 1, 0, 0}[in.Part], Review: 1, FirstMerge: []int64{41, 40, 0, 0}[in.Part]}, nil
+	})
+	env.OnActivity(d.ForgetLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(merged[in.RunID]) != 4 {
+			t.Errorf("links of %s forgotten after %v of 4 parts merged", in.RunID, merged[in.RunID])
+		}
+		forgotten[in.RunID] = true
+		return nil
 	})
 	var finished activities.DedupSummary
 	env.OnActivity(d.FinishResolution, mock.Anything, mock.Anything).Return(func(_ context.Context, s activities.DedupSummary) error {
@@ -179,8 +193,8 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 	if err := env.GetWorkflowResult(&sum); err != nil {
 		t.Fatal(err)
 	}
-	if sum.Rounds != 2 || sum.Merges != 3 || sum.Review != 4 || sum.FirstMerge != 40 || sum.Stats.Comparisons != 400 || sum.Stats.PerRecord != 1 ||
-		sum.ModelVersion != 11 || len(scored) != 2 || trained != 1 {
+	if sum.Rounds != 2 || sum.Merges != 3 || sum.Review != 8 || sum.FirstMerge != 40 || sum.Stats.Comparisons != 400 || sum.Stats.PerRecord != 1 ||
+		sum.ModelVersion != 11 || len(scored) != 2 || trained != 1 || len(forgotten) != 2 {
 		t.Errorf("summary %+v after %d models and runs %v", sum, trained, scored)
 	}
 	if finished.Merges != 3 {

@@ -46,6 +46,10 @@ var partOptions = workflow.ActivityOptions{
 	},
 }
 
+// mergeParts is how many parts a round's merges are split into: enough to
+// keep a few workers busy, each part reading all of the round's links.
+const mergeParts = 4
+
 // partitionedRounds bounds the rounds of a partitioned run, as maxRounds does
 // Resolve's: merged golden records can link survivors no single record linked.
 const partitionedRounds = 5
@@ -59,9 +63,10 @@ func Deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 // deduplicate resolves every active contact, in one process or, for a list
 // the plan splits, in parts of the key space spread over the workers: the
 // parts' pair patterns give the model, each part scores its blocks and keeps
-// its links, and a last step joins the links, resolves each linked component
-// alone and merges. Rounds repeat until one merges nothing, each scoring with
-// the first round's model only the blocks the round before changed.
+// its links, and the merge parts each join the links, resolve their linked
+// components alone and merge, side by side. Rounds repeat until one merges
+// nothing, each scoring with the first round's model only the blocks the round
+// before changed.
 func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 	var a *activities.Dedup
 	var sum activities.DedupSummary
@@ -84,6 +89,9 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 	// Since changed-blocks, the model is estimated once a run and a later
 	// round scores only the blocks its survivors changed.
 	changedBlocks := workflow.GetVersion(ctx, "dedup-changed-blocks", workflow.DefaultVersion, 1) == 1
+	// Since parallel-merge, a round's links are joined and merged in parts
+	// side by side (MergePart), not in one activity.
+	parallelMerge := workflow.GetVersion(ctx, "dedup-parallel-merge", workflow.DefaultVersion, 1) == 1
 	var version, changedFrom int64
 	for round := range partitionedRounds {
 		if round == 0 || !changedBlocks {
@@ -110,7 +118,12 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 			st.Review += ps.Review
 		}
 		var r activities.DedupSummary
-		if err := workflow.ExecuteActivity(parts, a.JoinLinks,
+		if parallelMerge {
+			var err error
+			if r, err = mergeInParts(ctx, parts, runID, version); err != nil {
+				return sum, err
+			}
+		} else if err := workflow.ExecuteActivity(parts, a.JoinLinks,
 			activities.PartInput{RunID: runID, Parts: plan.Parts, ModelVersion: version}).Get(ctx, &r); err != nil {
 			return sum, err
 		}
@@ -161,4 +174,29 @@ func trainModel(ctx workflow.Context, parts workflow.Context, plan activities.De
 	var version int64
 	err := workflow.ExecuteActivity(parts, a.TrainModel, train).Get(ctx, &version)
 	return version, err
+}
+
+// mergeInParts joins a round's links and merges its components in parts side by
+// side, then forgets the links; it sums the parts.
+func mergeInParts(ctx workflow.Context, parts workflow.Context, runID string, version int64) (activities.DedupSummary, error) {
+	var a *activities.Dedup
+	var sum activities.DedupSummary
+	var fs []workflow.Future
+	for p := range mergeParts {
+		fs = append(fs, workflow.ExecuteActivity(parts, a.MergePart,
+			activities.PartInput{RunID: runID, Part: p, Parts: mergeParts, ModelVersion: version}))
+	}
+	for _, f := range fs {
+		var r activities.DedupSummary
+		if err := f.Get(ctx, &r); err != nil {
+			return sum, err
+		}
+		if r.FirstMerge > 0 && (sum.FirstMerge == 0 || r.FirstMerge < sum.FirstMerge) {
+			sum.FirstMerge = r.FirstMerge
+		}
+		sum.Merges += r.Merges
+		sum.Review += r.Review
+	}
+	err := workflow.ExecuteActivity(parts, a.ForgetLinks, activities.PartInput{RunID: runID}).Get(ctx, nil)
+	return sum, err
 }
