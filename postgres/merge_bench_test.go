@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,42 +20,31 @@ import (
 // clusters, the batch the resolution writes with, each survivor given its first
 // record's values as its golden record, against a store of
 // KITH_BENCH_MERGE_RECORDS generated records (default 20,000) loaded as a list
-// is. Reported: merges (contacts folded) per second, and the load's contacts
-// per second beside it.
+// is. Reported: merges (contacts folded) per second by one writer (the first
+// half of the clusters) and by two side by side (the second half), and the
+// load's contacts per second.
 func BenchmarkMergeContacts(b *testing.B) {
 	n := envInt("KITH_BENCH_MERGE_RECORDS", 20000)
 	ctx := context.Background()
 	s := newStore(b)
 	labeled := dedup.Generate(n, dedup.Difficulties["hard"], 11)
 	at := time.Now().UTC().AddDate(-1, 0, 0)
-	var batch []kith.ContactInput
-	start := time.Now()
 	people := map[int][]string{}                       // entity → emails, in list order
 	fieldsOf := map[string]map[kith.Field]kith.Value{} // email → the first record's values
+	var list []kith.ContactInput
 	for i, l := range labeled {
 		r := l.Record
 		if r.Email == "" {
 			continue
 		}
 		people[l.Entity] = append(people[l.Entity], r.Email)
-		in := input(at, kith.SourceImport, "email", r.Email, "first_name", r.FirstName, "last_name", r.LastName,
-			"phone", r.Phone, "birth_date", r.BirthDate, "postal_code", r.PostalCode, "city", r.City)
-		in.Fields = deleteEmpty(in.Fields)
-		in.Fields[kith.FieldEmail] = kith.Value{Value: r.Email, Provenance: kith.Provenance{Source: kith.SourceImport, At: at, Ref: fmt.Sprint("row-", i)}}
+		in := recordInput(r, at, fmt.Sprint("row-", i))
 		if _, ok := fieldsOf[r.Email]; !ok {
 			fieldsOf[r.Email] = in.Fields
 		}
-		if batch = append(batch, in); len(batch) == 2000 {
-			if _, err := s.UpsertContacts(ctx, batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
+		list = append(list, in)
 	}
-	if _, err := s.UpsertContacts(ctx, batch); err != nil {
-		b.Fatal(err)
-	}
-	loaded := time.Since(start)
+	loaded := loadList(b, s, list)
 	var contacts int
 	s.DB().Get(&contacts, `SELECT count(*) FROM contacts`)
 
@@ -86,34 +77,57 @@ func BenchmarkMergeContacts(b *testing.B) {
 			merges = append(merges, kith.Merge{SurvivorID: ids[0], MergedIDs: ids[1:], Golden: golden, Score: 0.99, Reason: "bench", Actor: "dedup"})
 		}
 	}
-	folded := 0
-	b.ResetTimer()
-	start = time.Now()
-	for b.Loop() {
-		for part := range slices.Chunk(merges, envInt("KITH_BENCH_MERGE_BATCH", 200)) {
+	// The first half is merged by one writer, the second by two side by side
+	// (as a run's merge parts are), each taking every other cluster.
+	size := envInt("KITH_BENCH_MERGE_BATCH", 200)
+	merge := func(ms []kith.Merge) (int, error) {
+		folded := 0
+		for part := range slices.Chunk(ms, size) {
 			if _, err := s.MergeContacts(ctx, part...); err != nil {
-				b.Fatal(err)
+				return folded, err
 			}
 			for _, m := range part {
 				folded += len(m.MergedIDs)
 			}
 		}
+		return folded, nil
 	}
-	took := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(folded)/took.Seconds(), "merges/s")
-	b.ReportMetric(float64(contacts)/loaded.Seconds(), "loaded_contacts/s")
-	b.Logf("store: %d contacts from %d records loaded in %s; %d contacts merged into %d survivors in %s",
-		contacts, n, loaded.Round(time.Second), folded, len(merges), took.Round(time.Millisecond))
-}
-
-func deleteEmpty(f map[kith.Field]kith.Value) map[kith.Field]kith.Value {
-	for k, v := range f {
-		if v.Value == "" {
-			delete(f, k)
+	half := len(merges) / 2
+	var one, two int
+	var tookOne, tookTwo time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		var err error
+		if one, err = merge(merges[:half]); err != nil {
+			b.Fatal(err)
 		}
+		tookOne = time.Since(start)
+
+		var sides [2][]kith.Merge
+		for i, m := range merges[half:] {
+			sides[i%2] = append(sides[i%2], m)
+		}
+		start = time.Now()
+		var wg sync.WaitGroup
+		var folded [2]int
+		var errs [2]error
+		for i := range sides {
+			wg.Go(func() { folded[i], errs[i] = merge(sides[i]) })
+		}
+		wg.Wait()
+		tookTwo = time.Since(start)
+		if err := errors.Join(errs[:]...); err != nil {
+			b.Fatal(err)
+		}
+		two = folded[0] + folded[1]
 	}
-	return f
+	b.StopTimer()
+	b.ReportMetric(float64(one)/tookOne.Seconds(), "merges/s")
+	b.ReportMetric(float64(two)/tookTwo.Seconds(), "merges_2writers/s")
+	b.ReportMetric(float64(contacts)/loaded.Seconds(), "loaded_contacts/s")
+	b.Logf("store: %d contacts from %d records loaded in %s; %d contacts merged into %d survivors by one writer in %s, %d by two in %s; batches of %d clusters",
+		contacts, n, loaded.Round(time.Second), one, half, tookOne.Round(time.Millisecond), two, tookTwo.Round(time.Millisecond), size)
 }
 
 // envInt is a positive integer from the environment, else def.

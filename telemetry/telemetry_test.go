@@ -3,6 +3,8 @@ package telemetry_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,6 +155,26 @@ func TestFieldLabelsAreBounded(t *testing.T) {
 	for in, want := range map[string]string{"email": "email", "timestamp": "timestamp", "": "", "properties.sku": "other", "grace@example.com": "other"} {
 		if got := telemetry.Field(in); got != want {
 			t.Errorf("Field(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOperationsPortServesMetricsAndProfiles(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, err := telemetry.Serve(ctx, "127.0.0.1:0", telemetry.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/metrics": "go_goroutines", "/healthz": "ok", "/debug/pprof/": "goroutine", "/debug/pprof/heap?debug=1": "heap profile"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d, %.200q; want 200 with %q", path, resp.StatusCode, body, want)
 		}
 	}
 }
