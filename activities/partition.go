@@ -258,7 +258,11 @@ func (a *Dedup) joinLinks(ctx context.Context, in PartInput, part, parts int) (D
 		return i
 	}
 	var review []kith.ReviewPair
+	read := 0
 	if err := a.Store.EachLink(ctx, in.RunID, func(l kith.DedupLink) error {
+		if read++; read%100000 == 0 && activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, read) // millions of links take longer than the heartbeat timeout
+		}
 		if !l.Accepted {
 			review = append(review, kith.ReviewPair{A: l.A, B: l.B, Probability: l.Probability, Reason: l.Reason})
 			return nil

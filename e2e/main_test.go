@@ -134,6 +134,21 @@ func (e *env) startWorker() *exec.Cmd {
 	return w
 }
 
+// drop closes the env's store and drops its database, for the benchmarks
+// whose databases are large.
+func (e *env) drop(t testing.TB) {
+	t.Helper()
+	e.store.Close()
+	admin, err := postgres.Open(context.Background(), stack.Postgres.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.DB().Exec(`DROP DATABASE IF EXISTS ` + e.name + ` WITH (FORCE)`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (e *env) count(query string) int {
 	e.t.Helper()
 	var n int

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,82 +24,126 @@ import (
 // records of the "hard" set, default 20,000), imported with starter import, with
 // the Deduplicate workflow twice over copies of that database: in one process
 // (one worker, KITH_DEDUP_PARTS=1), and in parts of KITH_BENCH_DEDUP_PART_SIZE
-// contacts (default 100,000, the product's) over two worker processes. It
-// reports wall time, comparisons per contact and each worker's peak resident
-// memory (VmHWM), and the pairwise F1 of the partitioned clusters against the
-// single process's.
+// contacts (default 100,000, the product's) over two worker processes. With
+// KITH_BENCH_DEDUP_LARGE records, a larger list is then resolved in parts only
+// (one process could not hold it). It reports wall time, comparisons per
+// contact and each worker's peak resident memory (VmHWM), the pairwise F1 of
+// the partitioned clusters against the single process's, and each run's
+// against the generator's truth.
 func BenchmarkPartitionedDedup(b *testing.B) {
 	n := envInt("KITH_BENCH_DEDUP_RECORDS", 20000)
+	large := envInt("KITH_BENCH_DEDUP_LARGE", 0)
 	partSize := envInt("KITH_BENCH_DEDUP_PART_SIZE", activities.DefaultPartSize)
-	labeled := dedup.Generate(n, dedup.Difficulties["hard"], 42)
-	ctx := context.Background()
+	parts := []string{"KITH_DEDUP_PARTS=0", fmt.Sprintf("KITH_DEDUP_PART_SIZE=%d", partSize)}
 	c := temporalClient(b)
 
-	base, fileRef, imported := importedOnce(b, labeled, "5000")
-	contacts := base.count(`SELECT count(*) FROM contacts WHERE status = 'active'`)
-
-	type outcome struct {
-		took    time.Duration
-		sum     activities.DedupSummary
-		rss     []int64 // peak resident memory of each worker, bytes
-		cluster map[string]string
-		phases  string
-	}
-	resolve := func(name string, env []string, workers int) outcome {
-		e := newEnvFrom(b, base.name, name)
-		e.vars = append(e.vars, env...)
-		e.vars = append(e.vars, "KITH_METRICS_ADDR=127.0.0.1:0")
-		var ws []*exec.Cmd
-		for range workers {
-			ws = append(ws, e.startWorker())
-		}
-		start := time.Now()
-		wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "dedup-bench/" + name, TaskQueue: workflows.TaskQueue}, workflows.DeduplicateName)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var o outcome
-		if err := wr.Get(ctx, &o.sum); err != nil {
-			b.Fatal(err)
-		}
-		o.took = time.Since(start)
-		o.phases = phases(b, c, wr.GetID(), wr.GetRunID())
-		for _, w := range ws {
-			o.rss = append(o.rss, peakRSS(w.Process.Pid))
-			stopWorker(w)
-		}
-		o.cluster, _ = rowClusters(b, e, labeled, fileRef)
-		return o
-	}
-	var single, parted outcome
+	var single, parted, big dedupRun
+	var small, bigList benchList
 	for b.Loop() {
-		single = resolve("single", []string{"KITH_DEDUP_PARTS=1"}, 1)
-		parted = resolve("parts", []string{"KITH_DEDUP_PARTS=0", fmt.Sprintf("KITH_DEDUP_PART_SIZE=%d", partSize)}, 2)
+		small = importBenchList(b, n, 42)
+		single = small.resolve(b, c, "single", []string{"KITH_DEDUP_PARTS=1"}, 1)
+		parted = small.resolve(b, c, "parts", parts, 2)
+		if large > 0 {
+			small.base.drop(b)
+			bigList = importBenchList(b, large, 43)
+			big = bigList.resolve(b, c, "large", parts, 2)
+		}
 	}
 	b.StopTimer()
-	ids, entities := asTruth(labeled, single.cluster)
+	ids, entities := asTruth(small.labeled, single.cluster)
 	ev := dedup.EvaluateIDs(ids, entities, &dedup.Result{ClusterOf: parted.cluster})
-	mib := func(x int64) float64 { return float64(x) / (1 << 20) }
 	b.ReportMetric(single.took.Seconds(), "single_s")
 	b.ReportMetric(parted.took.Seconds(), "parts_s")
-	b.ReportMetric(mib(single.rss[0]), "single_peak_MiB")
-	b.ReportMetric(mib(max(parted.rss[0], parted.rss[1])), "parts_peak_MiB")
+	b.ReportMetric(mib(single.peak()), "single_peak_MiB")
+	b.ReportMetric(mib(parted.peak()), "parts_peak_MiB")
 	b.ReportMetric(ev.F1, "f1_vs_single")
-	b.Logf("list: %d records, %d contacts, imported in %s", n, contacts, imported.Round(time.Second))
-	for _, o := range []struct {
-		name string
-		o    outcome
-	}{{"one process", single}, {"parts", parted}} {
-		rss := make([]string, len(o.o.rss))
-		for i, r := range o.o.rss {
-			rss[i] = fmt.Sprintf("%.0f MiB", mib(r))
-		}
-		b.Logf("%s: %s; %d parts; %.1f comparisons per contact; %d merged in %d rounds; %d pairs to review; workers' peak RSS %s",
-			o.name, o.o.took.Round(100*time.Millisecond), max(o.o.sum.Parts, 1), o.o.sum.Stats.PerRecord, o.o.sum.Merges, o.o.sum.Rounds,
-			o.o.sum.Review, strings.Join(rss, ", "))
-		b.Logf("%s, by step: %s", o.name, o.o.phases)
-	}
+	small.log(b, "one process", single)
+	small.log(b, "parts", parted)
 	b.Logf("parts against one process: pairwise F1 %.5f (precision %.5f, recall %.5f)", ev.F1, ev.Precision, ev.Recall)
+	if large > 0 {
+		b.ReportMetric(big.took.Seconds(), "large_s")
+		b.ReportMetric(mib(big.peak()), "large_peak_MiB")
+		b.ReportMetric(big.sum.Stats.PerRecord, "large_comparisons/contact")
+		bigList.log(b, "large list in parts", big)
+	}
+}
+
+// benchList is a generated list imported once, whose database the runs copy.
+type benchList struct {
+	labeled  []dedup.Labeled
+	base     *env
+	fileRef  string
+	imported time.Duration
+	contacts int
+}
+
+func importBenchList(b *testing.B, n int, seed uint64) benchList {
+	l := benchList{labeled: dedup.Generate(n, dedup.Difficulties["hard"], seed)}
+	l.base, l.fileRef, l.imported = importedOnce(b, l.labeled, "5000")
+	l.contacts = l.base.count(`SELECT count(*) FROM contacts WHERE status = 'active'`)
+	return l
+}
+
+// dedupRun is one Deduplicate run's outcome.
+type dedupRun struct {
+	took    time.Duration
+	sum     activities.DedupSummary
+	rss     []int64 // peak resident memory of each worker, bytes
+	cluster map[string]string
+	phases  string
+}
+
+func (o dedupRun) peak() int64 { return slices.Max(o.rss) }
+
+func mib(x int64) float64 { return float64(x) / (1 << 20) }
+
+// resolve runs Deduplicate over a copy of the list's database with the given
+// worker settings and number of worker processes.
+func (l benchList) resolve(b *testing.B, c client.Client, name string, vars []string, workers int) dedupRun {
+	ctx := context.Background()
+	e := newEnvFrom(b, l.base.name, name)
+	e.vars = append(e.vars, vars...)
+	e.vars = append(e.vars, "KITH_METRICS_ADDR=127.0.0.1:0")
+	var ws []*exec.Cmd
+	for range workers {
+		ws = append(ws, e.startWorker())
+	}
+	start := time.Now()
+	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "dedup-bench/" + name, TaskQueue: workflows.TaskQueue}, workflows.DeduplicateName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var o dedupRun
+	if err := wr.Get(ctx, &o.sum); err != nil {
+		b.Fatal(err)
+	}
+	o.took = time.Since(start)
+	o.phases = phases(b, c, wr.GetID(), wr.GetRunID())
+	for _, w := range ws {
+		o.rss = append(o.rss, peakRSS(w.Process.Pid))
+		stopWorker(w)
+	}
+	o.cluster, _ = rowClusters(b, e, l.labeled, l.fileRef)
+	e.drop(b)
+	return o
+}
+
+// log writes a run's figures, and its clusters' pairwise F1 against the truth.
+func (l benchList) log(b *testing.B, name string, o dedupRun) {
+	rss := make([]string, len(o.rss))
+	for i, r := range o.rss {
+		rss[i] = fmt.Sprintf("%.0f MiB", mib(r))
+	}
+	ids, entities := make([]string, len(l.labeled)), make([]int, len(l.labeled))
+	for i, x := range l.labeled {
+		ids[i], entities[i] = x.ID, x.Entity
+	}
+	truth := dedup.EvaluateIDs(ids, entities, &dedup.Result{ClusterOf: o.cluster})
+	b.Logf("%s: list of %d records, %d contacts, imported in %s", name, len(l.labeled), l.contacts, l.imported.Round(time.Second))
+	b.Logf("%s: %s; %d parts; %.1f comparisons per contact; %d merged in %d rounds; %d pairs to review; workers' peak RSS %s; against the truth: F1 %.4f",
+		name, o.took.Round(100*time.Millisecond), max(o.sum.Parts, 1), o.sum.Stats.PerRecord, o.sum.Merges, o.sum.Rounds,
+		o.sum.Review, strings.Join(rss, ", "), truth.F1)
+	b.Logf("%s, by step: %s", name, o.phases)
 }
 
 // peakRSS is a running process's peak resident memory (VmHWM), in bytes.
