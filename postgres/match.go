@@ -296,24 +296,20 @@ func (s *Store) MatchModelVersion(ctx context.Context, version int64) (kith.Matc
 // on, with their source records and the reviewers' decisions among them.
 func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
-	var err error
-	if changedFrom == 0 {
-		out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id IN (
-			SELECT contact_id FROM (
-				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE key BETWEEN $1 AND $2) k
-			WHERE n > 1)
-		ORDER BY c.id`, lo, hi)
-	} else {
+	blocks, args := `key BETWEEN $1 AND $2`, []any{lo, hi}
+	if changedFrom > 0 {
 		if err := s.db.SelectContext(ctx, &out.Keys, `SELECT DISTINCT k.key FROM merges m JOIN contact_keys k ON k.contact_id = m.survivor_id
 			WHERE m.id >= $1 AND m.undone_at IS NULL AND k.key BETWEEN $2 AND $3 ORDER BY 1`, changedFrom, lo, hi); err != nil {
 			return out, fmt.Errorf("read the part's changed blocks: %w", err)
 		}
-		out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id IN (
-			SELECT contact_id FROM (
-				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE key = ANY($1::bigint[])) k
-			WHERE n > 1)
-		ORDER BY c.id`, pq.Array(out.Keys))
+		blocks, args = `key = ANY($1::bigint[])`, []any{pq.Array(out.Keys)}
 	}
+	var err error
+	out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id IN (
+			SELECT contact_id FROM (
+				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE `+blocks+`) k
+			WHERE n > 1)
+		ORDER BY c.id`, args...)
 	if err != nil {
 		return out, fmt.Errorf("read the part's contacts: %w", err)
 	}
