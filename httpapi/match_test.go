@@ -52,6 +52,7 @@ func TestKnownPersonWithANewEmailLandsInTheirContact(t *testing.T) {
 		t.Fatalf("first submission answered %d: %+v", code, first)
 	}
 	survivor := first.ContactID
+	survivorKeys := storedKeys(t, k, survivor) // the undo gives these back
 
 	// Months later, from her phone's browser, with the address she uses now:
 	// the same name, phone and birth date, a new email.
@@ -123,7 +124,10 @@ func TestKnownPersonWithANewEmailLandsInTheirContact(t *testing.T) {
 	if v := queryContact(t, k, newcomer); v.MergedInto != survivor || len(v.Pending) != 0 {
 		t.Errorf("merged contact's workflow: merged into %q, pending %v", v.MergedInto, v.Pending)
 	}
-	survivorKeys := storedKeys(t, k, survivor)
+	// While merged the survivor holds the merged contact's keys too.
+	if merged := storedKeys(t, k, survivor); len(merged) <= len(survivorKeys) {
+		t.Errorf("survivor's keys while merged %v, before %v: want the merged contact's added", merged, survivorKeys)
+	}
 
 	// A person undoes it: both contacts and the key table come back.
 	var undone kith.Unmerged
@@ -140,7 +144,7 @@ func TestKnownPersonWithANewEmailLandsInTheirContact(t *testing.T) {
 		t.Errorf("unmerged contact's keys %v, want its profile's %v", got, want)
 	}
 	if got := storedKeys(t, k, survivor); !slices.Equal(got, survivorKeys) {
-		t.Errorf("survivor's keys %v after the undo, %v before", got, survivorKeys)
+		t.Errorf("survivor's keys %v after the undo, %v before the merge", got, survivorKeys)
 	}
 	if got := owner("email", "ada@newmail.example"); got != newcomer {
 		t.Errorf("after the undo the new email belongs to %q", got)
