@@ -139,12 +139,7 @@ func (e *env) startWorker() *exec.Cmd {
 func (e *env) drop(t testing.TB) {
 	t.Helper()
 	e.store.Close()
-	admin, err := postgres.Open(context.Background(), stack.Postgres.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.DB().Exec(`DROP DATABASE IF EXISTS ` + e.name + ` WITH (FORCE)`); err != nil {
+	if err := postgres.DropDatabase(context.Background(), stack.Postgres.URL, e.name); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,13 +13,14 @@ import (
 	"github.com/kithhq/kith"
 )
 
+// firstID is before every contact id, as a cursor's start.
+const firstID = "00000000-0000-0000-0000-000000000000"
+
 // ContactsAfter returns up to limit active contacts with ids after the cursor, in
 // id order: the cleaning's batches. With mergesFrom, only the survivors of the
 // merges recorded from that merge id on (and not undone).
 func (s *Store) ContactsAfter(ctx context.Context, after string, mergesFrom int64, limit int) ([]kith.Contact, error) {
-	if after == "" {
-		after = "00000000-0000-0000-0000-000000000000"
-	}
+	after = cmp.Or(after, firstID)
 	if mergesFrom == 0 {
 		return s.contacts(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, after, limit)
 	}

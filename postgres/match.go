@@ -332,10 +332,7 @@ func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandi
 func (s *Store) ActiveAfter(ctx context.Context, after string, limit int) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	var err error
-	if after == "" {
-		after = "00000000-0000-0000-0000-000000000000"
-	}
-	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, after, limit); err != nil {
+	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, cmp.Or(after, firstID), limit); err != nil {
 		return out, err
 	}
 	ids := make([]string, len(out.Candidates))

@@ -107,22 +107,49 @@ func CopyDatabase(ctx context.Context, url, name, from string) (string, error) {
 	return createDatabase(ctx, url, name, from)
 }
 
+// DropDatabase drops database name on the server at url, if it is there,
+// ending its sessions: for tests whose databases are large.
+func DropDatabase(ctx context.Context, url, name string) error {
+	admin, err := Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	return dropDatabase(ctx, admin, name)
+}
+
+func dropDatabase(ctx context.Context, admin *Store, name string) error {
+	if err := plainName(name); err != nil {
+		return err
+	}
+	if _, err := admin.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
+}
+
+// plainName refuses a database name that is not a plain identifier.
+func plainName(name string) error {
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
+			return fmt.Errorf("database name %q: use lower-case letters, digits and _", name)
+		}
+	}
+	return nil
+}
+
 // createDatabase drops and creates database name, empty or as a copy of from.
 func createDatabase(ctx context.Context, url, name, from string) (string, error) {
-	for _, n := range []string{name, from} {
-		for _, r := range n {
-			if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' {
-				return "", fmt.Errorf("database name %q: use lower-case letters, digits and _", n)
-			}
-		}
+	if err := plainName(from); err != nil {
+		return "", err
 	}
 	admin, err := Open(ctx, url)
 	if err != nil {
 		return "", err
 	}
 	defer admin.Close()
-	if _, err := admin.db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		return "", fmt.Errorf("drop database %s: %w", name, err)
+	if err := dropDatabase(ctx, admin, name); err != nil {
+		return "", err
 	}
 	create := `CREATE DATABASE ` + name
 	if from != "" {
