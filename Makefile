@@ -16,10 +16,11 @@ all: build
 build:
 	$(GO) build -o bin/ ./worker ./starter
 
-## tools: the pinned Temporal CLI and BigQuery emulator, cached per user (slow the first time)
+## tools: the pinned Temporal CLI, BigQuery emulator and fake-gcs-server, cached per user (slow the first time)
 tools: prereqs
 	tools/build.sh temporal
 	tools/build.sh bigquery-emulator
+	tools/build.sh fake-gcs-server
 
 prereqs:
 	tools/prereqs.sh postgres clang

@@ -19,6 +19,7 @@ const (
 	ErasureStorePostgres = "postgres"
 	ErasureStoreBigQuery = "bigquery"
 	ErasureStoreTemporal = "temporal"
+	ErasureStoreLake     = "lake" // the raw lake's objects on GCS
 )
 
 // ErasureReceipt is the record of one erasure, without personal data.

@@ -22,6 +22,15 @@ type ContactInput struct {
 	Key string `json:"key,omitempty"`
 }
 
+// Identity is the identity an input is found by: its email, else its record
+// key.
+func (c ContactInput) Identity() Identity {
+	if e := c.Fields[FieldEmail].Value; e != "" {
+		return Identity{Kind: IdentityEmail, Value: e}
+	}
+	return Identity{Kind: IdentityRecord, Value: c.Key}
+}
+
 // RecordProvenance is where an input record came from: the provenance of its
 // first field (in ProfileFields order) that names its source record (a Ref).
 func RecordProvenance(fields map[Field]Value) Provenance {
@@ -144,6 +153,9 @@ type ImportBatch struct {
 	Done       bool
 	Contacts   []ContactInput
 	Quarantine []Quarantined
+	// Lake are the batch's rows as they were read, for the raw lake: spooled
+	// in the batch's transaction, so a retried batch archives nothing twice.
+	Lake []LakeLine
 }
 
 // ImportStore commits import batches atomically with their checkpoint.

@@ -3,6 +3,7 @@ package kith
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -50,6 +51,17 @@ func (vs Violations) Split() (rejects, warnings Violations) {
 		}
 	}
 	return rejects, warnings
+}
+
+// Codes are the violations' codes, each once, in order.
+func (vs Violations) Codes() []string {
+	var out []string
+	for _, v := range vs {
+		if !slices.Contains(out, v.Code) {
+			out = append(out, v.Code)
+		}
+	}
+	return out
 }
 
 // String joins the violations for a person to read; it never includes the values.

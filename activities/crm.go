@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -28,6 +29,8 @@ type CRM struct {
 	Quality quality.Options
 	// Now is the day birth dates are checked against.
 	Now func() time.Time
+	// Lake keeps every object fetched for the raw lake (nil: none kept).
+	Lake kith.LakeSpool
 }
 
 // ObjectRef names one CRM object.
@@ -97,6 +100,9 @@ func (a *CRM) StoreObject(ctx context.Context, obj kith.CRMObject) (StoreResult,
 	ids, err := a.Store.StoreCRMObject(ctx, obj, in)
 	res.ContactIDs = ids
 	if err != nil {
+		return res, err
+	}
+	if err := a.archive(ctx, activity.GetInfo(ctx).WorkflowExecution.ID, []kith.CRMObject{obj}, []*kith.Quarantined{q}); err != nil {
 		return res, err
 	}
 	if evs := obj.Events(ids); len(evs) > 0 {
@@ -186,14 +192,17 @@ func (a *CRM) BackfillPages(ctx context.Context, in BackfillInput) (BackfillProg
 		var contacts []kith.ContactInput
 		var ids []string
 		var q []kith.Quarantined
+		refused := make([]*kith.Quarantined, len(page.Objects))
 		next := cur
 		next.After = page.Next
-		for _, obj := range page.Objects {
+		for i, obj := range page.Objects {
 			obj.Provider = in.Provider
+			page.Objects[i].Provider = in.Provider
 			ci, bad := a.standardize(obj)
 			contacts, ids = append(contacts, ci), append(ids, obj.ID)
 			if bad != nil {
 				q = append(q, *bad)
+				refused[i] = bad
 			}
 			if obj.UpdatedAt.After(next.MaxSeen) {
 				next.MaxSeen = obj.UpdatedAt
@@ -201,6 +210,11 @@ func (a *CRM) BackfillPages(ctx context.Context, in BackfillInput) (BackfillProg
 		}
 		if page.Next == "" { // this query is done; the next one starts at the newest change seen
 			next = kith.CRMCursor{Since: next.MaxSeen, MaxSeen: next.MaxSeen}
+		}
+		// Spooled before the commit: a page fetched again after a crash is
+		// the same objects at the same versions, spooled once.
+		if err := a.archive(ctx, fmt.Sprintf("crm-backfill/%s/%s", in.Provider, cur.After), page.Objects, refused); err != nil {
+			return p, err
 		}
 		if err := a.Store.CommitCRMPage(ctx, in.Provider, cur, next, contacts, ids, q); err != nil {
 			return p, err
@@ -216,4 +230,28 @@ func (a *CRM) BackfillPages(ctx context.Context, in BackfillInput) (BackfillProg
 		}
 	}
 	return p, nil
+}
+
+// archive spools fetched objects for the raw lake, each once per version (its
+// update time), with the verdict its standardization gave.
+func (a *CRM) archive(ctx context.Context, requestID string, objs []kith.CRMObject, refused []*kith.Quarantined) error {
+	if a.Lake == nil {
+		return nil
+	}
+	now := time.Now().UTC()
+	lines := make([]kith.LakeLine, 0, len(objs))
+	for i, obj := range objs {
+		payload, err := json.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		ref := obj.Provider + ":" + obj.Type + ":" + obj.ID
+		l := kith.LakeLine{ReceivedAt: now, Source: kith.LakeCRMObject, RequestID: requestID, Ref: ref,
+			Verdict: kith.VerdictAccepted, Payload: payload, SpoolKey: ref + "@" + obj.UpdatedAt.UTC().Format(time.RFC3339Nano)}
+		if refused[i] != nil {
+			l.Verdict, l.Codes = kith.VerdictQuarantined, refused[i].Violations.Codes()
+		}
+		lines = append(lines, l)
+	}
+	return a.Lake.SpoolLines(ctx, lines)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,8 @@ const DefaultImportBatch = 500
 // Import reads CSV files of contacts into the store.
 type Import struct {
 	Store kith.ImportStore
+	// Lake archives every row read to the raw lake (with the batch).
+	Lake bool
 }
 
 // ImportFileInput names the file to import and the import it belongs to.
@@ -120,14 +123,20 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 			ref := fmt.Sprintf("%s:row:%d", fileRef, cp.Row+b.Rows)
 			at := asOf.Add(time.Duration(cp.Row+b.Rows) * time.Microsecond)
 			c, refused := h.row(rec, perr, kith.Provenance{Source: kith.SourceImport, Ref: ref, At: at})
-			if len(refused) > 0 {
-				// The row is kept whole with the reasons for what was refused;
-				// its good values (if it has any identity) still make a contact.
-				raw := make([]byte, span.end-span.start)
+			var raw []byte
+			if len(refused) > 0 || perr != nil {
+				raw = make([]byte, span.end-span.start)
 				if _, err := f.ReadAt(raw, span.start); err != nil && err != io.EOF {
 					return cp, err
 				}
+			}
+			if len(refused) > 0 {
+				// The row is kept whole with the reasons for what was refused;
+				// its good values (if it has any identity) still make a contact.
 				b.Quarantine = append(b.Quarantine, kith.Quarantine(kith.SourceImport, raw, refused, ref))
+			}
+			if a.Lake {
+				b.Lake = append(b.Lake, h.lakeLine(in, rec, raw, ref, cp.Row+b.Rows, at, refused))
 			}
 			if c.Fields != nil {
 				b.Contacts = append(b.Contacts, c)
@@ -359,3 +368,39 @@ func (r *rowReader) next() ([]string, span, error) {
 }
 
 func (r *rowReader) offset() int64 { return r.base + r.cr.InputOffset() }
+
+// importLakeRow is an imported row as the raw lake keeps it: the file (the
+// first 16 hex digits of its SHA-256) and row, when it was observed, the
+// import's regions and the row's cells by column as the header wrote them (or,
+// for a row that is not CSV or has the wrong number of cells, its text).
+type importLakeRow struct {
+	File       string            `json:"file"`
+	Row        int               `json:"row"`
+	ObservedAt time.Time         `json:"observed_at"`
+	Region     string            `json:"region,omitempty"`
+	Regions    []string          `json:"regions,omitempty"`
+	Record     map[string]string `json:"record,omitempty"`
+	Raw        string            `json:"raw,omitempty"`
+}
+
+// lakeLine is row number row of an import as the raw lake keeps it, with the
+// verdict: quarantined (with the refused values' codes) or accepted.
+func (h Header) lakeLine(in ImportFileInput, rec []string, raw []byte, ref string, row int, at time.Time, refused kith.Violations) kith.LakeLine {
+	file, _, _ := strings.Cut(ref, ":")
+	p := importLakeRow{File: file, Row: row, ObservedAt: at, Region: in.Region, Regions: in.Regions}
+	if len(rec) == len(h.Columns) && rec != nil {
+		p.Record = make(map[string]string, len(rec))
+		for i, col := range h.Columns {
+			p.Record[col] = rec[i]
+		}
+	} else {
+		p.Raw = strings.TrimRight(string(raw), "\r\n")
+	}
+	payload, _ := json.Marshal(p)
+	l := kith.LakeLine{ReceivedAt: time.Now().UTC(), Source: kith.LakeImport, RequestID: in.ImportID, Ref: ref,
+		Verdict: kith.VerdictAccepted, Payload: payload, SpoolKey: in.ImportID + "/" + ref}
+	if len(refused) > 0 {
+		l.Verdict, l.Codes = kith.VerdictQuarantined, refused.Codes()
+	}
+	return l
+}

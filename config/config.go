@@ -45,6 +45,14 @@ type Config struct {
 	// worker then runs the warehouse load.
 	BigQuery bool
 
+	// The raw lake: every inbound payload archived to this GCS bucket
+	// (KITH_LAKE_BUCKET; empty: no lake), on fake-gcs-server when
+	// STORAGE_EMULATOR_HOST (host:port) is set; objects of days older than
+	// KITH_LAKE_RETENTION_DAYS are deleted (0, the default: kept).
+	LakeBucket        string
+	LakeEmulator      string
+	LakeRetentionDays int
+
 	HTTPAddr string // KITH_HTTP_ADDR, where starter serve listens
 	// MetricsAddr is where starter serve and the worker serve Prometheus's
 	// /metrics (KITH_METRICS_ADDR; empty: not served). Apart from the API's port,
@@ -224,6 +232,8 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		BigQueryProject:   get("BIGQUERY_PROJECT", "kith-local"),
 		BigQueryDataset:   get("BIGQUERY_DATASET", "kith"),
 		BigQueryEmulator:  get("BIGQUERY_EMULATOR_HOST", ""),
+		LakeBucket:        get("KITH_LAKE_BUCKET", ""),
+		LakeEmulator:      get("STORAGE_EMULATOR_HOST", ""),
 		HTTPAddr:          get("KITH_HTTP_ADDR", "127.0.0.1:8080"),
 		MetricsAddr:       get("KITH_METRICS_ADDR", ""),
 		DefaultRegion:     strings.ToUpper(get("KITH_DEFAULT_REGION", "")),
@@ -346,6 +356,7 @@ func FromEnv(getenv func(string) string, needDB bool) (Config, error) {
 		say       string
 	}{
 		{"KITH_DEDUP_PARTS", "0", 0, &c.DedupParts, "a number of parts (0 decides by the list's size)"},
+		{"KITH_LAKE_RETENTION_DAYS", "0", 0, &c.LakeRetentionDays, "a whole number of days (0 keeps the lake forever)"},
 		{"KITH_DEDUP_PART_SIZE", "100000", 1000, &c.DedupPartSize, "a number of contacts, at least 1000"},
 		{"KITH_DEDUP_PART_SLOTS", "1", 1, &c.DedupPartSlots, "how many parts a worker runs at once, at least 1"},
 	} {

@@ -1,9 +1,9 @@
 // Package devstack starts Kith's real dependencies on free loopback ports for tests
 // and `make demo`: an ephemeral PostgreSQL cluster (the machine's initdb and
-// postgres), the Temporal CLI dev server and the BigQuery emulator, both built into
-// bin/ by `make tools`. Each waits until ready within a bounded time, stops cleanly,
+// postgres), the Temporal CLI dev server, the BigQuery emulator and fake-gcs-server
+// (the Cloud Storage emulator the raw lake writes to), built into bin/ by `make tools`. Each waits until ready within a bounded time, stops cleanly,
 // and says how to get a missing binary. DATABASE_URL, TEMPORAL_ADDRESS and
-// BIGQUERY_EMULATOR_HOST make it use running servers instead.
+// BIGQUERY_EMULATOR_HOST and STORAGE_EMULATOR_HOST make it use running servers instead.
 //
 // Children run in their own process group (a terminal's Ctrl-C reaches only the
 // parent, which stops them in order) and die with the parent (Pdeathsig), so a
@@ -24,6 +24,8 @@ type Options struct {
 	Postgres bool
 	Temporal bool
 	BigQuery bool
+	// GCS starts the Cloud Storage emulator the raw lake writes to.
+	GCS bool
 	// Log receives the servers' output; nil discards it (it is kept for errors).
 	Log io.Writer
 	// Getenv reads the environment; nil means os.Getenv.
@@ -35,6 +37,7 @@ type Stack struct {
 	Postgres *Postgres
 	Temporal *Temporal
 	BigQuery *BigQuery
+	GCS      *GCS
 	dir      string
 }
 
@@ -76,12 +79,20 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
+	if opts.GCS {
+		if s.GCS, err = startGCS(ctx, getenv, opts.Log); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 // Stop stops every server it started, in reverse order, and removes their files.
 func (s *Stack) Stop() error {
 	var errs []error
+	if s.GCS != nil {
+		errs = append(errs, s.GCS.stop())
+	}
 	if s.BigQuery != nil {
 		errs = append(errs, s.BigQuery.stop())
 	}
@@ -108,6 +119,9 @@ func (s *Stack) Env() []string {
 	}
 	if s.BigQuery != nil {
 		env = append(env, "BIGQUERY_EMULATOR_HOST="+s.BigQuery.Host, "BIGQUERY_PROJECT="+s.BigQuery.Project)
+	}
+	if s.GCS != nil {
+		env = append(env, "STORAGE_EMULATOR_HOST="+s.GCS.Host, "KITH_LAKE_BUCKET="+s.GCS.Bucket)
 	}
 	return env
 }
@@ -143,8 +157,9 @@ func missingBin(name string) error {
 	how := map[string]string{
 		"temporal":          "run `make tools` (builds the Temporal CLI from tools/temporal, about 10 minutes the first time)",
 		"bigquery-emulator": "run `make tools` (builds the BigQuery emulator from tools/bigquery-emulator with clang, 30-60 minutes the first time)",
+		"fake-gcs-server":   "run `make tools` (builds fake-gcs-server from tools/fake-gcs-server, a few minutes the first time)",
 	}[name]
 	return fmt.Errorf("bin/%s not found: %s, or set %s to use a running server", name, how, map[string]string{
-		"temporal": "TEMPORAL_ADDRESS", "bigquery-emulator": "BIGQUERY_EMULATOR_HOST",
+		"temporal": "TEMPORAL_ADDRESS", "bigquery-emulator": "BIGQUERY_EMULATOR_HOST", "fake-gcs-server": "STORAGE_EMULATOR_HOST",
 	}[name])
 }

@@ -44,6 +44,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *prob
 	case err != nil:
 		return nil, &problem{status: http.StatusBadRequest, code: "bad_request", msg: "the body could not be read"}
 	}
+	keepForLake(r, body)
 	return body, nil
 }
 

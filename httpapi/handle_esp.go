@@ -61,6 +61,7 @@ func (s *Server) handleESPEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the delivery is larger than 1 MiB", nil)
 		return
 	}
+	keepForLake(r, body)
 	if err := esp.Verify(hook.Key, r.Header.Get(esp.HeaderSignature), r.Header.Get(esp.HeaderTimestamp), body, s.Now()); err != nil {
 		s.Log.Warn("ESP webhook refused", "reason", err.Error())
 		writeError(w, http.StatusUnauthorized, "bad_signature", "the delivery is not signed with the configured verification key, or is older than 10 minutes", nil)
@@ -145,6 +146,14 @@ func (s *Server) handleESPEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	verdict := kith.VerdictAccepted
+	switch {
+	case res.Accepted == 0 && res.Duplicates > 0:
+		verdict = kith.VerdictDuplicate
+	case res.Quarantined > 0:
+		verdict = kith.VerdictQuarantined
+	}
+	lakeVerdict(r, verdict, map[string]int{"accepted": res.Accepted, "duplicate": res.Duplicates, "quarantined": res.Quarantined, "refused_erased": res.Refused})
 	writeJSON(w, http.StatusOK, res)
 }
 

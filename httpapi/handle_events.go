@@ -277,10 +277,23 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 		for i, e := range events {
 			relay[i] = s.realtime(e.Type) && !e.Machine
 		}
-		if _, err := s.appendEvents(r.Context(), events, relay); err != nil {
+		fresh, err := s.appendEvents(r.Context(), events, relay)
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
+		counts := map[string]int{}
+		for _, f := range fresh {
+			counts[map[bool]string{true: kith.VerdictAccepted, false: kith.VerdictDuplicate}[f]]++
+		}
+		if dropped := sent - len(events); dropped > 0 {
+			counts["refused_erased"] = dropped
+		}
+		verdict := kith.VerdictAccepted
+		if counts[kith.VerdictAccepted] == 0 && counts[kith.VerdictDuplicate] > 0 {
+			verdict = kith.VerdictDuplicate
+		}
+		lakeVerdict(r, verdict, counts)
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	}
 }
@@ -343,6 +356,7 @@ func readEventBody(w http.ResponseWriter, r *http.Request) ([]byte, *problem) {
 	case err != nil:
 		return body, &problem{status: http.StatusBadRequest, code: "bad_request", msg: "the body could not be read (a broken gzip stream?)"}
 	}
+	keepForLake(r, body)
 	return body, nil
 }
 

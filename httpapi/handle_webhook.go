@@ -45,6 +45,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "the delivery is larger than 1 MiB", nil)
 		return
 	}
+	keepForLake(r, body)
 	now := s.Now()
 	switch p.Scheme {
 	case "hubspot-v3":
@@ -79,6 +80,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res.Accepted = len(starts)
+	lakeVerdict(r, kith.VerdictAccepted, map[string]int{"accepted": res.Accepted, "ignored": res.Ignored})
 	writeJSON(w, http.StatusOK, res)
 }
 

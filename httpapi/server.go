@@ -72,6 +72,10 @@ type Server struct {
 	Reports       kith.Reports
 	WarehouseRows kith.WarehouseCounter
 
+	// Lake keeps every inbound payload (tracking, forms, CRM and ESP webhooks)
+	// for the raw lake, durable before the sender is answered (nil: none kept).
+	Lake kith.LakeSpool
+
 	// Metrics counts requests and events (nil: none); Tracer traces requests
 	// (nil: none), continuing a caller's trace (W3C traceparent).
 	Metrics *telemetry.API
@@ -94,15 +98,15 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/forms/{form}/next", s.handleNext)
-	mux.HandleFunc("POST /v1/forms/{form}/submissions", s.handleSubmit)
+	mux.HandleFunc("POST /v1/forms/{form}/submissions", s.archived(kith.LakeForms, s.handleSubmit))
 	mux.HandleFunc("POST /v1/validate", s.handleValidate)
 	mux.HandleFunc("POST /v1/contacts/{contact}/consents", s.handleConsent)
 	mux.HandleFunc("GET /v1/confirm", s.handleConfirm)
 	mux.HandleFunc("GET /v1/claims/verify", s.handleVerifyClaim)
 	mux.HandleFunc("GET /v1/unsubscribe", s.handleUnsubscribePage)
 	mux.HandleFunc("POST /v1/unsubscribe", s.handleUnsubscribe)
-	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.handleWebhook)
-	mux.HandleFunc("POST /v1/webhooks/esp/sendgrid", s.handleESPEvents)
+	mux.HandleFunc("POST /v1/webhooks/crm/{provider}", s.archived(kith.LakeCRMWebhook, s.handleWebhook))
+	mux.HandleFunc("POST /v1/webhooks/esp/sendgrid", s.archived(kith.LakeESP, s.handleESPEvents))
 	mux.HandleFunc("POST /v1/privacy/erasures", s.admin(func() bool { return s.Privacy != nil }, s.handleErase))
 	mux.HandleFunc("GET /v1/privacy/erasures/{contact}", s.admin(func() bool { return s.Privacy != nil }, s.handleErasure))
 	mux.HandleFunc("GET /v1/privacy/contacts/{contact}/export", s.admin(func() bool { return s.Exports != nil }, s.handleExport))
@@ -114,7 +118,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/o/{file}", s.handleOpen)
 	mux.HandleFunc("GET /v1/c/{token}", s.handleClick) // GET serves HEAD too (a scanner's)
 	for _, call := range eventCallNames {
-		mux.HandleFunc("POST /v1/"+call, s.handleEvents(call))
+		mux.HandleFunc("POST /v1/"+call, s.archived(kith.LakeTracking, s.handleEvents(call)))
 	}
 	mux.HandleFunc("GET /forms/{form}", s.handleFormPage)
 	mux.HandleFunc("GET /static/form.js", s.handleFormScript)

@@ -55,7 +55,7 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 	}
 	keys := make([]kith.Identity, len(in))
 	for i, c := range in {
-		keys[i] = inputIdentity(c)
+		keys[i] = c.Identity()
 		if keys[i].Value == "" {
 			return res, fmt.Errorf("contact input %d has neither an email nor a record key", i)
 		}
@@ -220,14 +220,6 @@ func writeSourceRecords(ctx context.Context, tx *sqlx.Tx, in []kith.ContactInput
 		return fmt.Errorf("keep source records: %w", err)
 	}
 	return nil
-}
-
-// inputIdentity is what an input is looked up by: its email, else its record key.
-func inputIdentity(c kith.ContactInput) kith.Identity {
-	if e := c.Fields[kith.FieldEmail].Value; e != "" {
-		return kith.Identity{Kind: kith.IdentityEmail, Value: e}
-	}
-	return kith.Identity{Kind: kith.IdentityRecord, Value: c.Key}
 }
 
 // selectContact is the column list that scanContact reads, after any leading columns.

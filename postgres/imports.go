@@ -59,6 +59,9 @@ func (s *Store) CommitImportBatch(ctx context.Context, b kith.ImportBatch) (kith
 		if err != nil {
 			return err
 		}
+		if err := spoolLines(ctx, tx, s.hasher, b.Lake); err != nil {
+			return err
+		}
 		if _, err := s.quarantine(ctx, tx, b.Quarantine); err != nil {
 			return err
 		}

@@ -195,6 +195,11 @@ func (s *Store) ErasePostgres(ctx context.Context, contactID string) (kith.Erasu
 				step.Removed[d.name] = n
 			}
 		}
+		if n, err := s.eraseLakeSpool(ctx, tx, contactID, idents); err != nil {
+			return fmt.Errorf("erase %s: %w", contactID, err)
+		} else if n > 0 {
+			step.Removed["lake_spool"] = n
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO erased_identities (hash, kind) SELECT * FROM unnest($1::text[], $2::text[])
 			ON CONFLICT (hash) DO NOTHING`, pq.Array(hashes), pq.Array(kinds)); err != nil {
 			return err

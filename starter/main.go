@@ -47,6 +47,8 @@ var commands = map[string]command{
 	"erase":        {"erase a contact from every store (the right to be forgotten) and print the receipt", runErase},
 	"report":       {"print the data-quality figures, or write the report page as one HTML file (-html)", runReport},
 	"probe":        {"check that an HTTP endpoint answers 200 (the containers' health check)", runProbe},
+	"lake":         {"the raw lake on GCS: archive the spool now, list a partition, load one into a scratch BigQuery table", runLake},
+	"replay":       {"re-run archived records through today's rules (LakeReplay) and print what changed", runReplay},
 	"codec-server": {"serve Temporal's remote codec (/encode, /decode) so the Web UI and CLI show payloads in clear to token holders", runCodecServer},
 }
 

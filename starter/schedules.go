@@ -33,7 +33,7 @@ type scheduleDef struct {
 }
 
 var scheduledWorkflows = map[string]bool{workflows.CRMBackfillName: true, workflows.DeduplicateName: true, workflows.CleaningName: true,
-	workflows.WarehouseLoadName: true, workflows.PersonalizationName: true, workflows.RetentionName: true}
+	workflows.WarehouseLoadName: true, workflows.PersonalizationName: true, workflows.RetentionName: true, workflows.LakeArchiveName: true}
 
 var overlapPolicies = map[string]enumspb.ScheduleOverlapPolicy{
 	"skip": enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, "buffer_one": enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE,

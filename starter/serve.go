@@ -103,7 +103,12 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 	if cfg.SendGridWebhookKey != nil {
 		espHook = &httpapi.ESPWebhook{Key: cfg.SendGridWebhookKey, Suppressions: store}
 	}
+	var spool kith.LakeSpool // the raw lake: kept only where a LakeArchive drains it
+	if cfg.LakeBucket != "" {
+		spool = store
+	}
 	return &httpapi.Server{
+		Lake:        spool,
 		ESP:         espHook,
 		Events:      &postgres.EventWriter{Log: store},
 		Sources:     sources,

@@ -7,7 +7,7 @@
 #   tools/build.sh bigquery-emulator
 set -euo pipefail
 
-name=${1:?usage: tools/build.sh temporal|bigquery-emulator}
+name=${1:?usage: tools/build.sh temporal|bigquery-emulator|fake-gcs-server|workflowcheck}
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$root/tools/$name
 [ -f "$dir/go.mod" ] || { echo "tools/build.sh: no module at tools/$name" >&2; exit 2; }

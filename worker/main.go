@@ -19,6 +19,7 @@ import (
 	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/crm"
 	"github.com/kithhq/kith/esp"
+	"github.com/kithhq/kith/lake"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/quality"
 	"github.com/kithhq/kith/schemas"
@@ -109,23 +110,41 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	default:
 		log.Warn("no ESP configured (set KITH_ESP_KEY, and KITH_ESP_URL for a SendGrid-compatible server such as starter esp-sim, or KITH_ESP_WEBHOOK_URL and _SECRET): triggered messages go to the dead letter")
 	}
+	// The raw lake: without a bucket nothing is spooled, archiving fails at
+	// once (not retried) and an erasure notes there was no lake.
+	lakeActs := &activities.Lake{Store: store, Hasher: cfg.IdentityHasher(), RetentionDays: cfg.LakeRetentionDays, Now: time.Now}
+	var spool kith.LakeSpool
+	if cfg.LakeBucket != "" {
+		b, err := lake.Open(ctx, cfg.LakeBucket, cfg.LakeEmulator)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		lakeActs.Bucket, spool = b, store
+	} else {
+		log.Warn("no raw lake (set KITH_LAKE_BUCKET, and STORAGE_EMULATOR_HOST for fake-gcs-server): inbound payloads are not archived")
+	}
 	notifier := &workflows.ContactService{Client: c}
 	dedupActs := &activities.Dedup{Store: store, Parts: cfg.DedupParts, PartSize: cfg.DedupPartSize}
+	crmActs := &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now, Lake: spool}
+	matcher := &activities.Matcher{Store: store, Notifier: notifier}
+	lakeActs.Replay = &activities.Replayer{Store: store, CRM: crmActs, Matcher: matcher}
 	workflows.Register(w, workflows.Activities{
-		Import:      &activities.Import{Store: store},
+		Import:      &activities.Import{Store: store, Lake: spool != nil},
 		Contacts:    &activities.Contacts{Store: store, PublicURL: cfg.PublicURL, Notifier: notifier},
 		Relay:       &activities.Relay{Store: store, Notifier: notifier},
 		Dedup:       dedupActs,
-		Matcher:     &activities.Matcher{Store: store, Notifier: notifier},
+		Matcher:     matcher,
 		Cleaning:    &activities.Cleaning{Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
 		Archiver:    &activities.Archiver{Store: store, Notifier: notifier, Now: time.Now},
 		Warehouse:   wh,
-		CRM:         &activities.CRM{Clients: crms, Store: store, Quality: quality.Options{DefaultRegion: cfg.DefaultRegion}, Now: time.Now},
+		CRM:         crmActs,
 		Personalize: &activities.Personalize{Store: store},
 		Deliveries: &activities.Deliveries{Store: store, Recommendations: store, ESP: sender, PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"],
 			Links: kith.Signer{Key: cfg.LinkKey, Old: cfg.LinkKeysOld}, PublicURL: cfg.PublicURL, Now: time.Now},
 		Privacy:   privacy,
 		Retention: &activities.Retention{Store: store, Events: cfg.EventRetention, Now: time.Now},
+		Lake:      lakeActs,
 	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

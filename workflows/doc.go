@@ -67,13 +67,15 @@ type Activities struct {
 	Privacy *activities.Privacy
 	// Retention deletes what is kept only for a while.
 	Retention *activities.Retention
+	// Lake archives, expires, erases and replays the raw lake.
+	Lake *activities.Lake
 }
 
 // Register registers every workflow and activity with r. Activity names are the
 // method names (workflows call them through typed method handles).
 func Register(r worker.Registry, acts Activities) {
 	RegisterWorkflows(r)
-	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Matcher, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize, acts.Privacy, acts.Retention} {
+	for _, a := range []any{acts.Import, acts.Contacts, acts.CRM, acts.Dedup, acts.Matcher, acts.Cleaning, acts.Archiver, acts.Warehouse, acts.Relay, acts.Deliveries, acts.Personalize, acts.Privacy, acts.Retention, acts.Lake} {
 		if reflect.ValueOf(a).IsNil() {
 			continue // a worker without that dependency (tests)
 		}
@@ -96,4 +98,6 @@ func RegisterWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(Personalization, workflow.RegisterOptions{Name: PersonalizationName})
 	r.RegisterWorkflowWithOptions(Erasure, workflow.RegisterOptions{Name: ErasureName})
 	r.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionName})
+	r.RegisterWorkflowWithOptions(LakeArchive, workflow.RegisterOptions{Name: LakeArchiveName})
+	r.RegisterWorkflowWithOptions(LakeReplay, workflow.RegisterOptions{Name: LakeReplayName})
 }

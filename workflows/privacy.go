@@ -50,7 +50,8 @@ var erasureOptions = workflow.ActivityOptions{
 // Erasure removes a contact from every store (the right to be forgotten): its
 // workflow is stopped so nothing writes it back, PostgreSQL deletes it and
 // everything naming it in one transaction (its identifiers kept only as keyed
-// hashes, so re-ingestion is refused), BigQuery deletes its rows, and Temporal
+// hashes, so re-ingestion is refused), BigQuery deletes its rows, the raw
+// lake's objects are rewritten without its lines, and Temporal
 // deletes every run of its workflows. The receipt counts what went where.
 // Done again, it returns the first receipt.
 func Erasure(ctx workflow.Context, in activities.EraseRequest) (kith.ErasureReceipt, error) {
@@ -92,11 +93,17 @@ func Erasure(ctx workflow.Context, in activities.EraseRequest) (kith.ErasureRece
 	for _, c := range contacts {
 		steps = append(steps, step{a.StopWorkflow, ContactWorkflowID(c)})
 	}
-	for _, step := range append(steps, []step{
+	steps = append(steps, []step{
 		{a.ErasePostgres, in.ContactID},
 		{a.EraseWarehouse, in.ContactID},
-		{a.EraseHistories, histories},
-	}...) {
+	}...)
+	if workflow.GetVersion(ctx, "erase-lake", workflow.DefaultVersion, 1) >= 1 {
+		// After PostgreSQL's step, which recorded the hashes of the person's
+		// identifiers the lake's objects are searched by.
+		var lake *activities.Lake
+		steps = append(steps, step{lake.EraseLake, in.ContactID})
+	}
+	for _, step := range append(steps, step{a.EraseHistories, histories}) {
 		if err := workflow.ExecuteActivity(ctx, step.activity, step.arg).Get(ctx, nil); err != nil {
 			return r, err
 		}

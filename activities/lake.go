@@ -1,0 +1,220 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/kithhq/kith"
+)
+
+// ErrLakeNotConfigured is the application error type of a lake activity on a
+// worker with no bucket (KITH_LAKE_BUCKET). It is not retried.
+const ErrLakeNotConfigured = "LakeNotConfigured"
+
+// Lake archives the spool to the bucket, expires old partitions, erases a
+// person's lines and replays archived payloads through today's rules.
+type Lake struct {
+	Store kith.LakeStore
+	// Bucket is the lake (nil: this deployment keeps no lake; archiving fails
+	// and an erasure notes there was nothing to erase).
+	Bucket kith.LakeBucket
+	// Hasher hashes the identifiers an erasure looks for.
+	Hasher kith.IdentityHasher
+	// Replay re-runs archived records (nil: replay refused).
+	Replay *Replayer
+	// RetentionDays is the default age past which ExpireLake deletes objects
+	// (KITH_LAKE_RETENTION_DAYS; 0 keeps them), when the run does not say.
+	RetentionDays int
+	Now           func() time.Time
+}
+
+func (a *Lake) bucket() (kith.LakeBucket, error) {
+	if a.Bucket == nil {
+		return nil, temporal.NewNonRetryableApplicationError("this worker has no lake bucket: set KITH_LAKE_BUCKET (and STORAGE_EMULATOR_HOST for fake-gcs-server)", ErrLakeNotConfigured, nil)
+	}
+	return a.Bucket, nil
+}
+
+// LakeArchiveInput bounds the objects an archive run writes.
+type LakeArchiveInput struct {
+	// MaxLines and MaxBytes bound one object (defaults 50,000 lines, 64 MiB of
+	// payload): a bounded object is one upload and one read for a replay.
+	MaxLines int `json:"max_lines,omitempty"`
+	MaxBytes int `json:"max_bytes,omitempty"`
+}
+
+// LakeArchiveResult counts what an archive run wrote; it is also its heartbeat.
+type LakeArchiveResult struct {
+	Objects int   `json:"objects"`
+	Lines   int   `json:"lines"`
+	Bytes   int64 `json:"bytes"`
+}
+
+// ArchiveSpool writes the spool to the bucket until nothing waits. Each
+// object is sealed first (its lines fixed in PostgreSQL under a name made of
+// its source, hour and first spool id), then uploaded whole, then marked: a
+// crash between the steps uploads the same lines under the same name again,
+// so a line is never missing and never in two objects.
+func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchiveResult, error) {
+	b, err := a.bucket()
+	if err != nil {
+		return LakeArchiveResult{}, err
+	}
+	maxLines, maxBytes := in.MaxLines, in.MaxBytes
+	if maxLines <= 0 {
+		maxLines = 50_000
+	}
+	if maxBytes <= 0 {
+		maxBytes = 64 << 20
+	}
+	var res LakeArchiveResult
+	if activity.HasHeartbeatDetails(ctx) {
+		activity.GetHeartbeatDetails(ctx, &res)
+	}
+	for {
+		obj, ok, err := a.Store.SealLakeObject(ctx, maxLines, maxBytes)
+		if err != nil || !ok {
+			return res, err
+		}
+		lines, err := a.Store.LakeObjectLines(ctx, obj.Name)
+		if err != nil {
+			return res, err
+		}
+		data, err := kith.EncodeLakeObject(lines)
+		if err != nil {
+			return res, err
+		}
+		if err := b.Put(ctx, obj.Name, data); err != nil {
+			return res, err
+		}
+		if err := a.Store.LakeObjectUploaded(ctx, obj.Name, int64(len(data))); err != nil {
+			return res, err
+		}
+		res.Objects, res.Lines, res.Bytes = res.Objects+1, res.Lines+len(lines), res.Bytes+int64(len(data))
+		activity.RecordHeartbeat(ctx, res)
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+	}
+}
+
+// ExpireInput says how long archived lines stay in the spool and objects in
+// the lake.
+type ExpireInput struct {
+	// SpoolHours keeps archived lines this long in the spool (default 24): a
+	// day to look at what was archived before it is only in the bucket.
+	SpoolHours int `json:"spool_hours,omitempty"`
+	// RetentionDays deletes objects of days older than this (0: kept forever).
+	RetentionDays int `json:"retention_days,omitempty"`
+}
+
+// ExpireResult counts what ExpireLake deleted.
+type ExpireResult struct {
+	SpoolTrimmed   int64 `json:"spool_trimmed"`
+	ObjectsDeleted int   `json:"objects_deleted"`
+}
+
+// ExpireLake trims archived lines from the spool and deletes the objects of
+// partitions past the retention age.
+func (a *Lake) ExpireLake(ctx context.Context, in ExpireInput) (ExpireResult, error) {
+	var res ExpireResult
+	now := a.Now().UTC()
+	hours := in.SpoolHours
+	if hours <= 0 {
+		hours = 24
+	}
+	n, err := a.Store.TrimLakeSpool(ctx, now.Add(-time.Duration(hours)*time.Hour))
+	res.SpoolTrimmed = n
+	if in.RetentionDays <= 0 {
+		in.RetentionDays = a.RetentionDays
+	}
+	if err != nil || in.RetentionDays <= 0 {
+		return res, err
+	}
+	b, err := a.bucket()
+	if err != nil {
+		return res, err
+	}
+	// Whole days: the partition of the day that is RetentionDays old stays.
+	before := now.Truncate(24*time.Hour).AddDate(0, 0, -in.RetentionDays)
+	for {
+		names, err := a.Store.ExpiredLakeObjects(ctx, before, 500)
+		if err != nil || len(names) == 0 {
+			return res, err
+		}
+		for _, name := range names {
+			if err := b.Delete(ctx, name); err != nil {
+				return res, err
+			}
+		}
+		if err := a.Store.LakeObjectsExpired(ctx, names); err != nil {
+			return res, err
+		}
+		res.ObjectsDeleted += len(names)
+		activity.RecordHeartbeat(ctx, res)
+	}
+}
+
+// EraseLake rewrites every object that names the erased person without their
+// lines (deleting an object left empty), after ErasePostgres recorded the
+// hashes of their identifiers and deleted their lines still in the spool. The
+// receipt's lake step counts the lines and objects. Done again, it finds
+// nothing left to rewrite.
+func (a *Lake) EraseLake(ctx context.Context, contactID string) (kith.ErasureStep, error) {
+	step := kith.ErasureStep{Store: kith.ErasureStoreLake, Removed: map[string]int64{}, At: a.Now().UTC()}
+	if a.Bucket == nil {
+		step.Note = "no lake configured"
+		return step, a.Store.RecordErasureStep(ctx, contactID, step)
+	}
+	keys, objects, err := a.Store.LakeErasure(ctx, contactID)
+	if err != nil {
+		return step, err
+	}
+	erased := map[string]bool{}
+	for _, k := range keys {
+		erased[k] = true
+	}
+	for _, name := range objects {
+		data, err := a.Bucket.Get(ctx, name)
+		if kith.ErrorCode(err) == kith.CodeNotFound {
+			if err := a.Store.LakeObjectRewritten(ctx, contactID, name, 0); err != nil {
+				return step, err
+			}
+			continue
+		}
+		if err != nil {
+			return step, err
+		}
+		lines, err := kith.DecodeLakeObject(data)
+		if err != nil {
+			return step, fmt.Errorf("erase from %s: %w", name, err)
+		}
+		kept := slices.DeleteFunc(lines, func(l kith.LakeLine) bool {
+			return slices.ContainsFunc(a.Hasher.AllLakeKeys(kith.LakeIdentifiers(l.Payload)), func(k string) bool { return erased[k] })
+		})
+		removed := len(lines) - len(kept)
+		if len(kept) == 0 {
+			err = a.Bucket.Delete(ctx, name)
+		} else if removed > 0 {
+			var out []byte
+			if out, err = kith.EncodeLakeObject(kept); err == nil {
+				err = a.Bucket.Put(ctx, name, out)
+			}
+		}
+		if err != nil {
+			return step, err
+		}
+		if err := a.Store.LakeObjectRewritten(ctx, contactID, name, len(kept)); err != nil {
+			return step, err
+		}
+		step.Removed["lines"] += int64(removed)
+		step.Removed["objects_rewritten"]++
+		activity.RecordHeartbeat(ctx, step)
+	}
+	return step, a.Store.RecordErasureStep(ctx, contactID, step)
+}

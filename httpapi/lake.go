@@ -1,0 +1,139 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"slices"
+
+	"github.com/kithhq/kith"
+)
+
+// lakeNote is what a request tells the raw lake: the body its handler read
+// (decompressed) and, where the status alone does not say it, the verdict.
+type lakeNote struct {
+	body    []byte
+	read    bool
+	verdict string
+	counts  map[string]int
+}
+
+type lakeNoteKey struct{}
+
+// keepForLake records the body a handler read, for the lake (a no-op on
+// routes the lake does not archive).
+func keepForLake(r *http.Request, body []byte) {
+	if n, ok := r.Context().Value(lakeNoteKey{}).(*lakeNote); ok {
+		n.body, n.read = body, true
+	}
+}
+
+// lakeVerdict sets the verdict and per-record counts of a payload of many
+// records (an events batch, a webhook delivery).
+func lakeVerdict(r *http.Request, verdict string, counts map[string]int) {
+	if n, ok := r.Context().Value(lakeNoteKey{}).(*lakeNote); ok {
+		n.verdict, n.counts = verdict, counts
+	}
+}
+
+// archived wraps a route whose payloads the raw lake keeps. The handler's
+// answer is held until the payload is in the spool (durable in PostgreSQL):
+// a sender told 2xx or 4xx can count on its payload being in the lake, and a
+// spool that cannot take it answers 503 (the sender retries; its retry is
+// archived as a duplicate). What an unauthenticated sender sent (401, 403) is
+// not kept, nor a body too large to read whole.
+func (s *Server) archived(src kith.LakeSource, h http.HandlerFunc) http.HandlerFunc {
+	if s.Lake == nil {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		note := &lakeNote{}
+		r = r.WithContext(context.WithValue(r.Context(), lakeNoteKey{}, note))
+		id := requestID()
+		w.Header().Set("X-Request-Id", id)
+		buf := &heldResponse{header: w.Header(), status: http.StatusOK}
+		received := s.Now().UTC()
+		h(buf, r)
+		if note.read && buf.status != http.StatusUnauthorized && buf.status != http.StatusForbidden && buf.status != http.StatusRequestEntityTooLarge {
+			line := kith.LakeLine{ReceivedAt: received, Source: src, RequestID: id, Ref: lakeRef(r), Payload: kith.RawPayload(note.body), Counts: note.counts}
+			line.Verdict, line.Codes = verdictOf(buf.status, buf.body.Bytes(), note.verdict)
+			// The sender may give up; the line is still written before the answer.
+			if err := s.Lake.SpoolLines(context.WithoutCancel(r.Context()), []kith.LakeLine{line}); err != nil {
+				s.internal(w, r, err)
+				return
+			}
+		}
+		buf.flush(w)
+	}
+}
+
+// lakeRef is what a request names within its source: the form, the CRM.
+func lakeRef(r *http.Request) string {
+	for _, k := range []string{"form", "provider"} {
+		if v := r.PathValue(k); v != "" {
+			return v
+		}
+	}
+	return r.URL.Path
+}
+
+// verdictOf reads the verdict from the answer: the handler's own when it set
+// one, else 2xx accepted, 5xx (and 429) failed, any other refusal quarantined
+// with the error's code and its violations' codes.
+func verdictOf(status int, body []byte, set string) (string, []string) {
+	switch {
+	case set != "":
+		return set, nil
+	case status < 300:
+		return kith.VerdictAccepted, nil
+	case status >= 500 || status == http.StatusTooManyRequests:
+		return kith.VerdictFailed, nil
+	}
+	var e errorBody
+	json.Unmarshal(body, &e)
+	codes := []string{}
+	if e.Error.Code != "" {
+		codes = append(codes, e.Error.Code)
+	}
+	for _, v := range e.Error.Violations {
+		if !slices.Contains(codes, v.Code) {
+			codes = append(codes, v.Code)
+		}
+	}
+	return kith.VerdictQuarantined, codes
+}
+
+func requestID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// heldResponse holds a handler's answer until the lake has its payload.
+type heldResponse struct {
+	header http.Header
+	status int
+	wrote  bool
+	body   bytes.Buffer
+}
+
+func (h *heldResponse) Header() http.Header { return h.header }
+
+func (h *heldResponse) WriteHeader(status int) {
+	if !h.wrote {
+		h.status, h.wrote = status, true
+	}
+}
+
+func (h *heldResponse) Write(b []byte) (int, error) {
+	h.wrote = true
+	return h.body.Write(b)
+}
+
+func (h *heldResponse) flush(w http.ResponseWriter) {
+	w.WriteHeader(h.status)
+	w.Write(h.body.Bytes())
+}

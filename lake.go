@@ -1,0 +1,299 @@
+package kith
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// LakeSource names a stream of inbound payloads in the raw lake: the first
+// path segment of its objects (raw/<source>/dt=…/hr=…/…).
+type LakeSource string
+
+// The sources the lake archives.
+const (
+	LakeTracking   LakeSource = "tracking"    // events API requests (track, identify, batch …)
+	LakeForms      LakeSource = "forms"       // form submissions
+	LakeCRMWebhook LakeSource = "crm_webhook" // CRM webhook deliveries
+	LakeCRMObject  LakeSource = "crm_object"  // CRM objects a sync fetched
+	LakeESP        LakeSource = "esp_webhook" // ESP event webhook deliveries
+	LakeImport     LakeSource = "import"      // rows of imported files
+)
+
+// LakeSources are every source, in the order the docs list them.
+var LakeSources = []LakeSource{LakeTracking, LakeForms, LakeCRMWebhook, LakeCRMObject, LakeESP, LakeImport}
+
+// ParseLakeSource reads a source name.
+func ParseLakeSource(s string) (LakeSource, bool) {
+	src := LakeSource(s)
+	return src, slices.Contains(LakeSources, src)
+}
+
+// Verdicts: what Kith did with a payload.
+const (
+	VerdictAccepted    = "accepted"
+	VerdictDuplicate   = "duplicate"   // received before (same ids): changed nothing
+	VerdictQuarantined = "quarantined" // kept in quarantine with Codes
+	VerdictFailed      = "failed"      // Kith could not take it then (5xx); the sender retries
+)
+
+// LakeLine is one line of the raw lake: a payload as it arrived, with when,
+// from where, under which request, and what Kith made of it.
+type LakeLine struct {
+	ReceivedAt time.Time  `json:"received_at"`
+	Source     LakeSource `json:"source"`
+	// RequestID is the HTTP request's id (X-Request-Id), the import's id or the
+	// CRM sync's page; Ref the record's own reference within it (an import row,
+	// a CRM object id, the route of a request).
+	RequestID string `json:"request_id"`
+	Ref       string `json:"ref,omitempty"`
+	Verdict   string `json:"verdict"`
+	// Codes are the violation codes of a quarantined or refused payload.
+	Codes []string `json:"codes,omitempty"`
+	// Counts break a payload of many records (an events batch) down by verdict.
+	Counts map[string]int `json:"counts,omitempty"`
+	// Payload is the body as received: JSON as it was sent, anything else (a
+	// form post, a body that is not JSON) as one JSON string.
+	Payload json.RawMessage `json:"payload"`
+	// SpoolKey names a line its writer may write again (a retried import
+	// batch or CRM page): the second write is a no-op. Not archived.
+	SpoolKey string `json:"-"`
+}
+
+// RawPayload makes a line's payload of a body: JSON stays as it was sent
+// (compacted), anything else becomes a JSON string of its text.
+func RawPayload(body []byte) json.RawMessage {
+	var buf bytes.Buffer
+	if utf8.Valid(body) && json.Valid(body) && json.Compact(&buf, body) == nil {
+		return buf.Bytes()
+	}
+	b, _ := json.Marshal(strings.ToValidUTF8(string(body), "\uFFFD"))
+	return b
+}
+
+// LakeSpool is the durable queue of lines waiting for the lake. Writers add
+// lines on the request path; the LakeArchive workflow seals them into objects,
+// uploads them and marks them archived.
+type LakeSpool interface {
+	// SpoolLines keeps lines until they are archived.
+	SpoolLines(ctx context.Context, lines []LakeLine) error
+}
+
+// LakeStore is what archiving, expiring, erasing and replaying the lake read
+// and write in PostgreSQL.
+type LakeStore interface {
+	LakeSpool
+	// SealLakeObject assigns the oldest waiting lines of one source and hour (at
+	// most maxLines, maxBytes of payload) to a new object and returns it, or
+	// ok false when nothing waits. An object sealed before but not uploaded (a
+	// crashed attempt) is returned first, with the same lines.
+	SealLakeObject(ctx context.Context, maxLines, maxBytes int) (obj LakeObject, ok bool, err error)
+	// LakeObjectLines returns the lines sealed into an object, in spool order.
+	LakeObjectLines(ctx context.Context, name string) ([]LakeLine, error)
+	// LakeObjectUploaded marks an object and its lines archived.
+	LakeObjectUploaded(ctx context.Context, name string, bytes int64) error
+	// TrimLakeSpool deletes lines archived before t and returns how many.
+	TrimLakeSpool(ctx context.Context, before time.Time) (int64, error)
+	// ExpiredLakeObjects names up to limit uploaded objects of hours before t.
+	ExpiredLakeObjects(ctx context.Context, before time.Time, limit int) ([]string, error)
+	// LakeObjectsExpired forgets objects retention deleted.
+	LakeObjectsExpired(ctx context.Context, names []string) error
+	// LakeErasure returns the keyed hashes of the erased person's identifiers
+	// (recorded by ErasePostgres) and the archived objects that name any.
+	LakeErasure(ctx context.Context, contactID string) (keys []string, objects []string, err error)
+	// LakeObjectRewritten records that an erasure rewrote an object without the
+	// person's lines (lines left; 0 when the object was deleted).
+	LakeObjectRewritten(ctx context.Context, contactID, name string, lines int) error
+	// RecordErasureStep adds the lake's step to an erasure's receipt.
+	RecordErasureStep(ctx context.Context, contactID string, step ErasureStep) error
+}
+
+// LakeObject is one object of the lake: a bounded run of one source's lines
+// received in one hour.
+type LakeObject struct {
+	Name   string     `json:"name"`
+	Source LakeSource `json:"source"`
+	Hour   time.Time  `json:"hour"`
+	Lines  int        `json:"lines"`
+}
+
+// LakeBucket is the object store the lake lives in (GCS, or its emulator).
+type LakeBucket interface {
+	// Put writes an object whole, replacing one of the same name.
+	Put(ctx context.Context, name string, data []byte) error
+	// Get reads an object; an error with CodeNotFound when there is none.
+	Get(ctx context.Context, name string) ([]byte, error)
+	// List names the objects under prefix, in name order.
+	List(ctx context.Context, prefix string) ([]string, error)
+	// Delete removes an object; a missing one is not an error.
+	Delete(ctx context.Context, name string) error
+}
+
+// LakeObjectName is the deterministic name of an object: its source, day and
+// hour (Hive partitions, so BigQuery external tables prune by them) and the
+// spool id of its first line, so a retried upload replaces, never doubles.
+func LakeObjectName(src LakeSource, hour time.Time, firstID int64) string {
+	h := hour.UTC()
+	return fmt.Sprintf("raw/%s/dt=%s/hr=%02d/%020d.ndjson.gz", src, h.Format(time.DateOnly), h.Hour(), firstID)
+}
+
+// LakePrefix is the prefix of one source's objects of one day.
+func LakePrefix(src LakeSource, day time.Time) string {
+	return fmt.Sprintf("raw/%s/dt=%s/", src, day.UTC().Format(time.DateOnly))
+}
+
+// LakeObjectDay reads the partition day of an object's name.
+func LakeObjectDay(name string) (time.Time, bool) {
+	_, rest, ok := strings.Cut(name, "/dt=")
+	if !ok || len(rest) < 10 {
+		return time.Time{}, false
+	}
+	d, err := time.Parse(time.DateOnly, rest[:10])
+	return d, err == nil
+}
+
+// EncodeLakeObject writes lines as gzipped newline-delimited JSON.
+func EncodeLakeObject(lines []LakeLine) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	enc := json.NewEncoder(zw)
+	enc.SetEscapeHTML(false)
+	for _, l := range lines {
+		if err := enc.Encode(l); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// DecodeLakeObject reads the lines of an object EncodeLakeObject wrote.
+func DecodeLakeObject(data []byte) ([]LakeLine, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("lake object is not gzip: %w", err)
+	}
+	var out []LakeLine
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for n := 1; sc.Scan(); n++ {
+		var l LakeLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			return nil, fmt.Errorf("lake object line %d: %w", n, err)
+		}
+		out = append(out, l)
+	}
+	if err := sc.Err(); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return out, nil
+}
+
+// lakeEmail finds addresses anywhere in a payload, however it is wrapped
+// (a display name, mailto:, a CSV cell).
+var lakeEmail = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
+
+// lakeIDFields are payload fields whose values identify a person in every
+// source's wire format: tracking ids, CRM object ids, phones.
+var lakeIDFields = map[string]bool{
+	"anonymousid": true, "anonymous_id": true, "userid": true, "user_id": true,
+	"phone": true, "mobilephone": true, "mobile_phone": true, "phone_number": true,
+}
+
+// LakeIdentifiers are the values in a line's payload an erasure looks for:
+// every email address in it (lower-cased) and the values of identifier fields
+// (anonymous and user ids as they are, phones as their digits). They are kept
+// only as keyed hashes (LakeKeys).
+func LakeIdentifiers(payload []byte) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	for _, m := range lakeEmail.FindAll(payload, -1) {
+		add(strings.ToLower(string(m)))
+	}
+	var v any
+	if json.Unmarshal(payload, &v) == nil {
+		walkIdentifiers(v, "", add)
+	}
+	return out
+}
+
+func walkIdentifiers(v any, key string, add func(string)) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			walkIdentifiers(x, strings.ToLower(k), add)
+		}
+	case []any:
+		for _, x := range t {
+			walkIdentifiers(x, key, add)
+		}
+	case string:
+		if !lakeIDFields[key] {
+			return
+		}
+		if strings.Contains(key, "phone") {
+			add(PhoneDigits(t))
+			return
+		}
+		add(t)
+	case float64:
+		if lakeIDFields[key] {
+			add(fmt.Sprint(t))
+		}
+	}
+}
+
+// PhoneDigits are a phone's digits when it has enough to name one person (8
+// or more), else "": how the lake and an erasure compare phones.
+func PhoneDigits(v string) string {
+	var b strings.Builder
+	for _, r := range v {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() < 8 {
+		return ""
+	}
+	return b.String()
+}
+
+// LakeKeys are the keyed hashes of identifiers (LakeIdentifiers) with the
+// first key: what the spool and the object index keep.
+func (h IdentityHasher) LakeKeys(identifiers []string) []string {
+	if len(h.Keys) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(identifiers))
+	for _, v := range identifiers {
+		out = append(out, h.Hashes(Identity{Kind: "lake", Value: v})[0])
+	}
+	return out
+}
+
+// AllLakeKeys are the hashes of identifiers under every key (the current and
+// the older ones): what an erasure looks for.
+func (h IdentityHasher) AllLakeKeys(identifiers []string) []string {
+	var out []string
+	for _, v := range identifiers {
+		out = append(out, h.Hashes(Identity{Kind: "lake", Value: v})...)
+	}
+	return out
+}
