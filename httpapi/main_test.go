@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -12,7 +13,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +34,7 @@ import (
 	"github.com/kithhq/kith/esp"
 	"github.com/kithhq/kith/esp/espsim"
 	"github.com/kithhq/kith/httpapi"
+	"github.com/kithhq/kith/lake"
 	"github.com/kithhq/kith/postgres"
 	"github.com/kithhq/kith/quality"
 	"github.com/kithhq/kith/schemas"
@@ -50,7 +54,7 @@ const (
 var testLinkKey = []byte("a test key of at least thirty-two bytes")
 
 func TestMain(m *testing.M) {
-	os.Exit(devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true}, &stack))
+	os.Exit(devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true, GCS: true}, &stack))
 }
 
 // kithEnv is the API served over HTTP with a worker, on a database of its own and
@@ -64,6 +68,70 @@ type kithEnv struct {
 	API    *httpapi.Server
 	// Service is the contact service the API runs on.
 	Service *workflows.ContactService
+	// Lake is the env's raw lake bucket (on fake-gcs-server); LakeActs its
+	// activities, as the worker runs them.
+	Lake     *lake.Bucket
+	LakeActs *activities.Lake
+	// Received are the POST bodies the API was sent (decompressed) and its
+	// answers' statuses, in order: what the lake must hold.
+	Received *receivedLog
+}
+
+// receivedLog records what the API received.
+type receivedLog struct {
+	mu   sync.Mutex
+	reqs []receivedRequest
+}
+
+type receivedRequest struct {
+	Path   string
+	Body   []byte
+	Status int
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (l *receivedLog) serve(h http.Handler, w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		h.ServeHTTP(w, r)
+		return
+	}
+	raw, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	body := raw
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		if zr, err := gzip.NewReader(bytes.NewReader(raw)); err == nil {
+			body, _ = io.ReadAll(zr)
+		}
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	h.ServeHTTP(rec, r)
+	l.mu.Lock()
+	l.reqs = append(l.reqs, receivedRequest{Path: r.URL.Path, Body: body, Status: rec.status})
+	l.mu.Unlock()
+}
+
+func (l *receivedLog) all() []receivedRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reqs)
 }
 
 // unsubscribeToken is the signed token of an unsubscribe link for the contact.
@@ -94,7 +162,10 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	t.Cleanup(tc.Close)
 
 	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	received := &receivedLog{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.serve(handler, w, r)
+	}))
 	t.Cleanup(srv.Close)
 
 	sim := crmsim.New("sim-token", "sim-secret", 50, 1)
@@ -110,6 +181,18 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	if err != nil {
 		t.Fatal(err)
 	}
+	bucket, err := lake.Open(ctx, fmt.Sprintf("api-%d-%d", os.Getpid(), dbSeq.Load()), s.GCS.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	hasher := kith.IdentityHasher{Keys: [][]byte{testLinkKey}}
+	crmActs := &activities.CRM{Store: store, Now: time.Now, Lake: store, Clients: map[string]kith.CRM{
+		"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
+		"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},
+	}}
+	lakeActs := &activities.Lake{Store: store, Bucket: bucket, Hasher: hasher, Now: time.Now,
+		Replay: &activities.Replayer{Store: store, CRM: crmActs}}
 	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors(), MaxConcurrentWorkflowTaskPollers: 8})
 	notifier := &workflows.ContactService{Client: tc, Input: input}
 	workflows.Register(w, workflows.Activities{
@@ -123,10 +206,8 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 			PurposeFields: triggers.Policy.PurposeFields, Form: forms["profile"], Links: kith.Signer{Key: testLinkKey}, PublicURL: srv.URL, Now: time.Now},
 		Privacy:   &activities.Privacy{Store: store, Temporal: tc, Namespace: s.Temporal.Namespace},
 		Retention: &activities.Retention{Store: store, Events: testEventRetention, Now: time.Now},
-		CRM: &activities.CRM{Store: store, Now: time.Now, Clients: map[string]kith.CRM{
-			"hubspot": &crm.HubSpot{BaseURL: simSrv.URL, Token: "sim-token"},
-			"locked":  &crm.HubSpot{BaseURL: simSrv.URL, Token: "revoked-token"},
-		}},
+		CRM:       crmActs,
+		Lake:      lakeActs,
 	})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -155,9 +236,10 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Reviews:  store,
 		Replays:  &workflows.Deliveries{Client: tc, Store: store},
 		Unmerges: contacts,
+		Lake:     store,
 	}
 	handler = api.Handler()
-	return &kithEnv{URL: srv.URL, Sim: sim, ESP: espSim, Store: store, Client: tc, API: api, Service: contacts}
+	return &kithEnv{URL: srv.URL, Sim: sim, ESP: espSim, Store: store, Client: tc, API: api, Service: contacts, Lake: bucket, LakeActs: lakeActs, Received: received}
 }
 
 type quietLogger struct{}

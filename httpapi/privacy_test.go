@@ -140,6 +140,13 @@ func TestErasureRemovesThePersonEverywhere(t *testing.T) {
 	}
 	crmEmail := crmContact.Fields[kith.FieldEmail].Value
 
+	// The raw lake holds what they sent (the form, the identify, the CRM
+	// contact as fetched) before the erasure.
+	k.archiveLake(t, 0)
+	if held := k.lakeHolds(t, email, crmEmail); len(held) < 2 {
+		t.Fatalf("the lake holds %v before the erasure: the check below would prove nothing", held)
+	}
+
 	// Without an admin key: 401, nothing starts.
 	req, _ := http.NewRequest("POST", k.URL+"/v1/privacy/erasures", strings.NewReader(`{"contact_id":"`+id+`"}`))
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
@@ -157,7 +164,7 @@ func TestErasureRemovesThePersonEverywhere(t *testing.T) {
 	for _, s := range receipt["steps"].([]any) {
 		stores[s.(map[string]any)["store"].(string)] = true
 	}
-	for _, s := range []string{kith.ErasureStorePostgres, kith.ErasureStoreBigQuery, kith.ErasureStoreTemporal} {
+	for _, s := range []string{kith.ErasureStorePostgres, kith.ErasureStoreBigQuery, kith.ErasureStoreTemporal, kith.ErasureStoreLake} {
 		if !stores[s] {
 			t.Errorf("the receipt has no %s step: %v", s, receipt)
 		}
@@ -212,6 +219,18 @@ func TestErasureRemovesThePersonEverywhere(t *testing.T) {
 	}
 	if found := k.rowsNaming(t, email, crmEmail); len(found) > 0 {
 		t.Errorf("after the attempts to come back, PostgreSQL names them: %v", found)
+	}
+	// Nor does the lake, after the attempts to come back were archived too.
+	k.archiveLake(t, 0)
+	if held := k.lakeHolds(t, email, first, last, crmEmail, anon, "user-"+id); len(held) > 0 {
+		t.Errorf("the lake still names them: %v", held)
+	}
+	for _, s := range receipt["steps"].([]any) {
+		if step := s.(map[string]any); step["store"] == kith.ErasureStoreLake {
+			if removed, _ := step["removed"].(map[string]any)["lines"].(float64); removed < 3 {
+				t.Errorf("the lake step removed %v lines, want the form, the identify and the track call at least: %v", removed, step)
+			}
+		}
 	}
 	var byPath map[string]int
 	var raw []byte
