@@ -47,7 +47,7 @@ func run(m *testing.M) int {
 		}
 	}
 	bins = dir
-	return devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true, BigQuery: true}, &stack)
+	return devstack.TestMain(m, devstack.Options{Postgres: true, Temporal: true, BigQuery: true, GCS: true}, &stack)
 }
 
 // env is one test's world: its own database and BigQuery dataset, the shared
@@ -106,6 +106,14 @@ func newEnvFrom(t testing.TB, template, suffix string) *env {
 	}
 	t.Cleanup(func() { e.store.Close() })
 	return e
+}
+
+// withLake gives the env's processes a raw lake: a bucket of its own on the
+// shared fake-gcs-server.
+func (e *env) withLake() string {
+	bucket := strings.Trim(strings.ReplaceAll(e.name, "_", "-"), "-") // a bucket name ends with a letter or digit
+	e.vars = append(e.vars, "STORAGE_EMULATOR_HOST="+stack.GCS.Host, "KITH_LAKE_BUCKET="+bucket)
+	return bucket
 }
 
 func (e *env) cmd(name string, args ...string) *exec.Cmd {

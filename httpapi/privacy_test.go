@@ -250,5 +250,5 @@ func TestErasureRemovesThePersonEverywhere(t *testing.T) {
 	if code != 200 || second["completed_at"] != receipt["completed_at"] {
 		t.Errorf("a second erasure answered %d %v, want 200 and the first receipt (%v)", code, second["completed_at"], receipt["completed_at"])
 	}
-	recordHistory(t, k, workflows.ErasureWorkflowID(id), "", "erasure.json")
+	recordHistory(t, k, workflows.ErasureWorkflowID(id), "", "erasure_lake.json")
 }

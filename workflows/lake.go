@@ -34,7 +34,7 @@ type LakeArchiveResult struct {
 // never ends the run, and a worker without a bucket is told at once.
 var lakeOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 6 * time.Hour,
-	HeartbeatTimeout:    2 * time.Minute,
+	HeartbeatTimeout:    30 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 		NonRetryableErrorTypes: []string{activities.ErrLakeNotConfigured, activities.ErrReplayRefused}},
 }
