@@ -48,11 +48,17 @@ type LakeArchiveInput struct {
 	MaxBytes int `json:"max_bytes,omitempty"`
 }
 
-// LakeArchiveResult counts what an archive run wrote; it is also its heartbeat.
+// LakeArchiveResult counts what an archive run wrote, and where its time went
+// (milliseconds by step: sealing and reading lines in PostgreSQL, encoding,
+// uploading); it is also its heartbeat, which the Temporal UI shows.
 type LakeArchiveResult struct {
-	Objects int   `json:"objects"`
-	Lines   int   `json:"lines"`
-	Bytes   int64 `json:"bytes"`
+	Objects  int   `json:"objects"`
+	Lines    int   `json:"lines"`
+	Bytes    int64 `json:"bytes"`
+	SealMS   int64 `json:"seal_ms"`
+	ReadMS   int64 `json:"read_ms"`
+	EncodeMS int64 `json:"encode_ms"`
+	UploadMS int64 `json:"upload_ms"`
 }
 
 // ArchiveSpool writes the spool to the bucket until nothing waits. Each
@@ -77,24 +83,32 @@ func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchi
 		activity.GetHeartbeatDetails(ctx, &res)
 	}
 	for {
+		t0 := time.Now()
 		obj, ok, err := a.Store.SealLakeObject(ctx, maxLines, maxBytes)
 		if err != nil || !ok {
 			return res, err
 		}
+		t1 := time.Now()
 		lines, err := a.Store.LakeObjectLines(ctx, obj.Name)
 		if err != nil {
 			return res, err
 		}
+		t2 := time.Now()
 		data, err := kith.EncodeLakeObject(lines)
 		if err != nil {
 			return res, err
 		}
+		t3 := time.Now()
 		if err := b.Put(ctx, obj.Name, data); err != nil {
 			return res, err
 		}
 		if err := a.Store.LakeObjectUploaded(ctx, obj.Name, int64(len(data))); err != nil {
 			return res, err
 		}
+		res.SealMS += t1.Sub(t0).Milliseconds()
+		res.ReadMS += t2.Sub(t1).Milliseconds()
+		res.EncodeMS += t3.Sub(t2).Milliseconds()
+		res.UploadMS += time.Since(t3).Milliseconds()
 		res.Objects, res.Lines, res.Bytes = res.Objects+1, res.Lines+len(lines), res.Bytes+int64(len(data))
 		activity.RecordHeartbeat(ctx, res)
 		if err := ctx.Err(); err != nil {

@@ -1,9 +1,11 @@
 -- The raw lake's spool: every inbound payload as it arrived, kept here (on the
 -- request path, durable before the sender is answered) until the LakeArchive
--- workflow has written it to the bucket. A line belongs to one object once
--- sealed (object), and is archived once that object is uploaded (archived_at);
--- archived lines are trimmed. keys are keyed hashes of the identifiers in the
--- payload, so an erasure finds the person's lines without reading payloads.
+-- workflow has written it to the bucket. Lines are never updated: an object is
+-- a range of one partition's (source, UTC hour) spool ids, sealed under an
+-- exclusive advisory lock that every spool insert holds shared, so no line can
+-- commit into a range after it was sealed. keys are keyed hashes of the
+-- identifiers in the payload, so an erasure finds the person's lines without
+-- reading payloads (it scans the spool, which holds about a day).
 CREATE TABLE lake_spool (
     id          bigserial PRIMARY KEY,
     source      text        NOT NULL,
@@ -18,14 +20,25 @@ CREATE TABLE lake_spool (
     keys        text[]      NOT NULL DEFAULT '{}',
     -- A line written again by a retried batch (an import batch, a CRM page) is
     -- the same line: its writer names it, and the second write is a no-op.
-    dedup_key   text UNIQUE,
-    object      text,
-    archived_at timestamptz
+    dedup_key   text
 );
-CREATE INDEX lake_spool_waiting ON lake_spool (source, hour, id) WHERE object IS NULL;
-CREATE INDEX lake_spool_object ON lake_spool (object, id) WHERE object IS NOT NULL;
-CREATE INDEX lake_spool_archived ON lake_spool (archived_at) WHERE archived_at IS NOT NULL;
-CREATE INDEX lake_spool_keys ON lake_spool USING gin (keys);
+CREATE INDEX lake_spool_partition ON lake_spool (source, hour, id);
+CREATE UNIQUE INDEX lake_spool_dedup ON lake_spool (dedup_key) WHERE dedup_key IS NOT NULL;
+
+-- The partitions with lines in the spool and how far each is sealed, and how
+-- far the sealer has looked for new partitions (every spool id up to scanned
+-- has its partition here).
+CREATE TABLE lake_partitions (
+    source    text        NOT NULL,
+    hour      timestamptz NOT NULL,
+    sealed_to bigint      NOT NULL DEFAULT 0,
+    PRIMARY KEY (source, hour)
+);
+CREATE TABLE lake_cursor (
+    one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+    scanned bigint  NOT NULL
+);
+INSERT INTO lake_cursor (scanned) VALUES (0);
 
 -- The objects written, and the identifier hashes each holds: erasure rewrites
 -- only the objects that name the person, retention deletes by day.
@@ -33,6 +46,8 @@ CREATE TABLE lake_objects (
     name        text PRIMARY KEY,
     source      text        NOT NULL,
     hour        timestamptz NOT NULL,
+    first_id    bigint      NOT NULL, -- the spool ids of its partition it holds
+    last_id     bigint      NOT NULL,
     lines       int         NOT NULL,
     bytes       bigint,
     sealed_at   timestamptz NOT NULL DEFAULT now(),
