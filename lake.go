@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -251,7 +252,8 @@ var lakeIDFields = map[string]bool{
 }
 
 // LakeIdentifiers are the values in a line's payload an erasure looks for:
-// every email address in it (lower-cased) and the values of identifier fields
+// every email address in it (lower-cased, found in every string however it is
+// wrapped or disguised, see lakeEmails) and the values of identifier fields
 // (anonymous and user ids as they are, phones as their digits). They are kept
 // only as keyed hashes (LakeKeys).
 func LakeIdentifiers(payload []byte) []string {
@@ -263,14 +265,34 @@ func LakeIdentifiers(payload []byte) []string {
 			out = append(out, v)
 		}
 	}
-	for _, m := range lakeEmail.FindAll(payload, -1) {
-		add(strings.ToLower(string(m)))
-	}
 	var v any
-	if json.Unmarshal(payload, &v) == nil {
-		walkIdentifiers(v, "", add)
+	if json.Unmarshal(payload, &v) != nil {
+		v = string(payload)
 	}
+	walkIdentifiers(v, "", add)
 	return out
+}
+
+// lakeAt are the ways people and exports disguise an @.
+var lakeAt = strings.NewReplacer("%40", "@", "&#64;", "@", "＠", "@")
+
+// lakeEmails adds the addresses in one string: invisible characters (zero-width
+// spaces, soft hyphens, a BOM) removed and encoded @s decoded first, as the
+// email repair reads them, so an address Kith stored clean is found in the
+// payload it was repaired from.
+func lakeEmails(s string, add func(string)) {
+	if !strings.ContainsAny(s, "@%&＠") {
+		return
+	}
+	s = lakeAt.Replace(strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, s))
+	for _, m := range lakeEmail.FindAllString(s, -1) {
+		add(strings.ToLower(m))
+	}
 }
 
 func walkIdentifiers(v any, key string, add func(string)) {
@@ -284,6 +306,7 @@ func walkIdentifiers(v any, key string, add func(string)) {
 			walkIdentifiers(x, key, add)
 		}
 	case string:
+		lakeEmails(t, add)
 		if !lakeIDFields[key] {
 			return
 		}

@@ -59,6 +59,8 @@ func TestLakeIdentifiersFindThePersonInEverySourcesShape(t *testing.T) {
 		{`{"record":{"Phone":"+47 412 34 567","Email":"c@y.example"}}`, []string{"c@y.example", "4741234567"}},
 		{`{"record":{"phone":"12"}}`, nil},
 		{`"not json: d@z.example"`, []string{"d@z.example"}},
+		{"not json at all: e@z.example", []string{"e@z.example"}},
+		{`{"record":{"email":"Ada.Lovelace\u200b@Example.com"},"note":"ping ada%40example.org"}`, []string{"ada.lovelace@example.com", "ada@example.org"}},
 	} {
 		got := kith.LakeIdentifiers([]byte(tc.payload))
 		for _, w := range tc.want {

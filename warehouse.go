@@ -88,4 +88,7 @@ type WarehouseEraser interface {
 	// DetachOrders clears the contact of the orders of the given contacts and
 	// returns how many there were.
 	DetachOrders(ctx context.Context, contactIDs []string) (int64, error)
+	// DropLakeTables drops the scratch tables loaded from the raw lake (they
+	// hold raw payloads, the person's among them) and returns how many.
+	DropLakeTables(ctx context.Context) (int64, error)
 }

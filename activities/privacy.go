@@ -92,6 +92,11 @@ func (a *Privacy) EraseWarehouse(ctx context.Context, contactID string) (kith.Er
 		}
 		step.Detached["fact_order"] = n
 	}
+	if n, err := a.Warehouse.DropLakeTables(ctx); err != nil {
+		return step, err
+	} else if n > 0 {
+		step.Removed["lake_scratch_tables"] = n
+	}
 	for _, table := range kith.SortedKeys(pending) {
 		n, err := a.Warehouse.EraseRows(ctx, table, pending[table])
 		if err != nil {

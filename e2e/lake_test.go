@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"cloud.google.com/go/bigquery"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/api/option"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/lake"
@@ -164,6 +167,10 @@ func recordRun(t *testing.T, workflowType, name string) {
 func TestLakeReplayAcceptsWhatTheNewRuleRepairs(t *testing.T) {
 	e := newEnv(t)
 	bucket := e.withLake()
+	// A link key: identifiers are hashed with it (the spool's keys, an erasure).
+	linkKey := []byte("this is a test link key of 32 bytes")
+	e.vars = append(e.vars, "KITH_LINK_KEY="+base64.StdEncoding.EncodeToString(linkKey))
+	e.store.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{linkKey}})
 	path := writeRows(t, 6) // rows 1-6: accepted
 	e.startWorker()
 	if out, err := e.cmd("starter", "import", path).CombinedOutput(); err != nil {
@@ -242,5 +249,31 @@ func TestLakeReplayAcceptsWhatTheNewRuleRepairs(t *testing.T) {
 	out, err = e.cmd("starter", "lake", "load", "--source", "import", "--dt", day).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "loaded 7 lines") {
 		t.Fatalf("starter lake load: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	bq, err := bigquery.NewClient(ctx, stack.BigQuery.Project, option.WithEndpoint(stack.BigQuery.Endpoint()), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bq.Close()
+	scratch := bq.Dataset(e.dataset + "_raw").Table("lake_import_" + strings.ReplaceAll(day, "-", ""))
+	if _, err := scratch.Metadata(ctx); err != nil {
+		t.Fatalf("the scratch table: %v", err)
+	}
+	// An erasure drops the scratch tables: they hold raw payloads.
+	var ada string
+	e.store.DB().Get(&ada, `SELECT id::text FROM contacts WHERE lower(email) = 'ada.lovelace@example.com'`)
+	if out, err := e.cmd("starter", "erase", ada).CombinedOutput(); err != nil || !strings.Contains(string(out), "lake") {
+		t.Fatalf("starter erase: %v\n%s", err, out)
+	}
+	if _, err := scratch.Metadata(ctx); err == nil {
+		t.Error("the scratch table of raw payloads outlived an erasure")
+	}
+	for name, lines := range lakeLines(t, bucket) {
+		for _, l := range lines {
+			if strings.Contains(strings.ToLower(string(l.Payload)), "lovelace") {
+				t.Errorf("%s still holds the erased person's row", name)
+			}
+		}
 	}
 }

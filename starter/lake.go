@@ -136,8 +136,8 @@ func runLakePartition(ctx context.Context, cmd string, args []string, e env) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "loaded %d lines from %d objects into %s (a scratch table: it expires in a day)\n", n, len(names), bq.Table(table))
-	fmt.Fprintf(e.stdout, "try: SELECT verdict, count(*) FROM %s GROUP BY verdict\n", bq.Table(table))
+	fmt.Fprintf(e.stdout, "loaded %d lines from %d objects into %s (a scratch table of raw payloads: it expires in a day, and an erasure drops it)\n", n, len(names), bq.LakeTableName(table))
+	fmt.Fprintf(e.stdout, "try: SELECT verdict, count(*) FROM %s GROUP BY verdict\n", bq.LakeTableName(table))
 	return nil
 }
 

@@ -382,6 +382,11 @@ func (w *Warehouse) dml(ctx context.Context, table, where, stmt string, keys []s
 	if len(keys) == 0 {
 		return 0, nil
 	}
+	if _, err := w.bq.Dataset(w.dataset).Table(table).Metadata(ctx); isStatus(err, http.StatusNotFound) {
+		return 0, nil // never loaded (an erasure before the first load): nothing there
+	} else if err != nil {
+		return 0, fmt.Errorf("look up %s: %w", table, err)
+	}
 	params := []bigquery.QueryParameter{{Name: "keys", Value: keys}}
 	q := w.bq.Query(fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", w.Table(table), where))
 	q.Parameters = params
