@@ -31,6 +31,18 @@ func (c ContactInput) Identity() Identity {
 	return Identity{Kind: IdentityRecord, Value: c.Key}
 }
 
+// RecordValues are an input's values as its source record keeps them: the
+// non-empty values it gave (not the imputed ones).
+func RecordValues(fields map[Field]Value) map[Field]string {
+	values := make(map[Field]string, len(fields))
+	for f, v := range fields {
+		if v.Value != "" && !v.Imputed {
+			values[f] = v.Value
+		}
+	}
+	return values
+}
+
 // RecordProvenance is where an input record came from: the provenance of its
 // first field (in ProfileFields order) that names its source record (a Ref).
 func RecordProvenance(fields map[Field]Value) Provenance {

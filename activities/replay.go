@@ -33,12 +33,17 @@ type ReplayStore interface {
 	kith.ContactStore
 	ContactIDFor(ctx context.Context, id kith.Identity) (string, error)
 	StoreCRMObject(ctx context.Context, obj kith.CRMObject, contact kith.ContactInput) ([]string, error)
+	SourceRecord(ctx context.Context, src kith.Source, ref string) (map[kith.Field]string, bool, error)
 }
 
 // Replayer re-runs archived records through today's standardization and
-// identity rules. It writes with each record's original provenance (source
-// reference and observation time), so a replay that finds nothing new
-// changes nothing, and a second replay changes nothing either.
+// identity rules. A record that today's rules read as its stored source
+// record holds (the same values) changes nothing: its observation was applied
+// when it arrived, and applying it again would undo what came after (a
+// merge's survivorship, a newer source). A record read differently (a value
+// repaired, one refused then and accepted now) is written with its original
+// provenance (source reference and observation time), so a second replay
+// finds it stored and changes nothing.
 type Replayer struct {
 	Store ReplayStore
 	// CRM standardizes CRM objects as a sync does.
@@ -263,6 +268,10 @@ func (r *Replayer) importRow(ctx context.Context, l kith.LakeLine, now time.Time
 	if c.Fields == nil {
 		return out, nil
 	}
+	if same, err := r.readAsStored(ctx, kith.SourceImport, l.Ref, c.Fields); err != nil || same {
+		out.result.Unchanged = 1
+		return out, err
+	}
 	if out.result, err = r.Store.UpsertContacts(ctx, []kith.ContactInput{c}); err != nil {
 		return out, err
 	}
@@ -283,6 +292,12 @@ func (r *Replayer) crmObject(ctx context.Context, l kith.LakeLine, now time.Time
 	crm.Now = func() time.Time { return now }
 	in, q := crm.standardize(obj)
 	out := replayed{accepted: q == nil, repaired: len(in.Findings)}
+	if p := kith.RecordProvenance(in.Fields); p.Ref != "" {
+		if same, err := r.readAsStored(ctx, kith.SourceCRM, p.Ref, in.Fields); err != nil || same {
+			out.result.Unchanged = 1
+			return out, err
+		}
+	}
 	ident := kith.Identity{Kind: kith.IdentityCRM, Namespace: obj.Provider, Value: obj.ID}
 	before, err := r.contactOf(ctx, ident)
 	if err != nil {
@@ -307,6 +322,16 @@ func (r *Replayer) crmObject(ctx context.Context, l kith.LakeLine, now time.Time
 	}
 	out.contactID = ids[0]
 	return out, nil
+}
+
+// readAsStored says whether a source record's values today are those stored
+// for it.
+func (r *Replayer) readAsStored(ctx context.Context, src kith.Source, ref string, fields map[kith.Field]kith.Value) (bool, error) {
+	stored, ok, err := r.Store.SourceRecord(ctx, src, ref)
+	if err != nil || !ok {
+		return false, err
+	}
+	return maps.Equal(stored, kith.RecordValues(fields)), nil
 }
 
 func (r *Replayer) contactOf(ctx context.Context, id kith.Identity) (*kith.Contact, error) {

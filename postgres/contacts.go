@@ -193,13 +193,7 @@ func writeSourceRecords(ctx context.Context, tx *sqlx.Tx, in []kith.ContactInput
 		if p.Ref == "" {
 			continue
 		}
-		values := make(map[kith.Field]string, len(c.Fields))
-		for f, v := range c.Fields {
-			if v.Value != "" && !v.Imputed {
-				values[f] = v.Value
-			}
-		}
-		b, err := json.Marshal(values)
+		b, err := json.Marshal(kith.RecordValues(c.Fields))
 		if err != nil {
 			return err
 		}
@@ -220,6 +214,21 @@ func writeSourceRecords(ctx context.Context, tx *sqlx.Tx, in []kith.ContactInput
 		return fmt.Errorf("keep source records: %w", err)
 	}
 	return nil
+}
+
+// SourceRecord returns the values a source record gave as they were stored
+// (ok false when the record is not stored: refused, or never seen).
+func (s *Store) SourceRecord(ctx context.Context, src kith.Source, ref string) (map[kith.Field]string, bool, error) {
+	var raw []byte
+	err := s.db.QueryRowContext(ctx, `SELECT fields::text::bytea FROM source_records WHERE source = $1 AND ref = $2`, src, ref).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	var values map[kith.Field]string
+	return values, true, json.Unmarshal(raw, &values)
 }
 
 // selectContact is the column list that scanContact reads, after any leading columns.

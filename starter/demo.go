@@ -57,8 +57,8 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	defer logf.Close()
 	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, "==> "+format+"\n", a...) }
 
-	say("starting PostgreSQL, the Temporal dev server and the BigQuery emulator (logs: %s)", logf.Name())
-	stack, err := devstack.Start(ctx, devstack.Options{Postgres: true, Temporal: true, BigQuery: true, Log: logf, Getenv: e.getenv})
+	say("starting PostgreSQL, the Temporal dev server, the BigQuery emulator and fake-gcs-server (logs: %s)", logf.Name())
+	stack, err := devstack.Start(ctx, devstack.Options{Postgres: true, Temporal: true, BigQuery: true, GCS: true, Log: logf, Getenv: e.getenv})
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,13 @@ func runDemo(ctx context.Context, args []string, e env) error {
 	if err := demoUnsubscribe(ctx, cfg, apiURL, store, grace, e.stdout); err != nil {
 		return err
 	}
+	if err := demoLake(ctx, c, cfg, demoEnv, e); err != nil {
+		return err
+	}
 	if err := demoPrivacy(ctx, apiURL, grace, e); err != nil {
+		return err
+	}
+	if err := demoLakeAfterErasure(ctx, c, cfg, "grace.hopper@example.org", e); err != nil {
 		return err
 	}
 
