@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
@@ -140,20 +141,47 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// trackingLines are n events API requests as the lake keeps them: a batch of
-// a page view and a product view each, from a few hundred visitors.
+// trackingLines are n events API requests as the lake keeps them: batches
+// of a page view and a product view as browsers send them (random message and
+// anonymous ids, millisecond timestamps, user agents, page URLs with campaign
+// parameters), so they compress as real traffic does, not as a repeated line.
 func trackingLines(n int) []kith.LakeLine {
+	rng := rand.New(rand.NewPCG(7, 11))
+	hex := func(k int) string {
+		b := make([]byte, k)
+		for i := range b {
+			b[i] = "0123456789abcdef"[rng.IntN(16)]
+		}
+		return string(b)
+	}
+	uuid := func() string { return hex(8) + "-" + hex(4) + "-4" + hex(3) + "-a" + hex(3) + "-" + hex(12) }
+	visitors := make([]string, 5000)
+	for i := range visitors {
+		visitors[i] = uuid()
+	}
+	agents := []string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+	}
+	campaigns := []string{"winter-sale", "newsletter-48", "retargeting", "brand", "welcome-series"}
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	out := make([]kith.LakeLine, n)
 	for i := range out {
-		body, _ := json.Marshal(map[string]any{"batch": []map[string]any{
-			{"type": "page", "name": "Product", "anonymousId": fmt.Sprintf("anon-%d", i%700), "messageId": fmt.Sprintf("m-%d-1", i),
-				"context": map[string]any{"page": map[string]any{"url": "https://shop.example/p/" + strconv.Itoa(i%300)}, "userAgent": "Mozilla/5.0 (X11; Linux x86_64)"}},
-			{"type": "track", "event": "Product Viewed", "anonymousId": fmt.Sprintf("anon-%d", i%700), "messageId": fmt.Sprintf("m-%d-2", i),
-				"properties": map[string]any{"sku": fmt.Sprintf("SKU-%d", i%300), "price": 12.5, "currency": "EUR"}},
+		ts := at.Add(time.Duration(rng.IntN(3_600_000)) * time.Millisecond)
+		anon, sku := visitors[rng.IntN(len(visitors))], fmt.Sprintf("SKU-%05d", rng.IntN(40_000))
+		ctx := map[string]any{"userAgent": agents[rng.IntN(len(agents))], "ip": fmt.Sprintf("203.0.%d.%d", rng.IntN(256), rng.IntN(256)),
+			"locale": "en-GB", "timezone": "Europe/London",
+			"page": map[string]any{"url": fmt.Sprintf("https://shop.example/p/%s?utm_source=email&utm_campaign=%s&gclid=%s", sku, campaigns[rng.IntN(len(campaigns))], hex(20)),
+				"referrer": "https://www.google.com/", "title": "Product " + sku}}
+		body, _ := json.Marshal(map[string]any{"sentAt": ts.Add(40 * time.Millisecond).Format(time.RFC3339Nano), "batch": []map[string]any{
+			{"type": "page", "name": "Product", "anonymousId": anon, "messageId": uuid(), "timestamp": ts.Format(time.RFC3339Nano), "context": ctx},
+			{"type": "track", "event": "Product Viewed", "anonymousId": anon, "messageId": uuid(), "timestamp": ts.Add(15 * time.Millisecond).Format(time.RFC3339Nano),
+				"context": ctx, "properties": map[string]any{"sku": sku, "price": float64(rng.IntN(20000)) / 100, "currency": "GBP", "category": campaigns[rng.IntN(5)]}},
 		}})
-		out[i] = kith.LakeLine{ReceivedAt: at.Add(time.Duration(i) * 50 * time.Millisecond % time.Hour), Source: kith.LakeTracking,
-			RequestID: fmt.Sprintf("req-%d", i), Verdict: kith.VerdictAccepted, Counts: map[string]int{"accepted": 2}, Payload: body}
+		out[i] = kith.LakeLine{ReceivedAt: ts, Source: kith.LakeTracking,
+			RequestID: hex(24), Verdict: kith.VerdictAccepted, Counts: map[string]int{"accepted": 2}, Payload: body}
 	}
 	return out
 }

@@ -12,3 +12,5 @@ var stack *devstack.Stack
 func TestMain(m *testing.M) {
 	os.Exit(devstack.TestMain(m, devstack.Options{Postgres: true, GCS: true}, &stack))
 }
+
+func devstackRequire(t *testing.T) *devstack.Stack { return devstack.Require(t, stack) }

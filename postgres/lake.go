@@ -235,10 +235,16 @@ func (s *Store) ExpiredLakeObjects(ctx context.Context, before time.Time, limit 
 	return names, err
 }
 
-// LakeObjectsExpired implements kith.LakeStore.
+// LakeObjectsExpired implements kith.LakeStore: the objects' lines still in
+// the spool go with them.
 func (s *Store) LakeObjectsExpired(ctx context.Context, names []string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM lake_objects WHERE name = ANY($1)`, pq.Array(names))
-	return err
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM lake_spool WHERE id IN (SELECT s.id `+objectLines+` WHERE o.name = ANY($1))`, pq.Array(names)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM lake_objects WHERE name = ANY($1)`, pq.Array(names))
+		return err
+	})
 }
 
 // LakeErasure implements kith.LakeStore.
