@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,13 +72,19 @@ type LakeLine struct {
 }
 
 // RawPayload makes a line's payload of a body: JSON stays as it was sent
-// (compacted), anything else becomes a JSON string of its text.
+// (compacted), other text becomes a JSON string of it, and bytes that are not
+// UTF-8 (which no JSON string can hold) become {"base64": "…"}, so the lake
+// keeps every byte received.
 func RawPayload(body []byte) json.RawMessage {
+	if !utf8.Valid(body) {
+		b, _ := json.Marshal(map[string]string{"base64": base64.StdEncoding.EncodeToString(body)})
+		return b
+	}
 	var buf bytes.Buffer
-	if utf8.Valid(body) && json.Valid(body) && json.Compact(&buf, body) == nil {
+	if json.Valid(body) && json.Compact(&buf, body) == nil {
 		return buf.Bytes()
 	}
-	b, _ := json.Marshal(strings.ToValidUTF8(string(body), "\uFFFD"))
+	b, _ := json.Marshal(string(body))
 	return b
 }
 

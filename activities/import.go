@@ -4,8 +4,10 @@ package activities
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -371,8 +374,10 @@ func (r *rowReader) offset() int64 { return r.base + r.cr.InputOffset() }
 
 // importLakeRow is an imported row as the raw lake keeps it: the file (the
 // first 16 hex digits of its SHA-256) and row, when it was observed, the
-// import's regions and the row's cells by column as the header wrote them (or,
-// for a row that is not CSV or has the wrong number of cells, its text).
+// import's regions and the row's cells by column as the header wrote them.
+// A row that is not CSV, has the wrong number of cells or bytes that are not
+// UTF-8 is kept as its line instead (Raw, or RawBase64 for bytes no JSON
+// string holds), with the header's columns to read it again.
 type importLakeRow struct {
 	File       string            `json:"file"`
 	Row        int               `json:"row"`
@@ -380,7 +385,9 @@ type importLakeRow struct {
 	Region     string            `json:"region,omitempty"`
 	Regions    []string          `json:"regions,omitempty"`
 	Record     map[string]string `json:"record,omitempty"`
+	Columns    []string          `json:"columns,omitempty"`
 	Raw        string            `json:"raw,omitempty"`
+	RawBase64  string            `json:"raw_base64,omitempty"`
 }
 
 // lakeLine is row number row of an import as the raw lake keeps it, with the
@@ -388,13 +395,16 @@ type importLakeRow struct {
 func (h Header) lakeLine(in ImportFileInput, rec []string, raw []byte, ref string, row int, at time.Time, refused kith.Violations) kith.LakeLine {
 	file, _, _ := strings.Cut(ref, ":")
 	p := importLakeRow{File: file, Row: row, ObservedAt: at, Region: in.Region, Regions: in.Regions}
-	if len(rec) == len(h.Columns) && rec != nil {
+	switch line := bytes.TrimRight(raw, "\r\n"); {
+	case len(rec) == len(h.Columns) && rec != nil && !slices.ContainsFunc(rec, func(c string) bool { return !utf8.ValidString(c) }):
 		p.Record = make(map[string]string, len(rec))
 		for i, col := range h.Columns {
 			p.Record[col] = rec[i]
 		}
-	} else {
-		p.Raw = strings.TrimRight(string(raw), "\r\n")
+	case utf8.Valid(line):
+		p.Columns, p.Raw = h.Columns, string(line)
+	default:
+		p.Columns, p.RawBase64 = h.Columns, base64.StdEncoding.EncodeToString(line)
 	}
 	payload, _ := json.Marshal(p)
 	l := kith.LakeLine{ReceivedAt: time.Now().UTC(), Source: kith.LakeImport, RequestID: in.ImportID, Ref: ref,

@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -246,10 +247,27 @@ func (r *Replayer) importRow(ctx context.Context, l kith.LakeLine, now time.Time
 	if err := json.Unmarshal(l.Payload, &p); err != nil {
 		return replayed{}, fmt.Errorf("not an import row: %w", err)
 	}
-	if p.Record == nil {
-		return replayed{}, nil // a row that was not CSV is not one today either
+	cols, rec, perr := p.Columns, []string(nil), error(nil)
+	switch {
+	case p.Record != nil:
+		cols = slices.Sorted(maps.Keys(p.Record))
+		for _, c := range cols {
+			rec = append(rec, p.Record[c])
+		}
+	case len(cols) > 0:
+		line := []byte(p.Raw)
+		if p.RawBase64 != "" {
+			var err error
+			if line, err = base64.StdEncoding.DecodeString(p.RawBase64); err != nil {
+				return replayed{}, fmt.Errorf("an import row's raw_base64: %w", err)
+			}
+		}
+		cr := csv.NewReader(bytes.NewReader(line))
+		cr.FieldsPerRecord = -1
+		rec, perr = cr.Read()
+	default:
+		return replayed{}, nil // archived without its columns: nothing to read it by
 	}
-	cols := slices.Sorted(maps.Keys(p.Record))
 	var hdr bytes.Buffer
 	w := csv.NewWriter(&hdr)
 	w.Write(cols)
@@ -259,11 +277,7 @@ func (r *Replayer) importRow(ctx context.Context, l kith.LakeLine, now time.Time
 		return replayed{}, nil // no email or phone column: nothing to read, as then
 	}
 	h.opts = quality.Options{DefaultRegion: p.Region, Regions: p.Regions, Now: now}
-	rec := make([]string, len(cols))
-	for i, c := range cols {
-		rec[i] = p.Record[c]
-	}
-	c, refused := h.row(rec, nil, kith.Provenance{Source: kith.SourceImport, Ref: l.Ref, At: p.ObservedAt})
+	c, refused := h.row(rec, perr, kith.Provenance{Source: kith.SourceImport, Ref: l.Ref, At: p.ObservedAt})
 	out := replayed{accepted: len(refused) == 0, repaired: len(c.Findings)}
 	if c.Fields == nil {
 		return out, nil

@@ -277,3 +277,31 @@ func TestLakeReplayAcceptsWhatTheNewRuleRepairs(t *testing.T) {
 		}
 	}
 }
+
+// TestLakeReplayOfTheMessySampleChangesNothing: the sample file (wrapped
+// emails, national phones, a row that is not UTF-8, one with too many cells …)
+// imported twice and replayed with the rules it was imported with: every row
+// reads as it was stored, so nothing is created, updated or accepted now.
+func TestLakeReplayOfTheMessySampleChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.withLake()
+	e.startWorker()
+	for range 2 {
+		if out, err := e.cmd("starter", "import", "../starter/testdata/contacts.csv").CombinedOutput(); err != nil {
+			t.Fatalf("starter import: %v\n%s", err, out)
+		}
+	}
+	if out, err := e.cmd("starter", "lake", "archive").CombinedOutput(); err != nil {
+		t.Fatalf("starter lake archive: %v\n%s", err, out)
+	}
+	rows := e.count(`SELECT count(*) FROM lake_spool WHERE source = 'import'`)
+	out, err := e.cmd("starter", "replay", "--source", "import").CombinedOutput()
+	if err != nil {
+		t.Fatalf("starter replay: %v\n%s", err, out)
+	}
+	for _, want := range []string{fmt.Sprintf("%d records", rows), "quarantined then, accepted now: 0;", "contacts created 0, updated 0,", "contacts merged 0"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the replay does not say %q:\n%s", want, out)
+		}
+	}
+}
