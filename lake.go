@@ -69,6 +69,10 @@ type LakeLine struct {
 	// SpoolKey names a line its writer may write again (a retried import
 	// batch or CRM page): the second write is a no-op. Not archived.
 	SpoolKey string `json:"-"`
+	// Client is the anonymous caller (forms, the events API's public write
+	// keys) whose hourly quarantine budget a refused payload counts against,
+	// as its quarantine row does: past it, the line is not kept. Not archived.
+	Client string `json:"-"`
 }
 
 // RawPayload makes a line's payload of a body: JSON stays as it was sent

@@ -482,8 +482,9 @@ func TestSignedProfileLinkIdentifiesTheVisitor(t *testing.T) {
 }
 
 // TestAnonymousCallersQuarantineIsCappedPerHour: refused submissions are kept
-// in quarantine only up to the caller's hourly budget; past it they are still
-// answered with their violations, and counted as dropped.
+// in quarantine (and in the raw lake) only up to the caller's hourly budget;
+// past it they are still answered with their violations, and counted as
+// dropped.
 func TestAnonymousCallersQuarantineIsCappedPerHour(t *testing.T) {
 	k := newKith(t, workflows.ContactInput{})
 	k.Store.UseQuarantineCap(200 << 10)
@@ -504,5 +505,9 @@ func TestAnonymousCallersQuarantineIsCappedPerHour(t *testing.T) {
 	}
 	if kept != 3 || dropped != 2 || droppedBytes < 120<<10 {
 		t.Errorf("budget: kept %d, dropped %d (%d bytes); want 3 kept, 2 dropped", kept, dropped, droppedBytes)
+	}
+	// The raw lake keeps the caller's refusals within a budget of the same size.
+	if n := k.count(t, `SELECT count(*) FROM lake_spool WHERE source = 'forms' AND verdict = 'quarantined'`); n != 3 {
+		t.Errorf("%d refused submissions spooled for the lake, want 3", n)
 	}
 }

@@ -60,6 +60,11 @@ func (s *Server) archived(src kith.LakeSource, h http.HandlerFunc) http.HandlerF
 		if note.read && buf.status != http.StatusUnauthorized && buf.status != http.StatusForbidden && buf.status != http.StatusRequestEntityTooLarge {
 			line := kith.LakeLine{ReceivedAt: received, Source: src, RequestID: id, Ref: lakeRef(r), Payload: kith.RawPayload(note.body), Counts: note.counts}
 			line.Verdict, line.Codes = verdictOf(buf.status, buf.body.Bytes(), note.verdict)
+			if src == kith.LakeForms || src == kith.LakeTracking {
+				// Public endpoints: a caller's refusals are kept in the lake within
+				// a budget of their own, the size of its quarantine budget.
+				line.Client = "lake:" + anonymousClient(r)
+			}
 			// The sender may give up; the line is still written before the answer.
 			if err := s.Lake.SpoolLines(context.WithoutCancel(r.Context()), []kith.LakeLine{line}); err != nil {
 				s.internal(w, r, err)

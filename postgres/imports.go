@@ -59,7 +59,7 @@ func (s *Store) CommitImportBatch(ctx context.Context, b kith.ImportBatch) (kith
 		if err != nil {
 			return err
 		}
-		if err := spoolLines(ctx, tx, s.hasher, b.Lake); err != nil {
+		if err := s.spoolLines(ctx, tx, b.Lake); err != nil {
 			return err
 		}
 		if _, err := s.quarantine(ctx, tx, b.Quarantine); err != nil {

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -23,21 +24,39 @@ func (s *Store) SpoolLines(ctx context.Context, lines []kith.LakeLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return spoolLines(ctx, tx, s.hasher, lines) })
+	return s.inTx(ctx, func(tx *sqlx.Tx) error { return s.spoolLines(ctx, tx, lines) })
 }
 
 // spoolLines is the one insert into the spool, in a transaction of its caller
 // (an import batch, a CRM page) or of its own (a request). It holds the seal
 // lock shared until that transaction ends: a sealer (exclusive) never sees a
 // spool id allocated by a transaction that has not committed yet.
-func spoolLines(ctx context.Context, tx *sqlx.Tx, h kith.IdentityHasher, lines []kith.LakeLine) error {
+func (s *Store) spoolLines(ctx context.Context, tx *sqlx.Tx, lines []kith.LakeLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, lakeSealLock); err != nil {
 		return err
 	}
-	q := tx
+	// What an anonymous caller had refused is kept within its quarantine
+	// budget, as the quarantine keeps it: no flood fills the lake either.
+	kept := lines[:0:0]
+	for _, l := range lines {
+		if l.Client != "" && l.Verdict == kith.VerdictQuarantined {
+			ok, err := withinBudget(ctx, tx, kith.Quarantined{Client: l.Client, Payload: l.Payload}, cmp.Or(s.quarantineCap, DefaultQuarantineCap))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+		}
+		kept = append(kept, l)
+	}
+	if lines = kept; len(lines) == 0 {
+		return nil
+	}
+	h, q := s.hasher, tx
 	n := len(lines)
 	sources, received, hours, requests, refs, verdicts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	codes, counts, payloads, keys, dedup := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
