@@ -65,7 +65,7 @@ type LakeLine struct {
 	Counts map[string]int `json:"counts,omitempty"`
 	// Payload is the body as received: JSON as it was sent, anything else (a
 	// form post, a body that is not JSON) as one JSON string.
-	Payload json.RawMessage `json:"payload"`
+	Payload json.RawMessage `json:"payload,omitempty"` // last: EncodeLakeObject writes it after the rest
 	// SpoolKey names a line its writer may write again (a retried import
 	// batch or CRM page): the second write is a no-op. Not archived.
 	SpoolKey string `json:"-"`
@@ -173,18 +173,6 @@ func LakeObjectDay(name string) (time.Time, bool) {
 	return d, err == nil
 }
 
-// lakeLineHead is a line without its payload, which EncodeLakeObject writes
-// as it is (re-encoding a payload would copy it twice).
-type lakeLineHead struct {
-	ReceivedAt time.Time      `json:"received_at"`
-	Source     LakeSource     `json:"source"`
-	RequestID  string         `json:"request_id"`
-	Ref        string         `json:"ref,omitempty"`
-	Verdict    string         `json:"verdict"`
-	Codes      []string       `json:"codes,omitempty"`
-	Counts     map[string]int `json:"counts,omitempty"`
-}
-
 // EncodeLakeObject writes lines as gzipped newline-delimited JSON (the fastest
 // gzip level: an archive run is bound by CPU, the bucket's bytes are cheap).
 // A payload is written as it is: valid, compact JSON (SpoolLines keeps only
@@ -194,16 +182,18 @@ func EncodeLakeObject(lines []LakeLine) ([]byte, error) {
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	w := bufio.NewWriterSize(zw, 64<<10)
 	for _, l := range lines {
-		head, err := json.Marshal(lakeLineHead{l.ReceivedAt, l.Source, l.RequestID, l.Ref, l.Verdict, l.Codes, l.Counts})
+		payload := l.Payload
+		l.Payload = nil // the head: every field but the payload, which is last
+		head, err := json.Marshal(l)
 		if err != nil {
 			return nil, err
 		}
 		w.Write(head[:len(head)-1])
 		w.WriteString(`,"payload":`)
-		if len(l.Payload) == 0 {
+		if len(payload) == 0 {
 			w.WriteString("null")
 		} else {
-			w.Write(l.Payload)
+			w.Write(payload)
 		}
 		w.WriteString("}\n")
 	}

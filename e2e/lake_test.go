@@ -31,19 +31,13 @@ func lakeLines(t *testing.T, bucket string) map[string][]kith.LakeLine {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	names, err := b.List(ctx, "raw/")
+	objects, err := lake.ReadObjects(ctx, b, "raw/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string][]kith.LakeLine{}
-	for _, name := range names {
-		data, err := b.Get(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out[name], err = kith.DecodeLakeObject(data); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+	for _, o := range objects {
+		out[o.Name] = o.Lines
 	}
 	return out
 }

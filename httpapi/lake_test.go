@@ -18,6 +18,7 @@ import (
 	"github.com/kithhq/kith/crm/crmsim"
 	"github.com/kithhq/kith/esp"
 	"github.com/kithhq/kith/esp/espsim"
+	"github.com/kithhq/kith/lake"
 	"github.com/kithhq/kith/workflows"
 )
 
@@ -43,22 +44,13 @@ func (k *kithEnv) archiveLake(t *testing.T, maxLines int) workflows.LakeArchiveR
 // lakeObjects reads every object of the env's bucket: name → lines.
 func (k *kithEnv) lakeObjects(t *testing.T) map[string][]kith.LakeLine {
 	t.Helper()
-	ctx := context.Background()
-	names, err := k.Lake.List(ctx, "raw/")
+	objects, err := lake.ReadObjects(context.Background(), k.Lake, "raw/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string][]kith.LakeLine{}
-	for _, name := range names {
-		data, err := k.Lake.Get(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := kith.DecodeLakeObject(data)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		out[name] = lines
+	for _, o := range objects {
+		out[o.Name] = o.Lines
 	}
 	return out
 }

@@ -10,7 +10,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/config"
 	"github.com/kithhq/kith/lake"
 	"github.com/kithhq/kith/workflows"
@@ -29,34 +28,21 @@ func demoLake(ctx context.Context, c client.Client, cfg config.Config, demoEnv [
 	}
 	say("archived %d lines in %d objects (%d KiB gzipped); time by step: seal %d ms, read %d ms, encode %d ms, upload %d ms",
 		res.Archived.Lines, res.Archived.Objects, res.Archived.Bytes/1024, res.Archived.SealMS, res.Archived.ReadMS, res.Archived.EncodeMS, res.Archived.UploadMS)
-	b, err := lake.Open(ctx, cfg.LakeBucket, cfg.LakeEmulator)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	names, err := b.List(ctx, "raw/")
+	objects, err := readLake(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	type part struct{ objects, lines int }
 	parts := map[string]*part{}
 	verdicts := map[string]int{}
-	for _, name := range names {
-		data, err := b.Get(ctx, name)
-		if err != nil {
-			return err
-		}
-		lines, err := kith.DecodeLakeObject(data)
-		if err != nil {
-			return err
-		}
-		dir := name[:strings.LastIndex(name, "/")+1]
+	for _, o := range objects {
+		dir := o.Name[:strings.LastIndex(o.Name, "/")+1]
 		if parts[dir] == nil {
 			parts[dir] = &part{}
 		}
 		parts[dir].objects++
-		parts[dir].lines += len(lines)
-		for _, l := range lines {
+		parts[dir].lines += len(o.Lines)
+		for _, l := range o.Lines {
 			verdicts[string(l.Source)+" "+l.Verdict]++
 		}
 	}
@@ -99,35 +85,32 @@ func demoLakeAfterErasure(ctx context.Context, c client.Client, cfg config.Confi
 	if err := execute(ctx, c, "lake-archive/demo-after-erasure", workflows.LakeArchiveName, workflows.LakeArchiveInput{}, &res); err != nil {
 		return err
 	}
-	b, err := lake.Open(ctx, cfg.LakeBucket, cfg.LakeEmulator)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	names, err := b.List(ctx, "raw/")
+	objects, err := readLake(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	lines, holding := 0, 0
-	for _, name := range names {
-		data, err := b.Get(ctx, name)
-		if err != nil {
-			return err
-		}
-		ls, err := kith.DecodeLakeObject(data)
-		if err != nil {
-			return err
-		}
-		lines += len(ls)
-		for _, l := range ls {
+	for _, o := range objects {
+		lines += len(o.Lines)
+		for _, l := range o.Lines {
 			if bytes.Contains(bytes.ToLower(l.Payload), []byte(strings.ToLower(email))) {
 				holding++
 			}
 		}
 	}
-	fmt.Fprintf(e.stdout, "==> after the erasure the lake holds %d lines in %d objects; lines naming Grace's email: %d\n", lines, len(names), holding)
+	fmt.Fprintf(e.stdout, "==> after the erasure the lake holds %d lines in %d objects; lines naming Grace's email: %d\n", lines, len(objects), holding)
 	if holding > 0 {
 		return fmt.Errorf("the lake still names an erased person in %d lines", holding)
 	}
 	return nil
+}
+
+// readLake reads the whole lake the demo wrote.
+func readLake(ctx context.Context, cfg config.Config) ([]lake.Object, error) {
+	b, err := lake.Open(ctx, cfg.LakeBucket, cfg.LakeEmulator)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	return lake.ReadObjects(ctx, b, "raw/")
 }

@@ -97,27 +97,19 @@ func runLakePartition(ctx context.Context, cmd string, args []string, e env) err
 	}
 	defer b.Close()
 	prefix := kith.LakePrefix(src, day)
-	names, err := b.List(ctx, prefix)
+	objects, err := lake.ReadObjects(ctx, b, prefix)
 	if err != nil {
 		return err
 	}
 	var lines []kith.LakeLine
-	for _, name := range names {
-		data, err := b.Get(ctx, name)
-		if err != nil {
-			return err
-		}
-		ls, err := kith.DecodeLakeObject(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+	for _, o := range objects {
 		if cmd == "ls" {
-			fmt.Fprintf(e.stdout, "gs://%s/%s  %d lines, %d bytes\n", b.Name, name, len(ls), len(data))
+			fmt.Fprintf(e.stdout, "gs://%s/%s  %d lines, %d bytes\n", b.Name, o.Name, len(o.Lines), o.Bytes)
 		}
-		lines = append(lines, ls...)
+		lines = append(lines, o.Lines...)
 	}
 	if cmd == "ls" {
-		fmt.Fprintf(e.stdout, "%d objects, %d lines under gs://%s/%s\n", len(names), len(lines), b.Name, prefix)
+		fmt.Fprintf(e.stdout, "%d objects, %d lines under gs://%s/%s\n", len(objects), len(lines), b.Name, prefix)
 		return nil
 	}
 	if len(lines) == 0 {
@@ -136,7 +128,7 @@ func runLakePartition(ctx context.Context, cmd string, args []string, e env) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "loaded %d lines from %d objects into %s (a scratch table of raw payloads: it expires in a day, and an erasure drops it)\n", n, len(names), bq.LakeTableName(table))
+	fmt.Fprintf(e.stdout, "loaded %d lines from %d objects into %s (a scratch table of raw payloads: it expires in a day, and an erasure drops it)\n", n, len(objects), bq.LakeTableName(table))
 	fmt.Fprintf(e.stdout, "try: SELECT verdict, count(*) FROM %s GROUP BY verdict\n", bq.LakeTableName(table))
 	return nil
 }
