@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -85,7 +84,7 @@ func RawPayload(body []byte) json.RawMessage {
 		return b
 	}
 	var buf bytes.Buffer
-	if json.Valid(body) && json.Compact(&buf, body) == nil {
+	if json.Compact(&buf, body) == nil { // Compact refuses what is not JSON
 		return buf.Bytes()
 	}
 	b, _ := json.Marshal(string(body))
@@ -98,6 +97,32 @@ func RawPayload(body []byte) json.RawMessage {
 type LakeSpool interface {
 	// SpoolLines keeps lines until they are archived.
 	SpoolLines(ctx context.Context, lines []LakeLine) error
+}
+
+// ArchivingEventLog stores events and their request's lake line in one
+// transaction (the events API: one commit per request, not two).
+type ArchivingEventLog interface {
+	AppendEventsArchived(ctx context.Context, events []Event, relay []bool, line LakeLine) ([]bool, error)
+}
+
+// BatchVerdict is the verdict of a payload of records by which of them were
+// new (fresh): duplicate when none was, else accepted; counts gets each
+// verdict's number of records (a new map when nil).
+func BatchVerdict(fresh []bool, counts map[string]int) (string, map[string]int) {
+	if counts == nil {
+		counts = map[string]int{}
+	}
+	for _, f := range fresh {
+		if f {
+			counts[VerdictAccepted]++
+		} else {
+			counts[VerdictDuplicate]++
+		}
+	}
+	if counts[VerdictAccepted] == 0 && counts[VerdictDuplicate] > 0 {
+		return VerdictDuplicate, counts
+	}
+	return VerdictAccepted, counts
 }
 
 // LakeStore is what archiving, expiring, erasing and replaying the lake read
@@ -190,10 +215,13 @@ func EncodeLakeObject(lines []LakeLine) ([]byte, error) {
 		}
 		w.Write(head[:len(head)-1])
 		w.WriteString(`,"payload":`)
-		if len(payload) == 0 {
+		switch {
+		case len(payload) == 0:
 			w.WriteString("null")
-		} else {
+		case json.Valid(payload):
 			w.Write(payload)
+		default: // never written by Kith; kept as its text rather than breaking the object
+			w.Write(RawPayload(payload))
 		}
 		w.WriteString("}\n")
 	}
@@ -206,14 +234,15 @@ func EncodeLakeObject(lines []LakeLine) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// LakePayload is p when it is valid JSON on one line (what an object line
-// needs: a raw line break only ever separates tokens), else p read again as a
-// body (RawPayload, which compacts it).
+// LakePayload is p when it fits on one line of an object (a raw line break
+// only ever separates JSON tokens), else p read again as a body (RawPayload,
+// which compacts it). Writers give JSON (RawPayload, json.Marshal); the
+// archive checks each payload again off the request path (EncodeLakeObject).
 func LakePayload(p json.RawMessage) json.RawMessage {
 	if len(p) == 0 {
 		return json.RawMessage("null")
 	}
-	if !bytes.ContainsAny(p, "\n\r") && json.Valid(p) {
+	if bytes.IndexByte(p, '\n') < 0 && bytes.IndexByte(p, '\r') < 0 {
 		return p
 	}
 	return RawPayload(p)
@@ -241,9 +270,52 @@ func DecodeLakeObject(data []byte) ([]LakeLine, error) {
 	return out, nil
 }
 
-// lakeEmail finds addresses anywhere in a payload, however it is wrapped
-// (a display name, mailto:, a CSV cell).
-var lakeEmail = regexp.MustCompile(`[A-Za-z0-9.!#$%&'*+/=?^_{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+`)
+// lakeLocal and lakeDomain are the bytes an address's local part and domain
+// are made of, as addresses are found in payloads.
+// (The local part leaves out what the rules allow but URLs use around an
+// address, = ? & / #, so "?ref=ada@example.com" finds ada@example.com.)
+var lakeLocal, lakeDomain = byteSet("A-Za-z0-9._+'-"), byteSet("A-Za-z0-9.-")
+
+func byteSet(spec string) (set [256]bool) {
+	for i := 0; i < len(spec); i++ {
+		if i+2 < len(spec) && spec[i+1] == '-' {
+			for c := spec[i]; c <= spec[i+2]; c++ {
+				set[c] = true
+			}
+			i += 2
+			continue
+		}
+		set[spec[i]] = true
+	}
+	return set
+}
+
+// findEmails calls add with every address in s (lower-cased): around each @,
+// the longest run of local-part bytes before it and of domain bytes after it,
+// when the domain has a dot. One pass, no regular expression: it runs on
+// every request the lake keeps.
+func findEmails(s string, add func(string)) {
+	for off := 0; ; {
+		i := strings.IndexByte(s[off:], '@')
+		if i < 0 {
+			return
+		}
+		at := off + i
+		start := at
+		for start > 0 && lakeLocal[s[start-1]] {
+			start--
+		}
+		end := at + 1
+		for end < len(s) && lakeDomain[s[end]] {
+			end++
+		}
+		domain := strings.Trim(s[at+1:end], ".-")
+		if start < at && strings.Contains(domain, ".") {
+			add(strings.ToLower(s[start:at+1] + domain))
+		}
+		off = at + 1
+	}
+}
 
 // lakeIDFields are payload fields whose values identify a person in every
 // source's wire format: tracking ids, CRM object ids, phones.
@@ -266,12 +338,62 @@ func LakeIdentifiers(payload []byte) []string {
 			out = append(out, v)
 		}
 	}
+	if !bytes.Contains(payload, []byte(`\u`)) {
+		// The common case, read as bytes (decoding the JSON was a fifth of the
+		// events API's time): with no \u escape, the bytes of an address or an
+		// id are the text of it.
+		lakeEmails(string(payload), add)
+		lakeIDs(payload, add)
+		return out
+	}
 	var v any
 	if json.Unmarshal(payload, &v) != nil {
 		v = string(payload)
 	}
 	walkIdentifiers(v, "", add)
 	return out
+}
+
+// lakeIDs adds the values of identifier fields (lakeIDFields, any case) in
+// JSON bytes: a string without escapes, or a number.
+func lakeIDs(payload []byte, add func(string)) {
+	lower := bytes.ToLower(payload)
+	for key := range lakeIDFields {
+		quoted := `"` + key + `"`
+		for off := 0; ; {
+			i := bytes.Index(lower[off:], []byte(quoted))
+			if i < 0 {
+				break
+			}
+			off += i + len(quoted)
+			rest := bytes.TrimLeft(payload[off:], " \t\r\n")
+			if len(rest) == 0 || rest[0] != ':' {
+				continue // a value that happens to be the key's name
+			}
+			rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+			var v string
+			switch {
+			case len(rest) > 0 && rest[0] == '"':
+				end := bytes.IndexAny(rest[1:], `"\`)
+				if end < 0 || rest[1+end] != '"' {
+					continue
+				}
+				v = string(rest[1 : 1+end])
+			case len(rest) > 0 && (rest[0] == '-' || rest[0] >= '0' && rest[0] <= '9'):
+				end := 1
+				for end < len(rest) && bytes.IndexByte([]byte("0123456789.eE+-"), rest[end]) >= 0 {
+					end++
+				}
+				v = string(rest[:end])
+			default:
+				continue
+			}
+			if strings.Contains(key, "phone") {
+				v = PhoneDigits(v)
+			}
+			add(v)
+		}
+	}
 }
 
 // lakeAt are the ways people and exports disguise an @.
@@ -282,18 +404,24 @@ var lakeAt = strings.NewReplacer("%40", "@", "&#64;", "@", "＠", "@")
 // email repair reads them, so an address Kith stored clean is found in the
 // payload it was repaired from.
 func lakeEmails(s string, add func(string)) {
-	if !strings.ContainsAny(s, "@%&＠") {
+	if strings.Contains(s, "%40") || strings.Contains(s, "&#64;") || strings.Contains(s, "＠") {
+		s = lakeAt.Replace(s)
+	}
+	if !strings.Contains(s, "@") {
 		return
 	}
-	s = lakeAt.Replace(strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Cf, r) {
-			return -1
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 { // only text beyond ASCII can hold invisible characters
+			s = strings.Map(func(r rune) rune {
+				if unicode.Is(unicode.Cf, r) {
+					return -1
+				}
+				return r
+			}, s)
+			break
 		}
-		return r
-	}, s))
-	for _, m := range lakeEmail.FindAllString(s, -1) {
-		add(strings.ToLower(m))
 	}
+	findEmails(s, add)
 }
 
 func walkIdentifiers(v any, key string, add func(string)) {

@@ -56,10 +56,14 @@ func TestLakeIdentifiersFindThePersonInEverySourcesShape(t *testing.T) {
 	}{
 		{`{"fields":{"email":"Ada Lovelace <ADA@Example.COM>"}}`, []string{"ada@example.com"}},
 		{`{"batch":[{"anonymousId":"anon-1","traits":{"email":"mailto:b@x.example"}},{"userId":42}]}`, []string{"b@x.example", "anon-1", "42"}},
+		// The same, read by decoding (a \u escape): both readings agree.
+		{`{"note":"\u0061","batch":[{"anonymousId":"anon-1","traits":{"email":"mailto:b@x.example"}},{"userId":42}]}`, []string{"b@x.example", "anon-1", "42"}},
+		{`{"record":{"Phone":"+47 412 34 567","Email":"c@y.example"},"n":"\u0061"}`, []string{"c@y.example", "4741234567"}},
 		{`{"record":{"Phone":"+47 412 34 567","Email":"c@y.example"}}`, []string{"c@y.example", "4741234567"}},
 		{`{"record":{"phone":"12"}}`, nil},
 		{`"not json: d@z.example"`, []string{"d@z.example"}},
 		{"not json at all: e@z.example", []string{"e@z.example"}},
+		{`{"page":{"url":"https://shop.example/?ref=ada@example.com&x=1"}}`, []string{"ada@example.com"}},
 		{`{"record":{"email":"Ada.Lovelace\u200b@Example.com"},"note":"ping ada%40example.org"}`, []string{"ada.lovelace@example.com", "ada@example.org"}},
 	} {
 		got := kith.LakeIdentifiers([]byte(tc.payload))

@@ -77,7 +77,7 @@ func (s *Server) storeEmailEvent(r *http.Request, e kith.Event, now time.Time) {
 		e.Machine = s.burst(r, e)
 	}
 	relay := []bool{!e.Machine && s.realtime(e.Type)}
-	if _, err := s.appendEvents(r.Context(), []kith.Event{e}, relay); err != nil {
+	if _, err := s.appendEvents(r.Context(), []kith.Event{e}, relay, nil); err != nil {
 		s.Log.Error("email event not stored", "type", e.Type, "error", err)
 	}
 }

@@ -130,7 +130,7 @@ func (s *Server) handleESPEvents(w http.ResponseWriter, r *http.Request) {
 	for i, e := range events {
 		relay[i] = e.ContactID != "" && s.realtime(e.Type) && !e.Machine
 	}
-	fresh, err := s.appendEvents(r.Context(), events, relay)
+	fresh, err := s.appendEvents(r.Context(), events, relay, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -277,23 +277,29 @@ func (s *Server) handleEvents(call string) http.HandlerFunc {
 		for i, e := range events {
 			relay[i] = s.realtime(e.Type) && !e.Machine
 		}
-		fresh, err := s.appendEvents(r.Context(), events, relay)
+		counts := map[string]int{}
+		if dropped := sent - len(events); dropped > 0 {
+			counts["refused_erased"] = dropped
+		}
+		// The request's raw lake line goes into the events' own transaction:
+		// one commit per request, not two.
+		var line *kith.LakeLine
+		if len(events) > 0 {
+			if line = s.archivedLine(r); line != nil {
+				line.Counts = counts
+			}
+		}
+		fresh, err := s.appendEvents(r.Context(), events, relay, line)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		counts := map[string]int{}
-		for _, f := range fresh {
-			counts[map[bool]string{true: kith.VerdictAccepted, false: kith.VerdictDuplicate}[f]]++
+		if line != nil {
+			lakeSpooled(r)
+		} else {
+			verdict, counts := kith.BatchVerdict(fresh, counts)
+			lakeVerdict(r, verdict, counts)
 		}
-		if dropped := sent - len(events); dropped > 0 {
-			counts["refused_erased"] = dropped
-		}
-		verdict := kith.VerdictAccepted
-		if counts[kith.VerdictAccepted] == 0 && counts[kith.VerdictDuplicate] > 0 {
-			verdict = kith.VerdictDuplicate
-		}
-		lakeVerdict(r, verdict, counts)
 		writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 	}
 }

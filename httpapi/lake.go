@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/kithhq/kith"
 )
@@ -15,10 +16,15 @@ import (
 // lakeNote is what a request tells the raw lake: the body its handler read
 // (decompressed) and, where the status alone does not say it, the verdict.
 type lakeNote struct {
-	body    []byte
-	read    bool
-	verdict string
-	counts  map[string]int
+	src      kith.LakeSource
+	id       string
+	received time.Time
+	body     []byte
+	read     bool
+	verdict  string
+	counts   map[string]int
+	// spooled: the handler wrote the line itself (with the events it stored).
+	spooled bool
 }
 
 type lakeNoteKey struct{}
@@ -50,15 +56,14 @@ func (s *Server) archived(src kith.LakeSource, h http.HandlerFunc) http.HandlerF
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		note := &lakeNote{}
+		note := &lakeNote{src: src, id: requestID(), received: s.Now().UTC()}
 		r = r.WithContext(context.WithValue(r.Context(), lakeNoteKey{}, note))
-		id := requestID()
-		w.Header().Set("X-Request-Id", id)
+		w.Header().Set("X-Request-Id", note.id)
 		buf := &heldResponse{header: w.Header(), status: http.StatusOK}
-		received := s.Now().UTC()
 		h(buf, r)
-		if note.read && buf.status != http.StatusUnauthorized && buf.status != http.StatusForbidden && buf.status != http.StatusRequestEntityTooLarge {
-			line := kith.LakeLine{ReceivedAt: received, Source: src, RequestID: id, Ref: lakeRef(r), Payload: kith.RawPayload(note.body), Counts: note.counts}
+		if note.read && !note.spooled && buf.status != http.StatusUnauthorized && buf.status != http.StatusForbidden && buf.status != http.StatusRequestEntityTooLarge {
+			line := note.line(r)
+			line.Counts = note.counts
 			line.Verdict, line.Codes = verdictOf(buf.status, buf.body.Bytes(), note.verdict)
 			if src == kith.LakeForms || src == kith.LakeTracking {
 				// Public endpoints: a caller's refusals are kept in the lake within
@@ -72,6 +77,29 @@ func (s *Server) archived(src kith.LakeSource, h http.HandlerFunc) http.HandlerF
 			}
 		}
 		buf.flush(w)
+	}
+}
+
+// line is the request's lake line, without its verdict.
+func (n *lakeNote) line(r *http.Request) kith.LakeLine {
+	return kith.LakeLine{ReceivedAt: n.received, Source: n.src, RequestID: n.id, Ref: lakeRef(r), Payload: kith.RawPayload(n.body)}
+}
+
+// archivedLine is the lake line of an archived request whose handler can
+// write it with the events it stores (one commit, not two), or nil.
+func (s *Server) archivedLine(r *http.Request) *kith.LakeLine {
+	n, ok := r.Context().Value(lakeNoteKey{}).(*lakeNote)
+	if _, logs := s.Events.(kith.ArchivingEventLog); !ok || !n.read || !logs {
+		return nil
+	}
+	l := n.line(r)
+	return &l
+}
+
+// lakeSpooled tells the archive the handler wrote the request's line.
+func lakeSpooled(r *http.Request) {
+	if n, ok := r.Context().Value(lakeNoteKey{}).(*lakeNote); ok {
+		n.spooled = true
 	}
 }
 

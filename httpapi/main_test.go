@@ -236,7 +236,7 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 		Reviews:  store,
 		Replays:  &workflows.Deliveries{Client: tc, Store: store},
 		Unmerges: contacts,
-		Lake:     store,
+		Lake:     &postgres.SpoolWriter{Store: store},
 	}
 	handler = api.Handler()
 	return &kithEnv{URL: srv.URL, Sim: sim, ESP: espSim, Store: store, Client: tc, API: api, Service: contacts, Lake: bucket, LakeActs: lakeActs, Received: received}

@@ -149,9 +149,16 @@ func (s *Server) Handler() http.Handler {
 }
 
 // appendEvents stores events and counts them by source: accepted (new) or
-// duplicate (stored before).
-func (s *Server) appendEvents(ctx context.Context, events []kith.Event, relay []bool) ([]bool, error) {
-	fresh, err := s.Events.AppendEvents(ctx, events, relay)
+// duplicate (stored before). With line, the request's raw lake line is written
+// in the same transaction (the Events log is a kith.ArchivingEventLog).
+func (s *Server) appendEvents(ctx context.Context, events []kith.Event, relay []bool, line *kith.LakeLine) ([]bool, error) {
+	var fresh []bool
+	var err error
+	if line != nil {
+		fresh, err = s.Events.(kith.ArchivingEventLog).AppendEventsArchived(ctx, events, relay, *line)
+	} else {
+		fresh, err = s.Events.AppendEvents(ctx, events, relay)
+	}
 	if err != nil {
 		return nil, err
 	}

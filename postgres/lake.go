@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -19,31 +20,87 @@ import (
 // SpoolLines implements kith.LakeSpool: the lines go into the spool with the
 // keyed hashes of the identifiers they hold. A line naming an erased person
 // is not kept (the lake must not take back what an erasure removed); a line
-// whose SpoolKey was written before is a no-op.
+// whose SpoolKey was written before is a no-op. The request path spools
+// through a SpoolWriter (a group commit) instead.
 func (s *Store) SpoolLines(ctx context.Context, lines []kith.LakeLine) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sqlx.Tx) error { return s.spoolLines(ctx, tx, lines) })
+	rows := s.spoolRows(lines)
+	return s.inTx(ctx, func(tx *sqlx.Tx) error { return s.insertSpool(ctx, tx, rows) })
 }
 
-// spoolLines is the one insert into the spool, in a transaction of its caller
-// (an import batch, a CRM page) or of its own (a request). It holds the seal
-// lock shared until that transaction ends: a sealer (exclusive) never sees a
-// spool id allocated by a transaction that has not committed yet.
+// spoolLines spools lines in its caller's transaction (an import batch).
 func (s *Store) spoolLines(ctx context.Context, tx *sqlx.Tx, lines []kith.LakeLine) error {
+	return s.insertSpool(ctx, tx, s.spoolRows(lines))
+}
+
+// SpoolWriter is a group commit (groupCommit) in front of the spool for the
+// request path: concurrent requests' lines go into the spool in one
+// transaction, each request answered after that commit. A line's identifiers
+// are found and hashed on its request's goroutine, not the writer's.
+type SpoolWriter struct {
+	Store *Store
+	// MaxBatch bounds the lines of one transaction (default 256: a line can
+	// be a whole 500 KB batch); Queue the requests waiting (default 1,024);
+	// Writers the transactions in flight at once (default 2).
+	MaxBatch, Queue, Writers int
+
+	once sync.Once
+	gc   *groupCommit[spoolRow, struct{}]
+}
+
+// SpoolLines implements kith.LakeSpool.
+func (w *SpoolWriter) SpoolLines(ctx context.Context, lines []kith.LakeLine) error {
+	w.once.Do(func() {
+		w.gc = &groupCommit[spoolRow, struct{}]{maxBatch: cmp.Or(w.MaxBatch, 256), queue: w.Queue, writers: w.Writers,
+			busy: "too many payloads are waiting to be kept; retry in a second",
+			write: func(ctx context.Context, rows []spoolRow) ([]struct{}, error) {
+				return nil, w.Store.inTx(ctx, func(tx *sqlx.Tx) error { return w.Store.insertSpool(ctx, tx, rows) })
+			}}
+	})
 	if len(lines) == 0 {
+		return nil
+	}
+	_, err := w.gc.do(ctx, w.Store.spoolRows(lines))
+	return err
+}
+
+// spoolRow is a line ready for the spool: its payload as an object line
+// needs it and the keys of the identifiers it holds.
+type spoolRow struct {
+	line    kith.LakeLine
+	payload string
+	keys    string // JSON array
+}
+
+// spoolRows prepares lines for the spool.
+func (s *Store) spoolRows(lines []kith.LakeLine) []spoolRow {
+	rows := make([]spoolRow, len(lines))
+	for i, l := range lines {
+		payload := kith.LakePayload(l.Payload)
+		rows[i] = spoolRow{line: l, payload: string(payload), keys: jsonArray(s.hasher.LakeKeys(kith.LakeIdentifiers(payload)))}
+	}
+	return rows
+}
+
+// insertSpool is the one insert into the spool, in its caller's transaction.
+// It holds the seal lock shared until that transaction ends: a sealer
+// (exclusive) never sees a spool id allocated by a transaction that has not
+// committed yet.
+func (s *Store) insertSpool(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) error {
+	if len(rows) == 0 {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, lakeSealLock); err != nil {
 		return err
 	}
-	// What an anonymous caller had refused is kept within its quarantine
-	// budget, as the quarantine keeps it: no flood fills the lake either.
-	kept := lines[:0:0]
-	for _, l := range lines {
-		if l.Client != "" && l.Verdict == kith.VerdictQuarantined {
-			ok, err := withinBudget(ctx, tx, kith.Quarantined{Client: l.Client, Payload: l.Payload}, cmp.Or(s.quarantineCap, DefaultQuarantineCap))
+	// What an anonymous caller had refused is kept within its budget, as the
+	// quarantine keeps it: no flood fills the lake either.
+	kept := rows[:0:0]
+	for _, r := range rows {
+		if r.line.Client != "" && r.line.Verdict == kith.VerdictQuarantined {
+			ok, err := withinBudget(ctx, tx, kith.Quarantined{Client: r.line.Client, Payload: []byte(r.payload)}, cmp.Or(s.quarantineCap, DefaultQuarantineCap))
 			if err != nil {
 				return err
 			}
@@ -51,29 +108,26 @@ func (s *Store) spoolLines(ctx context.Context, tx *sqlx.Tx, lines []kith.LakeLi
 				continue
 			}
 		}
-		kept = append(kept, l)
+		kept = append(kept, r)
 	}
-	if lines = kept; len(lines) == 0 {
+	if len(kept) == 0 {
 		return nil
 	}
-	h, q := s.hasher, tx
-	n := len(lines)
+	n := len(kept)
 	sources, received, hours, requests, refs, verdicts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	codes, counts, payloads, keys, dedup := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, l := range lines {
+	for i, r := range kept {
+		l := r.line
 		at := l.ReceivedAt.UTC()
 		sources[i], received[i], hours[i] = string(l.Source), at.Format(time.RFC3339Nano), at.Truncate(time.Hour).Format(time.RFC3339)
 		requests[i], refs[i], verdicts[i], dedup[i] = l.RequestID, l.Ref, l.Verdict, l.SpoolKey
-		codes[i] = jsonArray(l.Codes)
+		codes[i], payloads[i], keys[i] = jsonArray(l.Codes), r.payload, r.keys
 		if len(l.Counts) > 0 {
 			b, _ := json.Marshal(l.Counts)
 			counts[i] = string(b)
 		}
-		payload := kith.LakePayload(l.Payload)
-		payloads[i] = string(payload)
-		keys[i] = jsonArray(h.LakeKeys(kith.LakeIdentifiers(payload)))
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO lake_spool (source, received_at, hour, request_id, ref, verdict, codes, counts, payload, keys, dedup_key)
+	_, err := tx.ExecContext(ctx, `INSERT INTO lake_spool (source, received_at, hour, request_id, ref, verdict, codes, counts, payload, keys, dedup_key)
 		SELECT src, rat, hr, rid, ref, verdict, ARRAY(SELECT jsonb_array_elements_text(codes::jsonb)), NULLIF(counts, '')::jsonb,
 			payload, ARRAY(SELECT jsonb_array_elements_text(keys::jsonb)), NULLIF(dk, '')
 		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -30,9 +31,43 @@ func (s *Store) AppendEvents(ctx context.Context, events []kith.Event, relay []b
 	if err := checkEvents(events); err != nil {
 		return nil, err
 	}
-	fresh, err := s.appendLog(ctx, copyEvents, events, relay)
+	return s.appendArchived(ctx, events, relay, nil)
+}
+
+// AppendEventsArchived implements kith.ArchivingEventLog: the request's lake
+// line is spooled in the transaction that stores its events, with the verdict
+// they make (kith.BatchVerdict).
+func (s *Store) AppendEventsArchived(ctx context.Context, events []kith.Event, relay []bool, line kith.LakeLine) ([]bool, error) {
+	return s.appendArchived(ctx, events, relay, []archivedLine{{row: s.spoolRows([]kith.LakeLine{line})[0], from: 0, to: len(events)}})
+}
+
+// archivedLine is a request's lake line, ready for the spool, and the events
+// (from:to) it sent.
+type archivedLine struct {
+	row      spoolRow
+	from, to int
+}
+
+// appendArchived stores events (and spools lines, if any) in one transaction:
+// one COPY, or, when an event was stored before, the statement that skips it.
+func (s *Store) appendArchived(ctx context.Context, events []kith.Event, relay []bool, lines []archivedLine) ([]bool, error) {
+	if len(events) == 0 {
+		return []bool{}, nil
+	}
+	if err := checkEvents(events); err != nil {
+		return nil, err
+	}
+	spool := func(ctx context.Context, tx *sqlx.Tx, fresh []bool) error {
+		rows := make([]spoolRow, len(lines))
+		for i, l := range lines {
+			rows[i] = l.row
+			rows[i].line.Verdict, rows[i].line.Counts = kith.BatchVerdict(fresh[l.from:l.to], maps.Clone(l.row.line.Counts))
+		}
+		return s.insertSpool(ctx, tx, rows)
+	}
+	fresh, err := s.appendLog(ctx, copyEvents, events, relay, spool)
 	if isStoredEvent(err) {
-		fresh, err = s.appendLog(ctx, appendEvents, events, relay)
+		fresh, err = s.appendLog(ctx, appendEvents, events, relay, spool)
 	}
 	return fresh, err
 }
@@ -40,7 +75,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []kith.Event, relay []b
 // appendLog writes events with write and queues the new ones relay marks for
 // their contacts' workflows, in one transaction.
 func (s *Store) appendLog(ctx context.Context, write func(context.Context, *sqlx.Tx, []kith.Event) (map[string]bool, error),
-	events []kith.Event, relay []bool) ([]bool, error) {
+	events []kith.Event, relay []bool, after func(context.Context, *sqlx.Tx, []bool) error) ([]bool, error) {
 	fresh := make([]bool, len(events))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		prepared, err := prepareEvents(ctx, tx, events)
@@ -60,6 +95,9 @@ func (s *Store) appendLog(ctx context.Context, write func(context.Context, *sqlx
 			if fresh[i] && i < len(relay) && relay[i] {
 				ids = append(ids, e.EventID)
 			}
+		}
+		if err := after(ctx, tx, fresh); err != nil {
+			return err
 		}
 		if len(ids) == 0 {
 			return nil
@@ -242,11 +280,10 @@ func appendEvents(ctx context.Context, tx *sqlx.Tx, events []kith.Event) (map[st
 	return stored, rows.Err()
 }
 
-// EventWriter is a group commit in front of an event log: concurrent requests
-// queue their events, one writer stores everything queued (up to MaxBatch
-// events) in one transaction, and each request is answered after that commit.
-// The queue is bounded: when it is full, Append answers kith.CodeBusy at once
-// (the API says 503 and Retry-After) instead of buffering without limit.
+// EventWriter is a group commit (groupCommit) in front of an event log:
+// concurrent requests queue their events, one writer stores everything queued
+// (up to MaxBatch events) in one transaction, and each request is answered
+// after that commit; a full queue answers kith.CodeBusy at once.
 type EventWriter struct {
 	Log kith.EventLog
 	// MaxBatch bounds the events of one transaction (default 5,000); Queue the
@@ -255,104 +292,72 @@ type EventWriter struct {
 	MaxBatch, Queue, Writers int
 
 	once sync.Once
-	reqs chan *appendReq
+	gc   *groupCommit[relayedEvent, bool]
 }
 
-type appendReq struct {
-	ctx    context.Context
-	events []kith.Event
-	relay  []bool
-	fresh  []bool
-	err    error
-	done   chan struct{}
+// relayedEvent is an event and whether to relay it to its contact's workflow;
+// a request's first event carries the request's lake line, if it has one, and
+// how many events the request sent.
+type relayedEvent struct {
+	event kith.Event
+	relay bool
+	row   *spoolRow
+	n     int
 }
 
 // AppendEvents implements kith.EventLog.
 func (w *EventWriter) AppendEvents(ctx context.Context, events []kith.Event, relay []bool) ([]bool, error) {
-	w.once.Do(w.start)
-	r := &appendReq{ctx: ctx, events: events, relay: relay, done: make(chan struct{})}
-	select {
-	case w.reqs <- r:
-	default:
-		return nil, kith.Errorf(kith.CodeBusy, "too many events are waiting to be stored; retry in a second")
-	}
-	select {
-	case <-r.done:
-		return r.fresh, r.err
-	case <-ctx.Done():
-		// The write may still commit: the sender retries with the same message
-		// ids, which then count as duplicates.
-		return nil, ctx.Err()
-	}
+	w.init()
+	return w.gc.do(ctx, relayedEvents(events, relay, nil))
 }
 
-func (w *EventWriter) start() {
-	if w.MaxBatch <= 0 {
-		w.MaxBatch = 5000
-	}
-	if w.Queue <= 0 {
-		w.Queue = 1024
-	}
-	if w.Writers <= 0 {
-		w.Writers = 2
-	}
-	w.reqs = make(chan *appendReq, w.Queue)
-	for range w.Writers {
-		go w.loop()
-	}
+func (w *EventWriter) init() {
+	w.once.Do(func() {
+		w.gc = &groupCommit[relayedEvent, bool]{maxBatch: w.MaxBatch, queue: w.Queue, writers: w.Writers,
+			busy: "too many events are waiting to be stored; retry in a second",
+			write: func(ctx context.Context, items []relayedEvent) ([]bool, error) {
+				events, relay := make([]kith.Event, len(items)), make([]bool, len(items))
+				var lines []archivedLine
+				for i, it := range items {
+					events[i], relay[i] = it.event, it.relay
+					if it.row != nil {
+						lines = append(lines, archivedLine{row: *it.row, from: i, to: i + it.n})
+					}
+				}
+				if len(lines) == 0 {
+					return w.Log.AppendEvents(ctx, events, relay)
+				}
+				store, ok := w.Log.(*Store)
+				if !ok {
+					return nil, fmt.Errorf("events with lake lines need the PostgreSQL store, not %T", w.Log)
+				}
+				return store.appendArchived(ctx, events, relay, lines)
+			}}
+	})
 }
 
-// loop writes whatever is queued: the first request, then every request that
-// arrived meanwhile, up to MaxBatch events. No timer: under load the batches
-// grow by themselves, when idle a request is written at once.
-func (w *EventWriter) loop() {
-	for first := range w.reqs {
-		batch := []*appendReq{first}
-		n := len(first.events)
-	gather:
-		for n < w.MaxBatch {
-			select {
-			case r := <-w.reqs:
-				batch = append(batch, r)
-				n += len(r.events)
-			default:
-				break gather
-			}
-		}
-		w.write(batch, n)
+// AppendEventsArchived implements kith.ArchivingEventLog: the request's lake
+// line goes into the transaction of the group commit its events are in.
+func (w *EventWriter) AppendEventsArchived(ctx context.Context, events []kith.Event, relay []bool, line kith.LakeLine) ([]bool, error) {
+	store, ok := w.Log.(*Store)
+	if !ok {
+		return nil, fmt.Errorf("events with lake lines need the PostgreSQL store, not %T", w.Log)
 	}
+	w.init()
+	// Prepared here, on the request's goroutine: the writer only writes.
+	row := store.spoolRows([]kith.LakeLine{line})[0]
+	return w.gc.do(ctx, relayedEvents(events, relay, &row))
 }
 
-func (w *EventWriter) write(batch []*appendReq, n int) {
-	var live []*appendReq
-	events, relay := make([]kith.Event, 0, n), make([]bool, 0, n)
-	for _, r := range batch {
-		if r.ctx.Err() != nil { // its sender gave up before the write: nothing acknowledged
-			r.err = r.ctx.Err()
-			close(r.done)
-			continue
-		}
-		live = append(live, r)
-		events = append(events, r.events...)
-		for i := range r.events {
-			relay = append(relay, i < len(r.relay) && r.relay[i])
-		}
+func relayedEvents(events []kith.Event, relay []bool, row *spoolRow) []relayedEvent {
+	items := make([]relayedEvent, len(events))
+	for i, e := range events {
+		items[i] = relayedEvent{event: e, relay: i < len(relay) && relay[i]}
 	}
-	if len(live) == 0 {
-		return
+	if row != nil && len(items) > 0 {
+		items[0].row, items[0].n = row, len(items)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	fresh, err := w.Log.AppendEvents(ctx, events, relay)
-	cancel()
-	off := 0
-	for _, r := range live {
-		r.err = err
-		if err == nil {
-			r.fresh = fresh[off : off+len(r.events)]
-		}
-		off += len(r.events)
-		close(r.done)
-	}
+	return items
 }
 
 // PendingEvents implements kith.EventRelayStore.

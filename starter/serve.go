@@ -105,7 +105,7 @@ func newAPI(cfg config.Config, store *postgres.Store, tc client.Client, log *slo
 	}
 	var spool kith.LakeSpool // the raw lake: kept only where a LakeArchive drains it
 	if cfg.LakeBucket != "" {
-		spool = store
+		spool = &postgres.SpoolWriter{Store: store} // a group commit, as the events are
 	}
 	return &httpapi.Server{
 		Lake:        spool,
