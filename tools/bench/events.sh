@@ -37,8 +37,8 @@ awk -v p="$pct" -v l="$p99" 'BEGIN{exit !(p >= 50 && l < 100)}' || verdict="not 
   echo "request latency p50 **${p50} ms**, p99 **${p99} ms** (64 senders waiting on shared commits)."
   echo "Target ≥ 50% of COPY and p99 < 100 ms: **${verdict}**."
   echo
-  echo "Since 2026-12-02 the API also keeps each request's body for the raw lake (\\`KITH_LAKE_BUCKET\\`): written to"
-  echo "\\`lake_spool\\` in the same transaction as its events, its identifiers hashed on the request's goroutine. Measured"
+  echo "Since 2026-12-02 the API also keeps each request's body for the raw lake (\`KITH_LAKE_BUCKET\`): written to"
+  echo "\`lake_spool\` in the same transaction as its events, its identifiers hashed on the request's goroutine. Measured"
   echo "the same day without the lake: about 37,800 events/s, 54% of COPY, p99 75 ms; with it, as above (the raw bodies"
   echo "roughly double what PostgreSQL writes). A first version that spooled in a commit of its own ran at 17,500 events/s."
   echo
