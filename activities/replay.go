@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -96,7 +97,7 @@ type ReplayCursor struct {
 // ReplayDays checks a replay's source and days and returns the days.
 func ReplayDays(in ReplayInput) ([]time.Time, error) {
 	if !slices.Contains(ReplaySources, in.Source) {
-		return nil, fmt.Errorf("cannot replay %q: replay re-runs records (%s); requests of other sources are replayed where their records landed", in.Source, sourceList(ReplaySources))
+		return nil, fmt.Errorf("cannot replay %q: replay re-runs records (%s); requests of other sources are replayed where their records landed", in.Source, sourceList())
 	}
 	from, err1 := time.Parse(time.DateOnly, in.From)
 	to, err2 := time.Parse(time.DateOnly, in.To)
@@ -115,15 +116,13 @@ func ReplayDays(in ReplayInput) ([]time.Time, error) {
 	return days, nil
 }
 
-func sourceList(srcs []kith.LakeSource) string {
-	var b bytes.Buffer
-	for i, s := range srcs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(string(s))
+// sourceList names ReplaySources for a person to read.
+func sourceList() string {
+	names := make([]string, len(ReplaySources))
+	for i, s := range ReplaySources {
+		names[i] = string(s)
 	}
-	return b.String()
+	return strings.Join(names, ", ")
 }
 
 // ReplayLake replays the archived payloads of one source over whole days, in

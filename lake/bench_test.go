@@ -15,8 +15,6 @@ import (
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
-	"github.com/kithhq/kith/lake"
-	"github.com/kithhq/kith/postgres"
 )
 
 // BenchmarkArchive measures the LakeArchive activity (seal lines in
@@ -32,17 +30,8 @@ func BenchmarkArchive(b *testing.B) {
 	}
 	ctx := context.Background()
 	n, per, rounds := envInt("KITH_BENCH_LAKE_LINES", 50_000), envInt("KITH_BENCH_LAKE_OBJECT", 5_000), envInt("KITH_BENCH_LAKE_ROUNDS", 5)
-	store, err := postgres.CreateMigrated(ctx, stack.Postgres.URL, "lake_bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store, bucket := newLake(b, "lake_bench")
 	store.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{[]byte("a bench key of at least thirty-two bytes")}})
-	bucket, err := lake.Open(ctx, "kith-lake-bench", stack.GCS.Host)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bucket.Close()
 	lines := trackingLines(n)
 	var payload int
 	for _, l := range lines {

@@ -10,26 +10,14 @@ import (
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
-	"github.com/kithhq/kith/lake"
-	"github.com/kithhq/kith/postgres"
 )
 
 // TestExpireLakeDeletesPartitionsPastTheRetentionAge: objects of days older
 // than the retention age are deleted from the bucket and forgotten; the day at
 // the age and newer ones stay; archived lines leave the spool after a day.
 func TestExpireLakeDeletesPartitionsPastTheRetentionAge(t *testing.T) {
-	s := devstackRequire(t)
 	ctx := context.Background()
-	store, err := postgres.CreateMigrated(ctx, s.Postgres.URL, "lake_expire")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	bucket, err := lake.Open(ctx, "kith-lake-expire", s.GCS.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bucket.Close()
+	store, bucket := newLake(t, "lake_expire")
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	var lines []kith.LakeLine
 	for _, age := range []int{40, 31, 30, 1, 0} {

@@ -327,11 +327,8 @@ func (w *EventWriter) init() {
 				if len(lines) == 0 {
 					return w.Log.AppendEvents(ctx, events, relay)
 				}
-				store, ok := w.Log.(*Store)
-				if !ok {
-					return nil, fmt.Errorf("events with lake lines need the PostgreSQL store, not %T", w.Log)
-				}
-				return store.appendArchived(ctx, events, relay, lines)
+				// Lines come only through AppendEventsArchived, which checked the log.
+				return w.Log.(*Store).appendArchived(ctx, events, relay, lines)
 			}}
 	})
 }
