@@ -129,15 +129,19 @@ func BatchVerdict(fresh []bool, counts map[string]int) (string, map[string]int) 
 // and write in PostgreSQL.
 type LakeStore interface {
 	LakeSpool
-	// SealLakeObject assigns the oldest waiting lines of one source and hour (at
-	// most maxLines, maxBytes of payload) to a new object and returns it, or
-	// ok false when nothing waits. An object sealed before but not uploaded (a
-	// crashed attempt) is returned first, with the same lines.
+	// SealLakeObject assigns the oldest waiting segments of one source and
+	// hour (whole, as many as fit in maxLines lines and maxBytes of text; a
+	// first one over the bounds alone) to a new object and returns it, or ok
+	// false when nothing waits.
 	SealLakeObject(ctx context.Context, maxLines, maxBytes int) (obj LakeObject, ok bool, err error)
-	// LakeObjectLines returns the lines sealed into an object, in spool order.
-	LakeObjectLines(ctx context.Context, name string) ([]LakeLine, error)
+	// PendingLakeObjects are the objects sealed but not uploaded (a crashed
+	// attempt's), oldest first: they are uploaded again with the same lines.
+	PendingLakeObjects(ctx context.Context) ([]LakeObject, error)
+	// LakeObjectData returns the object of the lines sealed into it, in spool
+	// order (gzipped NDJSON, as EncodeLakeObject writes), and their number.
+	LakeObjectData(ctx context.Context, name string) (data []byte, lines int, err error)
 	// LakeObjectUploaded marks an object and its lines archived.
-	LakeObjectUploaded(ctx context.Context, name string, bytes int64) error
+	LakeObjectUploaded(ctx context.Context, name string, lines int, bytes int64) error
 	// TrimLakeSpool deletes lines archived before t and returns how many.
 	TrimLakeSpool(ctx context.Context, before time.Time) (int64, error)
 	// ExpiredLakeObjects names up to limit uploaded objects of hours before t.
@@ -198,46 +202,20 @@ func LakeObjectDay(name string) (time.Time, bool) {
 	return d, err == nil
 }
 
-// EncodeLakeObject writes lines as gzipped newline-delimited JSON (the fastest
-// gzip level: an archive run is bound by CPU, the bucket's bytes are cheap).
-// A payload is written as it is: valid, compact JSON (SpoolLines keeps only
-// that, see LakePayload).
+// EncodeLakeObject writes lines as an object: gzipped newline-delimited JSON,
+// each line's payload last and as written.
 func EncodeLakeObject(lines []LakeLine) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	w := bufio.NewWriterSize(zw, 64<<10)
-	for _, l := range lines {
-		payload := l.Payload
-		l.Payload = nil // the head: every field but the payload, which is last
-		head, err := json.Marshal(l)
-		if err != nil {
-			return nil, err
-		}
-		w.Write(head[:len(head)-1])
-		w.WriteString(`,"payload":`)
-		switch {
-		case len(payload) == 0:
-			w.WriteString("null")
-		case json.Valid(payload):
-			w.Write(payload)
-		default: // never written by Kith; kept as its text rather than breaking the object
-			w.Write(RawPayload(payload))
-		}
-		w.WriteString("}\n")
-	}
-	if err := w.Flush(); err != nil {
+	seg, err := CompressLakeLines(lines)
+	if err != nil {
 		return nil, err
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return JoinLakeSegments(seg), nil
 }
 
 // LakePayload is p when it fits on one line of an object (a raw line break
 // only ever separates JSON tokens), else p read again as a body (RawPayload,
 // which compacts it). Writers give JSON (RawPayload, json.Marshal); the
-// archive checks each payload again off the request path (EncodeLakeObject).
+// line's encoder checks each payload again (checkedPayload).
 func LakePayload(p json.RawMessage) json.RawMessage {
 	if len(p) == 0 {
 		return json.RawMessage("null")
@@ -464,6 +442,14 @@ func (h IdentityHasher) LakeKeys(identifiers []string) []string {
 		out = append(out, h.Hashes(Identity{Kind: "lake", Value: v})[0])
 	}
 	return out
+}
+
+// LakeLinesWithout are lines without those naming anyone whose lake keys
+// (AllLakeKeys) are erased: what an erasure leaves of the spool and of an object.
+func (h IdentityHasher) LakeLinesWithout(lines []LakeLine, erased map[string]bool) []LakeLine {
+	return slices.DeleteFunc(lines, func(l LakeLine) bool {
+		return slices.ContainsFunc(h.AllLakeKeys(LakeIdentifiers(l.Payload)), func(k string) bool { return erased[k] })
+	})
 }
 
 // AllLakeKeys are the hashes of identifiers under every key (the current and

@@ -3,7 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
-	"slices"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -49,23 +49,24 @@ type LakeArchiveInput struct {
 }
 
 // LakeArchiveResult counts what an archive run wrote, and where its time went
-// (milliseconds by step: sealing and reading lines in PostgreSQL, encoding,
-// uploading); it is also its heartbeat, which the Temporal UI shows.
+// (milliseconds by step: sealing an object in PostgreSQL, reading its
+// segments, uploading); it is also its heartbeat, which the Temporal UI shows.
 type LakeArchiveResult struct {
 	Objects  int   `json:"objects"`
 	Lines    int   `json:"lines"`
 	Bytes    int64 `json:"bytes"`
 	SealMS   int64 `json:"seal_ms"`
 	ReadMS   int64 `json:"read_ms"`
-	EncodeMS int64 `json:"encode_ms"`
 	UploadMS int64 `json:"upload_ms"`
 }
 
 // ArchiveSpool writes the spool to the bucket until nothing waits. Each
 // object is sealed first (its lines fixed in PostgreSQL under a name made of
 // its source, hour and first spool id), then uploaded whole, then marked: a
-// crash between the steps uploads the same lines under the same name again,
-// so a line is never missing and never in two objects.
+// crash between the steps uploads the same lines under the same name again
+// (objects a crashed attempt left sealed go first), so a line is never
+// missing and never in two objects. The next object is sealed and read
+// while one uploads.
 func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchiveResult, error) {
 	b, err := a.bucket()
 	if err != nil {
@@ -82,39 +83,78 @@ func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchi
 	if activity.HasHeartbeatDetails(ctx) {
 		activity.GetHeartbeatDetails(ctx, &res)
 	}
-	for {
-		t0 := time.Now()
-		obj, ok, err := a.Store.SealLakeObject(ctx, maxLines, maxBytes)
-		if err != nil || !ok {
-			return res, err
-		}
-		t1 := time.Now()
-		lines, err := a.Store.LakeObjectLines(ctx, obj.Name)
-		if err != nil {
-			return res, err
-		}
-		t2 := time.Now()
-		data, err := kith.EncodeLakeObject(lines)
-		if err != nil {
-			return res, err
-		}
-		t3 := time.Now()
-		if err := b.Put(ctx, obj.Name, data); err != nil {
-			return res, err
-		}
-		if err := a.Store.LakeObjectUploaded(ctx, obj.Name, int64(len(data))); err != nil {
-			return res, err
-		}
-		res.SealMS += t1.Sub(t0).Milliseconds()
-		res.ReadMS += t2.Sub(t1).Milliseconds()
-		res.EncodeMS += t3.Sub(t2).Milliseconds()
-		res.UploadMS += time.Since(t3).Milliseconds()
-		res.Objects, res.Lines, res.Bytes = res.Objects+1, res.Lines+len(lines), res.Bytes+int64(len(data))
-		activity.RecordHeartbeat(ctx, res)
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
+	pending, err := a.Store.PendingLakeObjects(ctx)
+	if err != nil {
+		return res, err
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type readObject struct {
+		name       string
+		data       []byte
+		lines      int
+		seal, read time.Duration
+	}
+	var mu sync.Mutex // res, shared with the uploader
+	ready, uploaded := make(chan readObject, 1), make(chan struct{})
+	go func() { // the uploader: one object at a time, in the order sealed
+		defer close(uploaded)
+		for o := range ready {
+			if ctx.Err() != nil {
+				continue
+			}
+			t := time.Now()
+			err := b.Put(ctx, o.name, o.data)
+			if err == nil {
+				err = a.Store.LakeObjectUploaded(ctx, o.name, o.lines, int64(len(o.data)))
+			}
+			if err != nil {
+				cancel(err)
+				continue
+			}
+			mu.Lock()
+			res.SealMS += o.seal.Milliseconds()
+			res.ReadMS += o.read.Milliseconds()
+			res.UploadMS += time.Since(t).Milliseconds()
+			res.Objects, res.Lines, res.Bytes = res.Objects+1, res.Lines+o.lines, res.Bytes+int64(len(o.data))
+			activity.RecordHeartbeat(ctx, res)
+			mu.Unlock()
+		}
+	}()
+	err = func() error {
+		defer close(ready)
+		for ctx.Err() == nil {
+			t0 := time.Now()
+			var obj kith.LakeObject
+			if len(pending) > 0 {
+				obj, pending = pending[0], pending[1:]
+			} else {
+				var ok bool
+				if obj, ok, err = a.Store.SealLakeObject(ctx, maxLines, maxBytes); err != nil || !ok {
+					return err
+				}
+			}
+			t1 := time.Now()
+			// The lines were compressed when they were spooled: the object is
+			// their segments joined (reading it is its encoding).
+			data, lines, err := a.Store.LakeObjectData(ctx, obj.Name)
+			if err != nil {
+				return err
+			}
+			select {
+			case ready <- readObject{name: obj.Name, data: data, lines: lines, seal: t1.Sub(t0), read: time.Since(t1)}:
+			case <-ctx.Done():
+			}
+		}
+		return nil
+	}()
+	<-uploaded
+	mu.Lock()
+	defer mu.Unlock()
+	if cause := context.Cause(ctx); err == nil && cause != nil {
+		err = cause
+	}
+	return res, err
 }
 
 // ExpireInput says how long archived lines stay in the spool and objects in
@@ -208,10 +248,9 @@ func (a *Lake) EraseLake(ctx context.Context, contactID string) (kith.ErasureSte
 		if err != nil {
 			return step, fmt.Errorf("erase from %s: %w", name, err)
 		}
-		kept := slices.DeleteFunc(lines, func(l kith.LakeLine) bool {
-			return slices.ContainsFunc(a.Hasher.AllLakeKeys(kith.LakeIdentifiers(l.Payload)), func(k string) bool { return erased[k] })
-		})
-		removed := len(lines) - len(kept)
+		n := len(lines)
+		kept := a.Hasher.LakeLinesWithout(lines, erased)
+		removed := n - len(kept)
 		if len(kept) == 0 {
 			err = a.Bucket.Delete(ctx, name)
 		} else if removed > 0 {

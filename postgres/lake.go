@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,27 +69,34 @@ func (w *SpoolWriter) SpoolLines(ctx context.Context, lines []kith.LakeLine) err
 }
 
 // spoolRow is a line ready for the spool: its payload as an object line
-// needs it and the keys of the identifiers it holds.
+// holds it and the keys of the identifiers it holds (found and hashed on the
+// goroutine of the request that sent it, not the group commit's writer).
 type spoolRow struct {
-	line    kith.LakeLine
-	payload string
-	keys    string // JSON array
+	line kith.LakeLine
+	keys []string
 }
 
 // spoolRows prepares lines for the spool.
 func (s *Store) spoolRows(lines []kith.LakeLine) []spoolRow {
 	rows := make([]spoolRow, len(lines))
 	for i, l := range lines {
-		payload := kith.LakePayload(l.Payload)
-		rows[i] = spoolRow{line: l, payload: string(payload), keys: jsonArray(s.hasher.LakeKeys(kith.LakeIdentifiers(payload)))}
+		l.Payload = kith.LakePayload(l.Payload)
+		rows[i] = spoolRow{line: l, keys: s.hasher.LakeKeys(kith.LakeIdentifiers(l.Payload))}
 	}
 	return rows
 }
 
+// A segment of the spool holds at most segmentLines lines and, unless it is
+// one line, segmentBytes of text: objects are made of whole segments, so
+// these bound how finely an object's size can be chosen.
+const segmentLines, segmentBytes = 64, 1 << 20
+
 // insertSpool is the one insert into the spool, in its caller's transaction.
 // It holds the seal lock shared until that transaction ends: a sealer
 // (exclusive) never sees a spool id allocated by a transaction that has not
-// committed yet.
+// committed yet. Lines naming an erased person, lines written before (their
+// SpoolKey) and an anonymous caller's refusals past its budget are left out;
+// the rest go in as segments of one source and hour, in order.
 func (s *Store) insertSpool(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) error {
 	if len(rows) == 0 {
 		return nil
@@ -95,14 +104,90 @@ func (s *Store) insertSpool(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) e
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, lakeSealLock); err != nil {
 		return err
 	}
-	// What an anonymous caller had refused is kept within its budget, as the
-	// quarantine keeps it: no flood fills the lake either.
-	kept := rows[:0:0]
-	for _, r := range rows {
-		if r.line.Client != "" && r.line.Verdict == kith.VerdictQuarantined {
-			ok, err := withinBudget(ctx, tx, kith.Quarantined{Client: r.line.Client, Payload: []byte(r.payload)}, cmp.Or(s.quarantineCap, DefaultQuarantineCap))
+	kept, err := s.keepSpooled(ctx, tx, rows)
+	if err != nil || len(kept) == 0 {
+		return err
+	}
+	type partition struct {
+		source kith.LakeSource
+		hour   time.Time
+	}
+	var order []partition
+	parts := map[partition][]spoolRow{}
+	for _, r := range kept {
+		p := partition{r.line.Source, r.line.ReceivedAt.UTC().Truncate(time.Hour)}
+		if _, ok := parts[p]; !ok {
+			order = append(order, p)
+		}
+		parts[p] = append(parts[p], r)
+	}
+	var sources, hours, keys []string
+	var lines []int
+	var sizes, crcs []int64
+	var data [][]byte
+	for _, p := range order {
+		for seg, err := range segmentsOf(parts[p]) {
 			if err != nil {
 				return err
+			}
+			sources, hours, keys = append(sources, string(p.source)), append(hours, p.hour.Format(time.RFC3339)), append(keys, indexKeys(seg.keys))
+			lines, sizes, crcs, data = append(lines, seg.Lines), append(sizes, seg.Size), append(crcs, int64(seg.CRC)), append(data, seg.Data)
+		}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO lake_spool (source, hour, lines, bytes, crc, data, keys)
+		SELECT src, hr, n, size, crc, data, keys::bigint[]
+		FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::bigint[], $5::bigint[], $6::bytea[], $7::text[])
+			WITH ORDINALITY AS l(src, hr, n, size, crc, data, keys, i) ORDER BY i`,
+		pq.Array(sources), pq.Array(hours), pq.Array(lines), pq.Array(sizes), pq.Array(crcs), pq.ByteaArray(data), pq.Array(keys))
+	if err != nil {
+		return fmt.Errorf("spool %d lake lines: %w", len(kept), err)
+	}
+	return nil
+}
+
+// keepSpooled leaves out of rows the lines the spool must not take: a line
+// naming an erased person (the lake must not take back what an erasure
+// removed), a line whose SpoolKey was written before, and what an anonymous
+// caller had refused past its budget (kept as the quarantine keeps it: no
+// flood fills the lake either).
+func (s *Store) keepSpooled(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) ([]spoolRow, error) {
+	var keys, named []string
+	for _, r := range rows {
+		keys = append(keys, r.keys...)
+		if r.line.SpoolKey != "" {
+			named = append(named, r.line.SpoolKey)
+		}
+	}
+	var erased, fresh []string
+	if len(keys) > 0 {
+		if err := tx.SelectContext(ctx, &erased, `SELECT DISTINCT key FROM lake_erasures WHERE key = ANY($1)`, pq.Array(keys)); err != nil {
+			return nil, err
+		}
+	}
+	if len(named) > 0 {
+		var hours, sources []string
+		for _, r := range rows {
+			if r.line.SpoolKey != "" {
+				sources, hours = append(sources, string(r.line.Source)), append(hours, r.line.ReceivedAt.UTC().Truncate(time.Hour).Format(time.RFC3339))
+			}
+		}
+		if err := tx.SelectContext(ctx, &fresh, `INSERT INTO lake_spool_keys (dedup_key, source, hour)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING RETURNING dedup_key`,
+			pq.Array(named), pq.Array(sources), pq.Array(hours)); err != nil {
+			return nil, err
+		}
+	}
+	gone, unwritten := setOf(erased), setOf(fresh)
+	kept := rows[:0:0]
+	for _, r := range rows {
+		if slices.ContainsFunc(r.keys, func(k string) bool { return gone[k] }) || r.line.SpoolKey != "" && !unwritten[r.line.SpoolKey] {
+			continue
+		}
+		delete(unwritten, r.line.SpoolKey) // a key twice in one call: the first line
+		if r.line.Client != "" && r.line.Verdict == kith.VerdictQuarantined {
+			ok, err := withinBudget(ctx, tx, kith.Quarantined{Client: r.line.Client, Payload: r.line.Payload}, cmp.Or(s.quarantineCap, DefaultQuarantineCap))
+			if err != nil {
+				return nil, err
 			}
 			if !ok {
 				continue
@@ -110,44 +195,50 @@ func (s *Store) insertSpool(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) e
 		}
 		kept = append(kept, r)
 	}
-	if len(kept) == 0 {
-		return nil
-	}
-	n := len(kept)
-	sources, received, hours, requests, refs, verdicts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	codes, counts, payloads, keys, dedup := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, r := range kept {
-		l := r.line
-		at := l.ReceivedAt.UTC()
-		sources[i], received[i], hours[i] = string(l.Source), at.Format(time.RFC3339Nano), at.Truncate(time.Hour).Format(time.RFC3339)
-		requests[i], refs[i], verdicts[i], dedup[i] = l.RequestID, l.Ref, l.Verdict, l.SpoolKey
-		codes[i], payloads[i], keys[i] = jsonArray(l.Codes), r.payload, r.keys
-		if len(l.Counts) > 0 {
-			b, _ := json.Marshal(l.Counts)
-			counts[i] = string(b)
-		}
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO lake_spool (source, received_at, hour, request_id, ref, verdict, codes, counts, payload, keys, dedup_key)
-		SELECT src, rat, hr, rid, ref, verdict, ARRAY(SELECT jsonb_array_elements_text(codes::jsonb)), NULLIF(counts, '')::jsonb,
-			payload, ARRAY(SELECT jsonb_array_elements_text(keys::jsonb)), NULLIF(dk, '')
-		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
-			AS l(src, rat, hr, rid, ref, verdict, codes, counts, payload, keys, dk)
-		WHERE NOT EXISTS (SELECT 1 FROM lake_erasures e WHERE e.key IN (SELECT jsonb_array_elements_text(l.keys::jsonb)))
-		ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING`,
-		pq.Array(sources), pq.Array(received), pq.Array(hours), pq.Array(requests), pq.Array(refs), pq.Array(verdicts),
-		pq.Array(codes), pq.Array(counts), pq.Array(payloads), pq.Array(keys), pq.Array(dedup))
-	if err != nil {
-		return fmt.Errorf("spool %d lake lines: %w", n, err)
-	}
-	return nil
+	return kept, nil
 }
 
-func jsonArray(v []string) string {
-	if len(v) == 0 {
-		return "[]"
+func setOf(v []string) map[string]bool {
+	set := make(map[string]bool, len(v))
+	for _, k := range v {
+		set[k] = true
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return set
+}
+
+// spoolSegment is a segment of the spool and the identifier keys of its lines.
+type spoolSegment struct {
+	kith.LakeSegment
+	keys []string
+}
+
+// segmentsOf makes the segments of one partition's rows, in order. They are
+// compressed here, in the transaction that knows every line's verdict (the
+// events API's is known only after its events are written): one stream of
+// up to segmentLines lines compresses to within a fifth of a whole object's
+// stream, where a request's payload compressed alone took four times that.
+func segmentsOf(rows []spoolRow) iter.Seq2[spoolSegment, error] {
+	return func(yield func(spoolSegment, error) bool) {
+		for len(rows) > 0 {
+			n, size := 0, 0
+			for n < len(rows) && n < segmentLines && (n == 0 || size+len(rows[n].line.Payload) <= segmentBytes) {
+				size += len(rows[n].line.Payload)
+				n++
+			}
+			var seg spoolSegment
+			lines := make([]kith.LakeLine, n)
+			for i, r := range rows[:n] {
+				lines[i] = r.line
+				seg.keys = append(seg.keys, r.keys...)
+			}
+			var err error
+			seg.LakeSegment, err = kith.CompressLakeLines(lines)
+			if !yield(seg, err) || err != nil {
+				return
+			}
+			rows = rows[n:]
+		}
+	}
 }
 
 // lakeSealLock orders sealing against spool inserts (pg_advisory_xact_lock
@@ -162,16 +253,8 @@ const lakeSealLock = 0x6b6974686c616b65 // "kithlake"
 // four small writes, where marking each line cost 50 ms.
 func (s *Store) SealLakeObject(ctx context.Context, maxLines, maxBytes int) (kith.LakeObject, bool, error) {
 	var o kith.LakeObject
-	err := s.db.QueryRowContext(ctx, `SELECT name, source, hour, lines FROM lake_objects
-		WHERE uploaded_at IS NULL ORDER BY sealed_at, name LIMIT 1`).Scan(&o.Name, &o.Source, &o.Hour, &o.Lines)
-	if err == nil {
-		return o, true, nil // sealed by an attempt that did not finish: the same lines again
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return o, false, err
-	}
 	sealed := false
-	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lakeSealLock); err != nil {
 			return err
 		}
@@ -193,7 +276,8 @@ func (s *Store) SealLakeObject(ctx context.Context, maxLines, maxBytes int) (kit
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, octet_length(payload) FROM lake_spool
+		// Whole segments, as many as fit (a first segment over the bounds alone).
+		rows, err := tx.QueryContext(ctx, `SELECT id, lines, bytes FROM lake_spool
 			WHERE source = $1 AND hour = $2 AND id > $3 ORDER BY id LIMIT $4`, o.Source, o.Hour, from, maxLines)
 		if err != nil {
 			return err
@@ -202,78 +286,143 @@ func (s *Store) SealLakeObject(ctx context.Context, maxLines, maxBytes int) (kit
 		size := 0
 		for rows.Next() {
 			var id int64
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
+			var lines, n int
+			if err := rows.Scan(&id, &lines, &n); err != nil {
 				rows.Close()
 				return err
 			}
-			if o.Lines > 0 && size+n > maxBytes {
+			if o.Lines > 0 && (o.Lines+lines > maxLines || size+n > maxBytes) {
 				break
 			}
 			if o.Lines == 0 {
 				first = id
 			}
-			last, size, o.Lines = id, size+n, o.Lines+1
+			last, size, o.Lines = id, size+n, o.Lines+lines
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil || o.Lines == 0 {
 			return err
 		}
 		o.Name = kith.LakeObjectName(o.Source, o.Hour, first)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO lake_objects (name, source, hour, first_id, last_id, lines) VALUES ($1, $2, $3, $4, $5, $6)`,
-			o.Name, o.Source, o.Hour, first, last, o.Lines); err != nil {
-			return err
-		}
 		if _, err := tx.ExecContext(ctx, `UPDATE lake_partitions SET sealed_to = $3 WHERE source = $1 AND hour = $2`, o.Source, o.Hour, last); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO lake_object_keys (key, object)
-			SELECT DISTINCT unnest(keys), $1 FROM lake_spool WHERE source = $2 AND hour = $3 AND id BETWEEN $4 AND $5
-			ON CONFLICT DO NOTHING`, o.Name, o.Source, o.Hour, first, last)
+		_, err = tx.ExecContext(ctx, `INSERT INTO lake_objects (name, source, hour, first_id, last_id, lines, keys)
+			VALUES ($1, $2, $3, $4, $5, $6, ARRAY(SELECT unnest(s.keys) FROM lake_spool s
+				WHERE s.source = $2 AND s.hour = $3 AND s.id BETWEEN $4 AND $5))`,
+			o.Name, o.Source, o.Hour, first, last, o.Lines)
 		sealed = err == nil
 		return err
 	})
 	return o, sealed, err
 }
 
-// objectLines is the spool rows of an object: its partition's ids in its range.
-const objectLines = `FROM lake_objects o JOIN lake_spool s ON s.source = o.source AND s.hour = o.hour
-	AND s.id BETWEEN o.first_id AND o.last_id`
-
-// LakeObjectLines implements kith.LakeStore.
-func (s *Store) LakeObjectLines(ctx context.Context, name string) ([]kith.LakeLine, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT s.source, s.received_at, s.request_id, s.ref, s.verdict, s.codes, COALESCE(s.counts::text, ''), s.payload
-		`+objectLines+` WHERE o.name = $1 ORDER BY s.id`, name)
+// PendingLakeObjects implements kith.LakeStore.
+func (s *Store) PendingLakeObjects(ctx context.Context) ([]kith.LakeObject, error) {
+	var out []kith.LakeObject
+	rows, err := s.db.QueryContext(ctx, `SELECT name, source, hour, lines FROM lake_objects
+		WHERE uploaded_at IS NULL ORDER BY sealed_at, name`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []kith.LakeLine
 	for rows.Next() {
-		var l kith.LakeLine
-		var counts, payload string
-		if err := rows.Scan(&l.Source, &l.ReceivedAt, &l.RequestID, &l.Ref, &l.Verdict, pq.Array(&l.Codes), &counts, &payload); err != nil {
+		var o kith.LakeObject
+		if err := rows.Scan(&o.Name, &o.Source, &o.Hour, &o.Lines); err != nil {
 			return nil, err
 		}
-		l.ReceivedAt = l.ReceivedAt.UTC()
-		if counts != "" {
-			if err := json.Unmarshal([]byte(counts), &l.Counts); err != nil {
-				return nil, err
-			}
-		}
-		if len(l.Codes) == 0 {
-			l.Codes = nil
-		}
-		l.Payload = json.RawMessage(payload)
-		out = append(out, l)
+		out = append(out, o)
 	}
 	return out, rows.Err()
 }
 
+// indexKeys is the array literal of the index keys of identifier hashes
+// (hex): each one's first 64 bits, as the spool's segments and the objects
+// keep them (one bigint an identifier, not 64 characters; arrays under a GIN
+// index). Two identifiers sharing them only make an erasure read lines it
+// leaves as they were: what is removed is decided on each line's own hashes.
+func indexKeys(hashes []string) string {
+	seen := make(map[int64]bool, len(hashes))
+	b := []byte{'{'}
+	for _, h := range hashes {
+		u, err := strconv.ParseUint(h[:min(len(h), 16)], 16, 64)
+		if err != nil || seen[int64(u)] {
+			continue
+		}
+		seen[int64(u)] = true
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(u), 10)
+	}
+	return string(append(b, '}'))
+}
+
+// objectLines is the spool segments of an object: its partition's ids in its range.
+const objectLines = `FROM lake_objects o JOIN lake_spool s ON s.source = o.source AND s.hour = o.hour
+	AND s.id BETWEEN o.first_id AND o.last_id`
+
+// LakeObjectData implements kith.LakeStore: the object's segments joined, not
+// a line read (a line spooled as text before segments is compressed here).
+func (s *Store) LakeObjectData(ctx context.Context, name string) ([]byte, int, error) {
+	// A prepared statement: lib/pq then reads bytea in binary, not as hex
+	// text (a third of the time).
+	st, err := s.db.PrepareContext(ctx, `SELECT s.id, s.lines, s.bytes, s.crc, s.data `+objectLines+` WHERE o.name = $1 ORDER BY s.id`)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer st.Close()
+	_, segs, err := spoolSegments(st.QueryContext(ctx, name))
+	if err != nil {
+		return nil, 0, err
+	}
+	lines := 0
+	for _, seg := range segs {
+		lines += seg.Lines
+	}
+	return kith.JoinLakeSegments(segs...), lines, nil
+}
+
+// spoolSegments reads the rows of a query of segments (id, lines, bytes,
+// crc, data), in its order.
+func spoolSegments(rows *sql.Rows, err error) ([]int64, []kith.LakeSegment, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	var out []kith.LakeSegment
+	for rows.Next() {
+		var seg kith.LakeSegment
+		var id int64
+		var crc sql.NullInt64
+		if err := rows.Scan(&id, &seg.Lines, &seg.Size, &crc, &seg.Data); err != nil {
+			return nil, nil, err
+		}
+		if crc.Valid {
+			seg.CRC = uint32(crc.Int64)
+		} else { // a line spooled as its text before segments
+			seg = kith.CompressLakeText(seg.Data)
+		}
+		ids, out = append(ids, id), append(out, seg)
+	}
+	return ids, out, rows.Err()
+}
+
+// SpooledLines are the lines of a source waiting in the spool (all of them:
+// for tests and for a look at what has not been archived yet).
+func (s *Store) SpooledLines(ctx context.Context, src kith.LakeSource) ([]kith.LakeLine, error) {
+	_, segs, err := spoolSegments(s.db.QueryContext(ctx, `SELECT id, lines, bytes, crc, data FROM lake_spool WHERE source = $1 ORDER BY id`, src))
+	if err != nil {
+		return nil, err
+	}
+	return kith.DecodeLakeObject(kith.JoinLakeSegments(segs...))
+}
+
 // LakeObjectUploaded implements kith.LakeStore: the object's lines are
-// archived from now on (its row says so; the lines are not rewritten).
-func (s *Store) LakeObjectUploaded(ctx context.Context, name string, bytes int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE lake_objects SET uploaded_at = now(), bytes = $2 WHERE name = $1`, name, bytes)
+// archived from now on (its row says so; the spool is not rewritten).
+func (s *Store) LakeObjectUploaded(ctx context.Context, name string, lines int, bytes int64) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE lake_objects SET uploaded_at = now(), lines = $2, bytes = $3 WHERE name = $1`, name, lines, bytes)
 	return err
 }
 
@@ -282,19 +431,26 @@ func (s *Store) LakeObjectUploaded(ctx context.Context, name string, bytes int64
 func (s *Store) TrimLakeSpool(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM lake_spool WHERE id IN (
-			SELECT s.id `+objectLines+` WHERE o.uploaded_at < $1 LIMIT 10000)`, before)
+		var segments, lines int64
+		err := s.db.QueryRowContext(ctx, `WITH d AS (DELETE FROM lake_spool WHERE id IN (
+			SELECT s.id `+objectLines+` WHERE o.uploaded_at < $1 LIMIT 1000) RETURNING lines)
+			SELECT count(*), COALESCE(sum(lines), 0) FROM d`, before).Scan(&segments, &lines)
 		if err != nil {
 			return total, err
 		}
-		n, _ := res.RowsAffected()
-		total += n
-		if n < 10000 {
+		total += lines
+		if segments < 1000 {
 			// Partitions with no line left, a day after their hour (a late line
 			// registers its partition again, from the start: nothing of it is
 			// left to archive twice).
 			_, err := s.db.ExecContext(ctx, `DELETE FROM lake_partitions p WHERE p.hour < $1::timestamptz - interval '1 day'
 				AND NOT EXISTS (SELECT 1 FROM lake_spool s WHERE s.source = p.source AND s.hour = p.hour)`, before)
+			if err != nil {
+				return total, err
+			}
+			// The names of lines written again go with their partition's last segment.
+			_, err = s.db.ExecContext(ctx, `DELETE FROM lake_spool_keys k WHERE k.hour < $1
+				AND NOT EXISTS (SELECT 1 FROM lake_spool s WHERE s.source = k.source AND s.hour = k.hour)`, before)
 			return total, err
 		}
 	}
@@ -329,9 +485,8 @@ func (s *Store) LakeErasure(ctx context.Context, contactID string) ([]string, []
 	if len(keys) == 0 {
 		return nil, nil, nil
 	}
-	err := s.db.SelectContext(ctx, &objects, `SELECT DISTINCT k.object FROM lake_object_keys k
-		JOIN lake_objects o ON o.name = k.object AND o.uploaded_at IS NOT NULL
-		WHERE k.key = ANY($1) ORDER BY k.object`, pq.Array(keys))
+	err := s.db.SelectContext(ctx, &objects, `SELECT name FROM lake_objects
+		WHERE keys && $1::bigint[] AND uploaded_at IS NOT NULL ORDER BY name`, indexKeys(keys))
 	return keys, objects, err
 }
 
@@ -349,8 +504,12 @@ func (s *Store) LakeObjectRewritten(ctx context.Context, contactID, name string,
 		if _, err := tx.ExecContext(ctx, `UPDATE lake_objects SET lines = $2 WHERE name = $1`, name, lines); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM lake_object_keys WHERE object = $1
-			AND key IN (SELECT key FROM lake_erasures WHERE contact_id = $2)`, name, contactID)
+		var erased []string
+		if err := tx.SelectContext(ctx, &erased, `SELECT key FROM lake_erasures WHERE contact_id = $1`, contactID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE lake_objects SET keys = ARRAY(SELECT unnest(keys) EXCEPT SELECT unnest($2::bigint[]))
+			WHERE name = $1`, name, indexKeys(erased))
 		return err
 	})
 }
@@ -378,9 +537,36 @@ func (s *Store) eraseLakeSpool(ctx context.Context, tx *sqlx.Tx, contactID strin
 		ON CONFLICT DO NOTHING`, contactID, pq.Array(keys)); err != nil {
 		return 0, fmt.Errorf("note lake keys: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM lake_spool WHERE keys && $1`, pq.Array(keys))
+	// Their segments are written again without their lines.
+	segIDs, segs, err := spoolSegments(tx.QueryContext(ctx, `SELECT id, lines, bytes, crc, data FROM lake_spool WHERE keys && $1::bigint[] ORDER BY id FOR UPDATE`, indexKeys(keys)))
 	if err != nil {
-		return 0, fmt.Errorf("delete spooled lines: %w", err)
+		return 0, fmt.Errorf("read spooled lines: %w", err)
 	}
-	return res.RowsAffected()
+	erased := setOf(keys)
+	var removed int64
+	for i, seg := range segs {
+		lines, err := kith.DecodeLakeObject(kith.JoinLakeSegments(seg))
+		if err != nil {
+			return 0, fmt.Errorf("spool segment %d: %w", segIDs[i], err)
+		}
+		kept := s.hasher.LakeLinesWithout(lines, erased)
+		removed += int64(len(lines) - len(kept))
+		if len(kept) == 0 {
+			_, err = tx.ExecContext(ctx, `DELETE FROM lake_spool WHERE id = $1`, segIDs[i])
+		} else {
+			var left kith.LakeSegment
+			if left, err = kith.CompressLakeLines(kept); err == nil {
+				var keys []string
+				for _, r := range s.spoolRows(kept) {
+					keys = append(keys, r.keys...)
+				}
+				_, err = tx.ExecContext(ctx, `UPDATE lake_spool SET lines = $2, bytes = $3, crc = $4, data = $5, keys = $6::bigint[]
+					WHERE id = $1`, segIDs[i], left.Lines, left.Size, int64(left.CRC), left.Data, indexKeys(keys))
+			}
+		}
+		if err != nil {
+			return 0, fmt.Errorf("rewrite spool segment %d: %w", segIDs[i], err)
+		}
+	}
+	return removed, nil
 }

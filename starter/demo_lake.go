@@ -26,8 +26,8 @@ func demoLake(ctx context.Context, c client.Client, cfg config.Config, demoEnv [
 	if err := execute(ctx, c, "lake-archive/demo", workflows.LakeArchiveName, workflows.LakeArchiveInput{}, &res); err != nil {
 		return err
 	}
-	say("archived %d lines in %d objects (%d KiB gzipped); time by step: seal %d ms, read %d ms, encode %d ms, upload %d ms",
-		res.Archived.Lines, res.Archived.Objects, res.Archived.Bytes/1024, res.Archived.SealMS, res.Archived.ReadMS, res.Archived.EncodeMS, res.Archived.UploadMS)
+	say("archived %d lines in %d objects (%d KiB gzipped); time by step: seal %d ms, read %d ms, upload %d ms",
+		res.Archived.Lines, res.Archived.Objects, res.Archived.Bytes/1024, res.Archived.SealMS, res.Archived.ReadMS, res.Archived.UploadMS)
 	objects, err := readLake(ctx, cfg)
 	if err != nil {
 		return err

@@ -1,0 +1,169 @@
+package kith
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"encoding/json"
+	"hash/crc32"
+	"sync"
+)
+
+// LakeSegment is a run of an object's lines compressed on its own: raw
+// DEFLATE blocks that end byte-aligned (a sync flush) and are never final,
+// with the CRC-32 and length of the text they hold. Segments laid end to end
+// are one DEFLATE stream, so an object is its segments joined under one gzip
+// header and trailer (JoinLakeSegments) without decompressing or compressing
+// anything again: the spool keeps its lines as segments, compressed when
+// they are written, and the archive only concatenates them.
+type LakeSegment struct {
+	Data  []byte
+	CRC   uint32 // CRC-32 (IEEE) of the text
+	Size  int64  // bytes of text
+	Lines int
+}
+
+// Append lays t after s.
+func (s *LakeSegment) Append(t LakeSegment) {
+	s.Data = append(s.Data, t.Data...)
+	s.CRC = crc32Combine(s.CRC, t.CRC, t.Size)
+	s.Size += t.Size
+	s.Lines += t.Lines
+}
+
+// flateWriters reuses compressors: a new one allocates about a megabyte.
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestSpeed) // the fastest level: the lake's bytes are cheap, its CPU is not
+	return w
+}}
+
+// deflateSegment compresses text (lines of NDJSON, or a part of one) into a
+// segment.
+func deflateSegment(text []byte, lines int) LakeSegment {
+	var buf bytes.Buffer
+	buf.Grow(len(text)/3 + 64)
+	w := flateWriters.Get().(*flate.Writer)
+	w.Reset(&buf)
+	w.Write(text) // a bytes.Buffer does not fail
+	w.Flush()     // byte-aligned and not final: the next segment can follow
+	flateWriters.Put(w)
+	return LakeSegment{Data: buf.Bytes(), CRC: crc32.ChecksumIEEE(text), Size: int64(len(text)), Lines: lines}
+}
+
+// appendLakeLine appends l's object line: every field but the payload, then
+// the payload (last, as written), then a line break.
+func appendLakeLine(buf []byte, l LakeLine) ([]byte, error) {
+	payload := l.Payload
+	l.Payload = nil
+	head, err := json.Marshal(l)
+	if err != nil {
+		return nil, err
+	}
+	buf = append(append(buf, head[:len(head)-1]...), `,"payload":`...)
+	return append(append(buf, checkedPayload(payload)...), "}\n"...), nil
+}
+
+// checkedPayload is a payload as an object line holds it: valid JSON on one
+// line (writers give that, see LakePayload; anything else is kept as its
+// text rather than breaking the object).
+func checkedPayload(p json.RawMessage) json.RawMessage {
+	p = LakePayload(p)
+	if json.Valid(p) {
+		return p
+	}
+	return RawPayload(p)
+}
+
+// CompressLakeLines makes one segment of lines.
+func CompressLakeLines(lines []LakeLine) (LakeSegment, error) {
+	var text []byte
+	for _, l := range lines {
+		var err error
+		if text, err = appendLakeLine(text, l); err != nil {
+			return LakeSegment{}, err
+		}
+	}
+	return deflateSegment(text, len(lines)), nil
+}
+
+// CompressLakeText makes one segment of lines of NDJSON already written (a
+// line spooled before segments, kept as its text).
+func CompressLakeText(text []byte) LakeSegment {
+	return deflateSegment(text, bytes.Count(text, []byte("\n")))
+}
+
+// JoinLakeSegments makes an object of segments: one gzip member (RFC 1952)
+// whose DEFLATE stream is the segments in order, closed by an empty final
+// block, with the CRC-32 and length of the whole text. Every gzip reader
+// reads it, including those that stop after a file's first member.
+func JoinLakeSegments(segs ...LakeSegment) []byte {
+	n := 18
+	for _, s := range segs {
+		n += len(s.Data)
+	}
+	out := make([]byte, 0, n+2)
+	// ID1 ID2, deflate, no flags, no time, fastest compression, unknown OS.
+	out = append(out, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255)
+	var all LakeSegment
+	for _, s := range segs {
+		out = append(out, s.Data...)
+		all.CRC = crc32Combine(all.CRC, s.CRC, s.Size)
+		all.Size += s.Size
+	}
+	out = append(out, 0x03, 0x00) // an empty final block (fixed codes: just the end-of-block code)
+	out = binary.LittleEndian.AppendUint32(out, all.CRC)
+	return binary.LittleEndian.AppendUint32(out, uint32(all.Size))
+}
+
+// crc32Combine is the CRC-32 of a text whose first part has crc1 and whose
+// second part, len2 bytes long, has crc2 (as zlib's crc32_combine: crc1 moved
+// past len2 zero bytes by multiplying with x^(8·len2) modulo the polynomial).
+func crc32Combine(crc1, crc2 uint32, len2 int64) uint32 {
+	if len2 <= 0 {
+		return crc1 ^ crc2
+	}
+	return multModP(x2nModP(len2, 3), crc1) ^ crc2
+}
+
+// multModP multiplies a and b modulo the CRC-32 polynomial (reflected bits).
+func multModP(a, b uint32) uint32 {
+	var p uint32
+	for m := uint32(1) << 31; m != 0; m >>= 1 {
+		if a&m != 0 {
+			p ^= b
+			if a&(m-1) == 0 {
+				break
+			}
+		}
+		if b&1 != 0 {
+			b = b>>1 ^ crc32.IEEE
+		} else {
+			b >>= 1
+		}
+	}
+	return p
+}
+
+// x2nTable[k] is x^(2^k) modulo the polynomial.
+var x2nTable = func() (t [32]uint32) {
+	p := uint32(1) << 30 // x^1
+	t[0] = p
+	for k := 1; k < 32; k++ {
+		p = multModP(p, p)
+		t[k] = p
+	}
+	return t
+}()
+
+// x2nModP is x^(n·2^k) modulo the polynomial.
+func x2nModP(n int64, k uint) uint32 {
+	p := uint32(1) << 31 // x^0
+	for n != 0 {
+		if n&1 != 0 {
+			p = multModP(x2nTable[k&31], p)
+		}
+		n >>= 1
+		k++
+	}
+	return p
+}

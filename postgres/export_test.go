@@ -1,0 +1,20 @@
+package postgres
+
+import "context"
+
+// MigrateThrough applies the migrations up to version only: a test's
+// database as a deployment of an older Kith left it.
+func MigrateThrough(ctx context.Context, s *Store, version int) error {
+	ms, err := Migrations()
+	if err != nil {
+		return err
+	}
+	var upTo []Migration
+	for _, m := range ms {
+		if m.Version <= version {
+			upTo = append(upTo, m)
+		}
+	}
+	_, err = s.migrate(ctx, upTo)
+	return err
+}
