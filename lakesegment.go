@@ -97,22 +97,43 @@ func CompressLakeText(text []byte) LakeSegment {
 // block, with the CRC-32 and length of the whole text. Every gzip reader
 // reads it, including those that stop after a file's first member.
 func JoinLakeSegments(segs ...LakeSegment) []byte {
-	n := 18
+	var o LakeObjectBuilder
 	for _, s := range segs {
-		n += len(s.Data)
+		o.Add(s)
 	}
-	out := make([]byte, 0, n+2)
-	// ID1 ID2, deflate, no flags, no time, fastest compression, unknown OS.
-	out = append(out, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255)
-	var all LakeSegment
-	for _, s := range segs {
-		out = append(out, s.Data...)
-		all.CRC = crc32Combine(all.CRC, s.CRC, s.Size)
-		all.Size += s.Size
+	return o.Bytes()
+}
+
+// LakeObjectBuilder joins segments into an object as they are read (one
+// buffer, no list of segments kept). The zero value is ready to use.
+type LakeObjectBuilder struct {
+	buf []byte
+	all LakeSegment // CRC, Size and Lines of what was added
+}
+
+// Add appends a segment (its Data is copied: a reader's buffer may be reused).
+func (o *LakeObjectBuilder) Add(s LakeSegment) {
+	if o.buf == nil {
+		// ID1 ID2, deflate, no flags, no time, fastest compression, unknown OS.
+		o.buf = append(make([]byte, 0, 64<<10), 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255)
 	}
-	out = append(out, 0x03, 0x00) // an empty final block (fixed codes: just the end-of-block code)
-	out = binary.LittleEndian.AppendUint32(out, all.CRC)
-	return binary.LittleEndian.AppendUint32(out, uint32(all.Size))
+	o.buf = append(o.buf, s.Data...)
+	o.all.CRC = crc32Combine(o.all.CRC, s.CRC, s.Size)
+	o.all.Size += s.Size
+	o.all.Lines += s.Lines
+}
+
+// Lines is the number of lines added.
+func (o *LakeObjectBuilder) Lines() int { return o.all.Lines }
+
+// Bytes closes the object: the final block and the gzip trailer.
+func (o *LakeObjectBuilder) Bytes() []byte {
+	if o.buf == nil {
+		o.Add(LakeSegment{})
+	}
+	out := append(o.buf, 0x03, 0x00) // an empty final block (fixed codes: just the end-of-block code)
+	out = binary.LittleEndian.AppendUint32(out, o.all.CRC)
+	return binary.LittleEndian.AppendUint32(out, uint32(o.all.Size))
 }
 
 // crc32Combine is the CRC-32 of a text whose first part has crc1 and whose

@@ -362,25 +362,46 @@ func indexKeys(hashes []string) string {
 const objectLines = `FROM lake_objects o JOIN lake_spool s ON s.source = o.source AND s.hour = o.hour
 	AND s.id BETWEEN o.first_id AND o.last_id`
 
-// LakeObjectData implements kith.LakeStore: the object's segments joined, not
-// a line read (a line spooled as text before segments is compressed here).
+// LakeObjectData implements kith.LakeStore: the object's segments joined as
+// they are read, not a line decoded (a line spooled as text before segments
+// is compressed here).
 func (s *Store) LakeObjectData(ctx context.Context, name string) ([]byte, int, error) {
 	// A prepared statement: lib/pq then reads bytea in binary, not as hex
 	// text (a third of the time).
-	st, err := s.db.PrepareContext(ctx, `SELECT s.id, s.lines, s.bytes, s.crc, s.data `+objectLines+` WHERE o.name = $1 ORDER BY s.id`)
+	st, err := s.db.PrepareContext(ctx, `SELECT s.lines, s.bytes, s.crc, s.data `+objectLines+` WHERE o.name = $1 ORDER BY s.id`)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer st.Close()
-	_, segs, err := spoolSegments(st.QueryContext(ctx, name))
+	rows, err := st.QueryContext(ctx, name)
 	if err != nil {
 		return nil, 0, err
 	}
-	lines := 0
-	for _, seg := range segs {
-		lines += seg.Lines
+	defer rows.Close()
+	var obj kith.LakeObjectBuilder
+	for rows.Next() {
+		var lines int
+		var size int64
+		var crc sql.NullInt64
+		var data sql.RawBytes // the driver's buffer: copied once, into the object
+		if err := rows.Scan(&lines, &size, &crc, &data); err != nil {
+			return nil, 0, err
+		}
+		obj.Add(spooledSegment(lines, size, crc, data))
 	}
-	return kith.JoinLakeSegments(segs...), lines, nil
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	return obj.Bytes(), obj.Lines(), nil
+}
+
+// spooledSegment is a spool row's segment; a row without a CRC holds a line
+// spooled as its text before segments, compressed now.
+func spooledSegment(lines int, size int64, crc sql.NullInt64, data []byte) kith.LakeSegment {
+	if !crc.Valid {
+		return kith.CompressLakeText(data)
+	}
+	return kith.LakeSegment{Data: data, CRC: uint32(crc.Int64), Size: size, Lines: lines}
 }
 
 // spoolSegments reads the rows of a query of segments (id, lines, bytes,
@@ -393,18 +414,14 @@ func spoolSegments(rows *sql.Rows, err error) ([]int64, []kith.LakeSegment, erro
 	var ids []int64
 	var out []kith.LakeSegment
 	for rows.Next() {
-		var seg kith.LakeSegment
-		var id int64
+		var id, size int64
+		var lines int
 		var crc sql.NullInt64
-		if err := rows.Scan(&id, &seg.Lines, &seg.Size, &crc, &seg.Data); err != nil {
+		var data []byte
+		if err := rows.Scan(&id, &lines, &size, &crc, &data); err != nil {
 			return nil, nil, err
 		}
-		if crc.Valid {
-			seg.CRC = uint32(crc.Int64)
-		} else { // a line spooled as its text before segments
-			seg = kith.CompressLakeText(seg.Data)
-		}
-		ids, out = append(ids, id), append(out, seg)
+		ids, out = append(ids, id), append(out, spooledSegment(lines, size, crc, data))
 	}
 	return ids, out, rows.Err()
 }

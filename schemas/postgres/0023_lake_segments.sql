@@ -18,6 +18,9 @@ CREATE TABLE lake_spool_segments (
     keys   bigint[]    NOT NULL DEFAULT '{}'
 );
 ALTER TABLE lake_spool_segments ALTER COLUMN data SET STORAGE EXTERNAL; -- compressed already
+-- A segment of a few KB stays in its row (no TOAST chunks to write and to
+-- look up when it is read): only rows past 8 KB are moved out.
+ALTER TABLE lake_spool_segments SET (toast_tuple_target = 8160);
 
 -- Lines spooled before this migration become segments of one line each,
 -- under their own ids (so objects sealed and partitions registered still
