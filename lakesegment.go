@@ -23,14 +23,6 @@ type LakeSegment struct {
 	Lines int
 }
 
-// Append lays t after s.
-func (s *LakeSegment) Append(t LakeSegment) {
-	s.Data = append(s.Data, t.Data...)
-	s.CRC = crc32Combine(s.CRC, t.CRC, t.Size)
-	s.Size += t.Size
-	s.Lines += t.Lines
-}
-
 // flateWriters reuses compressors: a new one allocates about a megabyte.
 var flateWriters = sync.Pool{New: func() any {
 	w, _ := flate.NewWriter(nil, flate.BestSpeed) // the fastest level: the lake's bytes are cheap, its CPU is not

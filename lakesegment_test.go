@@ -15,8 +15,8 @@ import (
 	"github.com/kithhq/kith"
 )
 
-// TestJoinedSegmentsAreOneGzipMember: segments compressed apart, joined one
-// by one or appended first, are one gzip member that Go's reader (which
+// TestJoinedSegmentsAreOneGzipMember: segments compressed apart, joined at
+// once or added one by one, are one gzip member that Go's reader (which
 // checks the CRC-32 and length) and gzip(1) read as the lines in order.
 func TestJoinedSegmentsAreOneGzipMember(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -32,7 +32,7 @@ func TestJoinedSegmentsAreOneGzipMember(t *testing.T) {
 		lines = append(lines, l)
 	}
 	var segs []kith.LakeSegment
-	var joined kith.LakeSegment
+	var built kith.LakeObjectBuilder
 	for i := 0; i < len(lines); {
 		n := 1 + rng.IntN(20)
 		if i+n > len(lines) {
@@ -46,7 +46,7 @@ func TestJoinedSegmentsAreOneGzipMember(t *testing.T) {
 			t.Fatalf("a segment of %d lines says %d", n, seg.Lines)
 		}
 		segs = append(segs, seg)
-		joined.Append(seg)
+		built.Add(seg)
 		i += n
 	}
 	want, err := kith.EncodeLakeObject(lines)
@@ -54,7 +54,7 @@ func TestJoinedSegmentsAreOneGzipMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantText := gunzip(t, want)
-	for name, data := range map[string][]byte{"segments": kith.JoinLakeSegments(segs...), "appended": kith.JoinLakeSegments(joined)} {
+	for name, data := range map[string][]byte{"segments": kith.JoinLakeSegments(segs...), "built": built.Bytes()} {
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
 			t.Fatal(err)
