@@ -203,8 +203,12 @@ func LakeObjectDay(name string) (time.Time, bool) {
 }
 
 // EncodeLakeObject writes lines as an object: gzipped newline-delimited JSON,
-// each line's payload last and as written.
+// each line's payload last and as written (LakePayload).
 func EncodeLakeObject(lines []LakeLine) ([]byte, error) {
+	lines = slices.Clone(lines)
+	for i := range lines {
+		lines[i].Payload = LakePayload(lines[i].Payload)
+	}
 	seg, err := CompressLakeLines(lines)
 	if err != nil {
 		return nil, err
@@ -212,15 +216,16 @@ func EncodeLakeObject(lines []LakeLine) ([]byte, error) {
 	return JoinLakeSegments(seg), nil
 }
 
-// LakePayload is p when it fits on one line of an object (a raw line break
-// only ever separates JSON tokens), else p read again as a body (RawPayload,
-// which compacts it). Writers give JSON (RawPayload, json.Marshal); the
-// line's encoder checks each payload again (checkedPayload).
+// LakePayload is p as an object line holds it: p when it is JSON on one line
+// (a raw line break only ever separates JSON tokens), else p read again as a
+// body (RawPayload: JSON compacted, anything else kept as its text rather
+// than breaking the object). The spool makes each payload so on its request's
+// goroutine, before the line is compressed.
 func LakePayload(p json.RawMessage) json.RawMessage {
 	if len(p) == 0 {
 		return json.RawMessage("null")
 	}
-	if bytes.IndexByte(p, '\n') < 0 && bytes.IndexByte(p, '\r') < 0 {
+	if bytes.IndexByte(p, '\n') < 0 && bytes.IndexByte(p, '\r') < 0 && json.Valid(p) {
 		return p
 	}
 	return RawPayload(p)

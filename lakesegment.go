@@ -29,8 +29,7 @@ var flateWriters = sync.Pool{New: func() any {
 	return w
 }}
 
-// deflateSegment compresses text (lines of NDJSON, or a part of one) into a
-// segment.
+// deflateSegment compresses lines of NDJSON into a segment.
 func deflateSegment(text []byte, lines int) LakeSegment {
 	var buf bytes.Buffer
 	buf.Grow(len(text)/3 + 64)
@@ -52,21 +51,12 @@ func appendLakeLine(buf []byte, l LakeLine) ([]byte, error) {
 		return nil, err
 	}
 	buf = append(append(buf, head[:len(head)-1]...), `,"payload":`...)
-	return append(append(buf, checkedPayload(payload)...), "}\n"...), nil
+	return append(append(buf, payload...), "}\n"...), nil
 }
 
-// checkedPayload is a payload as an object line holds it: valid JSON on one
-// line (writers give that, see LakePayload; anything else is kept as its
-// text rather than breaking the object).
-func checkedPayload(p json.RawMessage) json.RawMessage {
-	p = LakePayload(p)
-	if json.Valid(p) {
-		return p
-	}
-	return RawPayload(p)
-}
-
-// CompressLakeLines makes one segment of lines.
+// CompressLakeLines makes one segment of lines whose payloads are as
+// LakePayload makes them (the spool's, or read from an object): written as
+// they are, not checked again in the transaction that compresses them.
 func CompressLakeLines(lines []LakeLine) (LakeSegment, error) {
 	var text []byte
 	for _, l := range lines {

@@ -1,9 +1,9 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -95,44 +95,35 @@ func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchi
 		lines      int
 		seal, read time.Duration
 	}
-	var mu sync.Mutex // res, shared with the uploader
 	ready, uploaded := make(chan readObject, 1), make(chan struct{})
-	go func() { // the uploader: one object at a time, in the order sealed
+	go func() { // the uploader: one object at a time, in the order sealed; res is its own until it closes uploaded
 		defer close(uploaded)
 		for o := range ready {
-			if ctx.Err() != nil {
-				continue
-			}
 			t := time.Now()
 			err := b.Put(ctx, o.name, o.data)
 			if err == nil {
 				err = a.Store.LakeObjectUploaded(ctx, o.name, o.lines, int64(len(o.data)))
 			}
 			if err != nil {
-				cancel(err)
-				continue
+				cancel(err) // the sealer stops at its next step
+				return
 			}
-			mu.Lock()
 			res.SealMS += o.seal.Milliseconds()
 			res.ReadMS += o.read.Milliseconds()
 			res.UploadMS += time.Since(t).Milliseconds()
 			res.Objects, res.Lines, res.Bytes = res.Objects+1, res.Lines+o.lines, res.Bytes+int64(len(o.data))
 			activity.RecordHeartbeat(ctx, res)
-			mu.Unlock()
 		}
 	}()
-	err = func() error {
+	err = func() (err error) {
 		defer close(ready)
 		for ctx.Err() == nil {
 			t0 := time.Now()
-			var obj kith.LakeObject
-			if len(pending) > 0 {
+			obj, ok := kith.LakeObject{}, len(pending) > 0
+			if ok {
 				obj, pending = pending[0], pending[1:]
-			} else {
-				var ok bool
-				if obj, ok, err = a.Store.SealLakeObject(ctx, maxLines, maxBytes); err != nil || !ok {
-					return err
-				}
+			} else if obj, ok, err = a.Store.SealLakeObject(ctx, maxLines, maxBytes); err != nil || !ok {
+				return err
 			}
 			t1 := time.Now()
 			// The lines were compressed when they were spooled: the object is
@@ -149,12 +140,7 @@ func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchi
 		return nil
 	}()
 	<-uploaded
-	mu.Lock()
-	defer mu.Unlock()
-	if cause := context.Cause(ctx); err == nil && cause != nil {
-		err = cause
-	}
-	return res, err
+	return res, cmp.Or(err, context.Cause(ctx))
 }
 
 // ExpireInput says how long archived lines stay in the spool and objects in

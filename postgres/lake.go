@@ -108,14 +108,10 @@ func (s *Store) insertSpool(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) e
 	if err != nil || len(kept) == 0 {
 		return err
 	}
-	type partition struct {
-		source kith.LakeSource
-		hour   time.Time
-	}
-	var order []partition
-	parts := map[partition][]spoolRow{}
+	var order []spoolPartition
+	parts := map[spoolPartition][]spoolRow{}
 	for _, r := range kept {
-		p := partition{r.line.Source, r.line.ReceivedAt.UTC().Truncate(time.Hour)}
+		p := partitionOf(r.line)
 		if _, ok := parts[p]; !ok {
 			order = append(order, p)
 		}
@@ -151,11 +147,12 @@ func (s *Store) insertSpool(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) e
 // caller had refused past its budget (kept as the quarantine keeps it: no
 // flood fills the lake either).
 func (s *Store) keepSpooled(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) ([]spoolRow, error) {
-	var keys, named []string
+	var keys, named, sources, hours []string
 	for _, r := range rows {
 		keys = append(keys, r.keys...)
 		if r.line.SpoolKey != "" {
-			named = append(named, r.line.SpoolKey)
+			p := partitionOf(r.line)
+			named, sources, hours = append(named, r.line.SpoolKey), append(sources, string(p.source)), append(hours, p.hour.Format(time.RFC3339))
 		}
 	}
 	var erased, fresh []string
@@ -165,12 +162,6 @@ func (s *Store) keepSpooled(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) (
 		}
 	}
 	if len(named) > 0 {
-		var hours, sources []string
-		for _, r := range rows {
-			if r.line.SpoolKey != "" {
-				sources, hours = append(sources, string(r.line.Source)), append(hours, r.line.ReceivedAt.UTC().Truncate(time.Hour).Format(time.RFC3339))
-			}
-		}
 		if err := tx.SelectContext(ctx, &fresh, `INSERT INTO lake_spool_keys (dedup_key, source, hour)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING RETURNING dedup_key`,
 			pq.Array(named), pq.Array(sources), pq.Array(hours)); err != nil {
@@ -196,6 +187,16 @@ func (s *Store) keepSpooled(ctx context.Context, tx *sqlx.Tx, rows []spoolRow) (
 		kept = append(kept, r)
 	}
 	return kept, nil
+}
+
+// spoolPartition is the source and UTC hour a line is archived under.
+type spoolPartition struct {
+	source kith.LakeSource
+	hour   time.Time
+}
+
+func partitionOf(l kith.LakeLine) spoolPartition {
+	return spoolPartition{l.Source, l.ReceivedAt.UTC().Truncate(time.Hour)}
 }
 
 func setOf(v []string) map[string]bool {
