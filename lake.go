@@ -137,9 +137,10 @@ type LakeStore interface {
 	// PendingLakeObjects are the objects sealed but not uploaded (a crashed
 	// attempt's), oldest first: they are uploaded again with the same lines.
 	PendingLakeObjects(ctx context.Context) ([]LakeObject, error)
-	// LakeObjectData returns the object of the lines sealed into it, in spool
-	// order (gzipped NDJSON, as EncodeLakeObject writes), and their number.
-	LakeObjectData(ctx context.Context, name string) (data []byte, lines int, err error)
+	// WriteLakeObject writes the object of the lines sealed into it to w, in
+	// spool order (gzipped NDJSON, as EncodeLakeObject writes), and returns
+	// their number and the bytes written.
+	WriteLakeObject(ctx context.Context, name string, w io.Writer) (lines int, bytes int64, err error)
 	// LakeObjectUploaded marks an object and its lines archived.
 	LakeObjectUploaded(ctx context.Context, name string, lines int, bytes int64) error
 	// TrimLakeSpool deletes lines archived before t and returns how many.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
+	"io"
 	"sync"
 )
 
@@ -74,48 +75,64 @@ func CompressLakeText(text []byte) LakeSegment {
 	return deflateSegment(text, bytes.Count(text, []byte("\n")))
 }
 
-// JoinLakeSegments makes an object of segments: one gzip member (RFC 1952)
-// whose DEFLATE stream is the segments in order, closed by an empty final
-// block, with the CRC-32 and length of the whole text. Every gzip reader
-// reads it, including those that stop after a file's first member.
+// JoinLakeSegments makes an object of segments (LakeObjectWriter).
 func JoinLakeSegments(segs ...LakeSegment) []byte {
-	var o LakeObjectBuilder
+	var buf bytes.Buffer
+	o := NewLakeObjectWriter(&buf)
 	for _, s := range segs {
-		o.Add(s)
+		o.Add(s) // a bytes.Buffer does not fail
 	}
-	return o.Bytes()
+	o.Close()
+	return buf.Bytes()
 }
 
-// LakeObjectBuilder joins segments into an object as they are read (one
-// buffer, no list of segments kept). The zero value is ready to use.
-type LakeObjectBuilder struct {
-	buf []byte
-	all LakeSegment // CRC, Size and Lines of what was added
+// LakeObjectWriter writes an object of segments as they come: one gzip member
+// (RFC 1952) whose DEFLATE stream is the segments in order, closed by an
+// empty final block, with the CRC-32 and length of the whole text. Every gzip
+// reader reads it, including those that stop after a file's first member.
+type LakeObjectWriter struct {
+	w       io.Writer
+	started bool
+	all     LakeSegment // CRC, Size and Lines of what was added
+	written int64
 }
 
-// Add appends a segment (its Data is copied: a reader's buffer may be reused).
-func (o *LakeObjectBuilder) Add(s LakeSegment) {
-	if o.buf == nil {
+// NewLakeObjectWriter writes an object to w.
+func NewLakeObjectWriter(w io.Writer) *LakeObjectWriter { return &LakeObjectWriter{w: w} }
+
+func (o *LakeObjectWriter) write(b []byte) error {
+	n, err := o.w.Write(b)
+	o.written += int64(n)
+	return err
+}
+
+// Add writes a segment (its Data is not kept: a reader's buffer may be reused).
+func (o *LakeObjectWriter) Add(s LakeSegment) error {
+	if !o.started {
+		o.started = true
 		// ID1 ID2, deflate, no flags, no time, fastest compression, unknown OS.
-		o.buf = append(make([]byte, 0, 64<<10), 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255)
+		if err := o.write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255}); err != nil {
+			return err
+		}
 	}
-	o.buf = append(o.buf, s.Data...)
 	o.all.CRC = crc32Combine(o.all.CRC, s.CRC, s.Size)
 	o.all.Size += s.Size
 	o.all.Lines += s.Lines
+	return o.write(s.Data)
 }
 
-// Lines is the number of lines added.
-func (o *LakeObjectBuilder) Lines() int { return o.all.Lines }
+// Lines is the number of lines added; Written the bytes written.
+func (o *LakeObjectWriter) Lines() int     { return o.all.Lines }
+func (o *LakeObjectWriter) Written() int64 { return o.written }
 
-// Bytes closes the object: the final block and the gzip trailer.
-func (o *LakeObjectBuilder) Bytes() []byte {
-	if o.buf == nil {
-		o.Add(LakeSegment{})
+// Close ends the object: the final block and the gzip trailer.
+func (o *LakeObjectWriter) Close() error {
+	if err := o.Add(LakeSegment{}); err != nil {
+		return err
 	}
-	out := append(o.buf, 0x03, 0x00) // an empty final block (fixed codes: just the end-of-block code)
-	out = binary.LittleEndian.AppendUint32(out, o.all.CRC)
-	return binary.LittleEndian.AppendUint32(out, uint32(o.all.Size))
+	tail := []byte{0x03, 0x00} // an empty final block (fixed codes: just the end-of-block code)
+	tail = binary.LittleEndian.AppendUint32(tail, o.all.CRC)
+	return o.write(binary.LittleEndian.AppendUint32(tail, uint32(o.all.Size)))
 }
 
 // crc32Combine is the CRC-32 of a text whose first part has crc1 and whose

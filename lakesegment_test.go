@@ -32,7 +32,8 @@ func TestJoinedSegmentsAreOneGzipMember(t *testing.T) {
 		lines = append(lines, l)
 	}
 	var segs []kith.LakeSegment
-	var built kith.LakeObjectBuilder
+	var built bytes.Buffer
+	o := kith.NewLakeObjectWriter(&built)
 	for i := 0; i < len(lines); {
 		n := 1 + rng.IntN(20)
 		if i+n > len(lines) {
@@ -46,7 +47,7 @@ func TestJoinedSegmentsAreOneGzipMember(t *testing.T) {
 			t.Fatalf("a segment of %d lines says %d", n, seg.Lines)
 		}
 		segs = append(segs, seg)
-		built.Add(seg)
+		o.Add(seg)
 		i += n
 	}
 	want, err := kith.EncodeLakeObject(lines)
@@ -54,7 +55,11 @@ func TestJoinedSegmentsAreOneGzipMember(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantText := gunzip(t, want)
-	for name, data := range map[string][]byte{"segments": kith.JoinLakeSegments(segs...), "built": built.Bytes()} {
+	o.Close()
+	if o.Written() != int64(built.Len()) || o.Lines() != len(lines) {
+		t.Errorf("the writer says %d bytes, %d lines; wrote %d bytes of %d lines", o.Written(), o.Lines(), built.Len(), len(lines))
+	}
+	for name, data := range map[string][]byte{"segments": kith.JoinLakeSegments(segs...), "written": built.Bytes()} {
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -49,8 +50,9 @@ type LakeArchiveInput struct {
 }
 
 // LakeArchiveResult counts what an archive run wrote, and where its time went
-// (milliseconds by step: sealing an object in PostgreSQL, reading its
-// segments, uploading); it is also its heartbeat, which the Temporal UI shows.
+// (milliseconds by step: sealing objects in PostgreSQL, reading their
+// segments, uploading them and marking them uploaded); it is also its
+// heartbeat, which the Temporal UI shows.
 type LakeArchiveResult struct {
 	Objects  int   `json:"objects"`
 	Lines    int   `json:"lines"`
@@ -66,7 +68,8 @@ type LakeArchiveResult struct {
 // crash between the steps uploads the same lines under the same name again
 // (objects a crashed attempt left sealed go first), so a line is never
 // missing and never in two objects. The next object is sealed and read
-// while one uploads.
+// while one uploads. (Streaming an object's segments into its upload as they
+// are read was slower: the two then wait on each other.)
 func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchiveResult, error) {
 	b, err := a.bucket()
 	if err != nil {
@@ -128,12 +131,13 @@ func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchi
 			t1 := time.Now()
 			// The lines were compressed when they were spooled: the object is
 			// their segments joined (reading it is its encoding).
-			data, lines, err := a.Store.LakeObjectData(ctx, obj.Name)
+			var buf bytes.Buffer
+			lines, _, err := a.Store.WriteLakeObject(ctx, obj.Name, &buf)
 			if err != nil {
 				return err
 			}
 			select {
-			case ready <- readObject{name: obj.Name, data: data, lines: lines, seal: t1.Sub(t0), read: time.Since(t1)}:
+			case ready <- readObject{name: obj.Name, data: buf.Bytes(), lines: lines, seal: t1.Sub(t0), read: time.Since(t1)}:
 			case <-ctx.Done():
 			}
 		}

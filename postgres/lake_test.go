@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -57,10 +58,12 @@ func TestSealedObjectsHoldOneSourceAndHourWithinBounds(t *testing.T) {
 		if pending, err := s.PendingLakeObjects(ctx); err != nil || len(pending) != 1 || pending[0] != obj {
 			t.Fatalf("pending %v (%v), want the sealed, unuploaded %v (a crashed upload's retry)", pending, err, obj)
 		}
-		data, n, err := s.LakeObjectData(ctx, obj.Name)
-		if err != nil {
-			t.Fatal(err)
+		var buf bytes.Buffer
+		n, size, err := s.WriteLakeObject(ctx, obj.Name, &buf)
+		if err != nil || size != int64(buf.Len()) {
+			t.Fatalf("%s: %d bytes written, said %d: %v", obj.Name, buf.Len(), size, err)
 		}
+		data := buf.Bytes()
 		ls, err := kith.DecodeLakeObject(data)
 		if err != nil || len(ls) != n || n != obj.Lines {
 			t.Fatalf("%s: %d lines decoded (%v), %d read, %d sealed", obj.Name, len(ls), err, n, obj.Lines)
@@ -249,10 +252,12 @@ func TestLinesSpooledBeforeSegmentsAreArchivedAsTheyWere(t *testing.T) {
 	if err != nil || len(pending) != 1 || pending[0].Name != sealed {
 		t.Fatalf("pending %v %v, want %s", pending, err, sealed)
 	}
-	data, n, err := s.LakeObjectData(ctx, sealed)
+	var buf bytes.Buffer
+	n, _, err := s.WriteLakeObject(ctx, sealed, &buf)
 	if err != nil || n != 2 {
 		t.Fatalf("the pending object: %d lines, %v", n, err)
 	}
+	data := buf.Bytes()
 	got, err := kith.DecodeLakeObject(data)
 	if err != nil {
 		t.Fatal(err)
@@ -279,5 +284,57 @@ func TestLinesSpooledBeforeSegmentsAreArchivedAsTheyWere(t *testing.T) {
 	obj, ok, err := s.SealLakeObject(ctx, 100, 1<<20)
 	if err != nil || !ok || obj.Source != kith.LakeForms || obj.Lines != 2 {
 		t.Fatalf("next object %+v %v %v, want the forms partition's last two lines", obj, ok, err)
+	}
+}
+
+// TestErasureFindsArchivedObjectsBeforeAndAfterTheSpoolIsTrimmed: an
+// object's identifier index is written when its segments leave the spool;
+// an erasure finds the objects naming the person either way: one whose
+// segments were trimmed (through its index) and one whose segments are still
+// spooled (indexed by the erasure before it rewrites them).
+func TestErasureFindsArchivedObjectsBeforeAndAfterTheSpoolIsTrimmed(t *testing.T) {
+	s := newStore(t)
+	s.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{[]byte("a test key of at least thirty-two bytes")}})
+	ctx := context.Background()
+	at := time.Now().UTC()
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{input(at, kith.SourceForm, "email", "grace@example.com", "first_name", "Grace")}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.ContactIDByEmail(ctx, "grace@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := func(payload string) string {
+		t.Helper()
+		if err := s.SpoolLines(ctx, []kith.LakeLine{lakeLine(kith.LakeForms, at, payload)}); err != nil {
+			t.Fatal(err)
+		}
+		obj, ok, err := s.SealLakeObject(ctx, 1, 1<<20)
+		if err != nil || !ok {
+			t.Fatalf("seal: %v %v", ok, err)
+		}
+		if err := s.LakeObjectUploaded(ctx, obj.Name, 1, 1); err != nil {
+			t.Fatal(err)
+		}
+		return obj.Name
+	}
+	trimmed := archive(`{"fields":{"email":"grace@example.com"}}`)
+	archive(`{"fields":{"email":"ada@example.com"}}`)
+	if n, err := s.TrimLakeSpool(ctx, time.Now().Add(time.Minute)); err != nil || n != 2 {
+		t.Fatalf("trimmed %d, %v", n, err)
+	}
+	spooled := archive(`{"fields":{"email":"Grace@Example.com","note":"again"}}`)
+	if _, err := s.BeginErasure(ctx, id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ErasePostgres(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	_, objects, err := s.LakeErasure(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{trimmed, spooled}; fmt.Sprint(objects) != fmt.Sprint(want) {
+		t.Errorf("the erasure finds %v, want %v", objects, want)
 	}
 }

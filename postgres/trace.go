@@ -22,6 +22,7 @@ func newTracedConnector(dsn string) (driver.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.Dialer(bufferedDialer{})
 	return tracedConnector{c}, nil
 }
 
