@@ -94,18 +94,24 @@ func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchi
 	defer cancel(nil)
 	type readObject struct {
 		name       string
-		data       []byte
+		data       *bytes.Buffer
 		lines      int
 		seal, read time.Duration
 	}
-	ready, uploaded := make(chan readObject, 1), make(chan struct{})
+	// Objects are read into buffers the uploader hands back: tens of MB a
+	// minute not allocated (and collected) again.
+	ready, uploaded, free := make(chan readObject, 1), make(chan struct{}), make(chan *bytes.Buffer, 2)
 	go func() { // the uploader: one object at a time, in the order sealed; res is its own until it closes uploaded
 		defer close(uploaded)
 		for o := range ready {
-			t := time.Now()
-			err := b.Put(ctx, o.name, o.data)
+			t, size := time.Now(), int64(o.data.Len())
+			err := b.Put(ctx, o.name, o.data.Bytes())
 			if err == nil {
-				err = a.Store.LakeObjectUploaded(ctx, o.name, o.lines, int64(len(o.data)))
+				err = a.Store.LakeObjectUploaded(ctx, o.name, o.lines, size)
+			}
+			select {
+			case free <- o.data:
+			default: // two kept are enough
 			}
 			if err != nil {
 				cancel(err) // the sealer stops at its next step
@@ -114,7 +120,7 @@ func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchi
 			res.SealMS += o.seal.Milliseconds()
 			res.ReadMS += o.read.Milliseconds()
 			res.UploadMS += time.Since(t).Milliseconds()
-			res.Objects, res.Lines, res.Bytes = res.Objects+1, res.Lines+o.lines, res.Bytes+int64(len(o.data))
+			res.Objects, res.Lines, res.Bytes = res.Objects+1, res.Lines+o.lines, res.Bytes+size
 			activity.RecordHeartbeat(ctx, res)
 		}
 	}()
@@ -131,13 +137,18 @@ func (a *Lake) ArchiveSpool(ctx context.Context, in LakeArchiveInput) (LakeArchi
 			t1 := time.Now()
 			// The lines were compressed when they were spooled: the object is
 			// their segments joined (reading it is its encoding).
-			var buf bytes.Buffer
-			lines, _, err := a.Store.WriteLakeObject(ctx, obj.Name, &buf)
+			buf := new(bytes.Buffer)
+			select {
+			case buf = <-free:
+				buf.Reset()
+			default:
+			}
+			lines, _, err := a.Store.WriteLakeObject(ctx, obj.Name, buf)
 			if err != nil {
 				return err
 			}
 			select {
-			case ready <- readObject{name: obj.Name, data: buf.Bytes(), lines: lines, seal: t1.Sub(t0), read: time.Since(t1)}:
+			case ready <- readObject{name: obj.Name, data: buf, lines: lines, seal: t1.Sub(t0), read: time.Since(t1)}:
 			case <-ctx.Done():
 			}
 		}
