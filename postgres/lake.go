@@ -596,13 +596,13 @@ func (s *Store) eraseLakeSpool(ctx context.Context, tx *sqlx.Tx, contactID strin
 	// Their segments are written again without their lines, once the
 	// objects holding them are indexed (an uploaded one still holds the
 	// lines, and EraseLake finds it through its index).
-	if err := indexLakeObjects(ctx, tx, `EXISTS (SELECT 1 FROM lake_spool s WHERE s.source = o.source AND s.hour = o.hour
-		AND s.id BETWEEN o.first_id AND o.last_id AND s.keys && $1::bigint[])`, indexKeys(keys)); err != nil {
-		return 0, fmt.Errorf("index lake objects: %w", err)
-	}
 	segIDs, segs, err := spoolSegments(tx.QueryContext(ctx, `SELECT id, lines, bytes, crc, data FROM lake_spool WHERE keys && $1::bigint[] ORDER BY id FOR UPDATE`, indexKeys(keys)))
 	if err != nil {
 		return 0, fmt.Errorf("read spooled lines: %w", err)
+	}
+	if err := indexLakeObjects(ctx, tx, `o.name IN (SELECT c.name FROM lake_spool s JOIN lake_objects c ON c.source = s.source AND c.hour = s.hour
+		AND s.id BETWEEN c.first_id AND c.last_id WHERE s.id = ANY($1))`, pq.Array(segIDs)); err != nil {
+		return 0, fmt.Errorf("index lake objects: %w", err)
 	}
 	erased := setOf(keys)
 	var removed int64

@@ -137,17 +137,9 @@ func TestSpoolKeepsARetriedLineOnceAndNothingOfAnErasedPerson(t *testing.T) {
 // the erased person's lines beside others' is written again with the others'
 // lines only; a segment of only theirs is gone.
 func TestErasureRewritesTheSpoolsSegmentsWithoutThePerson(t *testing.T) {
-	s := newStore(t)
-	s.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{[]byte("a test key of at least thirty-two bytes")}})
+	s, id := storeWithGrace(t)
 	ctx := context.Background()
 	at := time.Now().UTC()
-	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{input(at, kith.SourceForm, "email", "grace@example.com", "first_name", "Grace")}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.ContactIDByEmail(ctx, "grace@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
 	mixed := []kith.LakeLine{
 		lakeLine(kith.LakeForms, at, `{"fields":{"email":"ada@example.com"}}`),
 		lakeLine(kith.LakeForms, at, `{"fields":{"email":"Grace@Example.com"}}`),
@@ -293,17 +285,9 @@ func TestLinesSpooledBeforeSegmentsAreArchivedAsTheyWere(t *testing.T) {
 // segments were trimmed (through its index) and one whose segments are still
 // spooled (indexed by the erasure before it rewrites them).
 func TestErasureFindsArchivedObjectsBeforeAndAfterTheSpoolIsTrimmed(t *testing.T) {
-	s := newStore(t)
-	s.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{[]byte("a test key of at least thirty-two bytes")}})
+	s, id := storeWithGrace(t)
 	ctx := context.Background()
 	at := time.Now().UTC()
-	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{input(at, kith.SourceForm, "email", "grace@example.com", "first_name", "Grace")}); err != nil {
-		t.Fatal(err)
-	}
-	id, err := s.ContactIDByEmail(ctx, "grace@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
 	archive := func(payload string) string {
 		t.Helper()
 		if err := s.SpoolLines(ctx, []kith.LakeLine{lakeLine(kith.LakeForms, at, payload)}); err != nil {
@@ -337,4 +321,21 @@ func TestErasureFindsArchivedObjectsBeforeAndAfterTheSpoolIsTrimmed(t *testing.T
 	if want := []string{trimmed, spooled}; fmt.Sprint(objects) != fmt.Sprint(want) {
 		t.Errorf("the erasure finds %v, want %v", objects, want)
 	}
+}
+
+// storeWithGrace is a store with a hash key and one contact, Grace
+// (grace@example.com), to erase.
+func storeWithGrace(t *testing.T) (*postgres.Store, string) {
+	t.Helper()
+	s := newStore(t)
+	s.UseIdentityHasher(kith.IdentityHasher{Keys: [][]byte{[]byte("a test key of at least thirty-two bytes")}})
+	ctx := context.Background()
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{input(time.Now().UTC(), kith.SourceForm, "email", "grace@example.com", "first_name", "Grace")}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.ContactIDByEmail(ctx, "grace@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, id
 }

@@ -72,4 +72,6 @@ CREATE TABLE lake_object_index (
 INSERT INTO lake_object_index (object, keys)
 SELECT object, array_agg(('x' || left(key, 16))::bit(64)::bigint) FROM lake_object_keys GROUP BY object;
 CREATE INDEX lake_object_index_keys ON lake_object_index USING gin (keys);
+-- The objects of a partition (an erasure indexes those holding the segments it rewrites).
+CREATE INDEX lake_objects_partition ON lake_objects (source, hour);
 DROP TABLE lake_object_keys;
