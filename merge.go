@@ -183,10 +183,15 @@ type Unmerger interface {
 type PartitionStore interface {
 	DedupStore
 	CountActive(ctx context.Context) (int, error)
-	// ActiveAfter returns a page of active contacts in id order, with their
-	// source records (Candidates and Sources): only the values matching
-	// compares (dedup.MatchFields) and, of provenance, the email's source.
-	ActiveAfter(ctx context.Context, after string, limit int) (MatchCandidates, error)
+	// RefreshStatistics brings the planner's statistics of the tables a run
+	// reads up to date when many rows changed since they were gathered (a
+	// bulk import just before).
+	RefreshStatistics(ctx context.Context) error
+	// ActiveAfter returns a page of active contacts in id order after the id
+	// after and up to upTo ("": no bound), with their source records
+	// (Candidates and Sources): only the values matching compares
+	// (dedup.MatchFields) and, of provenance, the email's source.
+	ActiveAfter(ctx context.Context, after, upTo string, limit int) (MatchCandidates, error)
 	// PartContacts returns the active contacts that share a blocking key in
 	// [lo, hi] with another contact, their source records and the decisions
 	// among them; values as ActiveAfter reads them. With changedFrom, only the
@@ -194,7 +199,7 @@ type PartitionStore interface {
 	// merge id on, and those keys (Keys).
 	PartContacts(ctx context.Context, lo, hi, changedFrom int64) (MatchCandidates, error)
 	// ContactsByID returns active contacts with their source records and the
-	// decisions among them.
+	// decisions among them; values as ActiveAfter reads them.
 	ContactsByID(ctx context.Context, ids []string) (MatchCandidates, error)
 	MatchModelVersion(ctx context.Context, version int64) (MatchModel, error)
 	// SaveLinks keeps a run's links (a pair saved again is a no-op); EachLink

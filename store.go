@@ -178,4 +178,7 @@ type ImportStore interface {
 	// CommitImportBatch upserts the contacts, quarantines the rejects and advances the
 	// checkpoint in one transaction, returning the new checkpoint.
 	CommitImportBatch(ctx context.Context, b ImportBatch) (ImportCheckpoint, error)
+	// RefreshStatistics brings the planner's statistics of the contact tables
+	// up to date after a load changed many of their rows.
+	RefreshStatistics(ctx context.Context) error
 }

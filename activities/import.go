@@ -154,7 +154,9 @@ func (a *Import) ImportFile(ctx context.Context, in ImportFileInput) (kith.Impor
 		}
 		activity.RecordHeartbeat(ctx, ImportProgress{Checkpoint: cp})
 		if cp.Done {
-			return cp, nil
+			// Lookups by identity and by blocking key, on write and in the
+			// next de-duplication, need the planner to know the new rows.
+			return cp, a.Store.RefreshStatistics(ctx)
 		}
 		if err := ctx.Err(); err != nil {
 			return cp, err

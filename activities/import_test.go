@@ -38,6 +38,8 @@ func (m *memStore) ImportCheckpoint(_ context.Context, id string) (kith.ImportCh
 	return m.cps[id], nil
 }
 
+func (m *memStore) RefreshStatistics(context.Context) error { return nil }
+
 func (m *memStore) CommitImportBatch(_ context.Context, b kith.ImportBatch) (kith.ImportCheckpoint, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/activity"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/dedup"
@@ -42,6 +43,9 @@ type DedupPlan struct {
 
 // PlanResolution decides how many parts a run has.
 func (a *Dedup) PlanResolution(ctx context.Context) (DedupPlan, error) {
+	if err := a.Store.RefreshStatistics(ctx); err != nil {
+		return DedupPlan{}, err
+	}
 	n, err := a.Store.CountActive(ctx)
 	if err != nil {
 		return DedupPlan{}, err
@@ -119,28 +123,46 @@ func (a *Dedup) TrainModel(ctx context.Context, in TrainInput) (int64, error) {
 	for _, part := range in.Histograms {
 		h.Add(part)
 	}
-	every := uint64(max(1, in.Contacts*13/10/modelSample)) // a contact is about 1.3 records
+	every := uint64(max(1, in.Contacts*13/10/modelSample))
+	// The list is read in trainReaders ranges of ids side by side: the one
+	// step of a run that reads every contact keeps both the database and the
+	// worker busy. The sample is kept in id order, as one reader would draw it.
+	counts := make([]dedup.NameCounts, trainReaders)
+	samples := make([][]dedup.Record, trainReaders)
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range trainReaders {
+		g.Go(func() error {
+			after, upTo := idBound(i-1, trainReaders), idBound(i, trainReaders)
+			for pages := 0; ; pages++ {
+				page, err := a.Store.ActiveAfter(gctx, after, upTo, 5000)
+				if err != nil {
+					return err
+				}
+				if len(page.Candidates) == 0 {
+					return nil
+				}
+				set := newMatchSet(page.Candidates, page.Sources)
+				dedup.CountNames(set.records, &counts[i])
+				for _, r := range set.records {
+					if every == 1 || drawn(r.ID, every) {
+						samples[i] = append(samples[i], r)
+					}
+				}
+				after = page.Candidates[len(page.Candidates)-1].ID
+				if activity.IsActivity(ctx) {
+					activity.RecordHeartbeat(ctx, pages) // safe from any goroutine
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, err
+	}
 	var names dedup.NameCounts
 	var sample []dedup.Record
-	for after, pages := "", 0; ; pages++ {
-		page, err := a.Store.ActiveAfter(ctx, after, 5000)
-		if err != nil {
-			return 0, err
-		}
-		if len(page.Candidates) == 0 {
-			break
-		}
-		set := newMatchSet(page.Candidates, page.Sources)
-		dedup.CountNames(set.records, &names)
-		for _, r := range set.records {
-			if every == 1 || drawn(r.ID, every) {
-				sample = append(sample, r)
-			}
-		}
-		after = page.Candidates[len(page.Candidates)-1].ID
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, pages)
-		}
+	for i := range trainReaders {
+		names.Add(counts[i])
+		sample = append(sample, samples[i]...)
 	}
 	m := dedup.TrainModel(h, sample, names.Records)
 	model, err := json.Marshal(m)
@@ -410,6 +432,18 @@ func (a *Dedup) modelVersion(ctx context.Context, version int64) (*storedModel, 
 	clear(a.models) // one run at a time needs one model
 	a.models[version] = m
 	return m, nil
+}
+
+// trainReaders is how many ranges of ids TrainModel reads side by side.
+const trainReaders = 4
+
+// idBound is the last contact id of range i of n (ranges of the ids' first 32
+// bits); before range 0, the cursor that starts before every id.
+func idBound(i, n int) string {
+	if i < 0 {
+		return ""
+	}
+	return fmt.Sprintf("%08x-ffff-ffff-ffff-ffffffffffff", uint64(i+1)<<32/uint64(n)-1)
 }
 
 // drawn reports whether a record is in a sample of one in every: by its id's

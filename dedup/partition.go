@@ -180,6 +180,20 @@ func CountNames(records []Record, into *NameCounts) {
 	into.Records += len(records)
 }
 
+// Add adds the counts of another part of a list to n.
+func (n *NameCounts) Add(o NameCounts) {
+	if n.First == nil {
+		n.First, n.Last = map[uint64]int32{}, map[uint64]int32{}
+	}
+	for h, c := range o.First {
+		n.First[h] += c
+	}
+	for h, c := range o.Last {
+		n.Last[h] += c
+	}
+	n.Records += o.Records
+}
+
 // KeyPart is the part of the key space, of parts, that a blocking key falls in:
 // contiguous ranges of the keys' order, so a part is one range scan of the
 // store's key index.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -58,6 +59,15 @@ func startPostgres(ctx context.Context, dir string, getenv func(string) string, 
 		// No personal data in the server's log: an error's DETAIL can quote a value
 		// (a key that already exists), and the failing statement is not logged.
 		"-c", "log_error_verbosity=terse", "-c", "log_min_error_statement=panic")
+	// KITH_PG_SETTINGS: more server settings, "name=value" separated by
+	// spaces (a benchmark's shared_buffers, or pg_stat_statements to see
+	// where a run's database time goes).
+	for _, kv := range strings.Fields(getenv("KITH_PG_SETTINGS")) {
+		if !strings.Contains(kv, "=") {
+			return nil, fmt.Errorf("KITH_PG_SETTINGS: %q is not name=value", kv)
+		}
+		cmd.Args = append(cmd.Args, "-c", kv)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	p, err := startProc("postgres", cmd, log)
 	if err != nil {

@@ -105,8 +105,22 @@ func (l benchList) resolve(b *testing.B, c client.Client, name string, vars []st
 	e.vars = append(e.vars, vars...)
 	e.vars = append(e.vars, "KITH_METRICS_ADDR=127.0.0.1:0")
 	var ws []*exec.Cmd
-	for range workers {
+	for i := range workers {
+		if dir := os.Getenv("KITH_BENCH_PROFILE"); dir != "" {
+			// Each worker's CPU profile, written when it stops.
+			vars := e.vars
+			e.vars = append(slices.Clip(vars), fmt.Sprintf("KITH_CPU_PROFILE=%s/%s-%d.pprof", dir, name, i))
+			ws = append(ws, e.startWorker())
+			e.vars = vars
+			continue
+		}
 		ws = append(ws, e.startWorker())
+	}
+	profiles := os.Getenv("KITH_BENCH_PROFILE")
+	if profiles != "" {
+		// With KITH_PG_SETTINGS=shared_preload_libraries=pg_stat_statements.
+		e.store.DB().MustExec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
+		e.store.DB().MustExec(`SELECT pg_stat_statements_reset()`)
 	}
 	start := time.Now()
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "dedup-bench/" + name, TaskQueue: workflows.TaskQueue}, workflows.DeduplicateName)
@@ -122,6 +136,9 @@ func (l benchList) resolve(b *testing.B, c client.Client, name string, vars []st
 	for _, w := range ws {
 		o.rss = append(o.rss, peakRSS(w.Process.Pid))
 		stopWorker(w)
+	}
+	if profiles != "" {
+		writeStatements(b, e, fmt.Sprintf("%s/statements-%s.txt", profiles, name))
 	}
 	o.cluster, _ = rowClusters(b, e, l.labeled, l.fileRef)
 	e.drop(b)
@@ -206,4 +223,26 @@ func phases(b *testing.B, c client.Client, id, runID string) string {
 		out = append(out, fmt.Sprintf("%s %d× %s", k, runs[k], busy[k].Round(100*time.Millisecond)))
 	}
 	return strings.Join(out, ", ")
+}
+
+// writeStatements writes the statements that took the database's time, most
+// first, from pg_stat_statements.
+func writeStatements(b *testing.B, e *env, path string) {
+	var rows []struct {
+		Ms    float64 `db:"ms"`
+		Calls int64   `db:"calls"`
+		Rows  int64   `db:"rows"`
+		Query string  `db:"query"`
+	}
+	if err := e.store.DB().Select(&rows, `SELECT total_exec_time AS ms, calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 300) AS query
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30`); err != nil {
+		b.Fatal(err)
+	}
+	var out strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&out, "%10.0f ms %8d calls %10d rows  %s\n", r.Ms, r.Calls, r.Rows, r.Query)
+	}
+	if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
 }

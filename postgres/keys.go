@@ -66,32 +66,34 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 }
 
 // foldKeys gives each survivor the blocking keys of the contacts merged into it
-// and of its new profile, and takes the merged ones' away. It is what
-// refreshKeys would leave, plus keys of values the survivor no longer shows
-// (as an import leaves them): a survivor's keys are those of its profile and of
-// every source record it holds, and a merged contact's keys were those of its
-// own. Nothing is read back, which made merges about twice as fast.
-func foldKeys(ctx context.Context, tx *sqlx.Tx, survivorOf map[string]string, profiles []*kith.Contact) error {
+// and the keys of its new profile (newKeys: those none of its members' old
+// profiles had, which the fold brings already), and takes the merged ones'
+// away. It is what refreshKeys would leave, plus keys of values the survivor
+// no longer shows (as an import leaves them): a survivor's keys are those of
+// its profile and of every source record it holds, and a merged contact's
+// keys were those of its own. Nothing is read back, which made merges about
+// twice as fast; the merged contacts' keys are moved by one statement.
+func foldKeys(ctx context.Context, tx *sqlx.Tx, survivorOf map[string]string, newKeys map[string][]int64) error {
 	merged, survivors := make([]string, 0, len(survivorOf)), make([]string, 0, len(survivorOf))
 	for m, s := range survivorOf {
 		merged, survivors = append(merged, m), append(survivors, s)
 	}
 	if len(merged) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_keys (key, contact_id)
-			SELECT k.key, u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s) JOIN contact_keys k ON k.contact_id = u.m
-			ORDER BY 1, 2 ON CONFLICT DO NOTHING`, pq.Array(merged), pq.Array(survivors)); err != nil {
+		if _, err := tx.ExecContext(ctx, `WITH moved AS (
+				DELETE FROM contact_keys k USING unnest($1::uuid[], $2::uuid[]) AS u(m, s) WHERE k.contact_id = u.m
+				RETURNING k.key, u.s)
+			INSERT INTO contact_keys (key, contact_id) SELECT DISTINCT key, s FROM moved ORDER BY 1, 2 ON CONFLICT DO NOTHING`,
+			pq.Array(merged), pq.Array(survivors)); err != nil {
 			return fmt.Errorf("fold blocking keys: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM contact_keys WHERE contact_id = ANY($1::uuid[])`, pq.Array(merged)); err != nil {
-			return fmt.Errorf("clear merged blocking keys: %w", err)
-		}
 	}
-	keys := make(map[string][]int64, len(profiles))
-	for _, c := range profiles {
-		r := dedup.RecordOf(c.ID, "", c.CreatedAt, c.UpdatedAt, c.Get)
-		keys[c.ID] = dedup.BlockingKeys(&r)
-	}
-	return addKeys(ctx, tx, keys)
+	return addKeys(ctx, tx, newKeys)
+}
+
+// profileKeys are the blocking keys of a contact's profile.
+func profileKeys(c *kith.Contact) []int64 {
+	r := dedup.RecordOf(c.ID, "", c.CreatedAt, c.UpdatedAt, c.Get)
+	return dedup.BlockingKeys(&r)
 }
 
 // addKeys writes active contacts' blocking keys (a key already there stays),

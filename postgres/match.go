@@ -317,22 +317,24 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 }
 
 // ContactsByID implements kith.PartitionStore: active contacts with their
-// source records and the decisions among them.
+// source records and the decisions among them; values as PartContacts reads
+// them.
 func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	var err error
-	if out.Candidates, err = s.contacts(ctx, `WHERE c.status = 'active' AND c.id = ANY($1::uuid[]) ORDER BY c.id`, pq.Array(ids)); err != nil {
+	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id = ANY($1::uuid[]) ORDER BY c.id`, pq.Array(ids)); err != nil {
 		return out, err
 	}
-	return out, s.withSources(ctx, &out)
+	return out, s.withHeld(ctx, &out, heldValues)
 }
 
 // ActiveAfter implements kith.PartitionStore: a page of active contacts in id
 // order, with their source records, match values only.
-func (s *Store) ActiveAfter(ctx context.Context, after string, limit int) (kith.MatchCandidates, error) {
+func (s *Store) ActiveAfter(ctx context.Context, after, upTo string, limit int) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	var err error
-	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id > $1 ORDER BY c.id LIMIT $2`, cmp.Or(after, firstID), limit); err != nil {
+	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id > $1 AND c.id <= $2 ORDER BY c.id LIMIT $3`,
+		cmp.Or(after, firstID), cmp.Or(upTo, lastID), limit); err != nil {
 		return out, err
 	}
 	ids := make([]string, len(out.Candidates))
@@ -341,11 +343,6 @@ func (s *Store) ActiveAfter(ctx context.Context, after string, limit int) (kith.
 	}
 	out.Sources, err = heldValues(ctx, s.db, ids)
 	return out, err
-}
-
-// withSources reads the candidates' source records and the decisions among them.
-func (s *Store) withSources(ctx context.Context, out *kith.MatchCandidates) error {
-	return s.withHeld(ctx, out, heldSources)
 }
 
 // withHeld reads the candidates' source records with held and the decisions

@@ -53,6 +53,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		}
 		var pairs []mergePair
 		var survivors []*kith.Contact
+		newKeys := map[string][]int64{} // of a survivor's new profile, that no member's profile had
 		for _, m := range ms {
 			survivor, ok := contacts[m.SurvivorID]
 			if !ok {
@@ -89,6 +90,17 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				}
 				g.UpdatedAt = s.now().UTC()
 				survivors = append(survivors, &g)
+				had := map[int64]bool{}
+				for _, c := range all {
+					for _, k := range profileKeys(&c) {
+						had[k] = true
+					}
+				}
+				for _, k := range profileKeys(&g) {
+					if !had[k] {
+						newKeys[g.ID] = append(newKeys[g.ID], k)
+					}
+				}
 			}
 		}
 		if len(pairs) == 0 {
@@ -106,7 +118,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		for _, p := range pairs {
 			survivorOf[p.merged.ID] = p.merge.SurvivorID
 		}
-		return foldKeys(ctx, tx, survivorOf, survivors)
+		return foldKeys(ctx, tx, survivorOf, newKeys)
 	})
 	return ids, err
 }

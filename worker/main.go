@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -46,6 +47,19 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 	log := cfg.Logger()
+	if path := getenv("KITH_CPU_PROFILE"); path != "" {
+		// A CPU profile of the whole life of the worker, for benchmarks
+		// and ops chasing a slow run (go tool pprof reads it).
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("KITH_CPU_PROFILE: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("KITH_CPU_PROFILE: %w", err)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 
 	store, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
