@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/bench/common.sh
 n=${KITH_BENCH_DEDUP_RECORDS:-1000000}
+# PostgreSQL as a production server would be set for a list this size (a
+# quarter of the machine's memory for its buffers), not the test stack's 128 MB.
+export KITH_PG_SETTINGS=${KITH_PG_SETTINGS:-shared_buffers=4GB}
 large=${KITH_BENCH_DEDUP_LARGE:-0}
 if [ -n "${KITH_BENCH_SAVED:-}" ]; then
   raw=$(cat "$KITH_BENCH_SAVED") # the output of a run made before with the same settings
@@ -21,7 +24,7 @@ lines=$(grep -E 'one process|parts' <<<"$raw" | sed 's/^ *partition_bench_test.g
 {
   echo "## De-duplication in parts over two workers, beside one process"
   echo
-  echo "Machine: $(machine). PostgreSQL, the Temporal dev server and worker processes as in the e2e tests, all on these cores."
+  echo "Machine: $(machine). PostgreSQL (settings: $KITH_PG_SETTINGS), the Temporal dev server and worker processes as in the e2e tests, all on these cores."
   echo "\`KITH_BENCH_DEDUP_RECORDS=$n KITH_BENCH_DEDUP_LARGE=$large go test -bench PartitionedDedup ./e2e\`: the \"hard\" generated"
   echo "set (seed 42) written as a messy CSV and imported with \`starter import\`; then the Deduplicate workflow over two copies"
   echo "of that database: one worker in one process (\`KITH_DEDUP_PARTS=1\`), and two worker processes with the product's"
