@@ -187,11 +187,14 @@ type PartitionStore interface {
 	// reads up to date when many rows changed since they were gathered (a
 	// bulk import just before).
 	RefreshStatistics(ctx context.Context) error
-	// ActiveAfter returns a page of active contacts in id order after the id
-	// after and up to upTo ("": no bound), with their source records
-	// (Candidates and Sources): only the values matching compares
-	// (dedup.MatchFields) and, of provenance, the email's source.
-	ActiveAfter(ctx context.Context, after, upTo string, limit int) (MatchCandidates, error)
+	// ContactPages is how many pages the contacts table has now.
+	ContactPages(ctx context.Context) (int64, error)
+	// ActiveInPages returns the active contacts stored in pages [from, to)
+	// of the contacts table (to 0: to its end), in no order, with their
+	// source records (Candidates and Sources): only the values matching
+	// compares (dedup.MatchFields) and, of provenance, the email's source.
+	// Reading a table in its pages' order is reading it sequentially.
+	ActiveInPages(ctx context.Context, from, to int64) (MatchCandidates, error)
 	// PartContacts returns the active contacts that share a blocking key in
 	// [lo, hi] with another contact, their source records and the decisions
 	// among them; values as ActiveAfter reads them. With changedFrom, only the

@@ -308,11 +308,13 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 	out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id IN (
 			SELECT contact_id FROM (
 				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE `+blocks+`) k
-			WHERE n > 1)
-		ORDER BY c.id`, args...)
+			WHERE n > 1)`, args...)
 	if err != nil {
 		return out, fmt.Errorf("read the part's contacts: %w", err)
 	}
+	// In id order, sorted here: a part holds a quarter of a list, which the
+	// server sorted on disk (work_mem) after a hash join that streams.
+	slices.SortFunc(out.Candidates, func(a, b kith.Contact) int { return strings.Compare(a.ID, b.ID) })
 	return out, s.withHeld(ctx, &out, heldValues)
 }
 
@@ -328,14 +330,24 @@ func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandi
 	return out, s.withHeld(ctx, &out, heldValues)
 }
 
-// ActiveAfter implements kith.PartitionStore: a page of active contacts in id
-// order, with their source records, match values only.
-func (s *Store) ActiveAfter(ctx context.Context, after, upTo string, limit int) (kith.MatchCandidates, error) {
+// ContactPages implements kith.PartitionStore.
+func (s *Store) ContactPages(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.GetContext(ctx, &n, `SELECT pg_relation_size('contacts') / current_setting('block_size')::bigint`)
+	return n, err
+}
+
+// ActiveInPages implements kith.PartitionStore: a TID range scan (PostgreSQL
+// 14 and later), then the source records of the contacts read.
+func (s *Store) ActiveInPages(ctx context.Context, from, to int64) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
+	where, args := `WHERE c.ctid >= $1::tid AND c.status = 'active'`, []any{fmt.Sprintf("(%d,0)", from)}
+	if to > 0 {
+		where, args = where+` AND c.ctid < $2::tid`, append(args, fmt.Sprintf("(%d,0)", to))
+	}
 	var err error
-	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id > $1 AND c.id <= $2 ORDER BY c.id LIMIT $3`,
-		cmp.Or(after, firstID), cmp.Or(upTo, lastID), limit); err != nil {
-		return out, err
+	if out.Candidates, err = s.matchValues(ctx, where, args...); err != nil {
+		return out, fmt.Errorf("read contacts in pages %d-%d: %w", from, to, err)
 	}
 	ids := make([]string, len(out.Candidates))
 	for i, c := range out.Candidates {
