@@ -1,12 +1,14 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -157,6 +159,12 @@ type mergePair struct {
 	survivorBefore kith.Contact
 }
 
+// movedIdentity is an identity a merge moved, with the contact it left.
+type movedIdentity struct {
+	ContactID string `db:"contact_id"`
+	kith.Identity
+}
+
 // applyMerges records each pair with its snapshot and moves the merged contacts'
 // identities and rows to their survivors; it returns the merge record ids, in
 // the pairs' order.
@@ -165,26 +173,34 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 	for i, p := range pairs {
 		mergedIDs[i] = p.merged.ID
 	}
-	var idents []struct {
-		ContactID string `db:"contact_id"`
-		kith.Identity
+	survivorIDs, keep := make([]string, len(pairs)), make([]bool, len(pairs))
+	for i, p := range pairs {
+		survivorIDs[i], keep[i] = p.merge.SurvivorID, p.merge.Unverified
 	}
-	if err := tx.SelectContext(ctx, &idents, `SELECT contact_id::text AS contact_id, kind, namespace, value FROM identities
-		WHERE contact_id = ANY($1::uuid[]) ORDER BY contact_id, kind, namespace, value`, pq.Array(mergedIDs)); err != nil {
-		return nil, err
+	// The identities move first, and those that moved are the snapshot's: an
+	// undo moves them back (an unverified merge leaves the merged contact its
+	// anonymous ids, which need no undoing).
+	var idents []movedIdentity
+	if err := tx.SelectContext(ctx, &idents, `UPDATE identities t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[], $3::bool[]) AS u(m, s, keep)
+		WHERE t.contact_id = u.m AND NOT (u.keep AND t.kind = 'anonymous')
+		RETURNING u.m::text AS contact_id, t.kind, t.namespace, t.value`, pq.Array(mergedIDs), pq.Array(survivorIDs), pq.Array(keep)); err != nil {
+		return nil, fmt.Errorf("move identities: %w", err)
 	}
+	slices.SortFunc(idents, func(a, b movedIdentity) int {
+		return cmp.Or(strings.Compare(a.ContactID, b.ContactID), strings.Compare(string(a.Kind), string(b.Kind)),
+			strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Value, b.Value))
+	})
 	byContact := map[string][]kith.Identity{}
 	for _, i := range idents {
 		byContact[i.ContactID] = append(byContact[i.ContactID], i.Identity)
 	}
-	survivorIDs, scores, reasons, actors, snaps := make([]string, len(pairs)), make([]float64, len(pairs)),
-		make([]string, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs))
+	scores, reasons, actors, snaps := make([]float64, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs))
 	for i, p := range pairs {
 		snap, err := json.Marshal(mergeSnapshot{Merged: p.merged, Identities: byContact[p.merged.ID], Survivor: p.survivorBefore})
 		if err != nil {
 			return nil, err
 		}
-		survivorIDs[i], scores[i], reasons[i], actors[i], snaps[i] = p.merge.SurvivorID, p.merge.Score, p.merge.Reason, p.merge.Actor, string(snap)
+		scores[i], reasons[i], actors[i], snaps[i] = p.merge.Score, p.merge.Reason, p.merge.Actor, string(snap)
 	}
 	rows, err := tx.QueryContext(ctx, `INSERT INTO merges (survivor_id, merged_id, score, reason, actor, snapshot)
 		SELECT s, m, sc, r, a, sn::jsonb FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[], $5::text[], $6::text[])
@@ -207,14 +223,6 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 		return nil, err
 	}
 	slices.Sort(ids) // a bigserial: in insertion order, which is the pairs' order
-	keep := make([]bool, len(pairs))
-	for i, p := range pairs {
-		keep[i] = p.merge.Unverified
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE identities t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[], $3::bool[]) AS u(m, s, keep)
-		WHERE t.contact_id = u.m AND NOT (u.keep AND t.kind = 'anonymous')`, pq.Array(mergedIDs), pq.Array(survivorIDs), pq.Array(keep)); err != nil {
-		return nil, fmt.Errorf("move identities: %w", err)
-	}
 	for _, table := range []string{"events", "form_submissions", "orders", "tickets", "consents", "outbox"} {
 		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s)
 			WHERE t.contact_id = u.m`, pq.Array(mergedIDs), pq.Array(survivorIDs)); err != nil {
