@@ -20,7 +20,7 @@ else
   raw=$(KITH_BENCH_DEDUP_RECORDS=$n KITH_BENCH_DEDUP_LARGE=$large go test -run '^$' -bench PartitionedDedup -benchtime 1x -timeout 600m ./e2e | tee /dev/stderr)
 fi
 out=$(grep '^BenchmarkPartitionedDedup' <<<"$raw")
-lines=$(grep -E 'one process|parts' <<<"$raw" | sed 's/^ *partition_bench_test.go:[0-9]*: //')
+lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_test.go:[0-9]*: //')
 {
   echo "## De-duplication in parts over two workers, beside one process"
   echo
@@ -43,12 +43,40 @@ lines=$(grep -E 'one process|parts' <<<"$raw" | sed 's/^ *partition_bench_test.g
   echo "$lines"
   echo '```'
   echo
-  echo "State on 2026-12-02 (session 12): the issue's target, 10,000,000 records in parts over two workers in ≤ 15 minutes"
-  echo "with ≤ 2 GiB a worker, is not met and the 10M run not made. At 1,000,000 records the parts' activities added up to"
-  echo "about 9 minutes for 792,000 contacts (histograms 1m51s, model 23s, scoring 3m42s, merges 3m12s), two at a time on"
-  echo "two cores shared with PostgreSQL: 0.7 ms of activity time a contact, so ten times the list would take about 45"
-  echo "minutes as the code stands (and its import about as long again). Against one process the"
-  echo "parts' clusters scored F1 0.998 at 1M (0.9994–1.0 on the e2e test's 3,000 contacts and 0.9998 at 200,000): both"
-  echo "equally close to the truth (0.9669 and 0.9667), the difference comes from the parts' model (u from a sample)."
+  cat <<'STATE'
+State on 2026-12-03 (session 15): the issue's target, 10,000,000 records in parts over two workers in ≤ 15 minutes
+with ≤ 2 GiB a worker, is not met, and the 10M run was not made: 3,000,000 records took 21m31s in parts at 2.4 GiB
+a worker (import 11m18s). What changed since session 12 (4m52s in parts, 5m08s in one process at 1M):
+
+- A run refreshes the planner's statistics first (and an import when it ends). Right after a bulk import PostgreSQL
+  had none, took `contact_id = ANY(…)` to match most of `contact_keys` and scanned it whole for each merge batch
+  (200 ms instead of 20). At 200,000 records this took one process from 67 s to 37–43 s and parts from 66 s to
+  35 s; at 1M one process from 5m08s to 4m09s–4m29s, the parts' merge step from 3m12s to 2m32s of activity time.
+- TrainModel reads the contacts table in its pages' order (four TID ranges side by side), not by id, which cost a
+  random page read a contact (54 µs): 25 s to 17.5 s at 1M.
+- Merges: a merged contact's keys move in one statement, a survivor's new profile keys only are added, identities
+  move with `RETURNING` (one statement fewer), snapshots are compressed with lz4.
+
+Where the time goes now, from `pg_stat_statements` over the 3M run (statement time, both workers):
+
+- Reading the source records a part's contacts hold, through the contacts merged into them: 337 s for the
+  merge tree (`merged_into = ANY(ids)`, an array of up to 300,000 ids sent as text on every read) and 273 s for
+  the records themselves (their match values pulled out of JSON).
+- Reading a part's contacts: 284 s in the first round, 218 s in the later ones. At 1M each part's read is a hash
+  join against a sequential scan of all of `contacts`, 1.1 GB for 792,000 contacts, 87% of it `field_provenance`
+  (1,167 of a row's 1,346 bytes): every part reads the whole table's pages to keep a quarter of its rows.
+- A contact is read by about 2.2 parts a pass (its keys fall in several parts), and the later rounds rescore
+  the blocks of every survivor's keys, which at 3M is most of the list again (ScorePart: 72 parts, 25m17s).
+- Comparisons per contact rose from 2.4 at 1M to 5.5 at 3M (blocks of the generated names grow with the list),
+  and a part's memory with them: 2.4 GiB a worker at 3M against 1.7 at 1M, over the 2 GiB target.
+- Merging: about 0.5 ms of database time a merged contact (keys 101 s, identities 69 s, row locks 45 s at 3M).
+- The parts' clusters against one process's at 1M: pairwise F1 0.9987, 0.9997 and 0.9969 in this session's three
+  runs (the runs' contact ids and the model's sample differ); both stay as close to the truth (0.967).
+
+The next steps this points to: keep each contact's match values in a narrow table of their own, maintained with
+`contact_keys`, so a part reads neither `contacts` nor `source_records` nor the merge tree; store provenance
+compactly (a row per contact three times smaller); size parts by the contacts they read, not the list; and a
+faster import for ten million rows (4,400 rows a second takes 38 minutes).
+STATE
 } > docs/benchmarks/dedup-parts.md
 echo "wrote docs/benchmarks/dedup-parts.md" >&2
