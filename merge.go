@@ -197,12 +197,12 @@ type PartitionStore interface {
 	ActiveInPages(ctx context.Context, from, to int64) (MatchCandidates, error)
 	// PartContacts returns the active contacts that share a blocking key in
 	// [lo, hi] with another contact, their source records and the decisions
-	// among them; values as ActiveAfter reads them. With changedFrom, only the
+	// among them; values as ActiveInPages reads them. With changedFrom, only the
 	// blocks of the keys held by survivors of the merges recorded from that
 	// merge id on, and those keys (Keys).
 	PartContacts(ctx context.Context, lo, hi, changedFrom int64) (MatchCandidates, error)
 	// ContactsByID returns active contacts with their source records and the
-	// decisions among them; values as ActiveAfter reads them.
+	// decisions among them; values as ActiveInPages reads them.
 	ContactsByID(ctx context.Context, ids []string) (MatchCandidates, error)
 	MatchModelVersion(ctx context.Context, version int64) (MatchModel, error)
 	// SaveLinks keeps a run's links (a pair saved again is a no-op); EachLink

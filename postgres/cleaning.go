@@ -16,9 +16,6 @@ import (
 // firstID is before every contact id, as a cursor's start.
 const firstID = "00000000-0000-0000-0000-000000000000"
 
-// lastID is after every contact id, as a range's end.
-const lastID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-
 // ContactsAfter returns up to limit active contacts with ids after the cursor, in
 // id order: the cleaning's batches. With mergesFrom, only the survivors of the
 // merges recorded from that merge id on (and not undone).
