@@ -219,6 +219,13 @@ func TestTrackerCollectsPageClicksScrollAndDataLayer(t *testing.T) {
 	k := newKith(t, workflows.ContactInput{})
 	ctx, js := onTrackedSite(t, k, "")
 	js(`window.scrollTo(0, document.body.scrollHeight); true`)
+	// The browser sends scroll events on its next frame: wait for it to
+	// have sent them before the click scrolls the link back into view.
+	scrolled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(window.scrollY > 0))))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil || !scrolled {
+		t.Fatalf("the page did not scroll: %v", err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#cta"))); err != nil {
 		t.Fatal(err)
 	}
