@@ -38,8 +38,7 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 			rows.Close()
 			return err
 		}
-		r := dedup.RecordOf(c.ID, "", c.CreatedAt, c.UpdatedAt, c.Get)
-		keys[c.ID] = dedup.BlockingKeys(&r)
+		keys[c.ID] = profileKeys(&c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

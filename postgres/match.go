@@ -315,7 +315,7 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 	// In id order, sorted here: a part holds a quarter of a list, which the
 	// server sorted on disk (work_mem) after a hash join that streams.
 	slices.SortFunc(out.Candidates, func(a, b kith.Contact) int { return strings.Compare(a.ID, b.ID) })
-	return out, s.withHeld(ctx, &out, heldValues)
+	return out, s.withHeld(ctx, &out)
 }
 
 // ContactsByID implements kith.PartitionStore: active contacts with their
@@ -327,7 +327,7 @@ func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandi
 	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id = ANY($1::uuid[]) ORDER BY c.id`, pq.Array(ids)); err != nil {
 		return out, err
 	}
-	return out, s.withHeld(ctx, &out, heldValues)
+	return out, s.withHeld(ctx, &out)
 }
 
 // ContactPages implements kith.PartitionStore.
@@ -349,24 +349,26 @@ func (s *Store) ActiveInPages(ctx context.Context, from, to int64) (kith.MatchCa
 	if out.Candidates, err = s.matchValues(ctx, where, args...); err != nil {
 		return out, fmt.Errorf("read contacts in pages %d-%d: %w", from, to, err)
 	}
-	ids := make([]string, len(out.Candidates))
-	for i, c := range out.Candidates {
-		ids[i] = c.ID
-	}
-	out.Sources, err = heldValues(ctx, s.db, ids)
+	_, err = s.withSources(ctx, &out)
 	return out, err
 }
 
-// withHeld reads the candidates' source records with held and the decisions
-// among them.
-func (s *Store) withHeld(ctx context.Context, out *kith.MatchCandidates,
-	held func(context.Context, sqlx.QueryerContext, []string) (map[string][]kith.SourceRecord, error)) error {
+// withSources reads the candidates' source records, match values only
+// (heldValues); it returns the candidates' ids.
+func (s *Store) withSources(ctx context.Context, out *kith.MatchCandidates) ([]string, error) {
 	ids := make([]string, len(out.Candidates))
 	for i, c := range out.Candidates {
 		ids[i] = c.ID
 	}
 	var err error
-	if out.Sources, err = held(ctx, s.db, ids); err != nil {
+	out.Sources, err = heldValues(ctx, s.db, ids)
+	return ids, err
+}
+
+// withHeld reads the candidates' source records and the decisions among them.
+func (s *Store) withHeld(ctx context.Context, out *kith.MatchCandidates) error {
+	ids, err := s.withSources(ctx, out)
+	if err != nil {
 		return err
 	}
 	out.Decisions, err = s.decisionsAmong(ctx, ids)
