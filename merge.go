@@ -187,10 +187,11 @@ type PartitionStore interface {
 	// reads up to date when many rows changed since they were gathered (a
 	// bulk import just before).
 	RefreshStatistics(ctx context.Context) error
-	// ContactPages is how many pages the contacts table has now.
+	// ContactPages is how many pages the store of the active contacts'
+	// match values has now.
 	ContactPages(ctx context.Context) (int64, error)
 	// ActiveInPages returns the active contacts stored in pages [from, to)
-	// of the contacts table (to 0: to its end), in no order, with their
+	// of that store (to 0: to its end), in id order, with their
 	// source records (Candidates and Sources): only the values matching
 	// compares (dedup.MatchFields) and, of provenance, the email's source.
 	// Reading a table in its pages' order is reading it sequentially.

@@ -213,7 +213,7 @@ func writeSourceRecords(ctx context.Context, tx *sqlx.Tx, in []kith.ContactInput
 	if err != nil {
 		return fmt.Errorf("keep source records: %w", err)
 	}
-	return nil
+	return writeArrivedValues(ctx, tx, sources, refs, ids)
 }
 
 // SourceRecord returns the values a source record gave as they were stored
@@ -350,6 +350,9 @@ func writeContacts(ctx context.Context, tx *sqlx.Tx, cs []*kith.Contact) error {
 		ON CONFLICT (id) DO UPDATE SET `+strings.Join(set, ", "))
 	if err != nil {
 		return fmt.Errorf("upsert contacts: %w", err)
+	}
+	if err := writeProfileValues(ctx, tx, `c.id IN (SELECT id FROM contacts_in)`); err != nil {
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `TRUNCATE contacts_in`)
 	return err

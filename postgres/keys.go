@@ -15,11 +15,12 @@ import (
 	"github.com/kithhq/kith/dedup"
 )
 
-// refreshKeys recomputes the blocking keys of contacts in tx: an active
-// contact's are those of its profile and of every source record it holds
-// (through the contacts merged into it); any other contact has none. Every
-// write that changes a contact's matching values, status or source records
-// calls it for the contacts it touched.
+// refreshKeys recomputes the blocking keys and the match values of contacts
+// in tx: an active contact's are those of its profile and of every source
+// record it holds (through the contacts merged into it); any other contact
+// has none. Every write that changes a contact's matching values, status or
+// source records calls it for the contacts it touched. The keys are those of
+// the match values written, so the two never disagree.
 func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	if len(ids) == 0 {
 		return nil
@@ -27,44 +28,36 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM contact_keys WHERE contact_id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
 		return fmt.Errorf("clear blocking keys: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+selectContact+` FROM contacts c WHERE c.id = ANY($1::uuid[]) AND c.status = 'active'`, pq.Array(ids))
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM match_values WHERE holder_id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+		return fmt.Errorf("clear match values: %w", err)
+	}
+	var active []string
+	if err := tx.SelectContext(ctx, &active, `SELECT id::text FROM contacts WHERE id = ANY($1::uuid[]) AND status = 'active' ORDER BY id`, pq.Array(ids)); err != nil {
 		return fmt.Errorf("read contacts for blocking keys: %w", err)
 	}
-	keys := map[string][]int64{}
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		keys[c.ID] = profileKeys(&c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(keys) == 0 {
+	if len(active) == 0 {
 		return nil
 	}
-	active := make([]string, 0, len(keys))
-	for id := range keys {
-		active = append(active, id)
+	if err := rewriteValues(ctx, tx, active); err != nil {
+		return err
 	}
-	held, err := heldSources(ctx, tx, active)
+	contacts, held, err := readValues(ctx, tx, `v.holder_id = ANY($1::uuid[])`, pq.Array(active))
 	if err != nil {
 		return fmt.Errorf("blocking keys: %w", err)
 	}
-	for id, srs := range held {
-		for _, sr := range srs {
-			r := dedup.RecordOf(id, "", time.Time{}, time.Time{}, func(f kith.Field) string { return sr.Fields[f] })
-			keys[id] = append(keys[id], dedup.BlockingKeys(&r)...)
+	keys := make(map[string][]int64, len(contacts))
+	for _, c := range contacts {
+		keys[c.ID] = profileKeys(&c)
+		for _, sr := range held[c.ID] {
+			r := dedup.RecordOf(c.ID, "", time.Time{}, time.Time{}, func(f kith.Field) string { return sr.Fields[f] })
+			keys[c.ID] = append(keys[c.ID], dedup.BlockingKeys(&r)...)
 		}
 	}
 	return addKeys(ctx, tx, keys)
 }
 
-// foldKeys gives each survivor the blocking keys of the contacts merged into it
+// foldKeys gives each survivor the match values (foldValues) and the
+// blocking keys of the contacts merged into it
 // and the keys of its new profile (newKeys: those none of its members' old
 // profiles had, which the fold brings already), and takes the merged ones'
 // away. It is what refreshKeys would leave, plus keys of values the survivor
@@ -78,6 +71,9 @@ func foldKeys(ctx context.Context, tx *sqlx.Tx, survivorOf map[string]string, ne
 		merged, survivors = append(merged, m), append(survivors, s)
 	}
 	if len(merged) > 0 {
+		if err := foldValues(ctx, tx, merged, survivors); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `WITH moved AS (
 				DELETE FROM contact_keys k USING unnest($1::uuid[], $2::uuid[]) AS u(m, s) WHERE k.contact_id = u.m
 				RETURNING k.key, u.s)

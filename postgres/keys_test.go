@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +36,39 @@ func keysOf(sets ...map[kith.Field]string) []int64 {
 	return slices.Compact(out)
 }
 
+// checkValues fails unless match_values holds, for every active contact, its
+// profile's match values and those of every source record it holds through
+// its merge tree, as read here from contacts and source_records.
+func checkValues(t *testing.T, s *postgres.Store, step string) {
+	t.Helper()
+	var fields []string
+	for _, f := range dedup.MatchFields {
+		fields = append(fields, string(f))
+	}
+	var want, got []string
+	if err := s.DB().Select(&want, `WITH RECURSIVE tree(id, root) AS (
+			SELECT id, id FROM contacts WHERE status = 'active'
+			UNION ALL
+			SELECT c.id, t.root FROM contacts c JOIN tree t ON c.merged_into = t.id AND c.status = 'merged')
+		SELECT concat_ws('|', c.id, '', c.id, c.created_at, coalesce(c.field_provenance->'email'->>'source', ''), c.updated_at,
+			(SELECT string_agg(coalesce(to_jsonb(c)->>f, ''), ',' ORDER BY i) FROM unnest($1::text[]) WITH ORDINALITY AS u(f, i)))
+		FROM contacts c WHERE c.status = 'active'
+		UNION ALL
+		SELECT concat_ws('|', t.root, r.source, r.ref, '', '', r.observed_at,
+			(SELECT string_agg(coalesce(r.fields->>f, ''), ',' ORDER BY i) FROM unnest($1::text[]) WITH ORDINALITY AS u(f, i)))
+		FROM tree t JOIN source_records r ON r.contact_id = t.id
+		ORDER BY 1`, pq.Array(fields)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().Select(&got, `SELECT concat_ws('|', holder_id, source, ref, coalesce(created_at::text, ''), email_source, at, array_to_string(vals, ',', ''))
+		FROM match_values ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: match values\n%s\nwant\n%s", step, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // TestBlockingKeysFollowEveryWrite: a contact's keys are its profile's and its
 // source records' as dedup computes them, after an import, a merge (the merged
 // contact has none; the survivor holds its records' keys), an unmerge (both as
@@ -59,6 +94,7 @@ func TestBlockingKeysFollowEveryWrite(t *testing.T) {
 	if got, want := storedKeys(t, s, a), keysOf(ada); !slices.Equal(got, want) || len(want) < 5 {
 		t.Fatalf("keys after import %v, want %v", got, want)
 	}
+	checkValues(t, s, "after import")
 	// The candidates of a new record with Ada's phone: found by one index lookup.
 	var found []string
 	if err := s.DB().Select(&found, `SELECT DISTINCT contact_id::text FROM contact_keys WHERE key = ANY($1)`,
@@ -81,12 +117,27 @@ func TestBlockingKeysFollowEveryWrite(t *testing.T) {
 	if got, want := storedKeys(t, s, a), keysOf(ada, old); !slices.Equal(got, want) {
 		t.Errorf("survivor's keys %v, want its and the merged record's %v", got, want)
 	}
+	checkValues(t, s, "after merge")
+	// The merged contact's record again, newer: its row, held by the survivor, follows.
+	newer := maps.Clone(old)
+	newer["city"] = "Oslo"
+	again := in(kith.SourceImport, "f:row:2", newer)
+	for f, v := range again.Fields {
+		v.Provenance.At = at.Add(time.Hour)
+		again.Fields[f] = v
+	}
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{again}); err != nil {
+		t.Fatal(err)
+	}
+	checkValues(t, s, "after the merged contact's record arrived again")
+	beforeB = keysOf(old, newer) // its record's new city is a key too
 	if _, err := s.Unmerge(ctx, ids[0], "reviewer"); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(storedKeys(t, s, a), beforeA) || !slices.Equal(storedKeys(t, s, b), beforeB) {
 		t.Errorf("after unmerge: %v and %v, want %v and %v", storedKeys(t, s, a), storedKeys(t, s, b), beforeA, beforeB)
 	}
+	checkValues(t, s, "after unmerge")
 
 	// Archived contacts are no candidates; restored ones are again.
 	if _, err := s.DB().Exec(`INSERT INTO events (event_id, contact_id, type, source, occurred_at) VALUES ('e1', $1, 'hard_bounce', 'esp', now())`, b); err != nil {
@@ -98,15 +149,17 @@ func TestBlockingKeysFollowEveryWrite(t *testing.T) {
 	if got := storedKeys(t, s, b); len(got) != 0 {
 		t.Errorf("an archived contact keeps keys %v", got)
 	}
+	checkValues(t, s, "after archive")
 	if err := s.RestoreContact(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(storedKeys(t, s, b), beforeB) {
 		t.Errorf("restored keys %v, want %v", storedKeys(t, s, b), beforeB)
 	}
+	checkValues(t, s, "after restore")
 
 	// A migration's backfill rebuilds keys lost or never written.
-	if _, err := s.DB().Exec(`DELETE FROM contact_keys; UPDATE backfills SET cursor = '', done_at = NULL WHERE name = 'contact_keys'`); err != nil {
+	if _, err := s.DB().Exec(`DELETE FROM contact_keys; DELETE FROM match_values; UPDATE backfills SET cursor = '', done_at = NULL WHERE name = 'contact_keys'`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Migrate(ctx); err != nil {
@@ -115,4 +168,5 @@ func TestBlockingKeysFollowEveryWrite(t *testing.T) {
 	if !slices.Equal(storedKeys(t, s, a), beforeA) || !slices.Equal(storedKeys(t, s, b), beforeB) {
 		t.Errorf("after the backfill: %v and %v, want %v and %v", storedKeys(t, s, a), storedKeys(t, s, b), beforeA, beforeB)
 	}
+	checkValues(t, s, "after the backfill")
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
-	"github.com/kithhq/kith/dedup"
 )
 
 // keptModels is how many match model versions the store keeps.
@@ -117,24 +116,6 @@ func mergeTree(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[st
 // own and those of the contacts merged into it (and into those), by the given
 // contact's id.
 func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string][]kith.SourceRecord, error) {
-	return readHeld(ctx, q, ids, `fields`, scanSources)
-}
-
-// heldValues is heldSources with only the values matching compares
-// (dedup.RecordOf's fields), read as columns: decoding every record's JSON was
-// a third of a de-duplication part's time.
-func heldValues(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string][]kith.SourceRecord, error) {
-	cols := make([]string, len(dedup.MatchFields))
-	for i, f := range dedup.MatchFields {
-		cols[i] = "s.fields->>'" + string(f) + "'"
-	}
-	return readHeld(ctx, q, ids, strings.Join(cols, ", "), scanValues)
-}
-
-// readHeld reads the source records the given contacts hold, with the columns
-// given, and scans them into records by holder.
-func readHeld(ctx context.Context, q sqlx.QueryerContext, ids []string, columns string,
-	scan func(*sql.Rows) (map[string][]kith.SourceRecord, error)) (map[string][]kith.SourceRecord, error) {
 	rootOf, err := mergeTree(ctx, q, ids)
 	if err != nil {
 		return nil, err
@@ -143,12 +124,12 @@ func readHeld(ctx context.Context, q sqlx.QueryerContext, ids []string, columns 
 	for id := range rootOf {
 		all = append(all, id)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT s.contact_id::text, s.source, s.ref, s.observed_at, `+columns+` FROM source_records s
+	rows, err := q.QueryContext(ctx, `SELECT s.contact_id::text, s.source, s.ref, s.observed_at, s.fields FROM source_records s
 		WHERE s.contact_id = ANY($1::uuid[])`, pq.Array(all))
 	if err != nil {
 		return nil, fmt.Errorf("read source records: %w", err)
 	}
-	held, err := scan(rows)
+	held, err := scanSources(rows)
 	if err != nil {
 		return nil, err
 	}
@@ -305,17 +286,14 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 		blocks, args = `key = ANY($1::bigint[])`, []any{pq.Array(out.Keys)}
 	}
 	var err error
-	out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id IN (
+	out.Candidates, out.Sources, err = readValues(ctx, s.db, `v.holder_id IN (
 			SELECT contact_id FROM (
 				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE `+blocks+`) k
 			WHERE n > 1)`, args...)
 	if err != nil {
 		return out, fmt.Errorf("read the part's contacts: %w", err)
 	}
-	// In id order, sorted here: a part holds a quarter of a list, which the
-	// server sorted on disk (work_mem) after a hash join that streams.
-	slices.SortFunc(out.Candidates, func(a, b kith.Contact) int { return strings.Compare(a.ID, b.ID) })
-	return out, s.withHeld(ctx, &out)
+	return out, s.withDecisions(ctx, &out)
 }
 
 // ContactsByID implements kith.PartitionStore: active contacts with their
@@ -324,53 +302,43 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	var err error
-	if out.Candidates, err = s.matchValues(ctx, `WHERE c.status = 'active' AND c.id = ANY($1::uuid[]) ORDER BY c.id`, pq.Array(ids)); err != nil {
+	if out.Candidates, out.Sources, err = readValues(ctx, s.db, `v.holder_id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
 		return out, err
 	}
-	return out, s.withHeld(ctx, &out)
+	return out, s.withDecisions(ctx, &out)
 }
 
-// ContactPages implements kith.PartitionStore.
+// ContactPages implements kith.PartitionStore: the pages of match_values.
 func (s *Store) ContactPages(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.GetContext(ctx, &n, `SELECT pg_relation_size('contacts') / current_setting('block_size')::bigint`)
+	err := s.db.GetContext(ctx, &n, `SELECT pg_relation_size('match_values') / current_setting('block_size')::bigint`)
 	return n, err
 }
 
-// ActiveInPages implements kith.PartitionStore: a TID range scan (PostgreSQL
-// 14 and later), then the source records of the contacts read.
+// ActiveInPages implements kith.PartitionStore: the contacts whose profile
+// rows of match_values are in the pages (a TID range scan, PostgreSQL 14 and
+// later), with the records they hold wherever those are.
 func (s *Store) ActiveInPages(ctx context.Context, from, to int64) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
-	where, args := `WHERE c.ctid >= $1::tid AND c.status = 'active'`, []any{fmt.Sprintf("(%d,0)", from)}
+	where, args := `p.ctid >= $1::tid`, []any{fmt.Sprintf("(%d,0)", from)}
 	if to > 0 {
-		where, args = where+` AND c.ctid < $2::tid`, append(args, fmt.Sprintf("(%d,0)", to))
+		where, args = where+` AND p.ctid < $2::tid`, append(args, fmt.Sprintf("(%d,0)", to))
 	}
 	var err error
-	if out.Candidates, err = s.matchValues(ctx, where, args...); err != nil {
+	if out.Candidates, out.Sources, err = readValues(ctx, s.db, `v.holder_id IN (
+			SELECT p.holder_id FROM match_values p WHERE `+where+` AND p.source = '')`, args...); err != nil {
 		return out, fmt.Errorf("read contacts in pages %d-%d: %w", from, to, err)
 	}
-	_, err = s.withSources(ctx, &out)
-	return out, err
+	return out, nil
 }
 
-// withSources reads the candidates' source records, match values only
-// (heldValues); it returns the candidates' ids.
-func (s *Store) withSources(ctx context.Context, out *kith.MatchCandidates) ([]string, error) {
+// withDecisions reads the reviewers' decisions among the candidates.
+func (s *Store) withDecisions(ctx context.Context, out *kith.MatchCandidates) error {
 	ids := make([]string, len(out.Candidates))
 	for i, c := range out.Candidates {
 		ids[i] = c.ID
 	}
 	var err error
-	out.Sources, err = heldValues(ctx, s.db, ids)
-	return ids, err
-}
-
-// withHeld reads the candidates' source records and the decisions among them.
-func (s *Store) withHeld(ctx context.Context, out *kith.MatchCandidates) error {
-	ids, err := s.withSources(ctx, out)
-	if err != nil {
-		return err
-	}
 	out.Decisions, err = s.decisionsAmong(ctx, ids)
 	return err
 }
@@ -437,72 +405,4 @@ func (s *Store) CountActive(ctx context.Context) (int, error) {
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM contacts WHERE status = 'active'`)
 	return n, err
-}
-
-// scanValues reads rows of (contact id, source, ref, observed_at, then each of
-// dedup.MatchFields) into source records by contact id, and closes them.
-func scanValues(rows *sql.Rows) (map[string][]kith.SourceRecord, error) {
-	defer rows.Close()
-	out := map[string][]kith.SourceRecord{}
-	vals := make([]sql.NullString, len(dedup.MatchFields))
-	for rows.Next() {
-		var id string
-		var r kith.SourceRecord
-		dest := []any{&id, &r.Source, &r.Ref, &r.ObservedAt}
-		for i := range vals {
-			dest = append(dest, &vals[i])
-		}
-		if err := rows.Scan(dest...); err != nil {
-			return nil, err
-		}
-		r.Fields = make(map[kith.Field]string, len(vals))
-		for i, v := range vals {
-			if v.Valid && v.String != "" {
-				r.Fields[dedup.MatchFields[i]] = v.String
-			}
-		}
-		out[id] = append(out[id], r)
-	}
-	return out, rows.Err()
-}
-
-// matchValues returns the contacts a WHERE … clause selects with only what
-// matching reads of them: the values of dedup.MatchFields, the email's source
-// and the contact's times. Not a profile to show or write back.
-func (s *Store) matchValues(ctx context.Context, where string, args ...any) ([]kith.Contact, error) {
-	cols := []string{"c.id"}
-	for _, f := range dedup.MatchFields {
-		cols = append(cols, "c."+string(f)+"::text")
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+`, coalesce(c.field_provenance->'email'->>'source', ''),
-		c.created_at, c.updated_at FROM contacts c `+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []kith.Contact
-	vals := make([]sql.NullString, len(dedup.MatchFields))
-	for rows.Next() {
-		var c kith.Contact
-		var emailSource string
-		dest := []any{&c.ID}
-		for i := range vals {
-			dest = append(dest, &vals[i])
-		}
-		if err := rows.Scan(append(dest, &emailSource, &c.CreatedAt, &c.UpdatedAt)...); err != nil {
-			return nil, err
-		}
-		c.Fields = make(map[kith.Field]kith.Value, len(vals))
-		for i, v := range vals {
-			if v.Valid && v.String != "" {
-				c.Fields[dedup.MatchFields[i]] = kith.Value{Value: v.String}
-			}
-		}
-		if e, ok := c.Fields[kith.FieldEmail]; ok {
-			e.Source = kith.Source(emailSource)
-			c.Fields[kith.FieldEmail] = e
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }

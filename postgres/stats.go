@@ -11,7 +11,7 @@ import (
 // a part's read, a new contact's candidates) need the planner to know their
 // size: without statistics it guesses that "= ANY(ids)" matches most rows
 // and scans them whole, ten times slower at 200,000 contacts.
-var statsTables = []string{"contacts", "contact_keys", "identities", "source_records", "merges", "merge_reviews"}
+var statsTables = []string{"contacts", "contact_keys", "match_values", "identities", "source_records", "merges", "merge_reviews"}
 
 // RefreshStatistics implements kith.PartitionStore and kith.ImportStore:
 // it analyzes each of statsTables that was never analyzed or whose changed

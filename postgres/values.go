@@ -1,0 +1,174 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/dedup"
+)
+
+// match_values (migration 0025) holds what de-duplication compares of each
+// active contact: its profile's row and a row for each source record it
+// holds. The writers below are its only writers, each a statement that reads
+// the row's values from where they are stored (contacts, source_records), so
+// a row is always what a read through the merge tree would find.
+
+// valuesColumns are match_values' columns in the order the writers select them.
+const valuesColumns = `holder_id, source, ref, created_at, email_source, at, vals`
+
+// matchArray is the SQL of a row's vals: each of dedup.MatchFields as col
+// reads it, empty for none.
+func matchArray(col func(f kith.Field) string) string {
+	vals := make([]string, len(dedup.MatchFields))
+	for i, f := range dedup.MatchFields {
+		vals[i] = "coalesce(" + col(f) + ", '')"
+	}
+	return "ARRAY[" + strings.Join(vals, ", ") + "]"
+}
+
+var (
+	// profileValues selects the profile rows of contacts c.
+	profileValues = `SELECT c.id, '', c.id::text, c.created_at, coalesce(c.field_provenance->'email'->>'source', ''), c.updated_at, ` +
+		matchArray(func(f kith.Field) string { return "c." + string(f) + "::text" }) + ` FROM contacts c`
+	// recordValues are the columns after holder_id of a source record s's row.
+	recordValues = `s.source, s.ref, NULL::timestamptz, '', s.observed_at, ` +
+		matchArray(func(f kith.Field) string { return "s.fields->>'" + string(f) + "'" })
+)
+
+// writeProfileValues writes the profile rows of the active contacts that
+// where (on contacts c) selects, replacing what they had.
+func writeProfileValues(ctx context.Context, tx *sqlx.Tx, where string, args ...any) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO match_values (`+valuesColumns+`) `+profileValues+`
+		WHERE c.status = 'active' AND `+where+` ORDER BY 3
+		ON CONFLICT (source, ref) DO UPDATE SET created_at = EXCLUDED.created_at, email_source = EXCLUDED.email_source,
+			at = EXCLUDED.at, vals = EXCLUDED.vals`, args...); err != nil {
+		return fmt.Errorf("write profiles' match values: %w", err)
+	}
+	return nil
+}
+
+// writeArrivedValues writes the rows of source records just written, each
+// held by the contact its input went to when that one is active. A record
+// stored before keeps its holder (its row moves only with merges), as the
+// record keeps its contact; its values are the stored ones, newest kept.
+func writeArrivedValues(ctx context.Context, tx *sqlx.Tx, sources, refs, holders []string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO match_values (`+valuesColumns+`)
+		SELECT DISTINCT ON (s.source, s.ref) t.h, `+recordValues+`
+		FROM unnest($1::text[], $2::text[], $3::uuid[]) AS t(src, ref, h)
+			JOIN source_records s ON s.source = t.src AND s.ref = t.ref
+			JOIN contacts c ON c.id = t.h AND c.status = 'active'
+		ORDER BY s.source, s.ref
+		ON CONFLICT (source, ref) DO UPDATE SET at = EXCLUDED.at, vals = EXCLUDED.vals`,
+		pq.Array(sources), pq.Array(refs), pq.Array(holders)); err != nil {
+		return fmt.Errorf("write source records' match values: %w", err)
+	}
+	return nil
+}
+
+// rewriteValues writes every row of the given active contacts from what is
+// stored: their profiles', and those of the source records of every contact
+// in their merge trees (rows held elsewhere before move to them). The
+// caller has deleted their rows.
+func rewriteValues(ctx context.Context, tx *sqlx.Tx, active []string) error {
+	if err := writeProfileValues(ctx, tx, `c.id = ANY($1::uuid[])`, pq.Array(active)); err != nil {
+		return err
+	}
+	rootOf, err := mergeTree(ctx, tx, active)
+	if err != nil {
+		return err
+	}
+	ids, holders := make([]string, 0, len(rootOf)), make([]string, 0, len(rootOf))
+	for id, root := range rootOf {
+		ids, holders = append(ids, id), append(holders, root)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO match_values (`+valuesColumns+`)
+		SELECT u.h, `+recordValues+` FROM unnest($1::uuid[], $2::uuid[]) AS u(id, h) JOIN source_records s ON s.contact_id = u.id
+		ORDER BY s.source, s.ref
+		ON CONFLICT (source, ref) DO UPDATE SET holder_id = EXCLUDED.holder_id, at = EXCLUDED.at, vals = EXCLUDED.vals`,
+		pq.Array(ids), pq.Array(holders)); err != nil {
+		return fmt.Errorf("write held records' match values: %w", err)
+	}
+	return nil
+}
+
+// foldValues gives each survivor the rows of the contacts merged into it and
+// drops the merged profiles' rows; the survivors' new profiles are written
+// with them (writeContacts).
+func foldValues(ctx context.Context, tx *sqlx.Tx, merged, survivors []string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM match_values WHERE holder_id = ANY($1::uuid[]) AND source = ''`, pq.Array(merged)); err != nil {
+		return fmt.Errorf("drop merged profiles' match values: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE match_values v SET holder_id = u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s)
+		WHERE v.holder_id = u.m`, pq.Array(merged), pq.Array(survivors)); err != nil {
+		return fmt.Errorf("move merged records' match values: %w", err)
+	}
+	return nil
+}
+
+// readValues reads the match_values rows that where (on match_values v)
+// selects: the profiles as contacts with only their match values, the email's
+// source and their times (in id order), and the source records by holder
+// (in source and ref order). A record whose holder's profile was not read is
+// left out.
+func readValues(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]kith.Contact, map[string][]kith.SourceRecord, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+valuesColumns+` FROM match_values v WHERE `+where, args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read match values: %w", err)
+	}
+	defer rows.Close()
+	var contacts []kith.Contact
+	sources := map[string][]kith.SourceRecord{}
+	for rows.Next() {
+		var holder, source, ref, emailSource string
+		var created sql.NullTime
+		var at time.Time
+		var vals pq.StringArray
+		if err := rows.Scan(&holder, &source, &ref, &created, &emailSource, &at, &vals); err != nil {
+			return nil, nil, err
+		}
+		if source == "" {
+			c := kith.Contact{ID: holder, CreatedAt: created.Time, UpdatedAt: at, Fields: make(map[kith.Field]kith.Value, len(vals))}
+			for i, v := range vals {
+				if v != "" && i < len(dedup.MatchFields) {
+					c.Fields[dedup.MatchFields[i]] = kith.Value{Value: v}
+				}
+			}
+			if e, ok := c.Fields[kith.FieldEmail]; ok {
+				e.Source = kith.Source(emailSource)
+				c.Fields[kith.FieldEmail] = e
+			}
+			contacts = append(contacts, c)
+			continue
+		}
+		r := kith.SourceRecord{Source: kith.Source(source), Ref: ref, ObservedAt: at, Fields: make(map[kith.Field]string, len(vals))}
+		for i, v := range vals {
+			if v != "" && i < len(dedup.MatchFields) {
+				r.Fields[dedup.MatchFields[i]] = v
+			}
+		}
+		sources[holder] = append(sources[holder], r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(contacts, func(a, b kith.Contact) int { return strings.Compare(a.ID, b.ID) })
+	held := make(map[string][]kith.SourceRecord, len(sources))
+	for _, c := range contacts {
+		if srs, ok := sources[c.ID]; ok {
+			slices.SortFunc(srs, func(a, b kith.SourceRecord) int {
+				return cmp.Or(strings.Compare(string(a.Source), string(b.Source)), strings.Compare(a.Ref, b.Ref))
+			})
+			held[c.ID] = srs
+		}
+	}
+	return contacts, held, nil
+}
