@@ -131,6 +131,17 @@ func TestBlockingKeysFollowEveryWrite(t *testing.T) {
 	}
 	checkValues(t, s, "after the merged contact's record arrived again")
 	beforeB = keysOf(old, newer) // its record's new city is a key too
+	// Migration 0025 fills the table for the contacts stored before it to the same rows.
+	ms, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m postgres.Migration) bool { return m.Version == 25 })
+	fill := ms[i].SQL[strings.Index(ms[i].SQL, "INSERT INTO match_values"):]
+	if _, err := s.DB().Exec(`DELETE FROM match_values; ` + fill); err != nil {
+		t.Fatal(err)
+	}
+	checkValues(t, s, "after migration 0025's fill")
 	if _, err := s.Unmerge(ctx, ids[0], "reviewer"); err != nil {
 		t.Fatal(err)
 	}

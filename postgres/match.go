@@ -285,11 +285,20 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 		}
 		blocks, args = `key = ANY($1::bigint[])`, []any{pq.Array(out.Keys)}
 	}
-	var err error
-	out.Candidates, out.Sources, err = readValues(ctx, s.db, `v.holder_id IN (
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// The read sorts the part's keys and hashes its contacts' ids: tens of
+		// megabytes, which the default work_mem (4 MB) spilled to disk, a
+		// second of a part's three at 1M contacts.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+			return err
+		}
+		var err error
+		out.Candidates, out.Sources, err = readValues(ctx, tx, `v.holder_id IN (
 			SELECT contact_id FROM (
 				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE `+blocks+`) k
 			WHERE n > 1)`, args...)
+		return err
+	})
 	if err != nil {
 		return out, fmt.Errorf("read the part's contacts: %w", err)
 	}
