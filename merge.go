@@ -129,6 +129,9 @@ type MatchCandidates struct {
 	Decisions map[[2]string]bool
 	// Keys, when a read was restricted to some blocks, are their keys.
 	Keys []int64
+	// Changed, with Keys, are the contacts whose merges changed those blocks
+	// (the survivors), in id order.
+	Changed []string
 }
 
 // MatchModel is the match model a full de-duplication run estimated, kept so
@@ -200,7 +203,7 @@ type PartitionStore interface {
 	// [lo, hi] with another contact, their source records and the decisions
 	// among them; values as ActiveInPages reads them. With changedFrom, only the
 	// blocks of the keys held by survivors of the merges recorded from that
-	// merge id on, and those keys (Keys).
+	// merge id on, those keys (Keys) and those survivors (Changed).
 	PartContacts(ctx context.Context, lo, hi, changedFrom int64) (MatchCandidates, error)
 	// ContactsByID returns active contacts with their source records and the
 	// decisions among them; values as ActiveInPages reads them.

@@ -211,6 +211,16 @@ func (a *Dedup) ScorePart(ctx context.Context, in PartInput) (dedup.Stats, error
 	}
 	cfg := a.Config
 	cfg.Model, cfg.Names, cfg.Same, cfg.Decisions = &m.model, &m.names, set.same, mc.Decisions
+	if in.ChangedFrom > 0 {
+		// A later round scores the pairs of a survivor only: two contacts
+		// that stood still were scored the round before with this model, and
+		// their link, if any, was joined then.
+		changed := make([]bool, len(set.records))
+		for i, r := range set.records {
+			_, changed[i] = slices.BinarySearch(mc.Changed, set.contacts[set.owner[r.ID]].ID)
+		}
+		cfg.Changed = func(i int) bool { return changed[i] }
+	}
 	links, review, st := dedup.ScoreBlocks(set.records, inPart, cfg)
 	if activity.IsActivity(ctx) {
 		activity.RecordHeartbeat(ctx, st)

@@ -82,10 +82,17 @@ func (x *Index) partPairs(in func(key int64) bool, st *Stats) []uint64 {
 // for (a part of the key space), among records that hold every record of those
 // blocks, with cfg.Model and cfg.Names: it returns the pairs linked (the model
 // accepts them, or a reviewer merged them) and the pairs for review, by record
-// id, as NewIndex would decide them.
+// id, as NewIndex would decide them. With cfg.Changed, only the pairs it
+// names.
 func ScoreBlocks(records []Record, in func(key int64) bool, cfg Config) (links, review []Pair, st Stats) {
 	x := partIndex(records, cfg)
 	pairs := x.partPairs(in, &st)
+	if cfg.Changed != nil {
+		pairs = slices.DeleteFunc(pairs, func(k uint64) bool {
+			a, b := unpair(k)
+			return !cfg.Changed(int(a)) && !cfg.Changed(int(b))
+		})
+	}
 	pats := x.comparePairs(pairs)
 	owned := 0
 	for k, key := range pairs {

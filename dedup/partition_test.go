@@ -121,3 +121,39 @@ func TestKeyPartsAreTheRangesOfTheirKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreBlocksChangedScoresOnlyTheirPairs: with Changed, a part's links and
+// review pairs are exactly those of the whole part that touch a changed record.
+func TestScoreBlocksChangedScoresOnlyTheirPairs(t *testing.T) {
+	records := Records(Generate(3000, Difficulties["hard"], 5))
+	all := func(int64) bool { return true }
+	changed := func(i int) bool { return i%7 == 0 }
+	isChanged := map[string]bool{}
+	for i, r := range records {
+		isChanged[r.ID] = changed(i)
+	}
+	touching := func(ps []Pair) []Pair {
+		var out []Pair
+		for _, p := range ps {
+			if isChanged[p.A] || isChanged[p.B] {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	var names NameCounts
+	CountNames(records, &names)
+	m := TrainModel(HistogramOf(records, all, Config{}), records, len(records))
+	links, review, st := ScoreBlocks(records, all, Config{Model: &m, Names: &names})
+	cfg := Config{Model: &m, Names: &names, Changed: changed}
+	someLinks, someReview, someSt := ScoreBlocks(records, all, cfg)
+	if want := touching(links); len(want) == 0 || !slices.Equal(someLinks, want) {
+		t.Errorf("links with Changed: %d, want the %d of %d that touch a changed record", len(someLinks), len(want), len(links))
+	}
+	if want := touching(review); !slices.Equal(someReview, want) {
+		t.Errorf("review pairs with Changed: %d, want %d of %d", len(someReview), len(want), len(review))
+	}
+	if someSt.Comparisons >= st.Comparisons {
+		t.Errorf("comparisons with Changed %d, without %d", someSt.Comparisons, st.Comparisons)
+	}
+}

@@ -29,6 +29,10 @@ type Config struct {
 	// merge, and left out of the model's training, which they would bias
 	// towards agreement.
 	Same [][]string
+	// Changed, when set, restricts a part's scoring (ScoreBlocks) to the pairs
+	// with a record (by index) it is true for: in a later round, a pair whose
+	// records both stood still was scored the round before with the same model.
+	Changed func(record int) bool
 }
 
 // DefaultAcceptAbove is the match probability above which pairs merge. On the

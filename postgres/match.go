@@ -274,15 +274,26 @@ func (s *Store) MatchModelVersion(ctx context.Context, version int64) (kith.Matc
 // PartContacts implements kith.PartitionStore: the active contacts that share
 // a blocking key in [lo, hi] with another contact (one range scan of the key
 // index), or with changedFrom a key of a survivor of the merges from that id
-// on, with their source records and the reviewers' decisions among them.
+// on (those survivors in Changed), with their source records and the
+// reviewers' decisions among them.
 func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	blocks, args := `key BETWEEN $1 AND $2`, []any{lo, hi}
 	if changedFrom > 0 {
-		if err := s.db.SelectContext(ctx, &out.Keys, `SELECT DISTINCT k.key FROM merges m JOIN contact_keys k ON k.contact_id = m.survivor_id
-			WHERE m.id >= $1 AND m.undone_at IS NULL AND k.key BETWEEN $2 AND $3 ORDER BY 1`, changedFrom, lo, hi); err != nil {
+		var changed []struct {
+			Key      int64  `db:"key"`
+			Survivor string `db:"survivor_id"`
+		}
+		if err := s.db.SelectContext(ctx, &changed, `SELECT DISTINCT k.key, m.survivor_id::text FROM merges m JOIN contact_keys k ON k.contact_id = m.survivor_id
+			WHERE m.id >= $1 AND m.undone_at IS NULL AND k.key BETWEEN $2 AND $3`, changedFrom, lo, hi); err != nil {
 			return out, fmt.Errorf("read the part's changed blocks: %w", err)
 		}
+		for _, c := range changed {
+			out.Keys, out.Changed = append(out.Keys, c.Key), append(out.Changed, c.Survivor)
+		}
+		slices.Sort(out.Keys)
+		slices.Sort(out.Changed)
+		out.Keys, out.Changed = slices.Compact(out.Keys), slices.Compact(out.Changed)
 		blocks, args = `key = ANY($1::bigint[])`, []any{pq.Array(out.Keys)}
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
