@@ -173,8 +173,11 @@ type UpsertLoadInput struct {
 }
 
 // UpsertLoad replaces the target's rows with the staged ones, in one transaction
-// (idempotent: running it again gives the same table).
+// (idempotent: running it again gives the same table). It heartbeats while the
+// DML job runs, as StageLoad does.
 func (a *Warehouse) UpsertLoad(ctx context.Context, in UpsertLoadInput) error {
+	stop := keepBeating(ctx, in.Plan.Table)
+	defer stop()
 	return a.Target.Upsert(ctx, in.Plan.Table, in.Staging, in.Plan.Columns)
 }
 

@@ -41,7 +41,7 @@ var warehouseOptions = workflow.ActivityOptions{
 	RetryPolicy:            backoff(5 * time.Minute),
 }
 
-// stageOptions: extract and load job; it heartbeats, so a dead worker's attempt is
+// stageOptions: extract and load job, and the upsert's DML job; they heartbeat, so a dead worker's attempt is
 // retried after 30 s, and the retry finds the load job already done.
 var stageOptions = workflow.ActivityOptions{
 	StartToCloseTimeout:    2 * time.Hour,
@@ -82,16 +82,24 @@ func WarehouseLoad(ctx workflow.Context, in WarehouseLoadInput) (WarehouseLoadRe
 				return res, err
 			}
 			tl.Rows = st.Rows
+			// Since upsert-heartbeat, the upsert heartbeats: a worker killed
+			// during its DML job has it retried after 30 s, not after the
+			// ten minutes of its start-to-close timeout.
+			upsert := actx
+			if workflow.GetVersion(ctx, "upsert-heartbeat", workflow.DefaultVersion, 1) == 1 {
+				upsert = workflow.WithActivityOptions(ctx, stageOptions)
+			}
 			steps := []struct {
+				ctx workflow.Context
 				fn  any
 				arg any
 			}{
-				{a.UpsertLoad, activities.UpsertLoadInput{Plan: p, Staging: st.Staging}},
-				{a.AdvanceWatermark, p},
-				{a.DropStaging, st.Staging},
+				{upsert, a.UpsertLoad, activities.UpsertLoadInput{Plan: p, Staging: st.Staging}},
+				{actx, a.AdvanceWatermark, p},
+				{actx, a.DropStaging, st.Staging},
 			}
 			for _, s := range steps {
-				if err := workflow.ExecuteActivity(actx, s.fn, s.arg).Get(ctx, nil); err != nil {
+				if err := workflow.ExecuteActivity(s.ctx, s.fn, s.arg).Get(ctx, nil); err != nil {
 					return res, err
 				}
 			}
