@@ -41,7 +41,7 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	if err := rewriteValues(ctx, tx, active); err != nil {
 		return err
 	}
-	contacts, held, err := readValues(ctx, tx, `v.holder_id = ANY($1::uuid[])`, pq.Array(active))
+	contacts, held, err := readValues(ctx, tx, `match_values v WHERE v.holder_id = ANY($1::uuid[])`, pq.Array(active))
 	if err != nil {
 		return fmt.Errorf("blocking keys: %w", err)
 	}

@@ -304,10 +304,9 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 			return err
 		}
 		var err error
-		out.Candidates, out.Sources, err = readValues(ctx, tx, `v.holder_id IN (
-			SELECT contact_id FROM (
+		out.Candidates, out.Sources, err = readHolders(ctx, tx, `SELECT DISTINCT contact_id FROM (
 				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE `+blocks+`) k
-			WHERE n > 1)`, args...)
+			WHERE n > 1`, args...)
 		return err
 	})
 	if err != nil {
@@ -322,7 +321,7 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	var err error
-	if out.Candidates, out.Sources, err = readValues(ctx, s.db, `v.holder_id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+	if out.Candidates, out.Sources, err = readValues(ctx, s.db, `match_values v WHERE v.holder_id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
 		return out, err
 	}
 	return out, s.withDecisions(ctx, &out)
@@ -337,7 +336,7 @@ func (s *Store) ContactPages(ctx context.Context) (int64, error) {
 
 // ActiveInPages implements kith.PartitionStore: the contacts whose profile
 // rows of match_values are in the pages (a TID range scan, PostgreSQL 14 and
-// later), with the records they hold wherever those are.
+// later), with the records they hold wherever those are (readHolders).
 func (s *Store) ActiveInPages(ctx context.Context, from, to int64) (kith.MatchCandidates, error) {
 	var out kith.MatchCandidates
 	where, args := `p.ctid >= $1::tid`, []any{fmt.Sprintf("(%d,0)", from)}
@@ -345,8 +344,7 @@ func (s *Store) ActiveInPages(ctx context.Context, from, to int64) (kith.MatchCa
 		where, args = where+` AND p.ctid < $2::tid`, append(args, fmt.Sprintf("(%d,0)", to))
 	}
 	var err error
-	if out.Candidates, out.Sources, err = readValues(ctx, s.db, `v.holder_id IN (
-			SELECT p.holder_id FROM match_values p WHERE `+where+` AND p.source = '')`, args...); err != nil {
+	if out.Candidates, out.Sources, err = readHolders(ctx, s.db, `SELECT p.holder_id FROM match_values p WHERE `+where+` AND p.source = ''`, args...); err != nil {
 		return out, fmt.Errorf("read contacts in pages %d-%d: %w", from, to, err)
 	}
 	return out, nil

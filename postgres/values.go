@@ -114,13 +114,25 @@ func foldValues(ctx context.Context, tx *sqlx.Tx, merged, survivors []string) er
 	return nil
 }
 
-// readValues reads the match_values rows that where (on match_values v)
-// selects: the profiles as contacts with only their match values, the email's
+// readHolders reads the match_values rows of the holders that query (one
+// column of ids) selects, each holder's rows by index (OFFSET 0 keeps the
+// planner from joining them otherwise). Joined by hash, PostgreSQL read the
+// whole table for each of a part's reads and each page range of the model's
+// pass: 55 such reads took 75 s at 1M contacts, and the table grows with the
+// list while a part does not.
+func readHolders(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) ([]kith.Contact, map[string][]kith.SourceRecord, error) {
+	return readValues(ctx, q, `(`+query+`) AS h (id) CROSS JOIN LATERAL (
+		SELECT * FROM match_values v WHERE v.holder_id = h.id OFFSET 0) v`, args...)
+}
+
+// readValues reads the match_values rows v that from (a FROM clause and
+// its conditions) selects: the profiles as contacts with only their match values, the email's
 // source and their times (in id order), and the source records by holder
 // (in source and ref order). A record whose holder's profile was not read is
 // left out.
-func readValues(ctx context.Context, q sqlx.QueryerContext, where string, args ...any) ([]kith.Contact, map[string][]kith.SourceRecord, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+valuesColumns+` FROM match_values v WHERE `+where, args...)
+func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ...any) ([]kith.Contact, map[string][]kith.SourceRecord, error) {
+	cols := strings.ReplaceAll("v."+valuesColumns, ", ", ", v.")
+	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM `+from, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read match values: %w", err)
 	}
