@@ -57,10 +57,9 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 }
 
 // foldKeys gives each survivor the match values (foldValues) and the
-// blocking keys of the contacts merged into it
-// and the keys of its new profile (newKeys: those none of its members' old
-// profiles had, which the fold brings already), and takes the merged ones'
-// away. It is what refreshKeys would leave, plus keys of values the survivor
+// blocking keys of the contacts merged into it and the keys of its new
+// profile (newKeys: those none of its members' old profiles had, which the
+// fold brings already), and takes the merged ones' away. It is what refreshKeys would leave, plus keys of values the survivor
 // no longer shows (as an import leaves them): a survivor's keys are those of
 // its profile and of every source record it holds, and a merged contact's
 // keys were those of its own. Nothing is read back, which made merges about

@@ -298,8 +298,8 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// The read sorts the part's keys and hashes its contacts' ids: tens of
-		// megabytes, which the default work_mem (4 MB) spilled to disk, a
-		// second of a part's three at 1M contacts.
+		// megabytes, which the default work_mem (4 MB) spilled to disk (a
+		// quarter of 1M contacts: 3.3 s, 2.8 s without spilling).
 		if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
 			return err
 		}
