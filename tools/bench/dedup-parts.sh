@@ -44,39 +44,32 @@ lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_te
   echo '```'
   echo
   cat <<'STATE'
-State on 2026-12-03 (session 15): the issue's target, 10,000,000 records in parts over two workers in ≤ 15 minutes
-with ≤ 2 GiB a worker, is not met, and the 10M run was not made: 3,000,000 records took 21m31s in parts at 2.4 GiB
-a worker (import 11m18s). What changed since session 12 (4m52s in parts, 5m08s in one process at 1M):
+State on 2026-12-03 (session 16): the issue's target, 10,000,000 records in parts over two workers in ≤ 15 minutes
+with ≤ 2 GiB a worker, is not met, and the 10M run was not made: 3,000,000 records took 19m05s in parts at 2.5 GiB
+a worker (session 15: 21m31s at 2.4 GiB); at 1M parts took 4m28s (4m36s), one process 4m41s (4m29s, noise of this
+machine). What changed:
 
-- A run refreshes the planner's statistics first (and an import when it ends). Right after a bulk import PostgreSQL
-  had none, took `contact_id = ANY(…)` to match most of `contact_keys` and scanned it whole for each merge batch
-  (200 ms instead of 20). At 200,000 records this took one process from 67 s to 37–43 s and parts from 66 s to
-  35 s; at 1M one process from 5m08s to 4m09s–4m29s, the parts' merge step from 3m12s to 2m32s of activity time.
-- TrainModel reads the contacts table in its pages' order (four TID ranges side by side), not by id, which cost a
-  random page read a contact (54 µs): 25 s to 17.5 s at 1M.
-- Merges: a merged contact's keys move in one statement, a survivor's new profile keys only are added, identities
-  move with `RETURNING` (one statement fewer), snapshots are compressed with lz4.
+- `match_values`: what matching compares of each active contact — its profile's values and those of each source
+  record it holds, by the active contact at the top of the merge tree — in one narrow table kept by every write
+  that keeps `contact_keys`. Parts, merge parts and the model's pass read it, each holder's rows by index, instead
+  of the whole `contacts` table (1,346 bytes a row), the merge tree and each source record's JSON. The time this
+  took at 3M (the merge tree's 337 s and the records' 273 s) is gone; what is left is the rows themselves: a part
+  reads about 2.3 rows for each of its contacts and a contact is in about 3 parts, 715,000 rows a part at 3M, at
+  about 10 µs a row with the worker's scan (331 s over the 34 first-round reads).
+- A later round scores, in the blocks its survivors changed, only the pairs of a survivor: ScorePart went from
+  25m17s to 18m23s of activity time at 3M.
+- The cost moved to the import (match_values rows written with each batch): 3M records imported in 14m26s
+  against 11m18s, 1M in 4m29s against 3m32s.
 
-Where the time goes now, from `pg_stat_statements` over the 3M run (statement time, both workers):
+Where the time goes now at 3M (`pg_stat_statements`, statement time over both workers): part reads 331 s in the
+first round and 200 s in the later ones, the later rounds' changed keys 85 s, the merge parts' reads 66 s, the
+model's pass 58 s; merging about 0.9 ms a merged contact (keys 135 s, row locks 104 s, identities 83 s, snapshots
+38 s, match values 37 s for 506,000 merges). Comparisons per contact stay at 5.5 (2.4 at 1M) and a worker's memory
+at 2.5 GiB. Ten million records would take over an hour at this rate, and the import 50 minutes.
 
-- Reading the source records a part's contacts hold, through the contacts merged into them: 337 s for the
-  merge tree (`merged_into = ANY(ids)`, an array of up to 300,000 ids sent as text on every read) and 273 s for
-  the records themselves (their match values pulled out of JSON).
-- Reading a part's contacts: 284 s in the first round, 218 s in the later ones. At 1M each part's read is a hash
-  join against a sequential scan of all of `contacts`, 1.1 GB for 792,000 contacts, 87% of it `field_provenance`
-  (1,167 of a row's 1,346 bytes): every part reads the whole table's pages to keep a quarter of its rows.
-- A contact is read by about 2.2 parts a pass (its keys fall in several parts), and the later rounds rescore
-  the blocks of every survivor's keys, which at 3M is most of the list again (ScorePart: 72 parts, 25m17s).
-- Comparisons per contact rose from 2.4 at 1M to 5.5 at 3M (blocks of the generated names grow with the list),
-  and a part's memory with them: 2.4 GiB a worker at 3M against 1.7 at 1M, over the 2 GiB target.
-- Merging: about 0.5 ms of database time a merged contact (keys 101 s, identities 69 s, row locks 45 s at 3M).
-- The parts' clusters against one process's at 1M: pairwise F1 0.9987, 0.9997 and 0.9969 in this session's three
-  runs (the runs' contact ids and the model's sample differ); both stay as close to the truth (0.967).
-
-The next steps this points to: keep each contact's match values in a narrow table of their own, maintained with
-`contact_keys`, so a part reads neither `contacts` nor `source_records` nor the merge tree; store provenance
-compactly (a row per contact three times smaller); size parts by the contacts they read, not the list; and a
-faster import for ten million rows (4,400 rows a second takes 38 minutes).
+The next steps this points to: fewer rows a part (a source record whose values are its holder's profile's adds
+nothing and is most of the rows; parts by contact rather than by key would read each contact once), merges set
+in one statement per table for a whole part, a histogram from fewer parts, and a bulk import path.
 STATE
 } > docs/benchmarks/dedup-parts.md
 echo "wrote docs/benchmarks/dedup-parts.md" >&2
