@@ -25,6 +25,18 @@ import (
 // valuesColumns are match_values' columns in the order the writers select them.
 const valuesColumns = `holder_id, source, ref, created_at, email_source, at, vals`
 
+// readColumns are valuesColumns of match_values v, as readValues scans them.
+var readColumns = strings.ReplaceAll("v."+valuesColumns, ", ", ", v.")
+
+// eachValue calls f with each field of dedup.MatchFields a row's vals give.
+func eachValue(vals []string, f func(kith.Field, string)) {
+	for i, v := range vals {
+		if v != "" && i < len(dedup.MatchFields) {
+			f(dedup.MatchFields[i], v)
+		}
+	}
+}
+
 // matchArray is the SQL of a row's vals: each of dedup.MatchFields as col
 // reads it, empty for none.
 func matchArray(col func(f kith.Field) string) string {
@@ -131,8 +143,7 @@ func readHolders(ctx context.Context, q sqlx.QueryerContext, query string, args 
 // (in source and ref order). A record whose holder's profile was not read is
 // left out.
 func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ...any) ([]kith.Contact, map[string][]kith.SourceRecord, error) {
-	cols := strings.ReplaceAll("v."+valuesColumns, ", ", ", v.")
-	rows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM `+from, args...)
+	rows, err := q.QueryContext(ctx, `SELECT `+readColumns+` FROM `+from, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read match values: %w", err)
 	}
@@ -149,11 +160,7 @@ func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ..
 		}
 		if source == "" {
 			c := kith.Contact{ID: holder, CreatedAt: created.Time, UpdatedAt: at, Fields: make(map[kith.Field]kith.Value, len(vals))}
-			for i, v := range vals {
-				if v != "" && i < len(dedup.MatchFields) {
-					c.Fields[dedup.MatchFields[i]] = kith.Value{Value: v}
-				}
-			}
+			eachValue(vals, func(f kith.Field, v string) { c.Fields[f] = kith.Value{Value: v} })
 			if e, ok := c.Fields[kith.FieldEmail]; ok {
 				e.Source = kith.Source(emailSource)
 				c.Fields[kith.FieldEmail] = e
@@ -162,11 +169,7 @@ func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ..
 			continue
 		}
 		r := kith.SourceRecord{Source: kith.Source(source), Ref: ref, ObservedAt: at, Fields: make(map[kith.Field]string, len(vals))}
-		for i, v := range vals {
-			if v != "" && i < len(dedup.MatchFields) {
-				r.Fields[dedup.MatchFields[i]] = v
-			}
-		}
+		eachValue(vals, func(f kith.Field, v string) { r.Fields[f] = v })
 		sources[holder] = append(sources[holder], r)
 	}
 	if err := rows.Err(); err != nil {
