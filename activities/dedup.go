@@ -171,19 +171,19 @@ func (a *Dedup) saveModel(ctx context.Context, x *dedup.Index) (int64, error) {
 // matching must not lose the rest. The full run and matching on write both
 // build it here.
 type matchSet struct {
-	contacts []kith.Contact
-	records  []dedup.Record
-	owner    map[string]int // record id → index of its contact
-	profile  []int          // contact index → index of its profile's record
-	same     [][]string     // a contact's records: one person whatever they hold
+	ids     []string // the contacts' ids: their profiles and records are in records
+	records []dedup.Record
+	owner   map[string]int // record id → index of its contact
+	profile []int          // contact index → index of its profile's record
+	same    [][]string     // a contact's records: one person whatever they hold
 }
 
 func newMatchSet(contacts []kith.Contact, sources map[string][]kith.SourceRecord) *matchSet {
-	set := &matchSet{contacts: contacts, records: make([]dedup.Record, 0, len(contacts)),
+	set := &matchSet{ids: make([]string, len(contacts)), records: make([]dedup.Record, 0, len(contacts)),
 		owner: make(map[string]int, len(contacts)), profile: make([]int, len(contacts))}
 	for i, c := range contacts {
 		base := dedup.RecordOf(c.ID, c.Fields[kith.FieldEmail].Source, c.CreatedAt, c.UpdatedAt, c.Get)
-		set.profile[i] = len(set.records)
+		set.ids[i], set.profile[i] = c.ID, len(set.records)
 		set.records = append(set.records, base)
 		set.owner[c.ID] = i
 		group := []string{c.ID}
@@ -239,7 +239,7 @@ func (set *matchSet) reviewPairs(review []dedup.Pair, only string) []kith.Review
 	var pairs []kith.ReviewPair
 	queued := map[[2]string]bool{}
 	for _, p := range review {
-		a, b := set.contacts[set.owner[p.A]].ID, set.contacts[set.owner[p.B]].ID
+		a, b := set.ids[set.owner[p.A]], set.ids[set.owner[p.B]]
 		if a == b || only != "" && a != only && b != only {
 			continue
 		}

@@ -26,10 +26,12 @@ const DefaultPartSize = 100000
 // modelSample bounds the records a run draws at random to estimate u from,
 // and histogramContacts the contacts whose parts the candidate pairs' patterns
 // are counted from: beyond them a sample of the parts stands for the list, as
-// Splink estimates from a sample of pairs.
+// Splink estimates from a sample of pairs. The parts of half a million
+// contacts give millions of pairs; those of a million (10 of 24 parts at 3M
+// records) cost four minutes of the workers' time for no better model.
 const (
 	modelSample       = 300000
-	histogramContacts = 1000000
+	histogramContacts = 500000
 )
 
 // DedupPlan is how a run is split.
@@ -93,7 +95,11 @@ func (a *Dedup) partSet(ctx context.Context, in PartInput) (*matchSet, kith.Matc
 	if in.ChangedFrom > 0 {
 		inPart = func(k int64) bool { _, ok := slices.BinarySearch(mc.Keys, k); return ok }
 	}
-	return newMatchSet(mc.Candidates, mc.Sources), mc, inPart, nil
+	set := newMatchSet(mc.Candidates, mc.Sources)
+	// The set has what is compared: the contacts as read (a map of fields
+	// each) would be held for the whole part for nothing.
+	mc.Candidates, mc.Sources = nil, nil
+	return set, mc, inPart, nil
 }
 
 // HistogramPart counts the patterns of one part's candidate pairs, for the
@@ -163,7 +169,7 @@ func (a *Dedup) TrainModel(ctx context.Context, in TrainInput) (int64, error) {
 				dedup.CountNames(set.records, &counts[i])
 				for _, r := range set.records {
 					if every == 1 || drawn(r.ID, every) {
-						samples[i] = append(samples[i], drawnRecord{set.contacts[set.owner[r.ID]].ID, r})
+						samples[i] = append(samples[i], drawnRecord{set.ids[set.owner[r.ID]], r})
 					}
 				}
 				if activity.IsActivity(ctx) {
@@ -217,7 +223,7 @@ func (a *Dedup) ScorePart(ctx context.Context, in PartInput) (dedup.Stats, error
 		// their link, if any, was joined then.
 		changed := make([]bool, len(set.records))
 		for i, r := range set.records {
-			_, changed[i] = slices.BinarySearch(mc.Changed, set.contacts[set.owner[r.ID]].ID)
+			_, changed[i] = slices.BinarySearch(mc.Changed, set.ids[set.owner[r.ID]])
 		}
 		cfg.Changed = func(i int) bool { return changed[i] }
 	}
@@ -233,7 +239,7 @@ func (a *Dedup) ScorePart(ctx context.Context, in PartInput) (dedup.Stats, error
 func (set *matchSet) contactLinks(links, review []dedup.Pair) []kith.DedupLink {
 	byPair := map[[2]string]kith.DedupLink{}
 	add := func(p dedup.Pair, accepted bool) {
-		a, b := set.contacts[set.owner[p.A]].ID, set.contacts[set.owner[p.B]].ID
+		a, b := set.ids[set.owner[p.A]], set.ids[set.owner[p.B]]
 		if a == b {
 			return
 		}
