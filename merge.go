@@ -125,13 +125,35 @@ type MatchCandidates struct {
 	Candidates []Contact
 	// Sources are the source records by contact id, of the contact and of the
 	// candidates (with those of the contacts merged into them).
-	Sources   map[string][]SourceRecord
+	Sources map[string][]SourceRecord
+	// Rows, from the reads of a partitioned run (PartitionStore), are the
+	// candidates as what matching compares of them, in place of Candidates
+	// and Sources: hundreds of thousands of contacts, each without a map of
+	// fields.
+	Rows      []MatchRow
 	Decisions map[[2]string]bool
 	// Keys, when a read was restricted to some blocks, are their keys.
 	Keys []int64
 	// Changed, with Keys, are the contacts whose merges changed those blocks
 	// (the survivors), in id order.
 	Changed []string
+}
+
+// MatchRow is what de-duplication compares of an active contact's profile
+// or of a source record it holds (its own or a merged contact's). Rows come
+// by holder, in id order: the profile first, then the records in source and
+// ref order.
+type MatchRow struct {
+	Holder string // the active contact
+	Source Source // "" for the holder's profile
+	Ref    string
+	// CreatedAt is the profile's (zero for a record); At is when the profile
+	// was updated or the record observed.
+	CreatedAt, At time.Time
+	// EmailSource is, for a profile with an email, where the email came from.
+	EmailSource Source
+	// Values are those of dedup.MatchFields, in that order ("" for none).
+	Values []string
 }
 
 // MatchModel is the match model a full de-duplication run estimated, kept so
@@ -194,10 +216,10 @@ type PartitionStore interface {
 	// match values has now.
 	ContactPages(ctx context.Context) (int64, error)
 	// ActiveInPages returns the active contacts stored in pages [from, to)
-	// of that store (to 0: to its end), in id order, with their
-	// source records (Candidates and Sources): only the values matching
-	// compares (dedup.MatchFields) and, of provenance, the email's source.
-	// Reading a table in its pages' order is reading it sequentially.
+	// of that store (to 0: to its end) with their source records, as Rows: a
+	// record whose values are its holder's profile's may be left out, as
+	// matching drops it. Reading a table in its pages' order is reading it
+	// sequentially.
 	ActiveInPages(ctx context.Context, from, to int64) (MatchCandidates, error)
 	// PartContacts returns the active contacts that share a blocking key in
 	// [lo, hi] with another contact, their source records and the decisions

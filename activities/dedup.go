@@ -178,23 +178,58 @@ type matchSet struct {
 	same    [][]string     // a contact's records: one person whatever they hold
 }
 
+// newMatchSet is matchSetOf the contacts (in their order) and the source
+// records each holds.
 func newMatchSet(contacts []kith.Contact, sources map[string][]kith.SourceRecord) *matchSet {
-	set := &matchSet{ids: make([]string, len(contacts)), records: make([]dedup.Record, 0, len(contacts)),
-		owner: make(map[string]int, len(contacts)), profile: make([]int, len(contacts))}
-	for i, c := range contacts {
-		base := dedup.RecordOf(c.ID, c.Fields[kith.FieldEmail].Source, c.CreatedAt, c.UpdatedAt, c.Get)
-		set.ids[i], set.profile[i] = c.ID, len(set.records)
-		set.records = append(set.records, base)
-		set.owner[c.ID] = i
-		group := []string{c.ID}
+	var rows []kith.MatchRow
+	for _, c := range contacts {
+		rows = append(rows, kith.MatchRow{Holder: c.ID, CreatedAt: c.CreatedAt, At: c.UpdatedAt,
+			EmailSource: c.Fields[kith.FieldEmail].Source, Values: matchValues(c.Get)})
 		for _, sr := range sources[c.ID] {
-			r := dedup.RecordOf("source:"+string(sr.Source)+":"+sr.Ref, sr.Source, c.CreatedAt, sr.ObservedAt,
-				func(f kith.Field) string { return sr.Fields[f] })
+			rows = append(rows, kith.MatchRow{Holder: c.ID, Source: sr.Source, Ref: sr.Ref, At: sr.ObservedAt,
+				Values: matchValues(func(f kith.Field) string { return sr.Fields[f] })})
+		}
+	}
+	return matchSetOf(rows)
+}
+
+// matchValues are the values of dedup.MatchFields get reads.
+func matchValues(get func(kith.Field) string) []string {
+	vals := make([]string, len(dedup.MatchFields))
+	for i, f := range dedup.MatchFields {
+		vals[i] = get(f)
+	}
+	return vals
+}
+
+// matchSetOf is the set of the contacts whose rows are given (each holder's
+// profile row first, then its records; holders in the order matching should
+// take them). A holder without its profile row is no candidate.
+func matchSetOf(rows []kith.MatchRow) *matchSet {
+	set := &matchSet{owner: map[string]int{}}
+	for i := 0; i < len(rows); {
+		j := i + 1
+		for j < len(rows) && rows[j].Holder == rows[i].Holder {
+			j++
+		}
+		p, held := rows[i], rows[i+1:j]
+		i = j
+		if p.Source != "" {
+			continue
+		}
+		c := len(set.ids)
+		base := dedup.RecordOfValues(p.Holder, p.EmailSource, p.CreatedAt, p.At, p.Values)
+		set.ids, set.profile = append(set.ids, p.Holder), append(set.profile, len(set.records))
+		set.records = append(set.records, base)
+		set.owner[p.Holder] = c
+		group := []string{p.Holder}
+		for _, sr := range held {
+			r := dedup.RecordOfValues("source:"+string(sr.Source)+":"+sr.Ref, sr.Source, p.CreatedAt, sr.At, sr.Values)
 			if sameMatchValues(r, base) {
 				continue // it says nothing the profile does not
 			}
 			set.records = append(set.records, r)
-			set.owner[r.ID] = i
+			set.owner[r.ID] = c
 			group = append(group, r.ID)
 		}
 		if len(group) > 1 {

@@ -95,10 +95,8 @@ func (a *Dedup) partSet(ctx context.Context, in PartInput) (*matchSet, kith.Matc
 	if in.ChangedFrom > 0 {
 		inPart = func(k int64) bool { _, ok := slices.BinarySearch(mc.Keys, k); return ok }
 	}
-	set := newMatchSet(mc.Candidates, mc.Sources)
-	// The set has what is compared: the contacts as read (a map of fields
-	// each) would be held for the whole part for nothing.
-	mc.Candidates, mc.Sources = nil, nil
+	set := matchSetOf(mc.Rows)
+	mc.Rows = nil // the set has what is compared
 	return set, mc, inPart, nil
 }
 
@@ -165,7 +163,7 @@ func (a *Dedup) TrainModel(ctx context.Context, in TrainInput) (int64, error) {
 				if err != nil {
 					return err
 				}
-				set := newMatchSet(page.Candidates, page.Sources)
+				set := matchSetOf(page.Rows)
 				dedup.CountNames(set.records, &counts[i])
 				for _, r := range set.records {
 					if every == 1 || drawn(r.ID, every) {
@@ -400,12 +398,16 @@ func (a *Dedup) joinLinks(ctx context.Context, in PartInput, part, parts int) (D
 		if err != nil {
 			return sum, err
 		}
-		byID := make(map[string]kith.Contact, len(mc.Candidates))
-		for _, c := range mc.Candidates {
-			byID[c.ID] = c
+		byID := map[string][]kith.MatchRow{} // a contact's rows, its profile's first
+		for i := 0; i < len(mc.Rows); {
+			j := i + 1
+			for j < len(mc.Rows) && mc.Rows[j].Holder == mc.Rows[i].Holder {
+				j++
+			}
+			byID[mc.Rows[i].Holder], i = mc.Rows[i:j], j
 		}
 		for _, comp := range batch {
-			var contacts []kith.Contact
+			var contacts [][]kith.MatchRow
 			for _, id := range comp {
 				if c, ok := byID[id]; ok { // merged or archived since: not a candidate
 					contacts = append(contacts, c)
@@ -416,10 +418,10 @@ func (a *Dedup) joinLinks(ctx context.Context, in PartInput, part, parts int) (D
 			}
 			// In the order the whole list is resolved in (oldest first), so
 			// ties in the chain guard fall the same way.
-			slices.SortFunc(contacts, func(x, y kith.Contact) int {
-				return cmp.Or(x.CreatedAt.Compare(y.CreatedAt), strings.Compare(x.ID, y.ID))
+			slices.SortFunc(contacts, func(x, y []kith.MatchRow) int {
+				return cmp.Or(x[0].CreatedAt.Compare(y[0].CreatedAt), strings.Compare(x[0].Holder, y[0].Holder))
 			})
-			set := newMatchSet(contacts, mc.Sources)
+			set := matchSetOf(slices.Concat(contacts...))
 			cfg := a.Config
 			cfg.Model, cfg.Names, cfg.Same, cfg.Decisions = &m.model, &m.names, set.same, mc.Decisions
 			for _, cl := range dedup.Resolve(set.records, cfg).Clusters {

@@ -3,7 +3,9 @@ package dedup_test
 import (
 	"math"
 	"testing"
+	"time"
 
+	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/dedup"
 )
 
@@ -71,5 +73,29 @@ func TestCosineTFIDF(t *testing.T) {
 func TestDateDistance(t *testing.T) {
 	if dedup.DateDistance(100, 90) != 10 || dedup.DateDistance(90, 100) != 10 || dedup.DateDistance(5, 5) != 0 {
 		t.Error("DateDistance")
+	}
+}
+
+// TestRecordOfValuesReadsMatchFieldsInOrder: a store's row of values (in
+// MatchFields order) is the record RecordOf reads from the same fields; a
+// short row leaves the rest empty.
+func TestRecordOfValuesReadsMatchFieldsInOrder(t *testing.T) {
+	fields := map[kith.Field]string{}
+	vals := make([]string, len(dedup.MatchFields))
+	for i, f := range dedup.MatchFields {
+		fields[f] = "value of " + string(f)
+		vals[i] = fields[f]
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	want := dedup.RecordOf("c1", "crm", at, at.Add(time.Hour), func(f kith.Field) string { return fields[f] })
+	if got := dedup.RecordOfValues("c1", "crm", at, at.Add(time.Hour), vals); got != want {
+		t.Fatalf("RecordOfValues = %+v, want %+v", got, want)
+	}
+	if want.Email == "" || want.Address == "" {
+		t.Fatalf("RecordOf read no email or address: %+v", want)
+	}
+	short := dedup.RecordOfValues("c1", "", at, at, vals[:1])
+	if short.Email != vals[0] || short.Phone != "" || short.Address != "" {
+		t.Fatalf("short row: %+v", short)
 	}
 }

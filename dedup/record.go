@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,17 @@ func RecordOf(id string, src kith.Source, created, updated time.Time, get func(k
 	return Record{ID: id, Source: src, CreatedAt: created, UpdatedAt: updated,
 		Email: get(kith.FieldEmail), Phone: get(kith.FieldPhone), FirstName: get(kith.FieldFirstName), LastName: get(kith.FieldLastName),
 		BirthDate: get(kith.FieldBirthDate), PostalCode: get(kith.FieldPostalCode), City: get(kith.FieldCity), Address: get(kith.FieldAddress)}
+}
+
+// RecordOfValues is RecordOf with the values of MatchFields given in that
+// order, as a store keeps them for matching.
+func RecordOfValues(id string, src kith.Source, created, updated time.Time, vals []string) Record {
+	return RecordOf(id, src, created, updated, func(f kith.Field) string {
+		if i := slices.Index(MatchFields, f); i >= 0 && i < len(vals) {
+			return vals[i]
+		}
+		return ""
+	})
 }
 
 // normalized is a record prepared for blocking and comparison.

@@ -41,17 +41,14 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	if err := rewriteValues(ctx, tx, active); err != nil {
 		return err
 	}
-	contacts, held, err := readValues(ctx, tx, `match_values v WHERE v.holder_id = ANY($1::uuid[])`, pq.Array(active))
+	rows, err := readValues(ctx, tx, `match_values v WHERE v.holder_id = ANY($1::uuid[])`, pq.Array(active))
 	if err != nil {
 		return fmt.Errorf("blocking keys: %w", err)
 	}
-	keys := make(map[string][]int64, len(contacts))
-	for _, c := range contacts {
-		keys[c.ID] = profileKeys(&c)
-		for _, sr := range held[c.ID] {
-			r := dedup.RecordOf(c.ID, "", time.Time{}, time.Time{}, func(f kith.Field) string { return sr.Fields[f] })
-			keys[c.ID] = append(keys[c.ID], dedup.BlockingKeys(&r)...)
-		}
+	keys := make(map[string][]int64, len(active))
+	for _, row := range rows {
+		r := dedup.RecordOfValues(row.Holder, "", time.Time{}, time.Time{}, row.Values)
+		keys[row.Holder] = append(keys[row.Holder], dedup.BlockingKeys(&r)...)
 	}
 	return addKeys(ctx, tx, keys)
 }

@@ -302,7 +302,7 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 	}
 	err := s.bigRead(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		out.Candidates, out.Sources, err = readHolders(ctx, tx, `SELECT DISTINCT contact_id FROM (
+		out.Rows, err = readHolders(ctx, tx, `SELECT DISTINCT contact_id FROM (
 				SELECT contact_id, count(*) OVER (PARTITION BY key) AS n FROM contact_keys WHERE `+blocks+`) k
 			WHERE n > 1`, args...)
 		return err
@@ -320,7 +320,7 @@ func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandi
 	var out kith.MatchCandidates
 	err := s.bigRead(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		out.Candidates, out.Sources, err = readHolders(ctx, tx, `SELECT DISTINCT unnest($1::uuid[])`, pq.Array(ids))
+		out.Rows, err = readHolders(ctx, tx, `SELECT DISTINCT unnest($1::uuid[])`, pq.Array(ids))
 		return err
 	})
 	if err != nil {
@@ -347,7 +347,7 @@ func (s *Store) ActiveInPages(ctx context.Context, from, to int64) (kith.MatchCa
 	}
 	err := s.bigRead(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		out.Candidates, out.Sources, err = readHolders(ctx, tx, `SELECT p.holder_id FROM match_values p WHERE `+where+` AND p.source = ''`, args...)
+		out.Rows, err = readHolders(ctx, tx, `SELECT p.holder_id FROM match_values p WHERE `+where+` AND p.source = ''`, args...)
 		return err
 	})
 	if err != nil {
@@ -358,9 +358,11 @@ func (s *Store) ActiveInPages(ctx context.Context, from, to int64) (kith.MatchCa
 
 // withDecisions reads the reviewers' decisions among the candidates.
 func (s *Store) withDecisions(ctx context.Context, out *kith.MatchCandidates) error {
-	ids := make([]string, len(out.Candidates))
-	for i, c := range out.Candidates {
-		ids[i] = c.ID
+	var ids []string
+	for _, r := range out.Rows {
+		if r.Source == "" {
+			ids = append(ids, r.Holder)
+		}
 	}
 	var err error
 	out.Decisions, err = s.decisionsAmong(ctx, ids)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -27,15 +26,6 @@ const valuesColumns = `holder_id, source, ref, created_at, email_source, at, val
 
 // readColumns are valuesColumns of match_values v, as readValues scans them.
 var readColumns = strings.ReplaceAll("v."+valuesColumns, ", ", ", v.")
-
-// eachValue calls f with each field of dedup.MatchFields a row's vals give.
-func eachValue(vals []string, f func(kith.Field, string)) {
-	for i, v := range vals {
-		if v != "" && i < len(dedup.MatchFields) {
-			f(dedup.MatchFields[i], v)
-		}
-	}
-}
 
 // matchArray is the SQL of a row's vals: each of dedup.MatchFields as col
 // reads it, empty for none.
@@ -136,7 +126,7 @@ func foldValues(ctx context.Context, tx *sqlx.Tx, merged, survivors []string) er
 // profile's is not sent: the matching set drops it anyway (newMatchSet), and
 // it is three rows in four of an imported list (at 1M, a part's read sent
 // 299,000 rows in 2.3 s instead of 507,000 in 2.8 s).
-func readHolders(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) ([]kith.Contact, map[string][]kith.SourceRecord, error) {
+func readHolders(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) ([]kith.MatchRow, error) {
 	return readValues(ctx, q, `(SELECT * FROM (`+query+`) q ORDER BY 1) AS h (id) CROSS JOIN LATERAL (
 		SELECT * FROM (SELECT v.*, first_value(v.vals) OVER (ORDER BY v.source) AS profile
 			FROM match_values v WHERE v.holder_id = h.id OFFSET 0) v
@@ -157,53 +147,43 @@ func (s *Store) bigRead(ctx context.Context, f func(tx *sqlx.Tx) error) error {
 	})
 }
 
-// readValues reads the match_values rows v that from (a FROM clause and
-// its conditions) selects: the profiles as contacts with only their match values, the email's
-// source and their times (in id order), and the source records by holder
-// (in source and ref order). A record whose holder's profile was not read is
-// left out.
-func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ...any) ([]kith.Contact, map[string][]kith.SourceRecord, error) {
+// emailAt is the email's place in dedup.MatchFields.
+var emailAt = slices.Index(dedup.MatchFields, kith.FieldEmail)
+
+// readValues reads the match_values rows v that from (a FROM clause and its
+// conditions) selects, by holder in id order, each holder's profile first and
+// its records in source and ref order. A record whose holder's profile was not
+// read is left out.
+func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ...any) ([]kith.MatchRow, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+readColumns+` FROM `+from, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read match values: %w", err)
+		return nil, fmt.Errorf("read match values: %w", err)
 	}
 	defer rows.Close()
-	var contacts []kith.Contact
-	sources := map[string][]kith.SourceRecord{}
+	var out []kith.MatchRow
+	profiles := map[string]bool{}
 	for rows.Next() {
-		var holder, source, ref, emailSource string
+		var r kith.MatchRow
 		var created sql.NullTime
-		var at time.Time
 		var vals pq.StringArray
-		if err := rows.Scan(&holder, &source, &ref, &created, &emailSource, &at, &vals); err != nil {
-			return nil, nil, err
+		if err := rows.Scan(&r.Holder, &r.Source, &r.Ref, &created, &r.EmailSource, &r.At, &vals); err != nil {
+			return nil, err
 		}
-		if source == "" {
-			c := kith.Contact{ID: holder, CreatedAt: created.Time, UpdatedAt: at, Fields: make(map[kith.Field]kith.Value, len(vals))}
-			eachValue(vals, func(f kith.Field, v string) { c.Fields[f] = kith.Value{Value: v} })
-			if e, ok := c.Fields[kith.FieldEmail]; ok {
-				e.Source = kith.Source(emailSource)
-				c.Fields[kith.FieldEmail] = e
+		r.CreatedAt, r.Values = created.Time, vals
+		if r.Source == "" {
+			profiles[r.Holder] = true
+			if emailAt >= len(r.Values) || r.Values[emailAt] == "" {
+				r.EmailSource = ""
 			}
-			contacts = append(contacts, c)
-			continue
 		}
-		r := kith.SourceRecord{Source: kith.Source(source), Ref: ref, ObservedAt: at, Fields: make(map[kith.Field]string, len(vals))}
-		eachValue(vals, func(f kith.Field, v string) { r.Fields[f] = v })
-		sources[holder] = append(sources[holder], r)
+		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	slices.SortFunc(contacts, func(a, b kith.Contact) int { return strings.Compare(a.ID, b.ID) })
-	held := make(map[string][]kith.SourceRecord, len(sources))
-	for _, c := range contacts {
-		if srs, ok := sources[c.ID]; ok {
-			slices.SortFunc(srs, func(a, b kith.SourceRecord) int {
-				return cmp.Or(strings.Compare(string(a.Source), string(b.Source)), strings.Compare(a.Ref, b.Ref))
-			})
-			held[c.ID] = srs
-		}
-	}
-	return contacts, held, nil
+	out = slices.DeleteFunc(out, func(r kith.MatchRow) bool { return !profiles[r.Holder] })
+	slices.SortFunc(out, func(a, b kith.MatchRow) int {
+		return cmp.Or(strings.Compare(a.Holder, b.Holder), strings.Compare(string(a.Source), string(b.Source)), strings.Compare(a.Ref, b.Ref))
+	})
+	return out, nil
 }
