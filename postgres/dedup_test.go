@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -136,5 +138,70 @@ func TestSourceRecordsKeepWhatTheProfileOverwrote(t *testing.T) {
 	survivor, _ := s.ContactIDByEmail(ctx, "ada@example.com")
 	if len(srcs[survivor]) != 2 {
 		t.Errorf("survivor's source records %+v", srcs[survivor])
+	}
+}
+
+// TestLaterRoundReadsTheRoundsSurvivors: a later round's part reads the
+// blocks of the keys the round before's survivors hold, with those survivors
+// (Changed) and the contacts of those blocks; the survivors are written once
+// a round (dedup_rounds), so a merge made after the round's first part read
+// them is the next round's, and a row a day old goes with the next write.
+func TestLaterRoundReadsTheRoundsSurvivors(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	people := []string{"a1", "a2", "a3", "b1", "b2", "c1"}
+	var in []kith.ContactInput
+	for _, p := range people {
+		first := map[byte]string{'a': "Ada", 'b': "Bob", 'c': "Cy"}[p[0]]
+		in = append(in, input(at, kith.SourceImport, "email", p+"@example.com", "first_name", first, "birth_date", "1990-01-02"))
+	}
+	if _, err := s.UpsertContacts(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	id := map[string]string{}
+	for _, p := range people {
+		id[p], _ = s.ContactIDByEmail(ctx, p+"@example.com")
+	}
+	first, err := s.MergeContacts(ctx, kith.Merge{SurvivorID: id["a1"], MergedIDs: []string{id["a2"]}, Reason: "test", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	holders := func(mc kith.MatchCandidates) []string {
+		var out []string
+		for _, r := range mc.Rows {
+			if r.Source == "" {
+				out = append(out, r.Holder)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	sorted := func(ids ...string) []string { return slices.Sorted(slices.Values(ids)) }
+	mc, err := s.PartContacts(ctx, math.MinInt64, math.MaxInt64, first[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a1 holds a2's values now; a3 shares Ada's first name and birth date.
+	if !slices.Equal(mc.Changed, []string{id["a1"]}) || !slices.Equal(holders(mc), sorted(id["a1"], id["a3"])) || len(mc.Keys) == 0 {
+		t.Fatalf("round after a1+a2: changed %v, contacts %v, %d keys; want a1, a1 and a3", mc.Changed, holders(mc), len(mc.Keys))
+	}
+	later, err := s.MergeContacts(ctx, kith.Merge{SurvivorID: id["b1"], MergedIDs: []string{id["b2"]}, Reason: "test", Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc, err = s.PartContacts(ctx, math.MinInt64, math.MaxInt64, first[0]); err != nil || !slices.Equal(mc.Changed, []string{id["a1"]}) {
+		t.Fatalf("the same round read again: changed %v, %v; want a1 only (its survivors are written once)", mc.Changed, err)
+	}
+	if _, err := s.DB().Exec(`UPDATE dedup_rounds SET written_at = now() - interval '2 days'`); err != nil {
+		t.Fatal(err)
+	}
+	if mc, err = s.PartContacts(ctx, math.MinInt64, math.MaxInt64, later[0]); err != nil || !slices.Equal(mc.Changed, []string{id["b1"]}) {
+		t.Fatalf("next round: changed %v, %v; want b1", mc.Changed, err)
+	}
+	var rounds []int64
+	s.DB().Select(&rounds, `SELECT from_merge FROM dedup_rounds`)
+	if !slices.Equal(rounds, []int64{later[0]}) {
+		t.Errorf("rounds kept %v, want only %d (the one a day old deleted)", rounds, later[0])
 	}
 }
