@@ -26,12 +26,13 @@ const DefaultPartSize = 100000
 // modelSample bounds the records a run draws at random to estimate u from,
 // and histogramContacts the contacts whose parts the candidate pairs' patterns
 // are counted from: beyond them a sample of the parts stands for the list, as
-// Splink estimates from a sample of pairs. The parts of half a million
-// contacts give millions of pairs; those of a million (10 of 24 parts at 3M
-// records) cost four minutes of the workers' time for no better model.
+// Splink estimates from a sample of pairs. Half a million contacts' parts
+// (5 of 24 at 3M records) saved two minutes of the workers' time but moved
+// the model: 500,000 contacts merged instead of 379,000, F1 against the truth
+// 0.9623 against 0.9633, and four more minutes of merging.
 const (
 	modelSample       = 300000
-	histogramContacts = 500000
+	histogramContacts = 1000000
 )
 
 // DedupPlan is how a run is split.
