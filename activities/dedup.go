@@ -202,18 +202,26 @@ func matchValues(get func(kith.Field) string) []string {
 	return vals
 }
 
-// matchSetOf is the set of the contacts whose rows are given (each holder's
-// profile row first, then its records; holders in the order matching should
-// take them). A holder without its profile row is no candidate.
-func matchSetOf(rows []kith.MatchRow) *matchSet {
-	set := &matchSet{owner: map[string]int{}}
+// byHolder splits rows into each holder's run of rows.
+func byHolder(rows []kith.MatchRow) [][]kith.MatchRow {
+	var out [][]kith.MatchRow
 	for i := 0; i < len(rows); {
 		j := i + 1
 		for j < len(rows) && rows[j].Holder == rows[i].Holder {
 			j++
 		}
-		p, held := rows[i], rows[i+1:j]
-		i = j
+		out, i = append(out, rows[i:j]), j
+	}
+	return out
+}
+
+// matchSetOf is the set of the contacts whose rows are given (each holder's
+// profile row first, then its records; holders in the order matching should
+// take them). A holder without its profile row is no candidate.
+func matchSetOf(rows []kith.MatchRow) *matchSet {
+	set := &matchSet{owner: map[string]int{}}
+	for _, group := range byHolder(rows) {
+		p, held := group[0], group[1:]
 		if p.Source != "" {
 			continue
 		}

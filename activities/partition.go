@@ -400,12 +400,8 @@ func (a *Dedup) joinLinks(ctx context.Context, in PartInput, part, parts int) (D
 			return sum, err
 		}
 		byID := map[string][]kith.MatchRow{} // a contact's rows, its profile's first
-		for i := 0; i < len(mc.Rows); {
-			j := i + 1
-			for j < len(mc.Rows) && mc.Rows[j].Holder == mc.Rows[i].Holder {
-				j++
-			}
-			byID[mc.Rows[i].Holder], i = mc.Rows[i:j], j
+		for _, rows := range byHolder(mc.Rows) {
+			byID[rows[0].Holder] = rows
 		}
 		for _, comp := range batch {
 			var contacts [][]kith.MatchRow

@@ -123,7 +123,7 @@ func foldValues(ctx context.Context, tx *sqlx.Tx, merged, survivors []string) er
 // whole table for each of a part's reads and each page range of the model's
 // pass: 55 such reads took 75 s at 1M contacts, and the table grows with the
 // list while a part does not. A record whose values are its holder's
-// profile's is not sent: the matching set drops it anyway (newMatchSet), and
+// profile's is not sent: the matching set drops it anyway (matchSetOf), and
 // it is three rows in four of an imported list (at 1M, a part's read sent
 // 299,000 rows in 2.3 s instead of 507,000 in 2.8 s).
 func readHolders(ctx context.Context, q sqlx.QueryerContext, query string, args ...any) ([]kith.MatchRow, error) {
