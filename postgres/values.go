@@ -152,8 +152,8 @@ var emailAt = slices.Index(dedup.MatchFields, kith.FieldEmail)
 
 // readValues reads the match_values rows v that from (a FROM clause and its
 // conditions) selects, by holder in id order, each holder's profile first and
-// its records in source and ref order. A record whose holder's profile was not
-// read is left out.
+// its records in source and ref order. (A holder whose profile row was not
+// read starts with a record: matchSetOf takes it for no candidate.)
 func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ...any) ([]kith.MatchRow, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+readColumns+` FROM `+from, args...)
 	if err != nil {
@@ -161,7 +161,6 @@ func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ..
 	}
 	defer rows.Close()
 	var out []kith.MatchRow
-	profiles := map[string]bool{}
 	for rows.Next() {
 		var r kith.MatchRow
 		var created sql.NullTime
@@ -170,18 +169,14 @@ func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ..
 			return nil, err
 		}
 		r.CreatedAt, r.Values = created.Time, vals
-		if r.Source == "" {
-			profiles[r.Holder] = true
-			if emailAt >= len(r.Values) || r.Values[emailAt] == "" {
-				r.EmailSource = ""
-			}
+		if r.Source == "" && (emailAt >= len(r.Values) || r.Values[emailAt] == "") {
+			r.EmailSource = "" // a profile without an email has no email source
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out = slices.DeleteFunc(out, func(r kith.MatchRow) bool { return !profiles[r.Holder] })
 	slices.SortFunc(out, func(a, b kith.MatchRow) int {
 		return cmp.Or(strings.Compare(a.Holder, b.Holder), strings.Compare(string(a.Source), string(b.Source)), strings.Compare(a.Ref, b.Ref))
 	})
