@@ -227,6 +227,13 @@ type PartitionStore interface {
 	// blocks of the keys held by survivors of the merges recorded from that
 	// merge id on, those keys (Keys) and those survivors (Changed).
 	PartContacts(ctx context.Context, lo, hi, changedFrom int64) (MatchCandidates, error)
+	// PartProfiles is PartContacts for a later round that scores only what
+	// the round before's merges made new: the survivors' golden profiles.
+	// It reads the blocks of the profiles' keys in [lo, hi] (Keys) of the
+	// survivors of the merges from changedFrom on (Changed), leaving out a
+	// survivor whose profile's values are those of a record it holds: that
+	// record's pairs were scored before, with those values.
+	PartProfiles(ctx context.Context, lo, hi, changedFrom int64) (MatchCandidates, error)
 	// ContactsByID returns active contacts with their source records and the
 	// decisions among them; values as ActiveInPages reads them.
 	ContactsByID(ctx context.Context, ids []string) (MatchCandidates, error)

@@ -82,13 +82,22 @@ type PartInput struct {
 	// only the blocks of its survivors' keys are scored again, the others
 	// being what the round before scored with the same model.
 	ChangedFrom int64 `json:"changed_from,omitempty"`
+	// NewProfiles, with ChangedFrom, narrows a later round to the pairs of
+	// the survivors' new golden profiles, in the blocks of their keys: what
+	// else a survivor holds was scored before with the same values, keys and
+	// model.
+	NewProfiles bool `json:"new_profiles,omitempty"`
 }
 
 // partSet reads a part's contacts as records to compare, and which blocks
 // (by key) are the part's to score.
 func (a *Dedup) partSet(ctx context.Context, in PartInput) (*matchSet, kith.MatchCandidates, func(int64) bool, error) {
 	lo, hi := dedup.KeyRange(in.Part, in.Parts)
-	mc, err := a.Store.PartContacts(ctx, lo, hi, in.ChangedFrom)
+	read := a.Store.PartContacts
+	if in.ChangedFrom > 0 && in.NewProfiles {
+		read = a.Store.PartProfiles
+	}
+	mc, err := read(ctx, lo, hi, in.ChangedFrom)
 	if err != nil {
 		return nil, mc, nil, err
 	}
@@ -217,12 +226,15 @@ func (a *Dedup) ScorePart(ctx context.Context, in PartInput) (dedup.Stats, error
 	cfg := a.Config
 	cfg.Model, cfg.Names, cfg.Same, cfg.Decisions = &m.model, &m.names, set.same, mc.Decisions
 	if in.ChangedFrom > 0 {
-		// A later round scores the pairs of a survivor only: two contacts
-		// that stood still were scored the round before with this model, and
-		// their link, if any, was joined then.
+		// A later round scores the pairs of a survivor only (of its new
+		// profile, with NewProfiles): two contacts that stood still were
+		// scored the round before with this model, and their link, if any,
+		// was joined then.
 		changed := make([]bool, len(set.records))
 		for i, r := range set.records {
-			_, changed[i] = slices.BinarySearch(mc.Changed, set.ids[set.owner[r.ID]])
+			c := set.owner[r.ID]
+			_, changed[i] = slices.BinarySearch(mc.Changed, set.ids[c])
+			changed[i] = changed[i] && (!in.NewProfiles || set.profile[c] == i)
 		}
 		cfg.Changed = func(i int) bool { return changed[i] }
 	}

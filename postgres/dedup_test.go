@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -203,5 +204,77 @@ func TestLaterRoundReadsTheRoundsSurvivors(t *testing.T) {
 	s.DB().Select(&rounds, `SELECT from_merge FROM dedup_rounds`)
 	if !slices.Equal(rounds, []int64{later[0]}) {
 		t.Errorf("rounds kept %v, want only %d (the one a day old deleted)", rounds, later[0])
+	}
+}
+
+// TestLaterRoundReadsTheNewProfiles: a later round that scores only new
+// golden profiles reads the blocks of the keys of the survivors' profiles
+// that are new in values (Changed, Keys): a survivor whose profile is still
+// its own record's values is left out, as its pairs were scored before.
+func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	phone := "+4791234567"
+	in := []kith.ContactInput{
+		input(at, kith.SourceImport, "email", "a1@example.com", "first_name", "Ada", "birth_date", "1990-01-02"),
+		input(at, kith.SourceImport, "email", "a2@example.com", "first_name", "Ada", "birth_date", "1990-01-02"),
+		input(at, kith.SourceImport, "email", "b1@example.com", "first_name", "Bob", "birth_date", "1980-05-06"),
+		input(at, kith.SourceImport, "email", "b2@example.com", "first_name", "Bob", "phone", phone),
+		input(at, kith.SourceImport, "email", "c1@example.com", "first_name", "Cy", "phone", phone),
+	}
+	for i := range in { // each a row of an imported file: a source record
+		for f, v := range in[i].Fields {
+			v.Ref = fmt.Sprintf("list.csv:%d", i+2)
+			in[i].Fields[f] = v
+		}
+	}
+	if _, err := s.UpsertContacts(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	id := map[string]string{}
+	for _, p := range []string{"a1", "a2", "b1", "b2", "c1"} {
+		id[p], _ = s.ContactIDByEmail(ctx, p+"@example.com")
+	}
+	// a1 keeps its profile; b1's golden record takes b2's phone.
+	first, err := s.MergeContacts(ctx,
+		kith.Merge{SurvivorID: id["a1"], MergedIDs: []string{id["a2"]}, Reason: "test", Actor: "test"},
+		kith.Merge{SurvivorID: id["b1"], MergedIDs: []string{id["b2"]}, Reason: "test", Actor: "test",
+			Golden: map[kith.Field]kith.Value{kith.FieldEmail: {Value: "b1@example.com", Provenance: kith.Provenance{Ref: id["b1"]}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, err := s.Contact(ctx, id["b1"])
+	if err != nil || b1.Get(kith.FieldPhone) != phone {
+		t.Fatalf("b1's profile after the merge: phone %q, %v; want b2's", b1.Get(kith.FieldPhone), err)
+	}
+	profile := dedup.RecordOf(b1.ID, "", b1.CreatedAt, b1.UpdatedAt, b1.Get)
+	want := dedup.BlockingKeys(&profile)
+	mc, err := s.PartProfiles(ctx, math.MinInt64, math.MaxInt64, first[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var holders []string
+	for _, r := range mc.Rows {
+		if r.Source == "" {
+			holders = append(holders, r.Holder)
+		}
+	}
+	slices.Sort(holders)
+	if !slices.Equal(mc.Changed, []string{id["b1"]}) || !slices.Equal(mc.Keys, want) {
+		t.Fatalf("changed %v, keys %v; want b1 alone and its new profile's keys %v", mc.Changed, mc.Keys, want)
+	}
+	if wantHolders := slices.Sorted(slices.Values([]string{id["b1"], id["c1"]})); !slices.Equal(holders, wantHolders) {
+		t.Errorf("contacts read %v, want b1 and c1 (who shares the phone)", holders)
+	}
+	// One part's key range reads only its keys; the round's keys are
+	// written once.
+	if part, err := s.PartProfiles(ctx, want[0], want[0], first[0]); err != nil || !slices.Equal(part.Keys, want[:1]) {
+		t.Errorf("a part of the key space: keys %v, %v; want %v", part.Keys, err, want[:1])
+	}
+	var n int
+	s.DB().Get(&n, `SELECT count(*) FROM dedup_round_keys`)
+	if n != len(want) {
+		t.Errorf("%d keys kept for the round, want %d", n, len(want))
 	}
 }

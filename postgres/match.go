@@ -10,11 +10,13 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/dedup"
 )
 
 // keptModels is how many match model versions the store keeps.
@@ -280,10 +282,7 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 	var out kith.MatchCandidates
 	blocks, args := `key BETWEEN $1 AND $2`, []any{lo, hi}
 	if changedFrom > 0 {
-		var changed []struct {
-			Key      int64  `db:"key"`
-			Survivor string `db:"survivor_id"`
-		}
+		var changed []blockChange
 		if err := s.roundSurvivors(ctx, changedFrom); err != nil {
 			return out, err
 		}
@@ -302,14 +301,33 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 		if err != nil {
 			return out, fmt.Errorf("read the part's changed blocks: %w", err)
 		}
-		for _, c := range changed {
-			out.Keys, out.Changed = append(out.Keys, c.Key), append(out.Changed, c.Survivor)
-		}
-		slices.Sort(out.Keys)
-		slices.Sort(out.Changed)
-		out.Keys, out.Changed = slices.Compact(out.Keys), slices.Compact(out.Changed)
+		out.Keys, out.Changed = changedBlocks(changed)
 		blocks, args = `key = ANY($1::bigint[])`, []any{pq.Array(out.Keys)}
 	}
+	return out, s.readBlocks(ctx, &out, blocks, args...)
+}
+
+// changedBlocks are the keys and the survivors of a later round's part's
+// (key, survivor) rows, each sorted and once.
+func changedBlocks(changed []blockChange) (keys []int64, survivors []string) {
+	for _, c := range changed {
+		keys, survivors = append(keys, c.Key), append(survivors, c.Survivor)
+	}
+	slices.Sort(keys)
+	slices.Sort(survivors)
+	return slices.Compact(keys), slices.Compact(survivors)
+}
+
+// blockChange is a block a later round scores again, with a survivor in it.
+type blockChange struct {
+	Key      int64  `db:"key"`
+	Survivor string `db:"survivor_id"`
+}
+
+// readBlocks reads into out the contacts of the blocks (of contact_keys)
+// that blocks selects, those of one contact left out, and the decisions
+// among them.
+func (s *Store) readBlocks(ctx context.Context, out *kith.MatchCandidates, blocks string, args ...any) error {
 	err := s.bigRead(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		out.Rows, err = readHolders(ctx, tx, `SELECT DISTINCT contact_id FROM (
@@ -318,9 +336,83 @@ func (s *Store) PartContacts(ctx context.Context, lo, hi, changedFrom int64) (ki
 		return err
 	})
 	if err != nil {
-		return out, fmt.Errorf("read the part's contacts: %w", err)
+		return fmt.Errorf("read the part's contacts: %w", err)
 	}
-	return out, s.withDecisions(ctx, &out)
+	return s.withDecisions(ctx, out)
+}
+
+// PartProfiles implements kith.PartitionStore: the round's new profiles are
+// keyed once (roundProfiles) and each part reads its range of those keys.
+func (s *Store) PartProfiles(ctx context.Context, lo, hi, changedFrom int64) (kith.MatchCandidates, error) {
+	var out kith.MatchCandidates
+	if err := s.roundProfiles(ctx, changedFrom); err != nil {
+		return out, err
+	}
+	var changed []blockChange
+	if err := s.db.SelectContext(ctx, &changed, `SELECT key, survivor_id::text AS survivor_id FROM dedup_round_keys
+		WHERE from_merge = $1 AND key BETWEEN $2 AND $3`, changedFrom, lo, hi); err != nil {
+		return out, fmt.Errorf("read the part's new profiles' keys: %w", err)
+	}
+	out.Keys, out.Changed = changedBlocks(changed)
+	if len(out.Keys) == 0 {
+		return out, nil
+	}
+	return out, s.readBlocks(ctx, &out, `key = ANY($1::bigint[])`, pq.Array(out.Keys))
+}
+
+// roundKeysBatch is how many (key, survivor) rows roundProfiles writes in one
+// statement.
+const roundKeysBatch = 50000
+
+// roundProfiles writes, unless a part of the round did, the blocking keys of
+// the new profiles of the survivors of the merges from merge id from on
+// (dedup_round_keys, migration 0027): a survivor whose profile's values are a
+// record's it holds has none. The first part of a round inserts the round's
+// row and keys them in the same transaction; a part starting meanwhile waits
+// on that row, then reads the keys.
+func (s *Store) roundProfiles(ctx context.Context, from int64) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `WITH old AS (DELETE FROM dedup_rounds WHERE written_at < now() - interval '1 day')
+			INSERT INTO dedup_rounds (from_merge, survivors) VALUES ($1, '{}') ON CONFLICT DO NOTHING`, from)
+		if err != nil {
+			return fmt.Errorf("write the round: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err // written by another part
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT p.holder_id, p.vals FROM match_values p
+			WHERE p.source = '' AND p.holder_id IN (SELECT survivor_id FROM merges WHERE id >= $1 AND undone_at IS NULL)
+				AND NOT EXISTS (SELECT 1 FROM match_values r WHERE r.holder_id = p.holder_id AND r.source <> '' AND r.vals = p.vals)`, from)
+		if err != nil {
+			return fmt.Errorf("read the round's new profiles: %w", err)
+		}
+		defer rows.Close()
+		var keys []int64
+		var survivors []string
+		for rows.Next() {
+			var holder string
+			var vals pq.StringArray
+			if err := rows.Scan(&holder, &vals); err != nil {
+				return err
+			}
+			r := dedup.RecordOfValues(holder, "", time.Time{}, time.Time{}, vals)
+			for _, k := range dedup.BlockingKeys(&r) {
+				keys, survivors = append(keys, k), append(survivors, holder)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for i := 0; i < len(keys); i += roundKeysBatch {
+			j := min(i+roundKeysBatch, len(keys))
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dedup_round_keys (from_merge, key, survivor_id)
+				SELECT $1, k, h FROM unnest($2::bigint[], $3::uuid[]) AS u(k, h) ON CONFLICT DO NOTHING`,
+				from, pq.Array(keys[i:j]), pq.Array(survivors[i:j])); err != nil {
+				return fmt.Errorf("write the round's new profiles' keys: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // roundSurvivors writes, unless a part of the round did, the survivors of the

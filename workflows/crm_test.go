@@ -149,10 +149,11 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 		if in.ModelVersion != 11 || in.Parts != 4 {
 			t.Errorf("part %+v scored with another model or split", in)
 		}
-		// The first round scores every block; the second, those the first
-		// round's merges (from merge 40) changed.
-		if want := map[bool]int64{true: 0, false: 40}[strings.HasSuffix(in.RunID, "/0")]; in.ChangedFrom != want {
-			t.Errorf("part %+v scored the blocks changed from merge %d, want %d", in, in.ChangedFrom, want)
+		// The first round scores every block; the second, the new profiles
+		// of the first round's merges (from merge 40).
+		first := strings.HasSuffix(in.RunID, "/0")
+		if want := map[bool]int64{true: 0, false: 40}[first]; in.ChangedFrom != want || in.NewProfiles == first {
+			t.Errorf("part %+v scored the blocks changed from merge %d (new profiles %v), want %d (%v)", in, in.ChangedFrom, in.NewProfiles, want, !first)
 		}
 		scored[in.RunID] = append(scored[in.RunID], in.Part)
 		return dedup.Stats{Comparisons: 100, Links: 5}, nil

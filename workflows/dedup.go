@@ -92,6 +92,9 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 	// Since parallel-merge, a round's links are joined and merged in parts
 	// side by side (MergePart), not in one activity.
 	parallelMerge := workflow.GetVersion(ctx, "dedup-parallel-merge", workflow.DefaultVersion, 1) == 1
+	// Since new-profiles, a later round scores only the pairs of its
+	// survivors' new golden profiles (PartInput.NewProfiles).
+	newProfiles := changedBlocks && workflow.GetVersion(ctx, "dedup-new-profiles", workflow.DefaultVersion, 1) == 1
 	var version, changedFrom int64
 	for round := range partitionedRounds {
 		if round == 0 || !changedBlocks {
@@ -104,7 +107,7 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 		var scored []workflow.Future
 		for p := range plan.Parts {
 			scored = append(scored, workflow.ExecuteActivity(parts, a.ScorePart,
-				activities.PartInput{RunID: runID, Part: p, Parts: plan.Parts, ModelVersion: version, ChangedFrom: changedFrom}))
+				activities.PartInput{RunID: runID, Part: p, Parts: plan.Parts, ModelVersion: version, ChangedFrom: changedFrom, NewProfiles: newProfiles && changedFrom > 0}))
 		}
 		var st dedup.Stats
 		for _, f := range scored {
