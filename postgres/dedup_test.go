@@ -278,3 +278,52 @@ func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
 		t.Errorf("%d keys kept for the round, want %d", n, len(want))
 	}
 }
+
+// TestPrepareReadsVacuumsKeysLeftUnmarked: after a bulk write no page of
+// contact_keys is all-visible, so a part's range read of keys visits the
+// table; PrepareReads vacuums it then, and not again while it is marked.
+func TestPrepareReadsVacuumsKeysLeftUnmarked(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var in []kith.ContactInput
+	for i := range 3000 {
+		in = append(in, input(at, kith.SourceImport, "email", fmt.Sprintf("p%d@example.com", i), "first_name", fmt.Sprintf("Name%d", i), "birth_date", "1990-01-02"))
+	}
+	if _, err := s.UpsertContacts(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	visibility := func() (pages, visible, vacuums int) {
+		t.Helper()
+		if _, err := s.DB().Exec(`ANALYZE contact_keys`); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DB().QueryRow(`SELECT c.relpages, c.relallvisible, v.vacuum_count FROM pg_class c JOIN pg_stat_user_tables v ON v.relid = c.oid
+			WHERE c.relname = 'contact_keys'`).Scan(&pages, &visible, &vacuums); err != nil {
+			t.Fatal(err)
+		}
+		return pages, visible, vacuums
+	}
+	// This cluster commits asynchronously: a row is marked all-visible only
+	// once its commit is on disk, as the import's long are in a real run.
+	if _, err := s.DB().Exec(`CHECKPOINT`); err != nil {
+		t.Fatal(err)
+	}
+	pages, visible, before := visibility()
+	if pages == 0 || visible >= pages/2 {
+		t.Fatalf("contact_keys after the write: %d of %d pages all-visible; the test needs them unmarked", visible, pages)
+	}
+	if err := s.PrepareReads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pages, visible, after := visibility()
+	if visible < pages || after != before+1 {
+		t.Fatalf("after PrepareReads: %d of %d pages all-visible, %d vacuums (was %d); want all, one more", visible, pages, after, before)
+	}
+	if err := s.PrepareReads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, again := visibility(); again != after {
+		t.Errorf("a marked table vacuumed again (%d vacuums, was %d)", again, after)
+	}
+}
