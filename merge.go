@@ -212,10 +212,6 @@ type PartitionStore interface {
 	// reads up to date when many rows changed since they were gathered (a
 	// bulk import just before).
 	RefreshStatistics(ctx context.Context) error
-	// PrepareReads vacuums the tables whose rows the parts read from an
-	// index alone when most of their pages are not marked all-visible (a bulk
-	// import just before), which otherwise makes every read visit the table.
-	PrepareReads(ctx context.Context) error
 	// ContactPages is how many pages the store of the active contacts'
 	// match values has now.
 	ContactPages(ctx context.Context) (int64, error)

@@ -72,13 +72,6 @@ func (a *Dedup) PlanResolution(ctx context.Context) (DedupPlan, error) {
 	return plan, nil
 }
 
-// PrepareReads readies the store for the parts' reads (a VACUUM of what they
-// read from an index alone, when a bulk import left it unmarked): minutes at
-// tens of millions of contacts, so not in PlanResolution.
-func (a *Dedup) PrepareReads(ctx context.Context) error {
-	return a.Store.PrepareReads(ctx)
-}
-
 // PartInput names one part of a run.
 type PartInput struct {
 	RunID        string `json:"run_id,omitempty"`

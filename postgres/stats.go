@@ -35,30 +35,3 @@ func (s *Store) RefreshStatistics(ctx context.Context) error {
 	}
 	return nil
 }
-
-// indexReadTables are the tables whose rows a part reads from an index
-// alone: contact_keys, a range of keys with their contacts. An index-only
-// scan skips the table's pages that the visibility map marks all-visible;
-// after a bulk import none are until autovacuum gets there, and the same
-// read became a bitmap heap scan and a sort (at 1M contacts, a VACUUM halved
-// that part of a part's read).
-var indexReadTables = []string{"contact_keys"}
-
-// PrepareReads implements kith.PartitionStore: it vacuums each of
-// indexReadTables whose pages are less than half all-visible (relallvisible,
-// as the last VACUUM or ANALYZE counted). VACUUM blocks no reader or writer.
-func (s *Store) PrepareReads(ctx context.Context) error {
-	var stale []string
-	if err := s.db.SelectContext(ctx, &stale, `SELECT relname::text FROM pg_class
-		WHERE relname = ANY($1) AND relnamespace = current_schema()::regnamespace AND relkind = 'r'
-			AND relpages > 0 AND relallvisible < relpages / 2
-		ORDER BY 1`, pq.Array(indexReadTables)); err != nil {
-		return fmt.Errorf("read visibility: %w", err)
-	}
-	for _, t := range stale {
-		if _, err := s.db.ExecContext(ctx, `VACUUM `+pq.QuoteIdentifier(t)); err != nil {
-			return fmt.Errorf("vacuum %s: %w", t, err)
-		}
-	}
-	return nil
-}

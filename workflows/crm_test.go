@@ -142,20 +142,10 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 		}
 		return int64(10 + trained), nil
 	})
-	prepared := 0
-	env.OnActivity(d.PrepareReads, mock.Anything).Return(func(context.Context) error {
-		mu.Lock()
-		defer mu.Unlock()
-		prepared++
-		return nil
-	})
 	scored := map[string][]int{}
 	env.OnActivity(d.ScorePart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (dedup.Stats, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if prepared != 1 {
-			t.Errorf("part %+v scored after %d preparations of the store's reads, want 1", in, prepared)
-		}
 		if in.ModelVersion != 11 || in.Parts != 4 {
 			t.Errorf("part %+v scored with another model or split", in)
 		}

@@ -83,12 +83,6 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 		err := workflow.ExecuteActivity(whole, a.Resolve).Get(ctx, &sum)
 		return sum, err
 	}
-	// Since prepare-reads, the store is readied for the parts' reads first.
-	if workflow.GetVersion(ctx, "dedup-prepare-reads", workflow.DefaultVersion, 1) == 1 {
-		if err := workflow.ExecuteActivity(whole, a.PrepareReads).Get(ctx, nil); err != nil {
-			return sum, err
-		}
-	}
 	parts := workflow.WithActivityOptions(ctx, partOptions)
 	run := workflow.GetInfo(ctx).WorkflowExecution
 	sum.Contacts, sum.Parts = plan.Contacts, plan.Parts
