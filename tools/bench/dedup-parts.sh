@@ -44,40 +44,45 @@ lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_te
   echo '```'
   echo
   cat <<'STATE'
-State on 2026-12-03 (session 17): the issue's target, 10,000,000 records in parts over two workers in ≤ 15 minutes
-with ≤ 2 GiB a worker, is not met, and the 10M run was not made. 3,000,000 records took 18m23s in parts (session 16:
-19m05s) at 1.1 GiB a worker (2.5 GiB): a worker's memory is now under the target. This run's machine was slower than
-session 16's (one process at 1M: 5m42s against 4m41s; the 3M import 16m26s against 14m26s). At 1M, parts took
-4m11s (4m28s) at 0.85 GiB a worker (1.8 GiB). What changed:
+State on 2026-12-03 (session 18): the issue's target, 10,000,000 records in parts over two workers in ≤ 15 minutes
+with ≤ 2 GiB a worker, is not met, and the 10M run was not made. 3,000,000 records took 9m42s in parts (session 17:
+18m23s) at 1.1 GiB a worker; at 1M parts took 2m26s against 4m06s for one process in the same run (session 17:
+4m11s against 5m42s, so parts went from 0.73 to 0.59 of the one-process time). This machine was faster than
+session 17's (the 3M import took 14m02s against 16m26s). What changed:
 
-- A part's read leaves in the database a source record whose values are its holder's profile's (the matching set
-  dropped it anyway; three in four of an imported list's records): 14.4M rows over the 3M run's first-round reads
-  instead of 24.3M. Holders are read in id order and without JIT compilation.
-- The worker keeps what it read as match rows (`kith.MatchRow`), not as contacts with a map of fields each, and
-  drops them once the records to compare are built: peak memory halved at 1M and 3M.
-- A later round's survivors are written once (`dedup_rounds`) and each part semi-joins its keys with them, instead
-  of every part reading every merge of the round: 59 s against 85 s at 3M, and no longer parts times merges.
-- Tried and reverted: the model's histogram from half a million contacts' parts (5 of 24 at 3M) saved two minutes
-  of the workers' time but moved the model: 500,000 contacts merged instead of 379,000, F1 against the truth
-  0.9623 against 0.9633, and four more minutes of merging.
+- A later round scores only what the round before's merges made new: each survivor's golden profile, against the
+  contacts of the blocks of that profile's keys. A source record's values and keys do not change when its contact
+  is merged, so its pairs were scored the round before with the same model; a survivor whose new profile has the
+  values of a record it holds is left out (at 3M, 79,637 new profiles over two later rounds). The first part of a
+  round keys the new profiles once (`dedup_round_keys`, 12 s at 3M) and each part reads its range of keys. The
+  later rounds' part reads took 19 s of database time for 1.35M rows (session 17: 283 s for 5.6M rows, plus 59 s
+  to find the changed blocks); ScorePart's 72 activities added up to 6m43s (17m03s).
+- Tried and taken back: a VACUUM of `contact_keys` before the parts when less than half its pages were marked
+  all-visible. It never fired in this run or in a second one: autovacuum had marked the table by the time the
+  import ended.
 
-Parts against one process at 1M: pairwise F1 0.9966 in this run (0.9993-0.9995 in the runs before): the two
+A second run of the same code (with that check; the machine slower: one process 4m37s, the 3M import 16m39s) took
+2m38s in parts at 1M and 10m38s at 3M, pairwise F1 against one process 0.9981. This run merged 506,209 contacts
+at 3M; session 17's reported 378,566 while its statements show 504,000 merge records; F1 against the truth is the
+same (0.9634, 0.9633).
+
+Parts against one process at 1M: pairwise F1 0.9979 in this run (0.9966-0.9995 in the runs before): the two
 estimate their models differently (all pairs against parts' histograms and a sample drawn by contact id, and the
 ids are new with each import), so their clusters differ by a few hundred pairs from run to run; the e2e test
-(`TestPartitionedDedupGivesTheSameClusters`, ≥ 0.999) is the gate.
+(`TestPartitionedDedupGivesTheSameClusters`, ≥ 0.999; 0.99939 before and after this change) is the gate.
 
 Where the time goes now at 3M (`pg_stat_statements`, statement time over both workers; the database is the
-bottleneck, the workers used about a third of a core each): first-round part reads 279 s, later rounds' reads
-283 s (5.6M rows: a survivor's blocks hold half the list again), the model's pass 89 s, the merge parts' reads
-64 s, changed blocks 59 s; merging about 0.9 ms a merged contact (keys 141 s, row locks 91 s, identities 81 s,
-merge records 42 s, match values 41 s for 504,000 merges).
+bottleneck): merging about 0.65 ms of database time a merged contact, 330 s in all (blocking keys moved 87 s,
+identities 56 s, contacts locked and read 53 s, merge records 37 s, match values 37 s, merged contacts' status
+24 s, survivors' profiles 30 s); first-round part reads 203 s (14.4M rows, 34 reads: 24 parts and 10 sampled for
+the model); the model's pass 53 s; the merge parts' reads 33 s. MergePart's 12 activities added up to 9m07s,
+more than ScorePart's now.
 
-Ten million records would still take about an hour at this rate. The next steps this points to: a later round
-scoring only the pairs of its survivors' new profile records (a record's keys do not change when its contact is
-merged, so its pairs were scored the round before; only the golden profile is new), merges written set-based for a
-whole part, and a bulk import path (10M records would take 50 minutes to import). A 10M database is about 34 GB
-(3.4 GB a million records): the large list is now resolved in its own database, as a copy would not fit on this
-disk.
+Ten million records would take about 32 minutes at this rate if it scales linearly. What this points to next:
+merges, now the largest step, write about ten rows per merged contact (identities, keys and match values moved,
+an undo snapshot); a run's merges would need to move less (a survivor's keys and identities resolved through
+`merged_into` when read, say) rather than the same rows faster. A 10M database is about 34 GB, and importing 10M
+records takes about 50 minutes, so a 10M run needs a session of its own.
 STATE
 } > docs/benchmarks/dedup-parts.md
 echo "wrote docs/benchmarks/dedup-parts.md" >&2
