@@ -47,8 +47,7 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	}
 	keys := make(map[string][]int64, len(active))
 	for _, row := range rows {
-		r := dedup.RecordOfValues(row.Holder, "", time.Time{}, time.Time{}, row.Values)
-		keys[row.Holder] = append(keys[row.Holder], dedup.BlockingKeys(&r)...)
+		keys[row.Holder] = append(keys[row.Holder], valuesKeys(row.Holder, row.Values)...)
 	}
 	return addKeys(ctx, tx, keys)
 }
@@ -79,6 +78,12 @@ func foldKeys(ctx context.Context, tx *sqlx.Tx, survivorOf map[string]string, ne
 		}
 	}
 	return addKeys(ctx, tx, newKeys)
+}
+
+// valuesKeys are the blocking keys of a match_values row's values.
+func valuesKeys(holder string, vals []string) []int64 {
+	r := dedup.RecordOfValues(holder, "", time.Time{}, time.Time{}, vals)
+	return dedup.BlockingKeys(&r)
 }
 
 // profileKeys are the blocking keys of a contact's profile.

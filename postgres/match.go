@@ -10,13 +10,11 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
-	"github.com/kithhq/kith/dedup"
 )
 
 // keptModels is how many match model versions the store keeps.
@@ -395,8 +393,7 @@ func (s *Store) roundProfiles(ctx context.Context, from int64) error {
 			if err := rows.Scan(&holder, &vals); err != nil {
 				return err
 			}
-			r := dedup.RecordOfValues(holder, "", time.Time{}, time.Time{}, vals)
-			for _, k := range dedup.BlockingKeys(&r) {
+			for _, k := range valuesKeys(holder, vals) {
 				keys, survivors = append(keys, k), append(survivors, holder)
 			}
 		}
