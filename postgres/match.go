@@ -358,6 +358,14 @@ func (s *Store) PartProfiles(ctx context.Context, lo, hi, changedFrom int64) (ki
 	return out, s.readBlocks(ctx, &out, `key = ANY($1::bigint[])`, pq.Array(out.Keys))
 }
 
+// dropOldRounds is the WITH clause that deletes the rounds written a day ago
+// or more, put before each statement that writes a round's row; roundMerges
+// are the merges of the round before ($1: its first merge) still in force.
+const (
+	dropOldRounds = `WITH old AS (DELETE FROM dedup_rounds WHERE written_at < now() - interval '1 day')`
+	roundMerges   = `merges WHERE id >= $1 AND undone_at IS NULL`
+)
+
 // roundKeysBatch is how many (key, survivor) rows roundProfiles writes in one
 // statement.
 const roundKeysBatch = 50000
@@ -370,7 +378,7 @@ const roundKeysBatch = 50000
 // on that row, then reads the keys.
 func (s *Store) roundProfiles(ctx context.Context, from int64) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `WITH old AS (DELETE FROM dedup_rounds WHERE written_at < now() - interval '1 day')
+		res, err := tx.ExecContext(ctx, dropOldRounds+`
 			INSERT INTO dedup_rounds (from_merge, survivors) VALUES ($1, '{}') ON CONFLICT DO NOTHING`, from)
 		if err != nil {
 			return fmt.Errorf("write the round: %w", err)
@@ -379,7 +387,7 @@ func (s *Store) roundProfiles(ctx context.Context, from int64) error {
 			return err // written by another part
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT p.holder_id, p.vals FROM match_values p
-			WHERE p.source = '' AND p.holder_id IN (SELECT survivor_id FROM merges WHERE id >= $1 AND undone_at IS NULL)
+			WHERE p.source = '' AND p.holder_id IN (SELECT survivor_id FROM `+roundMerges+`)
 				AND NOT EXISTS (SELECT 1 FROM match_values r WHERE r.holder_id = p.holder_id AND r.source <> '' AND r.vals = p.vals)`, from)
 		if err != nil {
 			return fmt.Errorf("read the round's new profiles: %w", err)
@@ -424,9 +432,9 @@ func (s *Store) roundSurvivors(ctx context.Context, from int64) error {
 	if written {
 		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, `WITH old AS (DELETE FROM dedup_rounds WHERE written_at < now() - interval '1 day')
+	if _, err := s.db.ExecContext(ctx, dropOldRounds+`
 		INSERT INTO dedup_rounds (from_merge, survivors)
-		SELECT $1, coalesce(array_agg(DISTINCT survivor_id), '{}') FROM merges WHERE id >= $1 AND undone_at IS NULL
+		SELECT $1, coalesce(array_agg(DISTINCT survivor_id), '{}') FROM `+roundMerges+`
 		ON CONFLICT DO NOTHING`, from); err != nil {
 		return fmt.Errorf("write the round's survivors: %w", err)
 	}
