@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/kithhq/kith"
 )
 
@@ -107,5 +109,20 @@ func TestOneSurvivorshipRule(t *testing.T) {
 		if got := kith.Prefer(tc.a, tc.b); got != tc.want {
 			t.Errorf("Prefer(%s from %s, %s from %s) = %d, want %d", tc.a.Value, tc.a.Source, tc.b.Value, tc.b.Source, got, tc.want)
 		}
+	}
+}
+
+func TestNewContactIDsAreTimeOrdered(t *testing.T) {
+	var last string
+	for i := range 1000 {
+		id := kith.NewContactID()
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 7 {
+			t.Fatalf("id %d, %q, is not a UUIDv7 (%v)", i, id, err)
+		}
+		if id <= last {
+			t.Fatalf("id %d, %s, sorts before the id made before it, %s", i, id, last)
+		}
+		last = id
 	}
 }

@@ -80,7 +80,7 @@ func (s *Store) upsertContacts(ctx context.Context, tx *sqlx.Tx, in []kith.Conta
 			if old, ok := existing[keys[i]]; ok {
 				ct = &kith.Contact{ID: old.ID, Fields: maps.Clone(old.Fields), CreatedAt: old.CreatedAt, UpdatedAt: old.UpdatedAt}
 			} else {
-				ct = &kith.Contact{ID: uuid.NewString(), CreatedAt: now}
+				ct = &kith.Contact{ID: s.newID(), CreatedAt: now}
 				created[ct] = true
 			}
 			byKey[keys[i]], keyOf[ct] = ct, keys[i]

@@ -74,7 +74,7 @@ func (s *Store) upsertCRMContact(ctx context.Context, tx *sqlx.Tx, provider, crm
 	var c kith.Contact
 	if id == "" {
 		now := s.now().UTC()
-		c = kith.Contact{ID: uuid.NewString(), CreatedAt: now, UpdatedAt: now}
+		c = kith.Contact{ID: s.newID(), CreatedAt: now, UpdatedAt: now}
 		c.Merge(in.Fields)
 		if err := writeContacts(ctx, tx, []*kith.Contact{&c}); err != nil {
 			return "", err

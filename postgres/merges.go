@@ -313,19 +313,45 @@ func orderedPair(a, b string) (string, string) {
 
 // QueueReview implements kith.MergeStore.
 func (s *Store) QueueReview(ctx context.Context, pairs []kith.ReviewPair) error {
+	// One statement a batch (a run queues tens of thousands of pairs), with
+	// each pair once: the last one given wins, as it would one by one.
+	type row struct {
+		a, b, reason string
+		p            float64
+	}
+	var rows []row
+	at := map[[2]string]int{}
+	for _, p := range pairs {
+		a, b := orderedPair(p.A, p.B)
+		if i, ok := at[[2]string{a, b}]; ok {
+			rows[i] = row{a, b, p.Reason, p.Probability}
+			continue
+		}
+		at[[2]string{a, b}] = len(rows)
+		rows = append(rows, row{a, b, p.Reason, p.Probability})
+	}
+	// In pair order, so that two runs queueing side by side cannot deadlock.
+	slices.SortFunc(rows, func(x, y row) int { return cmp.Or(strings.Compare(x.a, y.a), strings.Compare(x.b, y.b)) })
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		for _, p := range pairs {
-			a, b := orderedPair(p.A, p.B)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO merge_reviews (a_id, b_id, probability, reason) VALUES ($1, $2, $3, nullif($4, ''))
+		for batch := range slices.Chunk(rows, reviewBatch) {
+			as, bs, ps, rs := make([]string, len(batch)), make([]string, len(batch)), make([]float64, len(batch)), make([]string, len(batch))
+			for i, r := range batch {
+				as[i], bs[i], ps[i], rs[i] = r.a, r.b, r.p, r.reason
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO merge_reviews (a_id, b_id, probability, reason)
+				SELECT a, b, p, nullif(r, '') FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[]) WITH ORDINALITY AS u(a, b, p, r, n) ORDER BY n
 				ON CONFLICT (a_id, b_id) DO UPDATE SET probability = EXCLUDED.probability, reason = EXCLUDED.reason
 				WHERE merge_reviews.status = 'pending'`,
-				a, b, p.Probability, p.Reason); err != nil {
+				pq.Array(as), pq.Array(bs), pq.Array(ps), pq.Array(rs)); err != nil {
 				return fmt.Errorf("queue review: %w", err)
 			}
 		}
 		return nil
 	})
 }
+
+// reviewBatch is how many review pairs one statement queues.
+const reviewBatch = 5000
 
 // DecideReview implements kith.MergeStore.
 func (s *Store) DecideReview(ctx context.Context, a, b string, merge bool, actor string) error {

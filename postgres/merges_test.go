@@ -95,6 +95,14 @@ func TestReviewQueueRemembersDecisions(t *testing.T) {
 	if pending, err := s.PendingReviews(ctx, 10); err != nil || len(pending) != 1 || pending[0].Probability != 0.7 {
 		t.Errorf("pending %+v %v", pending, err)
 	}
+	// Queued again while pending, twice in one call and in either order: one
+	// pair, with the last probability given.
+	if err := s.QueueReview(ctx, []kith.ReviewPair{{A: a, B: b, Probability: 0.6}, {A: b, B: a, Probability: 0.65, Reason: "phone differs"}}); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := s.PendingReviews(ctx, 10); err != nil || len(pending) != 1 || pending[0].Probability != 0.65 || pending[0].Reason != "phone differs" {
+		t.Errorf("pending after queueing again %+v %v", pending, err)
+	}
 	if err := s.DecideReview(ctx, a, b, false, "reviewer@kith"); err != nil {
 		t.Fatal(err)
 	}

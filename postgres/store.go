@@ -21,6 +21,9 @@ import (
 type Store struct {
 	db  *sqlx.DB
 	now func() time.Time
+	// newID makes new contacts' ids (kith.NewContactID; a benchmark compares
+	// it with random ids).
+	newID func() string
 	// hasher hashes erased identities (UseIdentityHasher).
 	hasher kith.IdentityHasher
 	// quarantineCap bounds the bytes one anonymous client puts in quarantine
@@ -49,7 +52,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &Store{db: db, now: time.Now}, nil
+	return &Store{db: db, now: time.Now, newID: kith.NewContactID}, nil
 }
 
 // DB exposes the connection pool for tests and ad-hoc queries.

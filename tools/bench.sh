@@ -2,11 +2,11 @@
 # Runs Kith's benchmarks and assembles docs/benchmarks.md from their sections in
 # docs/benchmarks/. With names, runs only those (the other sections are kept).
 #
-#   tools/bench.sh [quality] [webhooks] [dedup] [dedup-e2e] [match] [merges] [dedup-parts] [cleaning] [warehouse] [events] [triggers] [recommend] [lake]
+#   tools/bench.sh [quality] [webhooks] [dedup] [dedup-e2e] [match] [merges] [dedup-parts] [cleaning] [warehouse] [events] [triggers] [recommend] [lake] [ids]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(quality webhooks dedup dedup-e2e match merges dedup-parts cleaning warehouse events triggers recommend lake)
+[ ${#sections[@]} -eq 0 ] && sections=(quality webhooks dedup dedup-e2e match merges dedup-parts cleaning warehouse events triggers recommend lake ids)
 for s in "${sections[@]}"; do
   [ -x "tools/bench/$s.sh" ] || { echo "tools/bench.sh: no benchmark called $s (have: $(ls tools/bench | grep -v common | sed 's/\.sh//' | tr '\n' ' '))" >&2; exit 2; }
   "tools/bench/$s.sh"

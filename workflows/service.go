@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -75,7 +74,7 @@ func (s *ContactService) Lookup(ctx context.Context, id kith.Identity) (string, 
 
 // Resolve implements kith.ContactService.
 func (s *ContactService) Resolve(ctx context.Context, ids []kith.Identity, src kith.Source) (string, bool, error) {
-	newID := uuid.NewString()
+	newID := kith.NewContactID()
 	id, err := s.Profiles.ResolveContact(ctx, ids, newID, src)
 	return id, id == newID, err
 }

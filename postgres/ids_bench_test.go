@@ -1,0 +1,101 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/dedup"
+	"github.com/kithhq/kith/devstack"
+	"github.com/kithhq/kith/postgres"
+)
+
+// BenchmarkContactIDs loads one generated list (KITH_BENCH_IDS_RECORDS records
+// of the "hard" set, default 300,000) into two databases side by side, one
+// giving new contacts random ids (UUIDv4, the baseline) and one the product's
+// time-ordered ones (UUIDv7), then reads both in the parts of a partitioned
+// de-duplication (PartContacts, parts of 100,000 contacts). The two take turns
+// batch by batch and part by part, the first of each turn alternating, so that
+// a busy machine slows both alike. Reported: each one's load and read time,
+// and its tables' and indexes' size.
+func BenchmarkContactIDs(b *testing.B) {
+	n := envInt("KITH_BENCH_IDS_RECORDS", 300000)
+	ctx := context.Background()
+	stores := [2]*postgres.Store{newNamedStore(b, "ids_random"), newNamedStore(b, "ids_ordered")}
+	postgres.UseContactIDs(stores[0], uuid.NewString)
+	names := [2]string{"random (UUIDv4)", "time-ordered (UUIDv7)"}
+	at := time.Now().UTC().AddDate(-1, 0, 0)
+	var list []kith.ContactInput
+	for i, l := range dedup.Generate(n, dedup.Difficulties["hard"], 17) {
+		if l.Record.Email != "" {
+			list = append(list, recordInput(l.Record, at, fmt.Sprint("row-", i)))
+		}
+	}
+	var load, read [2]time.Duration
+	var rows [2]int
+	turn := func(i int, f func(s *postgres.Store) error) time.Duration {
+		start := time.Now()
+		if err := f(stores[i]); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	for b.Loop() {
+		for k, batch := range slices.Collect(slices.Chunk(list, 2000)) {
+			for _, i := range [2]int{k % 2, 1 - k%2} {
+				load[i] += turn(i, func(s *postgres.Store) error { _, err := s.UpsertContacts(ctx, batch); return err })
+			}
+		}
+		for _, s := range stores {
+			if err := s.RefreshStatistics(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var contacts int
+		if err := stores[1].DB().Get(&contacts, `SELECT count(*) FROM contacts`); err != nil {
+			b.Fatal(err)
+		}
+		parts := max(1, contacts/100000)
+		for p := range parts {
+			lo, hi := dedup.KeyRange(p, parts)
+			for _, i := range [2]int{p % 2, 1 - p%2} {
+				read[i] += turn(i, func(s *postgres.Store) error {
+					mc, err := s.PartContacts(ctx, lo, hi, 0)
+					rows[i] += len(mc.Rows)
+					return err
+				})
+			}
+		}
+	}
+	b.StopTimer()
+	for i, s := range stores {
+		var size int64
+		if err := s.DB().Get(&size, `SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['contacts', 'identities', 'match_values', 'contact_keys', 'source_records']::regclass[]) AS t`); err != nil {
+			b.Fatal(err)
+		}
+		tag := [2]string{"random", "ordered"}[i]
+		b.ReportMetric(load[i].Seconds(), "load_"+tag+"_s")
+		b.ReportMetric(read[i].Seconds(), "read_"+tag+"_s")
+		b.ReportMetric(float64(size)/(1<<20), "size_"+tag+"_MiB")
+		b.Logf("ids %s: %d records loaded in %s, read in parts in %s (%d rows), tables and indexes %d MiB",
+			names[i], len(list), load[i].Round(time.Millisecond), read[i].Round(time.Millisecond), rows[i], size>>20)
+	}
+}
+
+// newNamedStore is newStore for a benchmark that needs more than one
+// database: name tells them apart.
+func newNamedStore(b *testing.B, name string) *postgres.Store {
+	b.Helper()
+	s := devstack.Require(b, stack)
+	st, err := postgres.CreateMigrated(context.Background(), s.Postgres.URL, fmt.Sprintf("bench_%s", name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
