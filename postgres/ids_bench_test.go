@@ -21,23 +21,20 @@ import (
 // time-ordered ones (UUIDv7), then reads both in the parts of a partitioned
 // de-duplication (PartContacts, parts of 100,000 contacts). The two take turns
 // batch by batch and part by part, the first of each turn alternating, so that
-// a busy machine slows both alike. Reported: each one's load and read time,
-// and its tables' and indexes' size.
+// a busy machine slows both alike; last, each true person's contacts are
+// merged (MergeContacts, batches of 200 clusters), taking turns batch by batch.
+// Reported: each one's load, read and merge time, and its tables' and indexes'
+// size after the merges.
 func BenchmarkContactIDs(b *testing.B) {
 	n := envInt("KITH_BENCH_IDS_RECORDS", 300000)
 	ctx := context.Background()
 	stores := [2]*postgres.Store{newNamedStore(b, "ids_random"), newNamedStore(b, "ids_ordered")}
 	postgres.UseContactIDs(stores[0], uuid.NewString)
 	names := [2]string{"random (UUIDv4)", "time-ordered (UUIDv7)"}
-	at := time.Now().UTC().AddDate(-1, 0, 0)
-	var list []kith.ContactInput
-	for i, l := range dedup.Generate(n, dedup.Difficulties["hard"], 17) {
-		if l.Record.Email != "" {
-			list = append(list, recordInput(l.Record, at, fmt.Sprint("row-", i)))
-		}
-	}
-	var load, read [2]time.Duration
-	var rows [2]int
+	l := newMergeList(dedup.Generate(n, dedup.Difficulties["hard"], 17), time.Now().UTC().AddDate(-1, 0, 0))
+	list := l.list
+	var load, read, merge [2]time.Duration
+	var rows, merged [2]int
 	turn := func(i int, f func(s *postgres.Store) error) time.Duration {
 		start := time.Now()
 		if err := f(stores[i]); err != nil {
@@ -71,6 +68,20 @@ func BenchmarkContactIDs(b *testing.B) {
 				})
 			}
 		}
+		// Each true person's contacts merged into the first, 200 clusters a
+		// transaction as a run's merges are written.
+		var batches [2][][]kith.Merge
+		for i, s := range stores {
+			batches[i] = slices.Collect(slices.Chunk(l.merges(b, s), 200))
+		}
+		for k := range batches[0] {
+			for _, i := range [2]int{k % 2, 1 - k%2} {
+				merge[i] += turn(i, func(s *postgres.Store) error { _, err := s.MergeContacts(ctx, batches[i][k]...); return err })
+				for _, m := range batches[i][k] {
+					merged[i] += len(m.MergedIDs)
+				}
+			}
+		}
 	}
 	b.StopTimer()
 	for i, s := range stores {
@@ -81,9 +92,11 @@ func BenchmarkContactIDs(b *testing.B) {
 		tag := [2]string{"random", "ordered"}[i]
 		b.ReportMetric(load[i].Seconds(), "load_"+tag+"_s")
 		b.ReportMetric(read[i].Seconds(), "read_"+tag+"_s")
+		b.ReportMetric(merge[i].Seconds(), "merge_"+tag+"_s")
 		b.ReportMetric(float64(size)/(1<<20), "size_"+tag+"_MiB")
-		b.Logf("ids %s: %d records loaded in %s, read in parts in %s (%d rows), tables and indexes %d MiB",
-			names[i], len(list), load[i].Round(time.Millisecond), read[i].Round(time.Millisecond), rows[i], size>>20)
+		b.Logf("ids %s: %d records loaded in %s, read in parts in %s (%d rows), %d contacts merged in %s; tables and indexes %d MiB",
+			names[i], len(list), load[i].Round(time.Millisecond), read[i].Round(time.Millisecond), rows[i],
+			merged[i], merge[i].Round(time.Millisecond), size>>20)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/dedup"
+	"github.com/kithhq/kith/postgres"
 )
 
 // BenchmarkMergeContacts measures merging a generated list's duplicates (its
@@ -27,58 +28,11 @@ func BenchmarkMergeContacts(b *testing.B) {
 	n := envInt("KITH_BENCH_MERGE_RECORDS", 20000)
 	ctx := context.Background()
 	s := newStore(b)
-	labeled := dedup.Generate(n, dedup.Difficulties["hard"], 11)
-	at := time.Now().UTC().AddDate(-1, 0, 0)
-	people := map[int][]string{}                       // entity → emails, in list order
-	fieldsOf := map[string]map[kith.Field]kith.Value{} // email → the first record's values
-	var list []kith.ContactInput
-	for i, l := range labeled {
-		r := l.Record
-		if r.Email == "" {
-			continue
-		}
-		people[l.Entity] = append(people[l.Entity], r.Email)
-		in := recordInput(r, at, fmt.Sprint("row-", i))
-		if _, ok := fieldsOf[r.Email]; !ok {
-			fieldsOf[r.Email] = in.Fields
-		}
-		list = append(list, in)
-	}
-	loaded := loadList(b, s, list)
+	l := newMergeList(dedup.Generate(n, dedup.Difficulties["hard"], 11), time.Now().UTC().AddDate(-1, 0, 0))
+	loaded := loadList(b, s, l.list)
 	var contacts int
 	s.DB().Get(&contacts, `SELECT count(*) FROM contacts`)
-
-	idOf := map[string]string{}
-	rows, err := s.DB().Query(`SELECT value, contact_id::text FROM identities WHERE kind = 'email'`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for rows.Next() {
-		var e, id string
-		rows.Scan(&e, &id)
-		idOf[e] = id
-	}
-	rows.Close()
-	var merges []kith.Merge
-	entities := make([]int, 0, len(people))
-	for e := range people {
-		entities = append(entities, e)
-	}
-	slices.Sort(entities)
-	used := map[string]bool{} // two people can share an email, so a contact: it is merged once
-	for _, e := range entities {
-		var ids []string
-		golden := fieldsOf[people[e][0]]
-		for _, email := range people[e] {
-			if id := idOf[email]; !used[id] {
-				used[id] = true
-				ids = append(ids, id)
-			}
-		}
-		if len(ids) > 1 {
-			merges = append(merges, kith.Merge{SurvivorID: ids[0], MergedIDs: ids[1:], Golden: golden, Score: 0.99, Reason: "bench", Actor: "dedup"})
-		}
-	}
+	merges := l.merges(b, s)
 	// The first half is merged by one writer, the second by two side by side
 	// (as a run's merge parts are), each taking every other cluster.
 	size := envInt("KITH_BENCH_MERGE_BATCH", 200)
@@ -138,4 +92,68 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// mergeList is a generated list as the merge benchmarks load it (the records
+// with an email), with each true person's emails, to merge the contacts they
+// made.
+type mergeList struct {
+	list     []kith.ContactInput
+	people   map[int][]string                     // entity → emails, in list order
+	fieldsOf map[string]map[kith.Field]kith.Value // email → the first record's values
+}
+
+func newMergeList(labeled []dedup.Labeled, at time.Time) mergeList {
+	l := mergeList{people: map[int][]string{}, fieldsOf: map[string]map[kith.Field]kith.Value{}}
+	for i, x := range labeled {
+		r := x.Record
+		if r.Email == "" {
+			continue
+		}
+		l.people[x.Entity] = append(l.people[x.Entity], r.Email)
+		in := recordInput(r, at, fmt.Sprint("row-", i))
+		if _, ok := l.fieldsOf[r.Email]; !ok {
+			l.fieldsOf[r.Email] = in.Fields
+		}
+		l.list = append(l.list, in)
+	}
+	return l
+}
+
+// merges are the merges of the list's true people in s, in entity order: each
+// person's contacts into the first, with its first record's values as the
+// golden record.
+func (l mergeList) merges(b *testing.B, s *postgres.Store) []kith.Merge {
+	idOf := map[string]string{}
+	rows, err := s.DB().Query(`SELECT value, contact_id::text FROM identities WHERE kind = 'email'`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var e, id string
+		rows.Scan(&e, &id)
+		idOf[e] = id
+	}
+	rows.Close()
+	var merges []kith.Merge
+	entities := make([]int, 0, len(l.people))
+	for e := range l.people {
+		entities = append(entities, e)
+	}
+	slices.Sort(entities)
+	used := map[string]bool{} // two people can share an email, so a contact: it is merged once
+	for _, e := range entities {
+		var ids []string
+		golden := l.fieldsOf[l.people[e][0]]
+		for _, email := range l.people[e] {
+			if id := idOf[email]; !used[id] {
+				used[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) > 1 {
+			merges = append(merges, kith.Merge{SurvivorID: ids[0], MergedIDs: ids[1:], Golden: golden, Score: 0.99, Reason: "bench", Actor: "dedup"})
+		}
+	}
+	return merges
 }

@@ -19,15 +19,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
   echo "\`KITH_BENCH_IDS_RECORDS=$n go test -bench ContactIDs ./postgres\`: the \"hard\" generated set (seed 17), those with"
   echo "an email loaded with \`UpsertContacts\` in batches of 2,000 as an import does, into two databases side by side: one"
   echo "gives new contacts random ids (UUIDv4, what Kith did before), the other the product's \`kith.NewContactID\`."
-  echo "Then both are read in the parts of a partitioned de-duplication (\`PartContacts\`, parts of 100,000 contacts)."
-  echo "The two take turns batch by batch and part by part, the first of each turn alternating, so a busy machine"
+  echo "Then both are read in the parts of a partitioned de-duplication (\`PartContacts\`, parts of 100,000 contacts),"
+  echo "and each true person's contacts are merged into the first (\`MergeContacts\`, 200 clusters a transaction)."
+  echo "The two take turns batch by batch and part by part (merges: batch by batch), the first of each turn alternating, so a busy machine"
   echo "slows both alike; the random ids are the baseline measured in the same run."
   echo
   echo "| | random ids s | time-ordered ids s | ordered / random |"
   echo "| --- | ---: | ---: | ---: |"
   echo "| load | $(metric load_random_s) | $(metric load_ordered_s) | $(ratio "$(metric load_ordered_s)" "$(metric load_random_s)") |"
   echo "| read in parts | $(metric read_random_s) | $(metric read_ordered_s) | $(ratio "$(metric read_ordered_s)" "$(metric read_random_s)") |"
-  echo "| tables and indexes, MiB | $(metric size_random_MiB) | $(metric size_ordered_MiB) | $(ratio "$(metric size_ordered_MiB)" "$(metric size_random_MiB)") |"
+  echo "| merges (each true person's contacts into the first) | $(metric merge_random_s) | $(metric merge_ordered_s) | $(ratio "$(metric merge_ordered_s)" "$(metric merge_random_s)") |"
+  echo "| tables and indexes after the merges, MiB | $(metric size_random_MiB) | $(metric size_ordered_MiB) | $(ratio "$(metric size_ordered_MiB)" "$(metric size_random_MiB)") |"
   echo
   echo '```'
   echo "$lines"
