@@ -33,7 +33,7 @@ func BenchmarkContactIDs(b *testing.B) {
 	names := [2]string{"random (UUIDv4)", "time-ordered (UUIDv7)"}
 	l := newMergeList(dedup.Generate(n, dedup.Difficulties["hard"], 17), time.Now().UTC().AddDate(-1, 0, 0))
 	list := l.list
-	var load, read, merge [2]time.Duration
+	var load, read, merge paired
 	var rows, merged [2]int
 	turn := func(i int, f func(s *postgres.Store) error) time.Duration {
 		start := time.Now()
@@ -45,7 +45,7 @@ func BenchmarkContactIDs(b *testing.B) {
 	for b.Loop() {
 		for k, batch := range slices.Collect(slices.Chunk(list, 2000)) {
 			for _, i := range [2]int{k % 2, 1 - k%2} {
-				load[i] += turn(i, func(s *postgres.Store) error { _, err := s.UpsertContacts(ctx, batch); return err })
+				load.add(i, turn(i, func(s *postgres.Store) error { _, err := s.UpsertContacts(ctx, batch); return err }))
 			}
 		}
 		for _, s := range stores {
@@ -61,11 +61,11 @@ func BenchmarkContactIDs(b *testing.B) {
 		for p := range parts {
 			lo, hi := dedup.KeyRange(p, parts)
 			for _, i := range [2]int{p % 2, 1 - p%2} {
-				read[i] += turn(i, func(s *postgres.Store) error {
+				read.add(i, turn(i, func(s *postgres.Store) error {
 					mc, err := s.PartContacts(ctx, lo, hi, 0)
 					rows[i] += len(mc.Rows)
 					return err
-				})
+				}))
 			}
 		}
 		// Each true person's contacts merged into the first, 200 clusters a
@@ -76,7 +76,7 @@ func BenchmarkContactIDs(b *testing.B) {
 		}
 		for k := range batches[0] {
 			for _, i := range [2]int{k % 2, 1 - k%2} {
-				merge[i] += turn(i, func(s *postgres.Store) error { _, err := s.MergeContacts(ctx, batches[i][k]...); return err })
+				merge.add(i, turn(i, func(s *postgres.Store) error { _, err := s.MergeContacts(ctx, batches[i][k]...); return err }))
 				for _, m := range batches[i][k] {
 					merged[i] += len(m.MergedIDs)
 				}
@@ -90,14 +90,48 @@ func BenchmarkContactIDs(b *testing.B) {
 			b.Fatal(err)
 		}
 		tag := [2]string{"random", "ordered"}[i]
-		b.ReportMetric(load[i].Seconds(), "load_"+tag+"_s")
-		b.ReportMetric(read[i].Seconds(), "read_"+tag+"_s")
-		b.ReportMetric(merge[i].Seconds(), "merge_"+tag+"_s")
+		b.ReportMetric(load.total(i).Seconds(), "load_"+tag+"_s")
+		b.ReportMetric(read.total(i).Seconds(), "read_"+tag+"_s")
+		b.ReportMetric(merge.total(i).Seconds(), "merge_"+tag+"_s")
 		b.ReportMetric(float64(size)/(1<<20), "size_"+tag+"_MiB")
 		b.Logf("ids %s: %d records loaded in %s, read in parts in %s (%d rows), %d contacts merged in %s; tables and indexes %d MiB",
-			names[i], len(list), load[i].Round(time.Millisecond), read[i].Round(time.Millisecond), rows[i],
-			merged[i], merge[i].Round(time.Millisecond), size>>20)
+			names[i], len(list), load.total(i).Round(time.Millisecond), read.total(i).Round(time.Millisecond), rows[i],
+			merged[i], merge.total(i).Round(time.Millisecond), size>>20)
 	}
+	b.ReportMetric(load.medianRatio(), "load_ratio_median")
+	b.ReportMetric(read.medianRatio(), "read_ratio_median")
+	b.ReportMetric(merge.medianRatio(), "merge_ratio_median")
+	b.Logf("ordered against random, the median of the turns' ratios: load %.2f over %d batches, read %.2f over %d parts, merges %.2f over %d batches",
+		load.medianRatio(), len(load.took[0]), read.medianRatio(), len(read.took[0]), merge.medianRatio(), len(merge.took[0]))
+}
+
+// paired are the times of the turns two stores took at the same steps.
+type paired struct{ took [2][]time.Duration }
+
+func (p *paired) add(i int, d time.Duration) { p.took[i] = append(p.took[i], d) }
+
+func (p *paired) total(i int) (sum time.Duration) {
+	for _, d := range p.took[i] {
+		sum += d
+	}
+	return sum
+}
+
+// medianRatio is the median over the steps of the second store's time over
+// the first's.
+func (p *paired) medianRatio() float64 {
+	rs := make([]float64, len(p.took[0]))
+	for k := range rs {
+		rs[k] = p.took[1][k].Seconds() / p.took[0][k].Seconds()
+	}
+	slices.Sort(rs)
+	if len(rs) == 0 {
+		return 0
+	}
+	if len(rs)%2 == 1 {
+		return rs[len(rs)/2]
+	}
+	return (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
 }
 
 // newNamedStore is newStore for a benchmark that needs more than one
