@@ -44,6 +44,17 @@ lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_te
   echo '```'
   echo
   cat <<'STATE'
+Session 19 (2026-12-03, the same machine some hours later) started a run with `KITH_BENCH_DEDUP_LARGE=10000000`
+and stopped it after its first steps: the machine ran about three times slower than in session 18's run below.
+The 1M import took about 13 minutes (4m20s below), and one process had not finished after 15 minutes (4m06s
+below); its statements took 3.5 to 4.3 times session 18's database time per merged contact. At that pace the 10M
+import alone would have taken more than two hours. (The kernel's DAMON `pageout` scheme was on, which reclaims cold
+page cache; that it caused the slowdown is a guess.) So the figures below are still session 18's, and the 10M
+run is still not made. What session 19 changed for it: contact ids are time-ordered UUIDv7s (`kith.NewContactID`);
+against random ids in the same run (`BenchmarkContactIDs`, "Contact ids" in this file) loading a list, reading
+de-duplication parts and merging each take about a fifth less time, and more in the first run. A run's review pairs
+are queued one statement per 5,000 pairs, not one per pair (at 3M: 57,818 statements, 7.1 s of database time).
+
 State on 2026-12-03 (session 18): the issue's target, 10,000,000 records in parts over two workers in ≤ 15 minutes
 with ≤ 2 GiB a worker, is not met, and the 10M run was not made. 3,000,000 records took 9m42s in parts (session 17:
 18m23s) at 1.1 GiB a worker; at 1M parts took 2m26s against 4m06s for one process in the same run (session 17:
