@@ -204,7 +204,7 @@ func matchValues(get func(kith.Field) string) []string {
 
 // byHolder splits rows into each holder's run of rows.
 func byHolder(rows []kith.MatchRow) [][]kith.MatchRow {
-	var out [][]kith.MatchRow
+	out := make([][]kith.MatchRow, 0, len(rows)/2+1) // most holders send one or two rows
 	for i := 0; i < len(rows); {
 		j := i + 1
 		for j < len(rows) && rows[j].Holder == rows[i].Holder {
@@ -219,8 +219,12 @@ func byHolder(rows []kith.MatchRow) [][]kith.MatchRow {
 // profile row first, then its records; holders in the order matching should
 // take them). A holder without its profile row is no candidate.
 func matchSetOf(rows []kith.MatchRow) *matchSet {
-	set := &matchSet{owner: map[string]int{}}
-	for _, group := range byHolder(rows) {
+	holders := byHolder(rows)
+	// Sized up front: a part's set is hundreds of thousands of records, and
+	// growing it copied them over and over (a twentieth of a worker's time).
+	set := &matchSet{owner: make(map[string]int, len(rows)), records: make([]dedup.Record, 0, len(rows)),
+		ids: make([]string, 0, len(holders)), profile: make([]int, 0, len(holders))}
+	for _, group := range holders {
 		p, held := group[0], group[1:]
 		if p.Source != "" {
 			continue
