@@ -41,7 +41,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
   echo '```'
   echo
   echo "Two runs before this one on 2026-12-03 (session 19), the machine busier: load 0.73 and 0.81, reads in parts"
-  echo "0.59 and 0.78, merges 0.77 (the first run did not merge). The end-to-end de-duplication figures are in the"
+  echo "0.59 and 0.78, merges 0.77 (the first run did not merge). The end-to-end de-duplication run with these ids is in the"
   echo "section on parts over two workers."
 } > docs/benchmarks/ids.md
 echo "wrote docs/benchmarks/ids.md" >&2
