@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/dedup"
-	"github.com/kithhq/kith/devstack"
 	"github.com/kithhq/kith/postgres"
 )
 
@@ -28,7 +26,7 @@ import (
 func BenchmarkContactIDs(b *testing.B) {
 	n := envInt("KITH_BENCH_IDS_RECORDS", 300000)
 	ctx := context.Background()
-	stores := [2]*postgres.Store{newNamedStore(b, "ids_random"), newNamedStore(b, "ids_ordered")}
+	stores := [2]*postgres.Store{newNamedStore(b, "bench_ids_random"), newNamedStore(b, "bench_ids_ordered")}
 	postgres.UseContactIDs(stores[0], uuid.NewString)
 	names := [2]string{"random (UUIDv4)", "time-ordered (UUIDv7)"}
 	l := newMergeList(dedup.Generate(n, dedup.Difficulties["hard"], 17), time.Now().UTC().AddDate(-1, 0, 0))
@@ -120,29 +118,12 @@ func (p *paired) total(i int) (sum time.Duration) {
 // medianRatio is the median over the steps of the second store's time over
 // the first's.
 func (p *paired) medianRatio() float64 {
+	if len(p.took[0]) == 0 {
+		return 0
+	}
 	rs := make([]float64, len(p.took[0]))
 	for k := range rs {
 		rs[k] = p.took[1][k].Seconds() / p.took[0][k].Seconds()
 	}
-	slices.Sort(rs)
-	if len(rs) == 0 {
-		return 0
-	}
-	if len(rs)%2 == 1 {
-		return rs[len(rs)/2]
-	}
-	return (rs[len(rs)/2-1] + rs[len(rs)/2]) / 2
-}
-
-// newNamedStore is newStore for a benchmark that needs more than one
-// database: name tells them apart.
-func newNamedStore(b *testing.B, name string) *postgres.Store {
-	b.Helper()
-	s := devstack.Require(b, stack)
-	st, err := postgres.CreateMigrated(context.Background(), s.Postgres.URL, fmt.Sprintf("bench_%s", name))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st
+	return median(rs)
 }

@@ -23,13 +23,19 @@ var dbSeq atomic.Int64
 // newStore returns a store on a fresh, migrated database of its own.
 func newStore(t testing.TB) *postgres.Store {
 	t.Helper()
-	s := devstack.Require(t, stack)
-	ctx := context.Background()
 	name := fmt.Sprintf("test_%d_%s", os.Getpid(), strings.ToLower(strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())))
 	if len(name) > 60 {
 		name = fmt.Sprintf("%s_%d", name[:50], dbSeq.Add(1))
 	}
-	st, err := postgres.CreateMigrated(ctx, s.Postgres.URL, name)
+	return newNamedStore(t, name)
+}
+
+// newNamedStore returns a store on a fresh, migrated database called name: a
+// test that needs more than one database tells them apart by name.
+func newNamedStore(t testing.TB, name string) *postgres.Store {
+	t.Helper()
+	s := devstack.Require(t, stack)
+	st, err := postgres.CreateMigrated(context.Background(), s.Postgres.URL, name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -319,19 +320,13 @@ func (s *Store) QueueReview(ctx context.Context, pairs []kith.ReviewPair) error 
 		a, b, reason string
 		p            float64
 	}
-	var rows []row
-	at := map[[2]string]int{}
+	last := make(map[[2]string]row, len(pairs))
 	for _, p := range pairs {
 		a, b := orderedPair(p.A, p.B)
-		if i, ok := at[[2]string{a, b}]; ok {
-			rows[i] = row{a, b, p.Reason, p.Probability}
-			continue
-		}
-		at[[2]string{a, b}] = len(rows)
-		rows = append(rows, row{a, b, p.Reason, p.Probability})
+		last[[2]string{a, b}] = row{a, b, p.Reason, p.Probability}
 	}
 	// In pair order, so that two runs queueing side by side cannot deadlock.
-	slices.SortFunc(rows, func(x, y row) int { return cmp.Or(strings.Compare(x.a, y.a), strings.Compare(x.b, y.b)) })
+	rows := slices.SortedFunc(maps.Values(last), func(x, y row) int { return cmp.Or(strings.Compare(x.a, y.a), strings.Compare(x.b, y.b)) })
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for batch := range slices.Chunk(rows, reviewBatch) {
 			as, bs, ps, rs := make([]string, len(batch)), make([]string, len(batch)), make([]float64, len(batch)), make([]string, len(batch))
