@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"time"
@@ -58,11 +60,34 @@ type LoadPlan struct {
 	UpTo    time.Time              `json:"up_to"`
 	Rebuilt bool                   `json:"rebuilt,omitempty"` // the table was recreated to grow: loaded in full
 	Empty   bool                   `json:"empty,omitempty"`   // nothing written since the watermark
+	// Run is the workflow run that planned the load ("" in plans made before it
+	// was recorded). Two loads running at once (the hourly schedule and one
+	// started from the Temporal UI) plan the same window; their staging tables
+	// must not be one table, or one load's DropStaging deletes what the other
+	// is about to upsert.
+	Run string `json:"run,omitempty"`
 }
 
-// JobKey names the window; the load job's id is derived from it.
+// JobKey names the window and the run that loads it; the load job's id and the
+// staging table's name are derived from it, so a retry of the same run finds
+// its own job and another run never does.
 func (p LoadPlan) JobKey() string {
-	return fmt.Sprintf("%s_%d_%d", p.Table, p.After.UnixMicro(), p.UpTo.UnixMicro())
+	key := fmt.Sprintf("%s_%d_%d", p.Table, p.After.UnixMicro(), p.UpTo.UnixMicro())
+	if p.Run != "" {
+		key += "_" + p.Run
+	}
+	return key
+}
+
+// runOf names the workflow run an activity works for, in 16 hex digits (a
+// workflow id can be as long as a BigQuery job id may be); "" outside one.
+func runOf(ctx context.Context) string {
+	if !activity.IsActivity(ctx) {
+		return ""
+	}
+	w := activity.GetInfo(ctx).WorkflowExecution
+	sum := sha256.Sum256([]byte(w.ID + "\x00" + w.RunID))
+	return hex.EncodeToString(sum[:8])
 }
 
 // Staged is a load's staging table and its rows.
@@ -91,7 +116,7 @@ func (a *Warehouse) target(table string) string { return a.Target.Dataset() + ".
 // overlap) to the newest write now. A table that had to be recreated to grow has
 // its watermark forgotten first, so it is loaded in full even after a crash.
 func (a *Warehouse) PlanLoad(ctx context.Context, in LoadPlanInput) (LoadPlan, error) {
-	p := LoadPlan{Table: in.Table, After: time.Unix(0, 0).UTC()}
+	p := LoadPlan{Table: in.Table, After: time.Unix(0, 0).UTC(), Run: runOf(ctx)}
 	var err error
 	if p.Columns, err = a.Source.SourceColumns(ctx, in.Table); err != nil {
 		return p, temporal.NewNonRetryableApplicationError(err.Error(), "WarehouseSchema", err)
@@ -121,7 +146,7 @@ func (a *Warehouse) PlanLoad(ctx context.Context, in LoadPlanInput) (LoadPlan, e
 
 // StageLoad extracts the plan's rows from PostgreSQL into a temporary file of
 // newline-delimited JSON and loads it into a staging table with a load job whose
-// id is derived from the plan's window, so a retry never loads twice. It
+// id is derived from the plan's window and run, so a retry never loads twice. It
 // heartbeats while it works; a dead worker's attempt is retried within a minute.
 func (a *Warehouse) StageLoad(ctx context.Context, p LoadPlan) (Staged, error) {
 	stop := keepBeating(ctx, p.Table)

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/kithhq/kith/workflows"
 )
@@ -42,33 +41,34 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 			t.Errorf("temporal schedule list does not show %s:\n%s", id, out)
 		}
 	}
-	for _, id := range []string{"personalization-nightly", "cleaning-nightly", "warehouse-load-hourly"} {
-		if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", id,
+	c := temporalClient(t)
+	// The schedules stay on the shared Temporal server after this test; left
+	// there, they would start runs on the next tests' workers, against those
+	// tests' databases.
+	t.Cleanup(func() { deleteSchedules(t, c) })
+	for _, s := range []struct{ id, history string }{
+		{"personalization-nightly", "personalization_triggered.json"},
+		{"cleaning-nightly", "cleaning_triggered.json"},
+		{"warehouse-load-hourly", ""},
+	} {
+		since := time.Now().Add(-time.Second)
+		if out, err := exec.Command(temporal, "schedule", "trigger", "--schedule-id", s.id,
 			"--address", stack.Temporal.Address, "--namespace", stack.Temporal.Namespace).CombinedOutput(); err != nil {
-			t.Fatalf("temporal schedule trigger %s: %v\n%s", id, err, out)
+			t.Fatalf("temporal schedule trigger %s: %v\n%s", s.id, err, out)
+		}
+		run := triggeredRun(t, c, s.id, since)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		err := c.GetWorkflow(ctx, run.WorkflowID, run.FirstExecutionRunID).Get(ctx, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("the run schedule %s started (%s): %v", s.id, run.WorkflowID, err)
+		}
+		if s.history != "" {
+			recordHistory(t, run.WorkflowID, run.FirstExecutionRunID, s.history)
 		}
 	}
 	if dir := os.Getenv("KITH_SCREENSHOTS"); dir != "" {
 		screenshot(t, stack.Temporal.UIURL+"/namespaces/"+stack.Temporal.Namespace+"/schedules", filepath.Join(dir, "schedules.png"))
-	}
-	c := temporalClient(t)
-	for _, wf := range []string{"Personalization", "Cleaning", "WarehouseLoad"} {
-		var done *workflowpb.WorkflowExecutionInfo
-		waitFor(t, "the triggered "+wf+" run to complete", 2*time.Minute, func() bool {
-			resp, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-				Query: "WorkflowType = '" + wf + "' AND ExecutionStatus = 'Completed'",
-			})
-			if err == nil && len(resp.Executions) > 0 {
-				done = resp.Executions[0]
-			}
-			return done != nil
-		})
-		switch wf {
-		case "Cleaning":
-			recordHistory(t, done.Execution.WorkflowId, done.Execution.RunId, "cleaning_triggered.json")
-		case "Personalization":
-			recordHistory(t, done.Execution.WorkflowId, done.Execution.RunId, "personalization_triggered.json")
-		}
 	}
 	// Deduplicate has no schedule of its own (the Cleaning runs it as a step); ops
 	// start it from the UI or the CLI.
@@ -82,4 +82,56 @@ func TestSchedulesApplyIsIdempotentAndTriggerRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	recordHistory(t, run.GetID(), run.GetRunID(), "deduplicate.json")
+}
+
+// triggeredRun waits for the run that schedule id started at or after since.
+func triggeredRun(t *testing.T, c client.Client, id string, since time.Time) *client.ScheduleWorkflowExecution {
+	t.Helper()
+	h := c.ScheduleClient().GetHandle(context.Background(), id)
+	var run *client.ScheduleWorkflowExecution
+	waitFor(t, "schedule "+id+" to start its run", 2*time.Minute, func() bool {
+		d, err := h.Describe(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, a := range d.Info.RecentActions {
+			if !a.ActualTime.Before(since) && a.StartWorkflowResult != nil {
+				run = a.StartWorkflowResult
+			}
+		}
+		return run != nil
+	})
+	return run
+}
+
+// deleteSchedules deletes every schedule on the shared server and ends the runs
+// they still have going.
+func deleteSchedules(t *testing.T, c client.Client) {
+	ctx := context.Background()
+	it, err := c.ScheduleClient().List(ctx, client.ScheduleListOptions{})
+	if err != nil {
+		t.Errorf("list schedules: %v", err)
+		return
+	}
+	for it.HasNext() {
+		entry, err := it.Next()
+		if err != nil {
+			t.Errorf("list schedules: %v", err)
+			return
+		}
+		h := c.ScheduleClient().GetHandle(ctx, entry.ID)
+		d, err := h.Describe(ctx)
+		if err != nil {
+			t.Errorf("describe schedule %s: %v", entry.ID, err)
+			continue
+		}
+		if err := h.Delete(ctx); err != nil {
+			t.Errorf("delete schedule %s: %v", entry.ID, err)
+		}
+		for _, run := range d.Info.RunningWorkflows {
+			if err := c.TerminateWorkflow(ctx, run.WorkflowID, "", "the test that made its schedule has ended"); err != nil {
+				t.Logf("terminate %s: %v", run.WorkflowID, err)
+			}
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/bigquery"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"google.golang.org/api/googleapi"
@@ -69,8 +70,16 @@ func (e *loadEnv) exec(q string, args ...any) {
 // load runs the WarehouseLoad workflow with the real activities.
 func (e *loadEnv) load(in workflows.WarehouseLoadInput) workflows.WarehouseLoadResult {
 	e.t.Helper()
+	return e.loadAs("warehouse-load", in)
+}
+
+// loadAs runs the WarehouseLoad workflow with the real activities, as the
+// workflow id given.
+func (e *loadEnv) loadAs(id string, in workflows.WarehouseLoadInput) workflows.WarehouseLoadResult {
+	e.t.Helper()
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
 	env.SetTestTimeout(10 * time.Minute) // real activities on a busy machine, not the 3 s default
 	workflows.Register(env, workflows.Activities{Warehouse: e.acts})
 	env.ExecuteWorkflow(workflows.WarehouseLoadName, in)
@@ -279,6 +288,67 @@ func TestStageLoadsOnce(t *testing.T) {
 	if err := e.wh.DropStaging(ctx, staging); err != nil {
 		t.Errorf("dropping a dropped staging table: %v", err)
 	}
+}
+
+// TestLoadsAtOnceStageApart: two runs that load the same window at once (the
+// hourly schedule and a load started from the Temporal UI) stage into tables of
+// their own, so the first one's DropStaging leaves the second's upsert whole.
+// PlanLoad stamps its plan with the run it works for.
+func TestLoadsAtOnceStageApart(t *testing.T) {
+	e := newLoadEnv(t, "stage_apart")
+	e.seed(20, 0, 0, 30)
+	ctx := context.Background()
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestActivityEnvironment()
+	env.RegisterActivity(e.acts)
+	v, err := env.ExecuteActivity(e.acts.PlanLoad, activities.LoadPlanInput{Table: "fact_ticket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p activities.LoadPlan
+	if err := v.Get(&p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Run) != 16 || !strings.HasSuffix(p.JobKey(), "_"+p.Run) {
+		t.Fatalf("PlanLoad in a workflow run planned run %q, job key %q; want the run's 16-digit name at the key's end", p.Run, p.JobKey())
+	}
+	hourly, manual := p, p
+	manual.Run = "0123456789abcdef"
+	first, err := e.acts.StageLoad(ctx, hourly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.acts.StageLoad(ctx, manual)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Staging == second.Staging || first.Rows != 30 || second.Rows != 30 {
+		t.Fatalf("two runs staged %+v and %+v; want 30 rows each in tables of their own", first, second)
+	}
+	for _, s := range []struct {
+		plan   activities.LoadPlan
+		staged activities.Staged
+	}{{hourly, first}, {manual, second}} {
+		if err := e.acts.UpsertLoad(ctx, activities.UpsertLoadInput{Plan: s.plan, Staging: s.staged.Staging}); err != nil {
+			t.Fatalf("upsert of run %s after the other run's staging was dropped: %v", s.plan.Run, err)
+		}
+		if err := e.acts.DropStaging(ctx, s.staged.Staging); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sameCounts("fact_ticket")
+
+	// The same through the workflow: two loads at once both end, and BigQuery
+	// matches PostgreSQL.
+	e.seed(40, 200, 20, 30)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.loadAs("warehouse-load-hourly", workflows.WarehouseLoadInput{})
+	}()
+	e.loadAs("warehouse-load/manual", workflows.WarehouseLoadInput{})
+	<-done
+	e.sameCounts(starTables...)
 }
 
 // TestVerifyLoadCatchesDuplicates: a key loaded twice fails the check with an
