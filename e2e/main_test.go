@@ -94,6 +94,24 @@ func newEnvFrom(t testing.TB, template, suffix string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return envOn(t, name, url)
+}
+
+// newNamedEnv is newEnv with a new database called name.
+func newNamedEnv(t testing.TB, name string) *env {
+	t.Helper()
+	url, err := postgres.CreateDatabase(context.Background(), devstack.Require(t, stack).Postgres.URL, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return envOn(t, name, url)
+}
+
+// envOn is the env of database name at url, migrated.
+func envOn(t testing.TB, name, url string) *env {
+	t.Helper()
+	s := devstack.Require(t, stack)
+	ctx := context.Background()
 	e := &env{t: t, dbURL: url, dataset: name, name: name}
 	e.vars = append(os.Environ(), "DATABASE_URL="+e.dbURL, "TEMPORAL_ADDRESS="+s.Temporal.Address,
 		"TEMPORAL_NAMESPACE="+s.Temporal.Namespace, "LOG_LEVEL=warn", "BIGQUERY_EMULATOR_HOST="+s.BigQuery.Host,
@@ -101,6 +119,7 @@ func newEnvFrom(t testing.TB, template, suffix string) *env {
 	if out, err := e.cmd("starter", "migrate").CombinedOutput(); err != nil {
 		t.Fatalf("starter migrate: %v\n%s", err, out)
 	}
+	var err error
 	if e.store, err = postgres.Open(ctx, e.dbURL); err != nil {
 		t.Fatal(err)
 	}
