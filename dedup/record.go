@@ -199,27 +199,34 @@ func soundex(s string) string {
 	return string(out)
 }
 
-// nicknames maps common short forms to the name they stand for.
+// nicknames maps common short forms to the name they stand for. A short form
+// of two names ("steve": stephen and steven) stands for the first listed. The
+// list is a slice, not a map: ranging over a map would pick one or the other
+// at random in each process, and workers that disagree on a name's canonical
+// form disagree on its blocking keys.
 var nicknames = func() map[string]string {
 	m := map[string]string{}
-	for canon, nicks := range map[string][]string{
-		"robert": {"bob", "rob", "bobby", "robbie"}, "william": {"bill", "will", "billy", "liam"},
-		"richard": {"rick", "dick", "rich", "ricky"}, "james": {"jim", "jimmy", "jamie"},
-		"john": {"jack", "johnny", "jon"}, "margaret": {"maggie", "meg", "peggy", "marge"},
-		"elizabeth": {"liz", "beth", "lizzie", "betty", "eliza"}, "katherine": {"kate", "kathy", "katie", "kat"},
-		"michael": {"mike", "mikey", "mick"}, "thomas": {"tom", "tommy"}, "joseph": {"joe", "joey"},
-		"charles": {"charlie", "chuck"}, "christopher": {"chris", "kit"}, "daniel": {"dan", "danny"},
-		"matthew": {"matt"}, "anthony": {"tony"}, "jennifer": {"jen", "jenny"}, "patricia": {"pat", "patty", "trish"},
-		"susan": {"sue", "susie"}, "alexander": {"alex", "sasha"}, "edward": {"ed", "eddie", "ted"},
-		"nicholas": {"nick", "nicky"}, "samuel": {"sam", "sammy"}, "benjamin": {"ben", "benny"},
-		"rebecca": {"becky", "becca"}, "victoria": {"vicky", "tori"}, "deborah": {"debbie", "deb"},
-		"jonathan": {"jonny"}, "andrew": {"andy", "drew"}, "stephen": {"steve", "stevie"}, "steven": {"steve"},
-		"frances": {"fran", "frannie"}, "francis": {"frank"}, "barbara": {"barb", "babs"}, "ingrid": {"inga"},
+	for _, e := range []struct {
+		canon string
+		nicks []string
+	}{
+		{"robert", []string{"bob", "rob", "bobby", "robbie"}}, {"william", []string{"bill", "will", "billy", "liam"}},
+		{"richard", []string{"rick", "dick", "rich", "ricky"}}, {"james", []string{"jim", "jimmy", "jamie"}},
+		{"john", []string{"jack", "johnny", "jon"}}, {"margaret", []string{"maggie", "meg", "peggy", "marge"}},
+		{"elizabeth", []string{"liz", "beth", "lizzie", "betty", "eliza"}}, {"katherine", []string{"kate", "kathy", "katie", "kat"}},
+		{"michael", []string{"mike", "mikey", "mick"}}, {"thomas", []string{"tom", "tommy"}}, {"joseph", []string{"joe", "joey"}},
+		{"charles", []string{"charlie", "chuck"}}, {"christopher", []string{"chris", "kit"}}, {"daniel", []string{"dan", "danny"}},
+		{"matthew", []string{"matt"}}, {"anthony", []string{"tony"}}, {"jennifer", []string{"jen", "jenny"}}, {"patricia", []string{"pat", "patty", "trish"}},
+		{"susan", []string{"sue", "susie"}}, {"alexander", []string{"alex", "sasha"}}, {"edward", []string{"ed", "eddie", "ted"}},
+		{"nicholas", []string{"nick", "nicky"}}, {"samuel", []string{"sam", "sammy"}}, {"benjamin", []string{"ben", "benny"}},
+		{"rebecca", []string{"becky", "becca"}}, {"victoria", []string{"vicky", "tori"}}, {"deborah", []string{"debbie", "deb"}},
+		{"jonathan", []string{"jonny"}}, {"andrew", []string{"andy", "drew"}}, {"stephen", []string{"steve", "stevie"}}, {"steven", []string{"steve"}},
+		{"frances", []string{"fran", "frannie"}}, {"francis", []string{"frank"}}, {"barbara", []string{"barb", "babs"}}, {"ingrid", []string{"inga"}},
 	} {
-		m[canon] = canon
-		for _, n := range nicks {
+		m[e.canon] = e.canon
+		for _, n := range e.nicks {
 			if _, taken := m[n]; !taken {
-				m[n] = canon
+				m[n] = e.canon
 			}
 		}
 	}

@@ -3,7 +3,10 @@ package e2e_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -95,9 +98,12 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 
 // benchList is a generated list imported once, whose database the runs copy.
 type benchList struct {
-	labeled  []dedup.Labeled
-	base     *env
-	fileRef  string
+	labeled []dedup.Labeled
+	base    *env
+	fileRef string
+	// A kept list (keptList) is imported in files of chunk records, fileRefs.
+	chunk    int
+	fileRefs []string
 	imported time.Duration
 	contacts int
 }
@@ -109,15 +115,20 @@ func importBenchList(b *testing.B, n int, seed uint64) benchList {
 	return l
 }
 
+
 // keptList is importBenchList for a list whose database outlives the run: named
-// after its size and seed, imported by the first run that needs it, and used
-// as it is by the next (which resolves it in place and drops it). A database
-// whose import did not finish has no record of it, and is refused.
+// after its size and seed, imported by the runs that need it and used as it is
+// by the first that finds it whole (which resolves it in place and drops it).
+// The list is imported in files of KITH_BENCH_DEDUP_CHUNK records, one after another, each
+// recorded in the database when its import ends: a run stopped midway loses
+// only the file it was importing, and the next run imports that one again (an
+// import is idempotent) and goes on. One file after another is what one file
+// would do: rows are imported in order, in batches, either way.
 func keptList(b *testing.B, n int, seed uint64) benchList {
-	l := benchList{labeled: dedup.Generate(n, dedup.Difficulties["hard"], seed)}
+	// How many records one file holds (KITH_BENCH_DEDUP_CHUNK, default a million).
+	keptChunk := envInt("KITH_BENCH_DEDUP_CHUNK", 1000000)
+	l := benchList{labeled: dedup.Generate(n, dedup.Difficulties["hard"], seed), chunk: keptChunk}
 	name := fmt.Sprintf("e2e_bench_kept_%d_%d", n, seed)
-	path, fileRef := writeList(b, l.labeled)
-	l.fileRef = fileRef
 	admin, err := postgres.Open(b.Context(), stack.Postgres.URL)
 	if err != nil {
 		b.Fatal(err)
@@ -127,28 +138,66 @@ func keptList(b *testing.B, n int, seed uint64) benchList {
 	if err := admin.DB().Get(&exists, `SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)`, name); err != nil {
 		b.Fatal(err)
 	}
-	if !exists {
-		l.base = newNamedEnv(b, name)
-		importer := l.base.startWorker()
-		l.imported = importList(b, l.base, path, "5000")
-		stopWorker(importer)
-		l.base.store.DB().MustExec(`CREATE TABLE bench_kept (file_ref text PRIMARY KEY, imported_s float8 NOT NULL)`)
-		l.base.store.DB().MustExec(`INSERT INTO bench_kept VALUES ($1, $2)`, fileRef, l.imported.Seconds())
-	} else {
+	if exists {
 		u, err := url.Parse(stack.Postgres.URL)
 		if err != nil {
 			b.Fatal(err)
 		}
 		u.Path = "/" + name
 		l.base = envOn(b, name, u.String())
-		var s float64
-		if err := l.base.store.DB().Get(&s, `SELECT imported_s FROM bench_kept WHERE file_ref = $1`, fileRef); err != nil {
-			b.Fatalf("database %s holds no finished import of this list (%v): drop it (DROP DATABASE %s) and run again", name, err, name)
+	} else {
+		l.base = newNamedEnv(b, name)
+	}
+	db := l.base.store.DB()
+	db.MustExec(`CREATE TABLE IF NOT EXISTS bench_kept (chunk int PRIMARY KEY, file_ref text NOT NULL, imported_s float8 NOT NULL)`)
+	var importer *exec.Cmd
+	for c, start := 0, 0; start < len(l.labeled); c, start = c+1, start+keptChunk {
+		rows := l.labeled[start:min(start+keptChunk, len(l.labeled))]
+		path, ref := writeList(b, rows)
+		l.fileRefs = append(l.fileRefs, ref)
+		var done struct {
+			Ref string  `db:"file_ref"`
+			S   float64 `db:"imported_s"`
 		}
-		l.imported = time.Duration(s * float64(time.Second))
+		switch err := db.Get(&done, `SELECT file_ref, imported_s FROM bench_kept WHERE chunk = $1`, c); {
+		case err == nil && done.Ref != ref:
+			b.Fatalf("database %s holds file %d of another list: drop it (DROP DATABASE %s) and run again", name, c+1, name)
+		case err == nil:
+			l.imported += time.Duration(done.S * float64(time.Second))
+		case errors.Is(err, sql.ErrNoRows):
+			if importer == nil {
+				importer = l.base.startWorker()
+			}
+			took := importList(b, l.base, path, "5000")
+			db.MustExec(`INSERT INTO bench_kept VALUES ($1, $2, $3)`, c, ref, took.Seconds())
+			l.imported += took
+			b.Logf("kept list %s: file %d of %d (%d records) imported in %s", name, c+1, (len(l.labeled)+keptChunk-1)/keptChunk,
+				len(rows), took.Round(time.Second))
+		default:
+			b.Fatal(err)
+		}
+		os.Remove(path)
+	}
+	if importer != nil {
+		stopWorker(importer)
 	}
 	l.contacts = l.base.count(`SELECT count(*) FROM contacts WHERE status = 'active'`)
 	return l
+}
+
+// clusters is each labelled row's contact in e's database now (rowClusters,
+// file by file for a kept list).
+func (l benchList) clusters(b *testing.B, e *env) map[string]string {
+	if l.chunk == 0 {
+		out, _ := rowClusters(b, e, l.labeled, l.fileRef)
+		return out
+	}
+	out := make(map[string]string, len(l.labeled))
+	for c, ref := range l.fileRefs {
+		part, _ := rowClusters(b, e, l.labeled[c*l.chunk:min((c+1)*l.chunk, len(l.labeled))], ref)
+		maps.Copy(out, part)
+	}
+	return out
 }
 
 // dedupRun is one Deduplicate run's outcome.
@@ -212,7 +261,7 @@ func (l benchList) resolveIn(b *testing.B, c client.Client, e *env, name string,
 	if profiles != "" {
 		writeStatements(b, e, fmt.Sprintf("%s/statements-%s.txt", profiles, name))
 	}
-	o.cluster, _ = rowClusters(b, e, l.labeled, l.fileRef)
+	o.cluster = l.clusters(b, e)
 	e.drop(b)
 	return o
 }

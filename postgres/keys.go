@@ -3,6 +3,8 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -127,36 +129,84 @@ func addKeys(ctx context.Context, tx *sqlx.Tx, keys map[string][]int64) error {
 // backfillBatch is how many contacts one backfill transaction keys.
 const backfillBatch = 2000
 
-// backfillKeys keys the contacts a migration found without keys, a batch per
-// transaction, resuming at the stored cursor; it marks the backfill done.
+// keyBackfill is a backfill of blocking keys: the active contacts it
+// recomputes (refreshKeys), a condition on contacts, looked for in windows of
+// window contacts in id order, one transaction a window.
+type keyBackfill struct {
+	which  string
+	window int
+}
+
+// keyBackfills are the backfills of blocking keys, by their names in the
+// backfills table.
+var keyBackfills = map[string]keyBackfill{
+	// 0019: contacts made before the keys were kept.
+	"contact_keys": {"TRUE", backfillBatch},
+	// 0028: "steve" stood for stephen in some processes and steven in others
+	// (dedup's nicknames were built by ranging over a map), so the keys of a
+	// contact with the name, in its profile or a record it holds, depended on
+	// the process that wrote them.
+	"contact_keys_steve": {`(lower(first_name) = 'steve' OR lower(last_name) = 'steve'
+		OR EXISTS (SELECT FROM match_values v, unnest(v.vals) x WHERE v.holder_id = contacts.id AND lower(x) = 'steve'))`, 50000},
+}
+
+// backfillKeys runs the keys backfills migrations asked for (keyBackfills):
+// a batch of contacts per transaction, resuming at each one's stored cursor;
+// each is marked done when it reaches the last contact.
 func (s *Store) backfillKeys(ctx context.Context) error {
+	var names []string
+	if err := s.db.SelectContext(ctx, &names, `SELECT name FROM backfills WHERE done_at IS NULL ORDER BY name`); err != nil {
+		return fmt.Errorf("keys backfills: %w", err)
+	}
+	for _, name := range names {
+		b, ok := keyBackfills[name]
+		if !ok {
+			return fmt.Errorf("backfill %s: this build does not know it (a newer one asked for it)", name)
+		}
+		if err := s.backfill(ctx, name, b); err != nil {
+			return fmt.Errorf("backfill %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// backfill recomputes the keys of b's contacts, from the stored cursor on.
+func (s *Store) backfill(ctx context.Context, name string, b keyBackfill) error {
 	for {
 		var cursor string
 		var done bool
-		if err := s.db.QueryRowContext(ctx, `SELECT cursor, done_at IS NOT NULL FROM backfills WHERE name = 'contact_keys'`).Scan(&cursor, &done); err != nil {
-			return fmt.Errorf("contact keys backfill: %w", err)
+		if err := s.db.QueryRowContext(ctx, `SELECT cursor, done_at IS NOT NULL FROM backfills WHERE name = $1`, name).Scan(&cursor, &done); err != nil {
+			return err
 		}
 		if done {
 			return nil
 		}
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			// The window's last contact, matching or not, is where the next
+			// starts. In uuid order, which is the text order of the cursors
+			// stored before, and the primary key's.
 			var ids []string
-			if err := tx.SelectContext(ctx, &ids, `SELECT id::text FROM contacts WHERE status = 'active' AND id::text > $1
-				ORDER BY id::text LIMIT $2`, cursor, backfillBatch); err != nil {
+			var last string
+			err := tx.QueryRowContext(ctx, `SELECT id::text FROM (SELECT id FROM contacts WHERE status = 'active'
+				AND ($1 = '' OR id > $1::uuid) ORDER BY id LIMIT $2) w ORDER BY id DESC LIMIT 1`, cursor, b.window).Scan(&last)
+			if errors.Is(err, sql.ErrNoRows) {
+				_, err := tx.ExecContext(ctx, `UPDATE backfills SET done_at = now() WHERE name = $1`, name)
+				return err
+			} else if err != nil {
+				return err
+			}
+			if err := tx.SelectContext(ctx, &ids, `SELECT id::text FROM contacts WHERE status = 'active'
+				AND ($1 = '' OR id > $1::uuid) AND id <= $2::uuid AND `+b.which+` ORDER BY id`, cursor, last); err != nil {
 				return err
 			}
 			if err := refreshKeys(ctx, tx, ids); err != nil {
 				return err
 			}
-			if len(ids) < backfillBatch {
-				_, err := tx.ExecContext(ctx, `UPDATE backfills SET done_at = now() WHERE name = 'contact_keys'`)
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE backfills SET cursor = $1 WHERE name = 'contact_keys'`, ids[len(ids)-1])
+			_, err = tx.ExecContext(ctx, `UPDATE backfills SET cursor = $1 WHERE name = $2`, last, name)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("contact keys backfill: %w", err)
+			return err
 		}
 	}
 }

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -180,4 +181,62 @@ func TestBlockingKeysFollowEveryWrite(t *testing.T) {
 		t.Errorf("after the backfill: %v and %v, want %v and %v", storedKeys(t, s, a), storedKeys(t, s, b), beforeA, beforeB)
 	}
 	checkValues(t, s, "after the backfill")
+}
+
+// TestStevesKeysAreRecomputed: migration 0028's backfill recomputes the keys
+// of the contacts named Steve ("steve" stood for stephen or steven depending
+// on the process), and only theirs.
+func TestStevesKeysAreRecomputed(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	steve := map[kith.Field]string{"email": "steve@example.com", "first_name": "Steve", "last_name": "Berg", "birth_date": "1980-02-03"}
+	ada := map[kith.Field]string{"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "birth_date": "1815-12-10"}
+	var in []kith.ContactInput
+	for i, v := range []map[kith.Field]string{steve, ada} {
+		c := kith.ContactInput{Fields: map[kith.Field]kith.Value{}}
+		for f, x := range v {
+			c.Fields[f] = kith.Value{Value: x, Provenance: kith.Provenance{Source: kith.SourceImport, Ref: fmt.Sprintf("f:row:%d", i+1), At: at}}
+		}
+		in = append(in, c)
+	}
+	if _, err := s.UpsertContacts(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.ContactIDByEmail(ctx, "steve@example.com")
+	b, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+	want := storedKeys(t, s, a)
+	if !slices.Equal(want, keysOf(steve)) {
+		t.Fatalf("Steve's keys %v, want %v", want, keysOf(steve))
+	}
+	// Keys written by a process where "steve" stood for steven: one stale key
+	// in place of one right one. Ada's lose one too, which the backfill is not
+	// for.
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`DELETE FROM contact_keys WHERE contact_id = $1 AND key = $2`, []any{a, want[0]}},
+		{`INSERT INTO contact_keys VALUES (42, $1)`, []any{a}},
+		{`DELETE FROM contact_keys WHERE contact_id = $1 AND key = $2`, []any{b, storedKeys(t, s, b)[0]}},
+		{`UPDATE backfills SET cursor = '', done_at = NULL WHERE name = 'contact_keys_steve'`, nil},
+	} {
+		if _, err := s.DB().Exec(q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	adaBefore := storedKeys(t, s, b)
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedKeys(t, s, a); !slices.Equal(got, want) {
+		t.Errorf("Steve's keys after the backfill %v, want %v", got, want)
+	}
+	if got := storedKeys(t, s, b); !slices.Equal(got, adaBefore) {
+		t.Errorf("the backfill rewrote Ada's keys: %v, had %v", got, adaBefore)
+	}
+	var done bool
+	if err := s.DB().Get(&done, `SELECT done_at IS NOT NULL FROM backfills WHERE name = 'contact_keys_steve'`); err != nil || !done {
+		t.Errorf("backfill done: %v, %v", done, err)
+	}
 }

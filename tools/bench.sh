@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 sections=("$@")
 [ ${#sections[@]} -eq 0 ] && sections=(quality webhooks dedup dedup-e2e match merges dedup-parts cleaning warehouse events triggers recommend lake ids)
 for s in "${sections[@]}"; do
-  [ -x "tools/bench/$s.sh" ] || { echo "tools/bench.sh: no benchmark called $s (have: $(ls tools/bench | grep -v common | sed 's/\.sh//' | tr '\n' ' '))" >&2; exit 2; }
+  [ -x "tools/bench/$s.sh" ] || { echo "tools/bench.sh: no benchmark called $s (have: $(ls tools/bench | grep -v -e common -e kept-pg | sed 's/\.sh//' | tr '\n' ' '))" >&2; exit 2; }
   "tools/bench/$s.sh"
 done
 {

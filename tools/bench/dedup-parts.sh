@@ -6,6 +6,12 @@
 #
 #   tools/bench/dedup-parts.sh   (KITH_BENCH_DEDUP_RECORDS, default 1000000; KITH_BENCH_DEDUP_LARGE, default none;
 #                                 KITH_BENCH_SAVED=FILE: write the section from a saved run's output instead)
+#
+# Ten million records take longer to import than to resolve. To split the work
+# over two sessions, keep the large list's import on a server that outlives the run:
+#   KITH_BENCH_DEDUP_KEEP=1 KITH_BENCH_DEDUP_STAGE=import KITH_BENCH_DEDUP_LARGE=10000000 tools/bench/dedup-parts.sh
+#   KITH_BENCH_DEDUP_KEEP=1 KITH_BENCH_DEDUP_LARGE=10000000 tools/bench/dedup-parts.sh   (later: resolves it, drops it)
+# Both start tools/bench/kept-pg.sh's server when DATABASE_URL is not set.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/bench/common.sh
@@ -14,6 +20,15 @@ n=${KITH_BENCH_DEDUP_RECORDS:-1000000}
 # quarter of the machine's memory for its buffers), not the test stack's 128 MB.
 export KITH_PG_SETTINGS=${KITH_PG_SETTINGS:-shared_buffers=4GB}
 large=${KITH_BENCH_DEDUP_LARGE:-0}
+if [ "${KITH_BENCH_DEDUP_KEEP:-}" = 1 ] && [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(tools/bench/kept-pg.sh start)
+  export DATABASE_URL KITH_BENCH_DEDUP_KEEP
+fi
+if [ "${KITH_BENCH_DEDUP_STAGE:-}" = import ]; then
+  # Only the large list's import, kept for a later run: nothing to write yet.
+  KITH_BENCH_DEDUP_LARGE=$large go test -run '^$' -bench PartitionedDedup -benchtime 1x -timeout 600m ./e2e
+  exit
+fi
 if [ -n "${KITH_BENCH_SAVED:-}" ]; then
   raw=$(cat "$KITH_BENCH_SAVED") # the output of a run made before with the same settings
 else
