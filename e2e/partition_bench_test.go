@@ -115,15 +115,14 @@ func importBenchList(b *testing.B, n int, seed uint64) benchList {
 	return l
 }
 
-
 // keptList is importBenchList for a list whose database outlives the run: named
 // after its size and seed, imported by the runs that need it and used as it is
 // by the first that finds it whole (which resolves it in place and drops it).
-// The list is imported in files of KITH_BENCH_DEDUP_CHUNK records, one after another, each
-// recorded in the database when its import ends: a run stopped midway loses
-// only the file it was importing, and the next run imports that one again (an
-// import is idempotent) and goes on. One file after another is what one file
-// would do: rows are imported in order, in batches, either way.
+// The list is imported in files of KITH_BENCH_DEDUP_CHUNK records, one after
+// another, each recorded in the database when its import ends: a run stopped
+// midway loses only the file it was importing, and the next run imports that
+// one again (an import is idempotent) and goes on. One file after another is
+// what one file would do: rows are imported in order, in batches, either way.
 func keptList(b *testing.B, n int, seed uint64) benchList {
 	// How many records one file holds (KITH_BENCH_DEDUP_CHUNK, default a million).
 	keptChunk := envInt("KITH_BENCH_DEDUP_CHUNK", 1000000)

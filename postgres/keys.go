@@ -188,7 +188,7 @@ func (s *Store) backfill(ctx context.Context, name string, b keyBackfill) error 
 			var ids []string
 			var last string
 			err := tx.QueryRowContext(ctx, `SELECT id::text FROM (SELECT id FROM contacts WHERE status = 'active'
-				AND ($1 = '' OR id > $1::uuid) ORDER BY id LIMIT $2) w ORDER BY id DESC LIMIT 1`, cursor, b.window).Scan(&last)
+				AND id > coalesce(nullif($1, '')::uuid, '00000000-0000-0000-0000-000000000000') ORDER BY id LIMIT $2) w ORDER BY id DESC LIMIT 1`, cursor, b.window).Scan(&last)
 			if errors.Is(err, sql.ErrNoRows) {
 				_, err := tx.ExecContext(ctx, `UPDATE backfills SET done_at = now() WHERE name = $1`, name)
 				return err
@@ -196,7 +196,7 @@ func (s *Store) backfill(ctx context.Context, name string, b keyBackfill) error 
 				return err
 			}
 			if err := tx.SelectContext(ctx, &ids, `SELECT id::text FROM contacts WHERE status = 'active'
-				AND ($1 = '' OR id > $1::uuid) AND id <= $2::uuid AND `+b.which+` ORDER BY id`, cursor, last); err != nil {
+				AND id > coalesce(nullif($1, '')::uuid, '00000000-0000-0000-0000-000000000000') AND id <= $2::uuid AND `+b.which+` ORDER BY id`, cursor, last); err != nil {
 				return err
 			}
 			if err := refreshKeys(ctx, tx, ids); err != nil {
