@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -116,11 +117,15 @@ func addKeys(ctx context.Context, tx *sqlx.Tx, keys map[string][]int64) error {
 	for i, r := range rows {
 		ks[i], owners[i] = r.key, r.id
 	}
-	// Only active contacts are candidates (an import may reach an archived one).
+	// Only active contacts are candidates (an import may reach an archived
+	// one). Each is looked up once, by id: joined to the keys instead (an
+	// import batch's 27,000 for 5,000 contacts), the planner read the whole
+	// contacts table for every batch while it held up to about half a million.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO contact_keys (key, contact_id)
-		SELECT t.k, c.id FROM unnest($1::bigint[], $2::uuid[]) AS t(k, id) JOIN contacts c ON c.id = t.id AND c.status = 'active'
-		ORDER BY t.k, c.id ON CONFLICT DO NOTHING`,
-		pq.Array(ks), pq.Array(owners)); err != nil {
+		SELECT t.k, t.id FROM unnest($1::bigint[], $2::uuid[]) AS t(k, id)
+		WHERE t.id IN (SELECT id FROM contacts WHERE id = ANY($3::uuid[]) AND status = 'active')
+		ORDER BY t.k, t.id ON CONFLICT DO NOTHING`,
+		pq.Array(ks), pq.Array(owners), pq.Array(slices.Collect(maps.Keys(keys)))); err != nil {
 		return fmt.Errorf("write blocking keys: %w", err)
 	}
 	return nil
