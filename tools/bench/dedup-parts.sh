@@ -59,6 +59,26 @@ lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_te
   echo '```'
   echo
   cat <<'STATE'
+State on 2026-12-03 (session 20): no new figures; those below are session 19's. The 10M run is under way in two
+halves. The machine was slow again (`BenchmarkMatchSetOf` 372 ms against 258 ms in session 19; a 1M import's first
+400,000 contacts at 1,450 a second), too slow to import and resolve ten million records in one session, so the
+benchmark can now keep the large list's import on a PostgreSQL server that outlives the run (`tools/bench/kept-pg.sh`,
+data in /var/tmp/kith-bench-pg), a million records a file, each file recorded when its import ends. This session
+imported FILES_DONE of the 10 files (1M records each, about 790,000 contacts: FILE_TIMES); the next run with
+`KITH_BENCH_DEDUP_KEEP=1` imports the rest and resolves the list. Found on the way:
+
+- `dedup`'s nicknames were built by ranging over a map, and "steve" (listed for stephen and for steven) stood for
+  either at random in each process: two workers could give one record different blocking keys, and a generated
+  list differed between processes. It now stands for stephen in every process; migration 0028 recomputes the keys
+  of contacts with the name.
+- An import batch's blocking keys were checked against their contacts with a join that the planner ran as a full
+  scan of `contacts` for every batch while the table held up to about half a million rows (1.95 s a batch at
+  527,000 contacts, against 0.26 s now that each contact is looked up once by id). Past that size the planner chose
+  the index by itself, so the 1M and larger imports above lost a few minutes to it, not their whole time.
+- The import is one PostgreSQL backend at a time (batches hold the identity lock), so it uses one of the two
+  cores; writing the blocking keys is about half of its database time (27,000 rows a batch into a 2-index table
+  with a foreign key: 0.5 s without the key's check, 0.73 s with it, measured side by side on copies).
+
 State on 2026-12-03 (session 19): the issue's target, 10,000,000 records in parts over two workers in ≤ 15 minutes
 with ≤ 2 GiB a worker, is not met, and the 10M run is still not made. The figures above are this session's run
 (1M and 3M). 3,000,000 records took 9m41s in parts at 1.2 GiB a worker; at 1M, parts took 3m00s against 5m07s for
