@@ -64,8 +64,9 @@ halves. The machine was slow again (`BenchmarkMatchSetOf` 372 ms against 258 ms 
 400,000 contacts at 1,450 a second), too slow to import and resolve ten million records in one session, so the
 benchmark can now keep the large list's import on a PostgreSQL server that outlives the run (`tools/bench/kept-pg.sh`,
 data in /var/tmp/kith-bench-pg), a million records a file, each file recorded when its import ends. This session
-imported 3 of the 10 files (about 790,000 contacts each: 15m31s, 17m20s, 20m23s; the fourth was stopped midway);
-the next run with `KITH_BENCH_DEDUP_KEEP=1` imports the rest and resolves the list. Found on the way:
+imported 6 of the 10 files (about 790,000 contacts each: 15m31s, 17m20s, 20m23s, then 6m57s for a file whose
+first part a stopped run had imported, 7m20s and 9m05s once the machine sped up); the next run with
+`KITH_BENCH_DEDUP_KEEP=1` imports the other four and resolves the list. Found on the way:
 
 - `dedup`'s nicknames were built by ranging over a map, and "steve" (listed for stephen and for steven) stood for
   either at random in each process: two workers could give one record different blocking keys, and a generated
