@@ -100,8 +100,8 @@ func BenchmarkPartitionedDedup(b *testing.B) {
 type benchList struct {
 	labeled []dedup.Labeled
 	base    *env
-	fileRef string
-	// A kept list (keptList) is imported in files of chunk records, fileRefs.
+	// The list is imported in files of chunk records (one file but for a
+	// kept list), whose references are fileRefs.
 	chunk    int
 	fileRefs []string
 	imported time.Duration
@@ -110,7 +110,9 @@ type benchList struct {
 
 func importBenchList(b *testing.B, n int, seed uint64) benchList {
 	l := benchList{labeled: dedup.Generate(n, dedup.Difficulties["hard"], seed)}
-	l.base, l.fileRef, l.imported = importedOnce(b, l.labeled, "5000")
+	var ref string
+	l.base, ref, l.imported = importedOnce(b, l.labeled, "5000")
+	l.chunk, l.fileRefs = len(l.labeled), []string{ref}
 	l.contacts = l.base.count(`SELECT count(*) FROM contacts WHERE status = 'active'`)
 	return l
 }
@@ -185,12 +187,8 @@ func keptList(b *testing.B, n int, seed uint64) benchList {
 }
 
 // clusters is each labelled row's contact in e's database now (rowClusters,
-// file by file for a kept list).
+// file by file).
 func (l benchList) clusters(b *testing.B, e *env) map[string]string {
-	if l.chunk == 0 {
-		out, _ := rowClusters(b, e, l.labeled, l.fileRef)
-		return out
-	}
 	out := make(map[string]string, len(l.labeled))
 	for c, ref := range l.fileRefs {
 		part, _ := rowClusters(b, e, l.labeled[c*l.chunk:min((c+1)*l.chunk, len(l.labeled))], ref)
