@@ -303,6 +303,20 @@ func queryContact(t *testing.T, k *kithEnv, contactID string) workflows.ContactV
 	return view
 }
 
+// logWorkflowState logs what the server says of a workflow a test gave up on:
+// its run, status, history length and pending workflow task.
+func logWorkflowState(t *testing.T, k *kithEnv, workflowID string) {
+	t.Helper()
+	d, err := k.Client.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	if err != nil {
+		t.Logf("describe %s: %v", workflowID, err)
+		return
+	}
+	info := d.WorkflowExecutionInfo
+	t.Logf("run %s: status %s, history length %d, pending workflow task %v, pending activities %d",
+		info.Execution.RunId, info.Status, info.HistoryLength, d.PendingWorkflowTask, len(d.PendingActivities))
+}
+
 // tryQueryContact asks the contact's workflow for its state. A poll uses it
 // directly: a query can time out while the workflow works through a burst of
 // signals, and the poll should then ask again rather than fail.
@@ -352,16 +366,22 @@ func TestSignalBurstAcrossContinueAsNew(t *testing.T) {
 	}
 	// 500 signals through ten runs take seconds alone and a minute on a
 	// machine busy with the other packages' tests.
-	counted := -1
+	counted, queries, lastErr, slowest := -1, 0, error(nil), time.Duration(0)
 	defer func() {
 		if t.Failed() {
-			t.Logf("the contact's workflow had counted %d events (-1: no query answered)", counted)
+			t.Logf("the contact's workflow had counted %d events (-1: no query answered) after %d queries (the slowest took %s); the last error: %v", counted, queries, slowest, lastErr)
+			logWorkflowState(t, k, wid)
 		}
 	}()
 	eventuallyWithin(t, 2*time.Minute, "all 500 events counted", func() bool {
+		queries++
+		start := time.Now()
 		view, err := tryQueryContact(k, res.ContactID)
+		slowest = max(slowest, time.Since(start))
 		if err == nil {
 			counted = view.Events
+		} else {
+			lastErr = err
 		}
 		return counted == burst
 	})

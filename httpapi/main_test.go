@@ -193,7 +193,9 @@ func newKith(t testing.TB, input workflows.ContactInput, clientOpts ...func(*cli
 	}}
 	lakeActs := &activities.Lake{Store: store, Bucket: bucket, Hasher: hasher, Now: time.Now,
 		Replay: &activities.Replayer{Store: store, CRM: crmActs}}
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{Interceptors: activities.Interceptors(), MaxConcurrentWorkflowTaskPollers: 8})
+	opts := workflows.WorkerOptions()
+	opts.WorkerStopTimeout = 0 // a test's end cancels what its worker still runs
+	w := worker.New(tc, workflows.TaskQueue, opts)
 	notifier := &workflows.ContactService{Client: tc, Input: input}
 	workflows.Register(w, workflows.Activities{
 		Import:      &activities.Import{Store: store},

@@ -78,14 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	defer c.Close()
 
-	w := worker.New(c, workflows.TaskQueue, worker.Options{
-		// Let activities in hand finish (and commit their batch) on shutdown.
-		WorkerStopTimeout: 30 * time.Second,
-		Interceptors:      activities.Interceptors(),
-		// Contacts' workflow tasks run their deliveries (local activities):
-		// more pollers keep tasks flowing while some wait on the ESP.
-		MaxConcurrentWorkflowTaskPollers: 8,
-	})
+	w := worker.New(c, workflows.TaskQueue, workflows.WorkerOptions())
 	crms := map[string]kith.CRM{}
 	if cfg.HubSpotToken != "" {
 		crms["hubspot"] = &crm.HubSpot{BaseURL: cfg.HubSpotURL, Token: cfg.HubSpotToken}

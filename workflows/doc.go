@@ -35,6 +35,7 @@ package workflows
 
 import (
 	"reflect"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
@@ -69,6 +70,28 @@ type Activities struct {
 	Retention *activities.Retention
 	// Lake archives, expires, erases and replays the raw lake.
 	Lake *activities.Lake
+}
+
+// WorkerOptions are the options of a worker on TaskQueue: the worker command's
+// and the tests'.
+func WorkerOptions() worker.Options {
+	return worker.Options{
+		// Let activities in hand finish (and commit their batch) on shutdown.
+		WorkerStopTimeout: 30 * time.Second,
+		Interceptors:      activities.Interceptors(),
+		// Contacts' workflow tasks run their deliveries (local activities):
+		// more pollers keep tasks flowing while some wait on the ESP.
+		MaxConcurrentWorkflowTaskPollers: 8,
+		// A contact's workflow handles a backlog of events (a relay catching up,
+		// a burst from one visitor) in one workflow task without waiting on
+		// anything. On a busy worker that can run past the SDK's default of one
+		// second, and the detector then fails the task: its retries replay the
+		// same backlog, fail again, wait longer each time, and the contact
+		// answers no query until the backlog shrinks (the server refuses queries
+		// while a task is failing). Five seconds is half the task's timeout: a
+		// real deadlock is still reported rather than timing out.
+		DeadlockDetectionTimeout: 5 * time.Second,
+	}
 }
 
 // Register registers every workflow and activity with r. Activity names are the

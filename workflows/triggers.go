@@ -1,10 +1,13 @@
 package workflows
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -88,17 +91,50 @@ func UseTriggers(t kith.Triggers) { triggerConfig.Store(&t) }
 
 // triggerRules are the current rules, as recorded in this workflow's history.
 func (c *contact) triggerRules(ctx workflow.Context) kith.Triggers {
-	var t kith.Triggers
+	var t recordedTriggers
 	v := workflow.MutableSideEffect(ctx, "trigger-rules", func(workflow.Context) any {
 		if cur := triggerConfig.Load(); cur != nil {
-			return *cur
+			return recordedTriggers{*cur}
 		}
-		return kith.Triggers{}
-	}, func(a, b any) bool { return a.(kith.Triggers).Version == b.(kith.Triggers).Version })
+		return recordedTriggers{}
+	}, func(a, b any) bool { return a.(recordedTriggers).Version == b.(recordedTriggers).Version })
 	if err := v.Get(&t); err != nil {
 		workflow.GetLogger(ctx).Error("trigger rules unreadable", "error", err)
 	}
-	return t
+	return t.Triggers
+}
+
+// recordedTriggers is kith.Triggers as the trigger-rules marker records it,
+// written exactly as kith.Triggers is. Every event a contact handles reads the
+// rules back from the marker, twice (the SDK compares them, then the workflow
+// gets them), and a backlog of thousands of events arrives in one workflow
+// task: decoding the same JSON each time was four fifths of the task's time
+// and, on a busy worker, tripped the SDK's deadlock detector. So a decoding is
+// kept by its bytes, for every workflow on this worker (they share the rules).
+// The rules are read, never changed, by the workflow code that gets them.
+type recordedTriggers struct{ kith.Triggers }
+
+func (r recordedTriggers) MarshalJSON() ([]byte, error) { return json.Marshal(r.Triggers) }
+
+func (r *recordedTriggers) UnmarshalJSON(b []byte) error {
+	lastTriggers.Lock()
+	defer lastTriggers.Unlock()
+	if lastTriggers.raw == nil || !bytes.Equal(b, lastTriggers.raw) {
+		var t kith.Triggers
+		if err := json.Unmarshal(b, &t); err != nil {
+			return err
+		}
+		lastTriggers.raw, lastTriggers.decoded = bytes.Clone(b), t
+	}
+	r.Triggers = lastTriggers.decoded
+	return nil
+}
+
+// lastTriggers is the last trigger-rules marker decoded on this worker.
+var lastTriggers struct {
+	sync.Mutex
+	raw     []byte
+	decoded kith.Triggers
 }
 
 func ruleNamed(t kith.Triggers, name string) (kith.TriggerRule, bool) {
