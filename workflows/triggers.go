@@ -119,7 +119,7 @@ func (r recordedTriggers) MarshalJSON() ([]byte, error) { return json.Marshal(r.
 func (r *recordedTriggers) UnmarshalJSON(b []byte) error {
 	lastTriggers.Lock()
 	defer lastTriggers.Unlock()
-	if lastTriggers.raw == nil || !bytes.Equal(b, lastTriggers.raw) {
+	if !bytes.Equal(b, lastTriggers.raw) { // a marker is never empty JSON
 		var t kith.Triggers
 		if err := json.Unmarshal(b, &t); err != nil {
 			return err
