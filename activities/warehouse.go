@@ -105,6 +105,8 @@ type LoadCheck struct {
 
 // LoadTables lists the star-schema tables.
 func (a *Warehouse) LoadTables(ctx context.Context) ([]string, error) {
+	stop := keepBeating(ctx, "tables")
+	defer stop()
 	return a.Target.TableNames()
 }
 
@@ -116,6 +118,8 @@ func (a *Warehouse) target(table string) string { return a.Target.Dataset() + ".
 // overlap) to the newest write now. A table that had to be recreated to grow has
 // its watermark forgotten first, so it is loaded in full even after a crash.
 func (a *Warehouse) PlanLoad(ctx context.Context, in LoadPlanInput) (LoadPlan, error) {
+	stop := keepBeating(ctx, in.Table)
+	defer stop()
 	p := LoadPlan{Table: in.Table, After: time.Unix(0, 0).UTC(), Run: runOf(ctx)}
 	var err error
 	if p.Columns, err = a.Source.SourceColumns(ctx, in.Table); err != nil {
@@ -169,8 +173,10 @@ func (a *Warehouse) StageLoad(ctx context.Context, p LoadPlan) (Staged, error) {
 	return Staged{Staging: staging, Rows: rows}, err
 }
 
-// keepBeating heartbeats every few seconds until stopped (the load job gives no
-// progress to report, only that the worker is alive).
+// keepBeating heartbeats every few seconds until stopped (a BigQuery job or
+// call gives no progress to report, only that the worker is alive). Every
+// warehouse activity beats, so a load scheduled with a heartbeat timeout has a
+// killed worker's step retried within that timeout, whichever step it was.
 func keepBeating(ctx context.Context, detail string) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
@@ -208,11 +214,15 @@ func (a *Warehouse) UpsertLoad(ctx context.Context, in UpsertLoadInput) error {
 
 // AdvanceWatermark records that the plan's window is loaded.
 func (a *Warehouse) AdvanceWatermark(ctx context.Context, p LoadPlan) error {
+	stop := keepBeating(ctx, p.Table)
+	defer stop()
 	return a.Source.AdvanceWatermark(ctx, a.target(p.Table), p.UpTo)
 }
 
 // DropStaging deletes a staging table.
 func (a *Warehouse) DropStaging(ctx context.Context, staging string) error {
+	stop := keepBeating(ctx, staging)
+	defer stop()
 	return a.Target.DropStaging(ctx, staging)
 }
 
@@ -228,6 +238,8 @@ type VerifyLoadInput struct {
 // less the overlap (later writes may be the next load's). With no writes going on
 // the counts are equal.
 func (a *Warehouse) VerifyLoad(ctx context.Context, in VerifyLoadInput) (LoadCheck, error) {
+	stop := keepBeating(ctx, in.Table)
+	defer stop()
 	r := a.retained(in.Table)
 	all, settled, err := a.Source.CountRows(ctx, in.Table, in.UpTo.Add(-in.Overlap), r)
 	if err != nil {

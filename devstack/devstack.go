@@ -26,7 +26,8 @@ type Options struct {
 	BigQuery bool
 	// GCS starts the Cloud Storage emulator the raw lake writes to.
 	GCS bool
-	// Log receives the servers' output; nil discards it (it is kept for errors).
+	// Log receives the servers' output; nil discards it (it is kept for errors),
+	// or appends it to the file named by KITH_DEVSTACK_LOG.
 	Log io.Writer
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
@@ -39,6 +40,7 @@ type Stack struct {
 	BigQuery *BigQuery
 	GCS      *GCS
 	dir      string
+	log      *os.File // KITH_DEVSTACK_LOG's file, or nil
 }
 
 // Start starts what opts asks for. On error it stops whatever it had started.
@@ -64,6 +66,14 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Stop()
 		}
 	}()
+	// KITH_DEVSTACK_LOG names a file that receives every server's output, to
+	// read what the emulators said around a failing test.
+	if name := getenv("KITH_DEVSTACK_LOG"); name != "" && opts.Log == io.Discard {
+		if s.log, err = os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+			return nil, fmt.Errorf("KITH_DEVSTACK_LOG: %w", err)
+		}
+		opts.Log = s.log
+	}
 	if opts.Postgres {
 		if s.Postgres, err = startPostgres(ctx, filepath.Join(dir, "pg"), getenv, opts.Log); err != nil {
 			return nil, err
@@ -104,6 +114,9 @@ func (s *Stack) Stop() error {
 	}
 	if s.dir != "" {
 		errs = append(errs, os.RemoveAll(s.dir))
+	}
+	if s.log != nil {
+		errs = append(errs, s.log.Close())
 	}
 	return errors.Join(errs...)
 }

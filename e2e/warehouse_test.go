@@ -110,5 +110,5 @@ func TestWarehouseLoadResumesAfterWorkerIsKilled(t *testing.T) {
 		t.Logf("%s: %d rows loaded, BigQuery %d, PostgreSQL %d", tl.Table, tl.Rows, tl.Check.BigQuery, tl.Check.Postgres)
 	}
 
-	recordHistory(t, run.GetID(), run.GetRunID(), "warehouse_load_killed_upsert_heartbeat.json")
+	recordHistory(t, run.GetID(), run.GetRunID(), "warehouse_load_killed_every_step_beats.json")
 }

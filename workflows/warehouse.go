@@ -41,11 +41,21 @@ var warehouseOptions = workflow.ActivityOptions{
 	RetryPolicy:            backoff(5 * time.Minute),
 }
 
+// warehouseBeatOptions: warehouseOptions with the stage's heartbeat timeout
+// (since warehouse-heartbeat every warehouse activity beats), so a worker
+// killed during any step has it retried after 30 s, not after ten minutes.
+var warehouseBeatOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    warehouseOptions.StartToCloseTimeout,
+	HeartbeatTimeout:       30 * time.Second,
+	ScheduleToCloseTimeout: warehouseOptions.ScheduleToCloseTimeout,
+	RetryPolicy:            warehouseOptions.RetryPolicy,
+}
+
 // stageOptions: extract and load job, and the upsert's DML job; they heartbeat, so a dead worker's attempt is
 // retried after 30 s, and the retry finds the load job already done.
 var stageOptions = workflow.ActivityOptions{
 	StartToCloseTimeout:    2 * time.Hour,
-	HeartbeatTimeout:       30 * time.Second,
+	HeartbeatTimeout:       warehouseBeatOptions.HeartbeatTimeout,
 	ScheduleToCloseTimeout: 24 * time.Hour,
 	RetryPolicy:            warehouseOptions.RetryPolicy,
 }
@@ -60,6 +70,9 @@ func WarehouseLoad(ctx workflow.Context, in WarehouseLoadInput) (WarehouseLoadRe
 	var res WarehouseLoadResult
 	var a *activities.Warehouse
 	actx := workflow.WithActivityOptions(ctx, warehouseOptions)
+	if workflow.GetVersion(ctx, "warehouse-heartbeat", workflow.DefaultVersion, 1) == 1 {
+		actx = workflow.WithActivityOptions(ctx, warehouseBeatOptions)
+	}
 	overlap := time.Duration(in.OverlapMinutes) * time.Minute
 	if in.OverlapMinutes == 0 {
 		overlap = 10 * time.Minute
