@@ -22,9 +22,14 @@ func TestHardGeneratorF1(t *testing.T) {
 // the same birth date, address and often phone), a junior and a senior (the same
 // names and address, born a generation apart) and relatives. Namesakes born the
 // same day elsewhere are merged only through a record with no email, phone or
-// address to tell them apart.
+// address to tell them apart. The rates are measured over about 900 records
+// of each kind: over 270 twins, a rate of 0.014 (twelve lists' average) gave
+// seven wrong pairs in one list in ten. A junior and a senior may share one
+// wrong pair in a list this size: a record of one of them that moved away
+// and lost its birth date and email matches both on name and the family
+// phone, and nothing tells which of them it is.
 func TestHouseholdLookAlikesStayApart(t *testing.T) {
-	labeled := dedup.Generate(20000, dedup.Difficulties["hard"], 7)
+	labeled := dedup.Generate(60000, dedup.Difficulties["hard"], 7)
 	ids, entities, tags := make([]string, len(labeled)), make([]int, len(labeled)), make([]dedup.Tag, len(labeled))
 	for i, l := range labeled {
 		ids[i], entities[i], tags[i] = l.ID, l.Entity, l.Tags
@@ -35,7 +40,7 @@ func TestHouseholdLookAlikesStayApart(t *testing.T) {
 		by[te.Tag] = te
 		t.Logf("%-17s %5d records precision %.4f recall %.4f (%d predicted pairs)", te.Tag, te.Records, te.Precision, te.Recall, te.PredictedPairs)
 	}
-	for tag, most := range map[dedup.Tag]float64{dedup.TagTwin: 0.02, dedup.TagJuniorSenior: 0, dedup.TagRelative: 0.005, dedup.TagNamesake: 0.2} {
+	for tag, most := range map[dedup.Tag]float64{dedup.TagTwin: 0.02, dedup.TagJuniorSenior: 0.002, dedup.TagRelative: 0.005, dedup.TagNamesake: 0.2} {
 		te := by[tag]
 		if te.Records == 0 {
 			t.Fatalf("the hard setting made no %s records", tag)

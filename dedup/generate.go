@@ -121,8 +121,18 @@ type person struct {
 // Generate makes about n labeled contact records: people, some with several
 // records that differ the way real duplicates do, and look-alikes that are not
 // the same person (relatives sharing an address and phone, common names).
+//
+// Two things stay as they are in real lists however long the list: a mobile
+// number belongs to one person unless a household shares it (numbers are drawn
+// without repeats), and a street address holds a household, not hundreds of
+// strangers (the house numbers grow with the list: about one person drawn per
+// address, beside the relatives who share it). Drawn with repeats from a fixed
+// 3,000 addresses per city, a list of ten million put 270 people at each
+// address and gave 2.5 million pairs of strangers one phone, which made the
+// address key's blocks grow with the list as no real list's do.
 func Generate(n int, d Difficulty, seed uint64) []Labeled {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	g := generator{d: d, phones: phoneBook{}, houses: max(150, n/(len(genCities)*len(genStreets)))}
 	out := make([]Labeled, 0, n+8)
 	base := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	sources := []kith.Source{kith.SourceCRM, kith.SourceForm, kith.SourceImport}
@@ -147,12 +157,12 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 			p.tags |= TagCommonName
 		}
 		p.email = fmt.Sprintf("%s.%s%d@%s", foldName(p.first), foldName(p.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
-		p.phone = genPhone(r)
+		p.phone = g.phones.draw(r)
 		p.birth = time.Date(1940+r.IntN(66), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 		ci := r.IntN(len(genCities))
 		p.postal = fmt.Sprintf("%04d", ci*1000+r.IntN(1000))
 		p.city = genCities[ci]
-		p.address = fmt.Sprintf("%s %d", genStreets[r.IntN(len(genStreets))], 1+r.IntN(150))
+		p.address = g.address(r)
 		return p
 	}
 	otherFirst := func(not string) string {
@@ -172,7 +182,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 		emit(p, e, 0)
 		if r.Float64() < d.DupShare {
 			for range 1 + r.IntN(3) {
-				v, tags := d.variant(r, p)
+				v, tags := g.variant(r, p)
 				emit(v, e, tags)
 			}
 		}
@@ -192,7 +202,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 			q.first = otherFirst(p.first)
 			q.email = sameDomain(q, p)
 			if r.Float64() < 0.5 {
-				q.phone = genPhone(r)
+				q.phone = g.phones.draw(r)
 			}
 			emit(q, entity, TagTwin)
 			entity++
@@ -208,7 +218,7 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 			q.birth = time.Date(t.Year()-years, time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 			q.email = fmt.Sprintf("%s.%s%d@%s", foldName(q.first), foldName(q.last), r.IntN(1000000), genDomains[r.IntN(len(genDomains))])
 			if r.Float64() < 0.4 {
-				q.phone = genPhone(r)
+				q.phone = g.phones.draw(r)
 			}
 			emit(q, entity, TagJuniorSenior)
 			entity++
@@ -224,8 +234,23 @@ func Generate(n int, d Difficulty, seed uint64) []Labeled {
 	return out
 }
 
+// generator is what one list's records are drawn with beside the random
+// source: the difficulty, the phones given out, and the house numbers a street
+// has.
+type generator struct {
+	d      Difficulty
+	phones phoneBook
+	houses int
+}
+
+// address is a street address in the city's streets.
+func (g *generator) address(r *rand.Rand) string {
+	return fmt.Sprintf("%s %d", genStreets[r.IntN(len(genStreets))], 1+r.IntN(g.houses))
+}
+
 // variant is another record of the same person, with the phenomena it shows.
-func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
+func (g *generator) variant(r *rand.Rand, p person) (person, Tag) {
+	d := g.d
 	v := p
 	v.tags = 0
 	var tags Tag
@@ -254,7 +279,7 @@ func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
 		tags |= TagNewEmail
 	}
 	if chance(d.NewPhone) {
-		v.phone = genPhone(r)
+		v.phone = g.phones.draw(r)
 	}
 	if chance(d.DateTypo) {
 		if r.IntN(2) == 0 && p.birth[8:10] <= "12" {
@@ -272,7 +297,7 @@ func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
 	if chance(d.Moved) {
 		ci := r.IntN(len(genCities))
 		v.postal, v.city = fmt.Sprintf("%04d", ci*1000+r.IntN(1000)), genCities[ci]
-		v.address = fmt.Sprintf("%s %d", genStreets[r.IntN(len(genStreets))], 1+r.IntN(150))
+		v.address = g.address(r)
 	}
 	for _, f := range []*string{&v.email, &v.phone, &v.birth, &v.postal, &v.city, &v.address} {
 		if chance(d.Missing) {
@@ -301,9 +326,22 @@ func (d Difficulty) variant(r *rand.Rand, p person) (person, Tag) {
 // standardizer would refuse would test the generator, not the matching.
 var mobilePrefixes = []string{"40", "41", "45", "46", "47", "48", "90", "91", "92", "93", "94", "95", "96", "97", "98", "99"}
 
-// genPhone is a valid Norwegian mobile number in E.164.
-func genPhone(r *rand.Rand) string {
-	return fmt.Sprintf("+47%s%06d", mobilePrefixes[r.IntN(len(mobilePrefixes))], r.IntN(1000000))
+// phoneBook is the mobile numbers given out, by prefix index and subscriber
+// number.
+type phoneBook map[uint32]struct{}
+
+// draw is a valid Norwegian mobile number in E.164 that no one was given yet
+// (once nine in ten numbers are taken, repeats are allowed rather than
+// searching on).
+func (b phoneBook) draw(r *rand.Rand) string {
+	for {
+		prefix, sub := r.IntN(len(mobilePrefixes)), r.IntN(1000000)
+		k := uint32(prefix*1000000 + sub)
+		if _, taken := b[k]; !taken || len(b) >= len(mobilePrefixes)*900000 {
+			b[k] = struct{}{}
+			return fmt.Sprintf("+47%s%06d", mobilePrefixes[prefix], sub)
+		}
+	}
 }
 
 // nicknameOf is the first nickname (in sorted order) of a canonical name, or "":
