@@ -44,12 +44,11 @@ var warehouseOptions = workflow.ActivityOptions{
 // warehouseBeatOptions: warehouseOptions with the stage's heartbeat timeout
 // (since warehouse-heartbeat every warehouse activity beats), so a worker
 // killed during any step has it retried after 30 s, not after ten minutes.
-var warehouseBeatOptions = workflow.ActivityOptions{
-	StartToCloseTimeout:    warehouseOptions.StartToCloseTimeout,
-	HeartbeatTimeout:       30 * time.Second,
-	ScheduleToCloseTimeout: warehouseOptions.ScheduleToCloseTimeout,
-	RetryPolicy:            warehouseOptions.RetryPolicy,
-}
+var warehouseBeatOptions = func() workflow.ActivityOptions {
+	o := warehouseOptions
+	o.HeartbeatTimeout = 30 * time.Second
+	return o
+}()
 
 // stageOptions: extract and load job, and the upsert's DML job; they heartbeat, so a dead worker's attempt is
 // retried after 30 s, and the retry finds the load job already done.
