@@ -26,6 +26,9 @@ type Dedup struct {
 	// PartSize is how many contacts one part holds when Parts is 0 (default
 	// DefaultPartSize).
 	PartSize int
+	// JoinBatch is about how many linked contacts a merge part reads and
+	// merges at once, mergeStreams batches side by side (default joinBatch).
+	JoinBatch int
 
 	mu     sync.Mutex
 	models map[int64]*storedModel // models read by version, for the parts

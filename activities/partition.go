@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.temporal.io/sdk/activity"
 	"golang.org/x/sync/errgroup"
@@ -277,8 +278,14 @@ func (set *matchSet) contactLinks(links, review []dedup.Pair) []kith.DedupLink {
 	return out
 }
 
-// joinBatch is about how many contacts the join reads at once.
-const joinBatch = 2000
+// joinBatch is about how many contacts the join reads at once, and
+// mergeStreams how many such batches a merge part reads, resolves and merges
+// side by side. Random 8 kB reads of this machine's disk: 7,600 a second one
+// at a time, 24,700 two at a time, 58,900 eight at a time.
+const (
+	joinBatch    = 2000
+	mergeStreams = 4
+)
 
 // JoinLinks joins a run's links into connected components (a union-find over
 // the linked contacts only), resolves each component alone with the run's
@@ -378,76 +385,53 @@ func (a *Dedup) joinLinks(ctx context.Context, in PartInput, part, parts int) (D
 
 	sum := DedupSummary{}
 	threshold := cmp.Or(a.Config.AcceptAbove, dedup.DefaultAcceptAbove)
-	var merges []kith.Merge
+	var mu sync.Mutex                // guards sum and clusterOf
 	clusterOf := map[string]string{} // contacts merged in this join, by id: their survivor
-	flush := func() error {
-		for batch := range slices.Chunk(merges, mergeBatch) {
-			got, err := a.Store.MergeContacts(ctx, batch...)
-			if err != nil {
-				return err
-			}
-			if len(got) > 0 && sum.FirstMerge == 0 {
-				sum.FirstMerge = got[0]
-			}
-			for _, m := range batch {
-				sum.Merges += len(m.MergedIDs)
-			}
-		}
-		merges = merges[:0]
-		return nil
-	}
+	// The batches' components are disjoint, so they are read, resolved and
+	// merged side by side (mergeStreams at a time): each merge waits mostly
+	// on reads of rows and index pages spread over the tables, and the disk
+	// answers more of them at once than one after another.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(mergeStreams)
+	done, size := 0, cmp.Or(a.JoinBatch, joinBatch)
 	for start := 0; start < len(roots); {
 		var batch [][]string
 		n := 0
-		for ; start < len(roots) && n < joinBatch; start++ {
+		for ; start < len(roots) && n < size; start++ {
 			batch = append(batch, components[roots[start]])
 			n += len(components[roots[start]])
 		}
-		var all []string
-		for _, comp := range batch {
-			all = append(all, comp...)
-		}
-		mc, err := a.Store.ContactsByID(ctx, all)
-		if err != nil {
-			return sum, err
-		}
-		byID := map[string][]kith.MatchRow{} // a contact's rows, its profile's first
-		for _, rows := range byHolder(mc.Rows) {
-			byID[rows[0].Holder] = rows
-		}
-		for _, comp := range batch {
-			var contacts [][]kith.MatchRow
-			for _, id := range comp {
-				if c, ok := byID[id]; ok { // merged or archived since: not a candidate
-					contacts = append(contacts, c)
+		g.Go(func() error {
+			merges, err := a.resolveComponents(gctx, m, batch, threshold)
+			if err != nil {
+				return err
+			}
+			for chunk := range slices.Chunk(merges, mergeBatch) {
+				got, err := a.Store.MergeContacts(gctx, chunk...)
+				if err != nil {
+					return err
 				}
-			}
-			if len(contacts) < 2 {
-				continue
-			}
-			// In the order the whole list is resolved in (oldest first), so
-			// ties in the chain guard fall the same way.
-			slices.SortFunc(contacts, func(x, y []kith.MatchRow) int {
-				return cmp.Or(x[0].CreatedAt.Compare(y[0].CreatedAt), strings.Compare(x[0].Holder, y[0].Holder))
-			})
-			set := matchSetOf(slices.Concat(contacts...))
-			cfg := a.Config
-			cfg.Model, cfg.Names, cfg.Same, cfg.Decisions = &m.model, &m.names, set.same, mc.Decisions
-			for _, cl := range dedup.Resolve(set.records, cfg).Clusters {
-				if mg, ok := set.merge(cl, threshold, "dedup"); ok {
-					merges = append(merges, mg)
+				mu.Lock()
+				if len(got) > 0 && (sum.FirstMerge == 0 || got[0] < sum.FirstMerge) {
+					sum.FirstMerge = got[0]
+				}
+				for _, mg := range chunk {
+					sum.Merges += len(mg.MergedIDs)
 					for _, id := range mg.MergedIDs {
 						clusterOf[id] = mg.SurvivorID
 					}
 				}
+				done += len(chunk)
+				if activity.IsActivity(ctx) {
+					activity.RecordHeartbeat(ctx, done) // safe from any goroutine
+				}
+				mu.Unlock()
 			}
-		}
-		if err := flush(); err != nil {
-			return sum, err
-		}
-		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, start)
-		}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return sum, err
 	}
 	// A pair whose contacts were merged together is decided.
 	survivor := func(id string) string { return cmp.Or(clusterOf[id], id) }
@@ -457,6 +441,50 @@ func (a *Dedup) joinLinks(ctx context.Context, in PartInput, part, parts int) (D
 	}
 	sum.Review = len(review)
 	return sum, nil
+}
+
+// resolveComponents reads a batch of linked components' contacts and resolves
+// each component alone with the run's model (the chain guard on its members);
+// it returns the merges of the clusters above threshold.
+func (a *Dedup) resolveComponents(ctx context.Context, m *storedModel, batch [][]string, threshold float64) ([]kith.Merge, error) {
+	var all []string
+	for _, comp := range batch {
+		all = append(all, comp...)
+	}
+	mc, err := a.Store.ContactsByID(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string][]kith.MatchRow{} // a contact's rows, its profile's first
+	for _, rows := range byHolder(mc.Rows) {
+		byID[rows[0].Holder] = rows
+	}
+	var merges []kith.Merge
+	for _, comp := range batch {
+		var contacts [][]kith.MatchRow
+		for _, id := range comp {
+			if c, ok := byID[id]; ok { // merged or archived since: not a candidate
+				contacts = append(contacts, c)
+			}
+		}
+		if len(contacts) < 2 {
+			continue
+		}
+		// In the order the whole list is resolved in (oldest first), so
+		// ties in the chain guard fall the same way.
+		slices.SortFunc(contacts, func(x, y []kith.MatchRow) int {
+			return cmp.Or(x[0].CreatedAt.Compare(y[0].CreatedAt), strings.Compare(x[0].Holder, y[0].Holder))
+		})
+		set := matchSetOf(slices.Concat(contacts...))
+		cfg := a.Config
+		cfg.Model, cfg.Names, cfg.Same, cfg.Decisions = &m.model, &m.names, set.same, mc.Decisions
+		for _, cl := range dedup.Resolve(set.records, cfg).Clusters {
+			if mg, ok := set.merge(cl, threshold, "dedup"); ok {
+				merges = append(merges, mg)
+			}
+		}
+	}
+	return merges, nil
 }
 
 // FinishResolution keeps a partitioned run's figures for the quality report.

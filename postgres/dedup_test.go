@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
 	"github.com/kithhq/kith/dedup"
+	"github.com/kithhq/kith/postgres"
 )
 
 func TestDedupMergesDuplicatesInTheStoreOnce(t *testing.T) {
@@ -277,4 +279,107 @@ func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
 	if n != len(want) {
 		t.Errorf("%d keys kept for the round, want %d", n, len(want))
 	}
+}
+
+// A merge part reads, resolves and merges its batches of linked components
+// side by side: over one copy of a list, batches of 40 contacts (many at
+// once) merge the same people as one batch for the whole part.
+func TestMergePartBatchesSideBySideMergeAsOne(t *testing.T) {
+	ctx := context.Background()
+	name := fmt.Sprintf("test_%d_merge_side_by_side", os.Getpid())
+	base := newNamedStore(t, name)
+	url := stack.Postgres.URL
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var in []kith.ContactInput
+	for i, r := range dedup.Records(dedup.Generate(3000, dedup.Difficulties["hard"], 5)) {
+		if r.Email != "" {
+			in = append(in, recordInput(r, at, fmt.Sprint("row-", i)))
+		}
+	}
+	for batch := range slices.Chunk(in, 2000) {
+		if _, err := base.UpsertContacts(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base.Close() // a template has no sessions
+	resolve := func(copyName string, joinBatch int) (activities.DedupSummary, []string) {
+		t.Helper()
+		copyURL, err := postgres.CopyDatabase(ctx, url, copyName, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := postgres.Open(ctx, copyURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		t.Cleanup(func() { postgres.DropDatabase(context.Background(), url, copyName) })
+		d := &activities.Dedup{Store: s, Parts: 4, JoinBatch: joinBatch}
+		sum, err := resolveOneRoundInParts(ctx, d, copyName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The people as their emails, each contact's sorted.
+		var groups []string
+		if err := s.DB().Select(&groups, `SELECT string_agg(value, ' ' ORDER BY value) FROM identities
+			WHERE kind = 'email' GROUP BY contact_id ORDER BY 1`); err != nil {
+			t.Fatal(err)
+		}
+		var merged int
+		s.DB().Get(&merged, `SELECT count(*) FROM contacts WHERE status = 'merged'`)
+		if merged != sum.Merges {
+			t.Errorf("join batch %d: %d contacts merged, the parts say %d", joinBatch, merged, sum.Merges)
+		}
+		var stray int
+		s.DB().Get(&stray, `SELECT count(*) FROM contact_keys k JOIN contacts c ON c.id = k.contact_id WHERE c.status <> 'active'`)
+		if stray != 0 {
+			t.Errorf("join batch %d: %d blocking keys of merged contacts left", joinBatch, stray)
+		}
+		return sum, groups
+	}
+	one, oneGroups := resolve(name+"_one", 1000000)
+	many, manyGroups := resolve(name+"_many", 40)
+	if one.Merges < 200 {
+		t.Fatalf("the list gave %d merges: too few to fill several batches of 40", one.Merges)
+	}
+	if many.Merges != one.Merges || !slices.Equal(manyGroups, oneGroups) {
+		t.Errorf("side by side: %d merged into %d contacts; one batch: %d merged into %d", many.Merges, len(manyGroups), one.Merges, len(oneGroups))
+	}
+	t.Logf("%d contacts merged, the same by batches of 40 side by side as by one batch", one.Merges)
+}
+
+// resolveOneRoundInParts runs the first round of a partitioned run in this
+// process, as the Deduplicate workflow runs it over the workers: the model
+// from the parts' pair patterns, each part scored, then two merge parts.
+func resolveOneRoundInParts(ctx context.Context, d *activities.Dedup, runID string) (activities.DedupSummary, error) {
+	plan, err := d.PlanResolution(ctx)
+	if err != nil {
+		return activities.DedupSummary{}, err
+	}
+	train := activities.TrainInput{Contacts: plan.Contacts}
+	for _, p := range plan.Sample {
+		h, err := d.HistogramPart(ctx, activities.PartInput{Part: p, Parts: plan.Parts})
+		if err != nil {
+			return activities.DedupSummary{}, err
+		}
+		train.Histograms = append(train.Histograms, h)
+	}
+	version, err := d.TrainModel(ctx, train)
+	if err != nil {
+		return activities.DedupSummary{}, err
+	}
+	for p := range plan.Parts {
+		if _, err := d.ScorePart(ctx, activities.PartInput{RunID: runID, Part: p, Parts: plan.Parts, ModelVersion: version}); err != nil {
+			return activities.DedupSummary{}, err
+		}
+	}
+	var sum activities.DedupSummary
+	for p := range 2 {
+		r, err := d.MergePart(ctx, activities.PartInput{RunID: runID, Part: p, Parts: 2, ModelVersion: version})
+		if err != nil {
+			return sum, err
+		}
+		sum.Merges += r.Merges
+	}
+	return sum, d.ForgetLinks(ctx, activities.PartInput{RunID: runID})
 }
