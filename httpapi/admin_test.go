@@ -41,10 +41,15 @@ func TestExportHoldsWhatKithKeepsOnAContact(t *testing.T) {
 	}
 	var profile struct {
 		Email      string                     `json:"email"`
-		Provenance map[string]json.RawMessage `json:"field_provenance"`
+		Provenance map[string]kith.Provenance `json:"field_provenance"`
 	}
-	if err := json.Unmarshal(doc["profile"], &profile); err != nil || profile.Email != email || profile.Provenance["email"] == nil {
+	// Each field's provenance whole, as stored with the origin it shares.
+	if err := json.Unmarshal(doc["profile"], &profile); err != nil || profile.Email != email || profile.Provenance["email"].Source == "" ||
+		profile.Provenance["email"].At.IsZero() {
 		t.Errorf("profile %s (%v), want the email with its provenance", doc["profile"], err)
+	}
+	if _, ok := profile.Provenance["_"]; ok {
+		t.Errorf("the profile's provenance %s names a field \"_\"", doc["profile"])
 	}
 	for _, section := range []string{"identities", "consents", "events", "form_submissions", "deliveries"} {
 		var rows []map[string]any

@@ -256,8 +256,8 @@ func scanContact(row scanner, lead ...any) (kith.Contact, error) {
 	if err := row.Scan(dest...); err != nil {
 		return c, err
 	}
-	provs := map[kith.Field]kith.Provenance{}
-	if err := json.Unmarshal(prov, &provs); err != nil {
+	provs, err := decodeProvenance(prov)
+	if err != nil {
 		return c, fmt.Errorf("contact %s: field_provenance: %w", c.ID, err)
 	}
 	c.Fields = make(map[kith.Field]kith.Value, len(vals))
@@ -321,7 +321,7 @@ func writeContacts(ctx context.Context, tx *sqlx.Tx, cs []*kith.Contact) error {
 			args = append(args, v.Value)
 			prov[f] = v.Provenance
 		}
-		pj, err := json.Marshal(prov)
+		pj, err := encodeProvenance(prov)
 		if err != nil {
 			stmt.Close()
 			return err

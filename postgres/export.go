@@ -17,8 +17,8 @@ import (
 // profile is the contact asked for) and their anonymous ids (anon), oldest first. Secrets that
 // are Kith's, not the person's (a claim's token hash), are left out.
 var exportSections = []struct{ name, sql string }{
-	{"profile", `SELECT to_jsonb(c) FROM contacts c WHERE c.id = $1`},
-	{"merged_contacts", `SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.created_at), '[]') FROM contacts c WHERE c.id IN (SELECT id FROM person) AND c.id <> $1`},
+	{"profile", `SELECT ` + exportedContact + ` FROM contacts c WHERE c.id = $1`},
+	{"merged_contacts", `SELECT coalesce(jsonb_agg(` + exportedContact + ` ORDER BY c.created_at), '[]') FROM contacts c WHERE c.id IN (SELECT id FROM person) AND c.id <> $1`},
 	{"identities", `SELECT coalesce(jsonb_agg(to_jsonb(i) ORDER BY i.created_at), '[]') FROM identities i WHERE i.contact_id IN (SELECT id FROM person)`},
 	{"source_records", `SELECT coalesce(jsonb_agg(to_jsonb(r) ORDER BY r.observed_at, r.ref), '[]') FROM source_records r WHERE r.contact_id IN (SELECT id FROM person)`},
 	{"consents", `SELECT coalesce(jsonb_agg(to_jsonb(x) ORDER BY x.recorded_at, x.id), '[]') FROM consents x WHERE x.contact_id IN (SELECT id FROM person)`},
@@ -34,6 +34,10 @@ var exportSections = []struct{ name, sql string }{
 	{"archive", `SELECT coalesce(jsonb_agg(to_jsonb(a) ORDER BY a.archived_at), '[]') FROM contacts_archive a WHERE a.contact_id IN (SELECT id FROM person)`},
 	{"audit_log", `SELECT coalesce(jsonb_agg(to_jsonb(l) ORDER BY l.at, l.id), '[]') FROM audit_log l WHERE l.entity_id IN (SELECT id::text FROM person)`},
 }
+
+// exportedContact is contacts c's row as exported: each field's provenance
+// whole, the origin it shares with other fields written into it.
+var exportedContact = `to_jsonb(c) || jsonb_build_object('field_provenance', ` + fieldProvenanceSQL + `)`
 
 // exportQuery builds the export as one JSON object in one statement, so every
 // section is read from the same snapshot.

@@ -51,7 +51,8 @@ func checkValues(t *testing.T, s *postgres.Store, step string) {
 			SELECT id, id FROM contacts WHERE status = 'active'
 			UNION ALL
 			SELECT c.id, t.root FROM contacts c JOIN tree t ON c.merged_into = t.id AND c.status = 'merged')
-		SELECT concat_ws('|', c.id, '', c.id, c.created_at, coalesce(c.field_provenance->'email'->>'source', ''), c.updated_at,
+		SELECT concat_ws('|', c.id, '', c.id, c.created_at, coalesce(CASE WHEN c.field_provenance ? 'email'
+				THEN coalesce(c.field_provenance->'email'->>'source', c.field_provenance->'_'->>'source') END, ''), c.updated_at,
 			(SELECT string_agg(coalesce(to_jsonb(c)->>f, ''), ',' ORDER BY i) FROM unnest($1::text[]) WITH ORDINALITY AS u(f, i)))
 		FROM contacts c WHERE c.status = 'active'
 		UNION ALL

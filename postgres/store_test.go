@@ -101,13 +101,15 @@ func TestUpsertContacts(t *testing.T) {
 			t.Errorf("ada.%s provenance = %+v", f, p)
 		}
 	}
-	var provJSON []byte
-	if err := s.DB().GetContext(ctx, &provJSON, `SELECT field_provenance FROM contacts c JOIN identities i ON i.contact_id = c.id WHERE i.value = 'bob@example.com'`); err != nil {
+	bobID, err := s.ContactIDByEmail(ctx, "bob@example.com")
+	if err != nil {
 		t.Fatal(err)
 	}
-	var prov map[string]kith.Provenance
-	json.Unmarshal(provJSON, &prov)
-	if p := prov["city"]; p.Source != kith.SourceForm || p.Imputed {
+	bob, err := s.Contact(ctx, bobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := bob.Fields["city"].Provenance; p.Source != kith.SourceForm || p.Imputed {
 		t.Errorf("bob city provenance = %+v, want provided by form", p)
 	}
 	var contacts, identities int

@@ -39,7 +39,7 @@ func matchArray(col func(f kith.Field) string) string {
 
 var (
 	// profileValues selects the profile rows of contacts c.
-	profileValues = `SELECT c.id, '', c.id::text, c.created_at, coalesce(c.field_provenance->'email'->>'source', ''), c.updated_at, ` +
+	profileValues = `SELECT c.id, '', c.id::text, c.created_at, coalesce(` + provenanceSQL(kith.FieldEmail, "source") + `, ''), c.updated_at, ` +
 		matchArray(func(f kith.Field) string { return "c." + string(f) + "::text" }) + ` FROM contacts c`
 	// recordValues are the columns after holder_id of a source record s's row.
 	recordValues = `s.source, s.ref, NULL::timestamptz, '', s.observed_at, ` +

@@ -28,9 +28,13 @@ CREATE INDEX match_values_holder ON match_values (holder_id);
 -- Filled here for the contacts already stored, in two statements (a batched
 -- backfill in Go took 9 minutes at 800,000 contacts): the profiles of active
 -- contacts, then every source record by the active contact at the top of its
--- merge tree. The fields are dedup.MatchFields as they are today.
+-- merge tree. The fields are dedup.MatchFields as they are today. The email's
+-- source is its own or, in rows written since field_provenance names a shared
+-- origin under "_" (postgres/provenance.go), that one.
 INSERT INTO match_values (holder_id, source, ref, created_at, email_source, at, vals)
-SELECT c.id, '', c.id::text, c.created_at, coalesce(c.field_provenance->'email'->>'source', ''), c.updated_at,
+SELECT c.id, '', c.id::text, c.created_at,
+    coalesce(CASE WHEN c.field_provenance ? 'email'
+        THEN coalesce(c.field_provenance->'email'->>'source', c.field_provenance->'_'->>'source') END, ''), c.updated_at,
     ARRAY[coalesce(c.email::text, ''), coalesce(c.phone::text, ''), coalesce(c.first_name::text, ''), coalesce(c.last_name::text, ''),
           coalesce(c.birth_date::text, ''), coalesce(c.postal_code::text, ''), coalesce(c.city::text, ''), coalesce(c.address::text, '')]
 FROM contacts c WHERE c.status = 'active';
