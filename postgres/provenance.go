@@ -55,7 +55,9 @@ func encodeProvenance(prov map[kith.Field]kith.Provenance) ([]byte, error) {
 	origin := func(p kith.Provenance) storedOrigin { return storedOrigin{p.Source, p.Ref, p.At} }
 	// The shared origin is the one most fields have (the first in the
 	// profile's field order on a tie), compared as written.
-	key := func(o storedOrigin) string { return string(o.Source) + "\x00" + o.Ref + "\x00" + o.At.Format(time.RFC3339Nano) }
+	key := func(o storedOrigin) string {
+		return string(o.Source) + "\x00" + o.Ref + "\x00" + o.At.Format(time.RFC3339Nano)
+	}
 	count := map[string]int{}
 	var shared storedOrigin
 	best := 1 // an origin of one field is not worth naming twice
