@@ -203,11 +203,11 @@ func TestIdentifyStitchesOnlyWhatItMay(t *testing.T) {
 	if id := owner("anon-server-1"); id != res.ContactID {
 		t.Errorf("a trusted identify linked the anonymous id to %q, want %s", id, res.ContactID)
 	}
-	var last string
-	var prov []byte
-	k.Store.DB().QueryRow(`SELECT last_name, field_provenance -> 'last_name' FROM contacts WHERE id = $1`, res.ContactID).Scan(&last, &prov)
-	var p kith.Provenance
-	json.Unmarshal(prov, &p)
+	c, err := k.Store.Contact(context.Background(), res.ContactID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, p := c.Get(kith.FieldLastName), c.Fields[kith.FieldLastName].Provenance
 	if last != "Person" || p.Source != kith.SourceTracker {
 		t.Errorf("last name %q from %q; want Person from the tracker", last, p.Source)
 	}

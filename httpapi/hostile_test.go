@@ -430,14 +430,12 @@ func TestProfileTakeover(t *testing.T) {
 		t.Errorf("the verified browser's next visit: %d %v", code, out["contact_id"])
 	}
 	// Values written through forms record their source, reference and time.
-	var prov []byte
-	if err := k.Store.DB().QueryRow(`SELECT field_provenance -> 'phone' FROM contacts WHERE id = $1`, victimID).Scan(&prov); err != nil {
-		t.Fatal(err)
+	stored, err2 := k.Store.Contact(context.Background(), victimID)
+	if err2 != nil {
+		t.Fatal(err2)
 	}
-	var p kith.Provenance
-	json.Unmarshal(prov, &p)
-	if p.Source != kith.SourceForm || p.Ref != "profile/newdevice-sub-1" || p.At.IsZero() {
-		t.Errorf("the phone's provenance %s, want the form, its submission and a time", prov)
+	if p := stored.Fields[kith.FieldPhone].Provenance; p.Source != kith.SourceForm || p.Ref != "profile/newdevice-sub-1" || p.At.IsZero() {
+		t.Errorf("the phone's provenance %+v, want the form, its submission and a time", p)
 	}
 	recordHistory(t, k, workflows.ContactWorkflowID(victimID), "", "contact_claim_verified.json")
 }
