@@ -11,7 +11,12 @@
 # over two sessions, keep the large list's import on a server that outlives the run:
 #   KITH_BENCH_DEDUP_KEEP=1 KITH_BENCH_DEDUP_STAGE=import KITH_BENCH_DEDUP_LARGE=10000000 tools/bench/dedup-parts.sh
 #   KITH_BENCH_DEDUP_KEEP=1 KITH_BENCH_DEDUP_LARGE=10000000 tools/bench/dedup-parts.sh   (later: resolves it, drops it)
-# Both start tools/bench/kept-pg.sh's server when DATABASE_URL is not set.
+# Both start tools/bench/kept-pg.sh's server when DATABASE_URL is not set. To try a change at 10M more than
+# once per import, resolve a copy of the kept list (file by file, about 24 GB) and leave the list:
+#   KITH_BENCH_DEDUP_COPY=1 KITH_BENCH_DEDUP_KEEP=1 KITH_BENCH_DEDUP_LARGE=10000000 tools/bench/dedup-parts.sh
+# or the large list alone, without the 1M runs (figures in the go test output only, no section written):
+#   DATABASE_URL=$(tools/bench/kept-pg.sh url) KITH_BENCH_DEDUP_STAGE=large KITH_BENCH_DEDUP_COPY=1 KITH_BENCH_DEDUP_KEEP=1 \
+#     KITH_BENCH_DEDUP_LARGE=10000000 go test -run '^$' -bench PartitionedDedup -benchtime 1x -timeout 600m ./e2e
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/bench/common.sh
