@@ -244,6 +244,12 @@ type PartitionStore interface {
 	SaveLinks(ctx context.Context, runID string, links []DedupLink) error
 	EachLink(ctx context.Context, runID string, f func(DedupLink) error) error
 	DropLinks(ctx context.Context, runID string) error
+	// LastMergeID is the id of the newest merge record (0 for none);
+	// MergesAfter counts the merge records by actor after id after, and
+	// returns the first of them (0 for none): what a round's merge parts
+	// wrote, whichever of their attempts wrote it.
+	LastMergeID(ctx context.Context) (int64, error)
+	MergesAfter(ctx context.Context, after int64, actor string) (first int64, n int, err error)
 }
 
 // DedupLink is a pair of contacts a part of a run scored: linked (accepted) or

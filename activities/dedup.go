@@ -56,6 +56,9 @@ type DedupSummary struct {
 // mergeBatch is how many clusters one transaction merges.
 const mergeBatch = 200
 
+// dedupActor is the actor of the merges de-duplication makes.
+const dedupActor = "dedup"
+
 // maxRounds bounds the rounds of one Resolve: merging golden records can link
 // survivors that no single record linked, so resolution runs again on the
 // survivors until a round merges nothing (a fixed point), usually in two.
@@ -133,7 +136,7 @@ func (a *Dedup) resolveOnce(ctx context.Context, run *dedup.Config) (DedupSummar
 	threshold := cmp.Or(cfg.AcceptAbove, dedup.DefaultAcceptAbove)
 	var merges []kith.Merge
 	for _, cl := range res.Clusters {
-		if m, ok := set.merge(cl, threshold, "dedup"); ok {
+		if m, ok := set.merge(cl, threshold, dedupActor); ok {
 			merges = append(merges, m)
 		}
 	}

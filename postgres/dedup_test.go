@@ -373,6 +373,10 @@ func resolveOneRoundInParts(ctx context.Context, d *activities.Dedup, runID stri
 			return activities.DedupSummary{}, err
 		}
 	}
+	mark, err := d.MergeMark(ctx)
+	if err != nil {
+		return activities.DedupSummary{}, err
+	}
 	var sum activities.DedupSummary
 	for p := range 2 {
 		r, err := d.MergePart(ctx, activities.PartInput{RunID: runID, Part: p, Parts: 2, ModelVersion: version})
@@ -380,6 +384,10 @@ func resolveOneRoundInParts(ctx context.Context, d *activities.Dedup, runID stri
 			return sum, err
 		}
 		sum.Merges += r.Merges
+	}
+	// The merge records say the same.
+	if recorded, err := d.RoundMerges(ctx, mark); err != nil || recorded.Merges != sum.Merges || recorded.FirstMerge != mark+1 {
+		return sum, fmt.Errorf("the merge records after %d say %+v (%v), the parts %d merges", mark, recorded, err, sum.Merges)
 	}
 	return sum, d.ForgetLinks(ctx, activities.PartInput{RunID: runID})
 }

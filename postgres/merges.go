@@ -396,6 +396,23 @@ func scanDecisions(rows *sql.Rows) (map[[2]string]bool, error) {
 	return out, rows.Err()
 }
 
+// LastMergeID implements kith.PartitionStore.
+func (s *Store) LastMergeID(ctx context.Context) (int64, error) {
+	var id int64
+	err := s.db.GetContext(ctx, &id, `SELECT coalesce(max(id), 0) FROM merges`)
+	return id, err
+}
+
+// MergesAfter implements kith.PartitionStore.
+func (s *Store) MergesAfter(ctx context.Context, after int64, actor string) (int64, int, error) {
+	var r struct {
+		First int64 `db:"first"`
+		N     int   `db:"n"`
+	}
+	err := s.db.GetContext(ctx, &r, `SELECT coalesce(min(id), 0) AS first, count(*) AS n FROM merges WHERE id > $1 AND actor = $2`, after, actor)
+	return r.First, r.N, err
+}
+
 // ActiveContacts returns every active contact, oldest first.
 func (s *Store) ActiveContacts(ctx context.Context) ([]kith.Contact, error) {
 	return s.contacts(ctx, `WHERE c.status = 'active' ORDER BY c.created_at, c.id`)

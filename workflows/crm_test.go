@@ -170,8 +170,25 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 		if strings.HasSuffix(in.RunID, "/1") {
 			return activities.DedupSummary{Review: 1}, nil
 		}
-		// The first round's parts merge 3 contacts from merge 40 on.
-		return activities.DedupSummary{Merges: []int{2, 1, 0, 0}[in.Part], Review: 1, FirstMerge: []int64{41, 40, 0, 0}[in.Part]}, nil
+		// The first round's parts report 2 of its 3 merges, from merge 41
+		// on: a part retried after merging reports only what it merged then.
+		return activities.DedupSummary{Merges: []int{2, 0, 0, 0}[in.Part], Review: 1, FirstMerge: []int64{41, 0, 0, 0}[in.Part]}, nil
+	})
+	// The merge records say what the rounds merged, whatever the parts
+	// report: the first round 3 contacts from merge 40 on, the second none.
+	marks := []int64{39, 42}
+	env.OnActivity(d.MergeMark, mock.Anything).Return(func(context.Context) (int64, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		m := marks[0]
+		marks = marks[1:]
+		return m, nil
+	})
+	env.OnActivity(d.RoundMerges, mock.Anything, mock.Anything).Return(func(_ context.Context, mark int64) (activities.DedupSummary, error) {
+		if mark == 39 {
+			return activities.DedupSummary{FirstMerge: 40, Merges: 3}, nil
+		}
+		return activities.DedupSummary{}, nil
 	})
 	env.OnActivity(d.ForgetLinks, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) error {
 		mu.Lock()

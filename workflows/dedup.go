@@ -180,10 +180,20 @@ func trainModel(ctx workflow.Context, parts workflow.Context, plan activities.De
 }
 
 // mergeInParts joins a round's links and merges its components in parts side by
-// side, then forgets the links; it sums the parts.
+// side, then forgets the links; it sums the parts. Since merge-mark, the
+// round's merges and its first merge are read from the merge records written
+// after the parts started (RoundMerges): a retried part's own count misses
+// what its failed attempt merged.
 func mergeInParts(ctx workflow.Context, parts workflow.Context, runID string, version int64) (activities.DedupSummary, error) {
 	var a *activities.Dedup
 	var sum activities.DedupSummary
+	marked := workflow.GetVersion(ctx, "dedup-merge-mark", workflow.DefaultVersion, 1) == 1
+	var mark int64
+	if marked {
+		if err := workflow.ExecuteActivity(parts, a.MergeMark).Get(ctx, &mark); err != nil {
+			return sum, err
+		}
+	}
 	var fs []workflow.Future
 	for p := range mergeParts {
 		fs = append(fs, workflow.ExecuteActivity(parts, a.MergePart,
@@ -199,6 +209,13 @@ func mergeInParts(ctx workflow.Context, parts workflow.Context, runID string, ve
 		}
 		sum.Merges += r.Merges
 		sum.Review += r.Review
+	}
+	if marked {
+		var r activities.DedupSummary
+		if err := workflow.ExecuteActivity(parts, a.RoundMerges, mark).Get(ctx, &r); err != nil {
+			return sum, err
+		}
+		sum.FirstMerge, sum.Merges = r.FirstMerge, r.Merges
 	}
 	err := workflow.ExecuteActivity(parts, a.ForgetLinks, activities.PartInput{RunID: runID}).Get(ctx, nil)
 	return sum, err
