@@ -145,11 +145,9 @@ func (l benchList) fileCopy(b *testing.B, suffix string) *env {
 		b.Fatal(err)
 	}
 	defer admin.Close()
-	start := time.Now()
 	admin.DB().MustExec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, l.base.name)
 	admin.DB().MustExec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
 	admin.DB().MustExec(`CREATE DATABASE ` + name + ` TEMPLATE ` + l.base.name + ` STRATEGY FILE_COPY`)
-	b.Logf("copied %s to %s in %s", l.base.name, name, time.Since(start).Round(time.Second))
 	u, err := url.Parse(stack.Postgres.URL)
 	if err != nil {
 		b.Fatal(err)
@@ -304,7 +302,10 @@ func (l benchList) resolveIn(b *testing.B, c client.Client, e *env, name string,
 	return o
 }
 
-// log writes a run's figures, and its clusters' pairwise F1 against the truth.
+// log writes a run's figures, and its clusters' pairwise F1 against the truth,
+// in three lines: testing keeps a benchmark's first ten lines of log and
+// drops the rest, so the benchmark writes ten (a fourth line of the large
+// list's once lost its steps).
 func (l benchList) log(b *testing.B, name string, o dedupRun) {
 	rss := make([]string, len(o.rss))
 	for i, r := range o.rss {
@@ -354,7 +355,7 @@ func phases(b *testing.B, c client.Client, id, runID string) string {
 	started := map[int64]time.Time{}
 	busy := map[string]time.Duration{}
 	runs := map[string]int{}
-	var order []string
+	var order, retried []string
 	it := c.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
@@ -366,7 +367,13 @@ func phases(b *testing.B, c client.Client, id, runID string) string {
 		case e.GetActivityTaskScheduledEventAttributes() != nil:
 			kinds[e.GetEventId()] = e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
 		case e.GetActivityTaskStartedEventAttributes() != nil:
-			started[e.GetActivityTaskStartedEventAttributes().GetScheduledEventId()] = at
+			st := e.GetActivityTaskStartedEventAttributes()
+			started[st.GetScheduledEventId()] = at
+			if st.GetAttempt() > 1 {
+				// Only the last attempt is in the history, with what ended the one before.
+				msg := st.GetLastFailure().GetMessage()
+				retried = append(retried, fmt.Sprintf("%s attempt %d after %q", kinds[st.GetScheduledEventId()], st.GetAttempt(), msg[:min(len(msg), 160)]))
+			}
 		case e.GetActivityTaskCompletedEventAttributes() != nil:
 			sched := e.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()
 			k := kinds[sched]
@@ -380,6 +387,9 @@ func phases(b *testing.B, c client.Client, id, runID string) string {
 	var out []string
 	for _, k := range order {
 		out = append(out, fmt.Sprintf("%s %d× %s", k, runs[k], busy[k].Round(100*time.Millisecond)))
+	}
+	if len(retried) > 0 {
+		out = append(out, "retried: "+strings.Join(retried, "; "))
 	}
 	return strings.Join(out, ", ")
 }
