@@ -134,10 +134,16 @@ type lockedContact struct {
 }
 
 // lockContacts reads and locks the contacts with the given ids, in id order
-// so that concurrent merges cannot deadlock.
+// so that concurrent merges cannot deadlock. A merge changes no contact's id,
+// so the lock is FOR NO KEY UPDATE: it keeps out other merges and writes of
+// the same contacts, but not the key-share locks of rows that only refer to
+// them. With FOR UPDATE, a merge part queueing its review pairs (whose
+// foreign keys key-share-lock both contacts of each pair) deadlocked with
+// another part merging one of those contacts: twice in a 10M run, each
+// costing a part's retry.
 func lockContacts(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]lockedContact, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT c.status, COALESCE(c.merged_into::text, ''), `+selectContact+`
-		FROM contacts c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR UPDATE`, pq.Array(ids))
+		FROM contacts c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR NO KEY UPDATE`, pq.Array(ids))
 	if err != nil {
 		return nil, err
 	}

@@ -172,3 +172,57 @@ func TestMergesInOneBatchAreAllOrNothing(t *testing.T) {
 		t.Errorf("b3's email belongs to %s, want b1", owner)
 	}
 }
+
+// A merge does not wait for a transaction that only refers to its contacts
+// (a review pair being queued, whose foreign keys key-share-lock both
+// contacts): waiting there deadlocked two merge parts of a 10M run, one
+// queueing review pairs while the other merged one of their contacts.
+func TestMergeDoesNotWaitForRowsReferringToItsContacts(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{
+		input(at, kith.SourceCRM, "email", "ada@example.com", "first_name", "Ada"),
+		input(at, kith.SourceForm, "email", "ada.l@example.org", "first_name", "Ada"),
+		input(at, kith.SourceForm, "email", "grace@example.org", "first_name", "Grace"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+	b, _ := s.ContactIDByEmail(ctx, "ada.l@example.org")
+	g, _ := s.ContactIDByEmail(ctx, "grace@example.org")
+	queueing, err := s.DB().BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer queueing.Rollback()
+	first, second := b, g
+	if second < first {
+		first, second = second, first
+	}
+	if _, err := queueing.Exec(`INSERT INTO merge_reviews (a_id, b_id, probability) VALUES ($1, $2, 0.5)`, first, second); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.MergeContacts(ctx, kith.Merge{SurvivorID: a, MergedIDs: []string{b}, Score: 0.99, Reason: "test", Actor: "dedup"})
+		done <- err
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		var waiting int
+		if err := s.DB().Get(&waiting, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			t.Fatal("the merge waits for the transaction queueing a review pair of its contact")
+		}
+	}
+}
