@@ -140,20 +140,11 @@ func importBenchList(b *testing.B, n int, seed uint64) benchList {
 func (l benchList) fileCopy(b *testing.B, suffix string) *env {
 	name := l.base.name + "_" + suffix
 	l.base.store.Close() // a template has no sessions
-	admin, err := postgres.Open(b.Context(), stack.Postgres.URL)
+	u, err := postgres.CopyDatabaseFiles(b.Context(), stack.Postgres.URL, name, l.base.name)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer admin.Close()
-	admin.DB().MustExec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, l.base.name)
-	admin.DB().MustExec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
-	admin.DB().MustExec(`CREATE DATABASE ` + name + ` TEMPLATE ` + l.base.name + ` STRATEGY FILE_COPY`)
-	u, err := url.Parse(stack.Postgres.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	u.Path = "/" + name
-	return envOn(b, name, u.String())
+	return envOn(b, name, u)
 }
 
 // keptList is importBenchList for a list whose database outlives the run: named
