@@ -390,7 +390,17 @@ func (a *Dedup) joinLinks(ctx context.Context, in PartInput, part, parts int) (D
 			ownPart[r] = true
 		}
 	}
-	slices.Sort(roots)
+	// The components go in the order of their newest contact's id, which is
+	// mostly the one merged (a cluster keeps its oldest contact): the merged
+	// contacts' rows — their keys, match values, identities — lie in id order
+	// in their tables, so a batch's merges touch neighbouring pages, and the
+	// next batch's lie next to them. In the links' order, each of a batch's
+	// merges read its own pages from anywhere in tables larger than memory.
+	newest := make(map[int32]string, len(roots))
+	for _, r := range roots {
+		newest[r] = slices.Max(components[r])
+	}
+	slices.SortFunc(roots, func(x, y int32) int { return strings.Compare(newest[x], newest[y]) })
 	// A review pair is the part's whose first contact is: in its component's
 	// part, or by its own id when linked to nothing.
 	review = slices.DeleteFunc(review, func(p kith.ReviewPair) bool {

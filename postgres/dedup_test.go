@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
 	"github.com/kithhq/kith/activities"
@@ -314,7 +317,7 @@ func TestMergePartBatchesSideBySideMergeAsOne(t *testing.T) {
 		}
 		defer s.Close()
 		t.Cleanup(func() { postgres.DropDatabase(context.Background(), url, copyName) })
-		d := &activities.Dedup{Store: s, Parts: 4, JoinBatch: joinBatch}
+		d := &activities.Dedup{Store: shuffledLinks{s}, Parts: 4, JoinBatch: joinBatch}
 		sum, err := resolveOneRoundInParts(ctx, d, copyName)
 		if err != nil {
 			t.Fatal(err)
@@ -335,6 +338,72 @@ func TestMergePartBatchesSideBySideMergeAsOne(t *testing.T) {
 		if stray != 0 {
 			t.Errorf("join batch %d: %d blocking keys of merged contacts left", joinBatch, stray)
 		}
+		// Every active contact holds the keys of each row of values it
+		// holds, its own and those merged into it: no candidate is lost.
+		var rows []struct {
+			Holder string         `db:"holder_id"`
+			Vals   pq.StringArray `db:"vals"`
+		}
+		var keys []struct {
+			Key int64  `db:"key"`
+			ID  string `db:"contact_id"`
+		}
+		if err := s.DB().Select(&rows, `SELECT holder_id::text, vals FROM match_values`); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DB().Select(&keys, `SELECT key, contact_id::text FROM contact_keys`); err != nil {
+			t.Fatal(err)
+		}
+		stored := map[string]map[int64]bool{}
+		for _, k := range keys {
+			if stored[k.ID] == nil {
+				stored[k.ID] = map[int64]bool{}
+			}
+			stored[k.ID][k.Key] = true
+		}
+		missing := 0
+		for _, r := range rows {
+			rec := dedup.RecordOfValues(r.Holder, "", time.Time{}, time.Time{}, r.Vals)
+			for _, k := range dedup.BlockingKeys(&rec) {
+				if !stored[r.Holder][k] {
+					missing++
+				}
+			}
+		}
+		if missing > 0 {
+			t.Errorf("join batch %d: %d blocking keys of the values contacts hold are missing", joinBatch, missing)
+		}
+		if joinBatch >= len(in) {
+			// One batch a part: its merges are recorded in the order it
+			// made them, which is that of the clusters' newest contacts
+			// (the contacts merged), so that neighbouring merges touch
+			// neighbouring rows. Out of order: where a part ends, and where
+			// a linked component split into clusters.
+			var recs []struct {
+				Survivor string `db:"survivor_id"`
+				Merged   string `db:"merged_id"`
+			}
+			if err := s.DB().Select(&recs, `SELECT survivor_id::text, merged_id::text FROM merges ORDER BY id`); err != nil {
+				t.Fatal(err)
+			}
+			var newest []string // of each cluster, in the order merged
+			for i, r := range recs {
+				if i == 0 || r.Survivor != recs[i-1].Survivor {
+					newest = append(newest, r.Survivor)
+				}
+				newest[len(newest)-1] = max(newest[len(newest)-1], r.Merged)
+			}
+			down := 0
+			for i := 1; i < len(newest); i++ {
+				if newest[i] < newest[i-1] {
+					down++
+				}
+			}
+			if down > 1+len(newest)/20 {
+				t.Errorf("%d of %d clusters were merged before a cluster with an older newest contact", down, len(newest))
+			}
+			t.Logf("merge order: %d of %d clusters out of order", down, len(newest))
+		}
 		return sum, groups
 	}
 	one, oneGroups := resolve(name+"_one", 1000000)
@@ -346,6 +415,28 @@ func TestMergePartBatchesSideBySideMergeAsOne(t *testing.T) {
 		t.Errorf("side by side: %d merged into %d contacts; one batch: %d merged into %d", many.Merges, len(manyGroups), one.Merges, len(oneGroups))
 	}
 	t.Logf("%d contacts merged, the same by batches of 40 side by side as by one batch", one.Merges)
+}
+
+// shuffledLinks is a store whose links are read back in no order, as a
+// large run's are: written by dozens of parts, in the order they finish.
+type shuffledLinks struct{ *postgres.Store }
+
+func (s shuffledLinks) EachLink(ctx context.Context, runID string, f func(kith.DedupLink) error) error {
+	var links []kith.DedupLink
+	if err := s.Store.EachLink(ctx, runID, func(l kith.DedupLink) error {
+		links = append(links, l)
+		return nil
+	}); err != nil {
+		return err
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(links), func(i, j int) { links[i], links[j] = links[j], links[i] })
+	for _, l := range links {
+		if err := f(l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resolveOneRoundInParts runs the first round of a partitioned run in this

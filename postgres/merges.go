@@ -57,6 +57,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		var pairs []mergePair
 		var survivors []*kith.Contact
 		newKeys := map[string][]int64{} // of a survivor's new profile, that no member's profile had
+		oldKeys := map[string][]int64{} // of a survivor's profile before
 		for _, m := range ms {
 			survivor, ok := contacts[m.SurvivorID]
 			if !ok {
@@ -78,6 +79,9 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				}
 				pairs = append(pairs, mergePair{merge: m, merged: c.Contact, survivorBefore: before})
 				merged++
+			}
+			if merged > 0 {
+				oldKeys[m.SurvivorID] = profileKeys(&before)
 			}
 			if len(m.Golden) > 0 && merged > 0 {
 				all := []kith.Contact{before}
@@ -121,7 +125,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		for _, p := range pairs {
 			survivorOf[p.merged.ID] = p.merge.SurvivorID
 		}
-		return foldKeys(ctx, tx, survivorOf, newKeys)
+		return foldKeys(ctx, tx, survivorOf, oldKeys, newKeys)
 	})
 	return ids, err
 }

@@ -104,16 +104,26 @@ func rewriteValues(ctx context.Context, tx *sqlx.Tx, active []string) error {
 
 // foldValues gives each survivor the rows of the contacts merged into it and
 // drops the merged profiles' rows; the survivors' new profiles are written
-// with them (writeContacts).
-func foldValues(ctx context.Context, tx *sqlx.Tx, merged, survivors []string) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM match_values WHERE holder_id = ANY($1::uuid[]) AND source = ''`, pq.Array(merged)); err != nil {
-		return fmt.Errorf("drop merged profiles' match values: %w", err)
+// with them (writeContacts). It returns the values of every row it moved or
+// dropped, each as a holderValues of the merged contact that had it.
+func foldValues(ctx context.Context, tx *sqlx.Tx, merged, survivors []string) ([]holderValues, error) {
+	var out []holderValues
+	if err := tx.SelectContext(ctx, &out, `DELETE FROM match_values WHERE holder_id = ANY($1::uuid[]) AND source = ''
+		RETURNING holder_id::text AS holder_id, vals`, pq.Array(merged)); err != nil {
+		return nil, fmt.Errorf("drop merged profiles' match values: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE match_values v SET holder_id = u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s)
-		WHERE v.holder_id = u.m`, pq.Array(merged), pq.Array(survivors)); err != nil {
-		return fmt.Errorf("move merged records' match values: %w", err)
+	var moved []holderValues
+	if err := tx.SelectContext(ctx, &moved, `UPDATE match_values v SET holder_id = u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s)
+		WHERE v.holder_id = u.m RETURNING u.m::text AS holder_id, v.vals`, pq.Array(merged), pq.Array(survivors)); err != nil {
+		return nil, fmt.Errorf("move merged records' match values: %w", err)
 	}
-	return nil
+	return append(out, moved...), nil
+}
+
+// holderValues are the values of a match_values row, with its holder.
+type holderValues struct {
+	Holder string         `db:"holder_id"`
+	Vals   pq.StringArray `db:"vals"`
 }
 
 // readHolders reads the match_values rows of the holders that query (one
