@@ -140,11 +140,7 @@ func (x *Index) owner(key uint64) int64 {
 	a, b := unpair(key)
 	owner, found := int64(0), false
 	for ri := range rules {
-		ka := rules[ri].key(&x.norms[a])
-		if ka == "" || ka != rules[ri].key(&x.norms[b]) {
-			continue
-		}
-		if k := int64(hashKey(ka) ^ uint64(ri)<<58); !found || k < owner {
+		if k, ok := sharedKey(&x.norms[a], &x.norms[b], ri); ok && (!found || k < owner) {
 			owner, found = k, true
 		}
 	}

@@ -69,6 +69,8 @@ type normalized struct {
 	address           string // folded: lower case, no accents or punctuation, ß → ss
 	houseNumber       string // the address's first word with a digit
 	crm               string
+	keys              [ruleCount]int64 // blocking keys by rule (ruleKeys), where hasKey has the rule's bit
+	hasKey            uint8
 }
 
 // accentFolds are transformers that drop accents (NFD, remove marks, NFC).
@@ -166,6 +168,7 @@ func normalize(r *Record) normalized {
 		n.birth = int32(t.Sub(epoch).Hours()/24) + 1
 		n.birthISO = r.BirthDate
 	}
+	n.keys, n.hasKey = ruleKeys(&n)
 	return n
 }
 
