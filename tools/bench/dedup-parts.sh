@@ -64,6 +64,70 @@ lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_te
   echo '```'
   echo
   cat <<'STATE'
+State on 2026-12-04 (session 24): the table and log above are still session 23's full run (1M beside 10M). This
+session resolved the kept 10M list alone three times, each on a file copy of it (`KITH_BENCH_DEDUP_STAGE=large
+KITH_BENCH_DEDUP_COPY=1`). The target is **still not met for time** (met for memory): **22m07s** in the last run,
+against 28m07s and 30m55s in session 23.
+
+| run | what changed | wall | first round: scoring done / merges done | merges a minute | peak RSS MiB | F1 against the truth |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+| A | `shared_buffers=12GB` (4GB before), session 23's code | 29m19s | about 9m / 26m | 118,000 | 1,195 | 0.9583 |
+| B | back to 4GB; merges in the order of the merged contacts' ids, a merge writes only the keys its survivor gains, workers with `GOMEMLIMIT=1536MiB GOGC=off` | 22m55s | 10m31s / about 20m10s | 172,000 | 1,582 | 0.9583 |
+| C | B, and blocking keys hashed with no strings built, part reads with no window per holder | **22m07s** | 9m38s / 19m32s | 166,000 | 1,618 | 0.9583 |
+
+Each run merged 1,647,432 contacts in 3 rounds and left 267,727 pairs to review. By step in C: HistogramPart 10×
+1m41.6s, TrainModel 51.1s, ScorePart 240× 20m03.8s, MergePart 12× 20m19.6s.
+
+- **A: a larger `shared_buffers` did not help.** The database (23 GB) does not fit in this machine's 23 GB of
+  memory either way, and taking 8 GB more from the page cache made the merges read from disk (`vmstat`: 70-86 MB/s
+  in). ScorePart went a little faster (20m24s) and MergePart slower.
+- **B: merge order.** A merge part took its components in union-find order, which follows the order of the links,
+  and that order is random across the contact ids. Its merges read and wrote rows all over tables larger than
+  memory. A part now takes its components in the order of their newest contact's id. That is mostly the contact
+  merged, and a merged contact's keys, match values and identities lie in id order in their tables. So
+  neighbouring merges touch neighbouring pages, and the four parts, all moving up through the ids together, share
+  them. Database time for the merged side fell: identities 392 → 218 s, match values 446 → 169 s, locking and
+  reading the contacts 393 → 102 s, reading the members 439 → 135 s.
+- **B: keys gained, not moved.** A merge used to move every blocking key of the merged contact to the survivor in
+  one statement (`ON CONFLICT DO NOTHING`). That meant about 16 million random lookups in a 2.7 GB index for 2.5
+  million new keys, and it was 1,506 s of database time in run A. Now the merge computes from the values it folds
+  which keys the survivor gains, drops the merged contact's keys by contact id, and writes only the gained ones:
+  343 + 92 s.
+- **B: the workers' garbage collector.** It took a quarter of a worker's CPU with Go's default `GOGC=100`. With
+  `GOMEMLIMIT=1536MiB GOGC=off` it collects near the limit instead: 72 s against 127 s a worker. Peak RSS rose to
+  1.6 GiB, still under the 2 GiB target.
+- **C:** a blocking key is hashed as its strings are read, and each normalized record keeps its eight keys. The
+  owner of a candidate pair (the smallest key both share) used to build every rule's string for both records. Now
+  it compares the stored keys: 40.7 s → 4.1 s of a worker's CPU, and ScorePart 175 s → 138 s a worker. The part reads
+  no longer sort each holder's rows for a window. Alone that query takes a third less time (380 ms → 275 ms for
+  40,000 holders), but its total in the run did not change (513 → 525 s): there it waits on the cores.
+
+**Where the time goes now.** From start to end of the first round's scoring takes 9m38s, and its merges take 9m54s,
+about 166,000 a minute. The two later rounds take 2m35s.
+
+The largest statements over run C (database time, summed over concurrent connections):
+
+| statement | time |
+| --- | ---: |
+| the first round's part reads (39.2M rows) | 525 s |
+| the survivors' gained keys | 352 s |
+| merge records | 257 s |
+| identities | 221 s |
+| the survivors' profiles, copied in (this statement waits on the worker) | 175 s |
+| match values | 170 s |
+| merged contacts' status | 149 s |
+| the later rounds' part reads | 135 s |
+
+The gained keys still go to random leaves of the key index, one survivor at a time. During the merges both cores
+are busy (`vmstat`: 82-84% user, 16-18% system, 0% idle).
+
+What would get 10M nearer to 15 minutes (not tried):
+
+- **Gained keys in bulk:** write a round's gained keys to a side table in each merge's transaction, and add them to
+  `contact_keys` in key order once per part, so that each index leaf is written once.
+- **Fewer reads per contact in the first round's parts:** each contact is read about five times, once for each of
+  its shared keys.
+
 State on 2026-12-04 (session 23): the third 10M run, and the figures above are its. The target is **still not met
 for time** (met for memory): 10,000,000 records (7,920,986 contacts) in parts over two workers in **30m55s**
 (session 22: 36m21s) at 1,298 MiB peak RSS for the larger worker (953), 6.4 comparisons per contact, 1,647,463
