@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -57,6 +58,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		var pairs []mergePair
 		var survivors []*kith.Contact
 		newKeys := map[string][]int64{} // of a survivor's new profile, that no member's profile had
+		var touched []string            // survivors whose profile stays as it was
 		oldKeys := map[string][]int64{} // of a survivor's profile before
 		for _, m := range ms {
 			survivor, ok := contacts[m.SurvivorID]
@@ -80,33 +82,43 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				pairs = append(pairs, mergePair{merge: m, merged: c.Contact, survivorBefore: before})
 				merged++
 			}
-			if merged > 0 {
-				oldKeys[m.SurvivorID] = profileKeys(&before)
+			if merged == 0 {
+				continue
 			}
-			if len(m.Golden) > 0 && merged > 0 {
-				all := []kith.Contact{before}
-				for _, id := range m.MergedIDs {
-					if c, ok := contacts[id]; ok && id != m.SurvivorID {
-						all = append(all, c.Contact)
-					}
+			oldKeys[m.SurvivorID] = profileKeys(&before)
+			if len(m.Golden) == 0 {
+				touched = append(touched, m.SurvivorID)
+				continue
+			}
+			all := []kith.Contact{before}
+			for _, id := range m.MergedIDs {
+				if c, ok := contacts[id]; ok && id != m.SurvivorID {
+					all = append(all, c.Contact)
 				}
-				g := before
-				g.Fields = dedup.Profile(m.Golden, all)
-				if m.Unverified {
-					g.Fields = dedup.FillOnly(g.Fields, before.Fields)
+			}
+			g := before
+			g.Fields = dedup.Profile(m.Golden, all)
+			if m.Unverified {
+				g.Fields = dedup.FillOnly(g.Fields, before.Fields)
+			}
+			if sameProfile(g.Fields, before.Fields) {
+				// Most merges of a list's duplicates: the golden
+				// record is the survivor's profile as it was, and
+				// its row, match values and keys stay as they are.
+				touched = append(touched, g.ID)
+				continue
+			}
+			g.UpdatedAt = s.now().UTC()
+			survivors = append(survivors, &g)
+			had := map[int64]bool{}
+			for _, c := range all {
+				for _, k := range profileKeys(&c) {
+					had[k] = true
 				}
-				g.UpdatedAt = s.now().UTC()
-				survivors = append(survivors, &g)
-				had := map[int64]bool{}
-				for _, c := range all {
-					for _, k := range profileKeys(&c) {
-						had[k] = true
-					}
-				}
-				for _, k := range profileKeys(&g) {
-					if !had[k] {
-						newKeys[g.ID] = append(newKeys[g.ID], k)
-					}
+			}
+			for _, k := range profileKeys(&g) {
+				if !had[k] {
+					newKeys[g.ID] = append(newKeys[g.ID], k)
 				}
 			}
 		}
@@ -119,6 +131,14 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		if err := writeContacts(ctx, tx, survivors); err != nil {
 			return err
 		}
+		// A survivor whose profile stays is written still: rows moved to
+		// it (consents, orders) change what the warehouse shows of it, and
+		// the warehouse loads the contacts written since its last load.
+		if len(touched) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET changed_at = now() WHERE id = ANY($1::uuid[])`, pq.Array(touched)); err != nil {
+				return fmt.Errorf("mark survivors changed: %w", err)
+			}
+		}
 		// The survivors hold the merged contacts' source records now; the
 		// merged ones are no candidates.
 		survivorOf := make(map[string]string, len(pairs))
@@ -128,6 +148,25 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		return foldKeys(ctx, tx, survivorOf, oldKeys, newKeys)
 	})
 	return ids, err
+}
+
+// sameProfile reports whether two profiles hold the same values from the
+// same origins.
+func sameProfile(a, b map[kith.Field]kith.Value) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for f, x := range a {
+		y, ok := b[f]
+		if !ok || x.Value != y.Value || !x.At.Equal(y.At) {
+			return false
+		}
+		x.At, y.At = time.Time{}, time.Time{}
+		if x.Provenance != y.Provenance {
+			return false
+		}
+	}
+	return true
 }
 
 // lockedContact is a contact read for update, with its status.

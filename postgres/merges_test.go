@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,4 +227,61 @@ func TestMergeDoesNotWaitForRowsReferringToItsContacts(t *testing.T) {
 			t.Fatal("the merge waits for the transaction queueing a review pair of its contact")
 		}
 	}
+}
+
+// A merge whose golden record is the survivor's profile as it was (most merges
+// of a list's duplicates) leaves that profile as it was — its updated_at, its
+// match values, its keys — and still marks the survivor written (changed_at),
+// as rows moved to it change what the warehouse shows of it.
+func TestMergeKeepingTheProfileMarksTheSurvivorOnly(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{
+		input(at, kith.SourceImport, "email", "ada@example.com", "first_name", "Ada", "last_name", "Lovelace", "phone", "+4741234567"),
+		input(at, kith.SourceImport, "email", "ada.l@example.org", "first_name", "Ada", "last_name", "Lovelace"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+	b, _ := s.ContactIDByEmail(ctx, "ada.l@example.org")
+	before, _ := s.Contact(ctx, a)
+	type row struct {
+		Updated time.Time `db:"updated_at"`
+		Changed time.Time `db:"changed_at"`
+		Values  string    `db:"vals"`
+	}
+	read := func() row {
+		t.Helper()
+		var r row
+		if err := s.DB().Get(&r, `SELECT c.updated_at, c.changed_at,
+				(SELECT string_agg(concat_ws('|', source, ref, at, array_to_string(vals, ',')), ';' ORDER BY source, ref) FROM match_values WHERE holder_id = c.id) AS vals
+			FROM contacts c WHERE c.id = $1`, a); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	was := read()
+	golden := map[kith.Field]kith.Value{}
+	for f, v := range before.Fields {
+		golden[f] = v
+	}
+	if _, err := s.MergeContacts(ctx, kith.Merge{SurvivorID: a, MergedIDs: []string{b}, Golden: golden, Score: 0.99, Reason: "test", Actor: "dedup"}); err != nil {
+		t.Fatal(err)
+	}
+	now := read()
+	if !now.Updated.Equal(was.Updated) {
+		t.Errorf("the survivor's profile was written again: updated_at %s, was %s", now.Updated, was.Updated)
+	}
+	if !now.Changed.After(was.Changed) {
+		t.Errorf("the survivor is not marked written: changed_at %s, was %s", now.Changed, was.Changed)
+	}
+	if wasProfile, nowProfile := strings.Split(was.Values, ";")[0], strings.Split(now.Values, ";")[0]; nowProfile != wasProfile {
+		t.Errorf("the survivor's profile match values %q, were %q", nowProfile, wasProfile)
+	}
+	after, _ := s.Contact(ctx, a)
+	if !reflect.DeepEqual(after.Fields, before.Fields) {
+		t.Errorf("the survivor's profile %+v, was %+v", after.Fields, before.Fields)
+	}
+	checkValues(t, s, "after a merge keeping the profile")
 }
