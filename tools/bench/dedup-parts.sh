@@ -65,18 +65,19 @@ lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_te
   echo
   cat <<'STATE'
 State on 2026-12-04 (session 24): the table and log above are still session 23's full run (1M beside 10M). This
-session resolved the kept 10M list alone three times, each on a file copy of it (`KITH_BENCH_DEDUP_STAGE=large
-KITH_BENCH_DEDUP_COPY=1`). The target is **still not met for time** (met for memory): **22m07s** in the last run,
+session resolved the kept 10M list alone four times, each on a file copy of it (`KITH_BENCH_DEDUP_STAGE=large
+KITH_BENCH_DEDUP_COPY=1`). The target is **still not met for time** (met for memory): **21m01s** in the last run,
 against 28m07s and 30m55s in session 23.
 
 | run | what changed | wall | first round: scoring done / merges done | merges a minute | peak RSS MiB | F1 against the truth |
 | --- | --- | ---: | ---: | ---: | ---: | ---: |
 | A | `shared_buffers=12GB` (4GB before), session 23's code | 29m19s | about 9m / 26m | 118,000 | 1,195 | 0.9583 |
 | B | back to 4GB; merges in the order of the merged contacts' ids, a merge writes only the keys its survivor gains, workers with `GOMEMLIMIT=1536MiB GOGC=off` | 22m55s | 10m31s / about 20m10s | 172,000 | 1,582 | 0.9583 |
-| C | B, and blocking keys hashed with no strings built, part reads with no window per holder | **22m07s** | 9m38s / 19m32s | 166,000 | 1,618 | 0.9583 |
+| C | B, and blocking keys hashed with no strings built, part reads with no window per holder | 22m07s | 9m38s / 19m32s | 166,000 | 1,618 | 0.9583 |
+| D | C, and a merge whose golden record is the survivor's profile as it was writes nothing of it | **21m01s** | 9m30s / 18m24s | 185,000 | 1,593 | 0.9583 |
 
-Each run merged 1,647,432 contacts in 3 rounds and left 267,727 pairs to review. By step in C: HistogramPart 10×
-1m41.6s, TrainModel 51.1s, ScorePart 240× 20m03.8s, MergePart 12× 20m19.6s.
+Each run merged 1,647,432 contacts in 3 rounds and left 267,727 pairs to review. By step in D: HistogramPart 10×
+1m42.4s, TrainModel 50s, ScorePart 240× 19m55.6s, MergePart 12× 18m16.6s.
 
 - **A: a larger `shared_buffers` did not help.** The database (23 GB) does not fit in this machine's 23 GB of
   memory either way, and taking 8 GB more from the page cache made the merges read from disk (`vmstat`: 70-86 MB/s
@@ -101,25 +102,30 @@ Each run merged 1,647,432 contacts in 3 rounds and left 267,727 pairs to review.
   it compares the stored keys: 40.7 s → 4.1 s of a worker's CPU, and ScorePart 175 s → 138 s a worker. The part reads
   no longer sort each holder's rows for a window. Alone that query takes a third less time (380 ms → 275 ms for
   40,000 holders), but its total in the run did not change (513 → 525 s): there it waits on the cores.
+- **D:** a merge whose golden record equals the survivor's profile (values and origins) writes nothing of that
+  profile: not its row, not its match values, not its keys. It only marks the survivor written (`changed_at`), because
+  consents and orders moved to it change what the warehouse shows. That was 4,960 of 5,000 single merges sampled in
+  run B. In D, 14,795 survivors were written again instead of 1,231,998. The survivors' copy-in and upsert (175 s and
+  more) gave way to one `UPDATE … changed_at` (75 s), and the first round's merges took 8m54s instead of 9m54s.
 
-**Where the time goes now.** From start to end of the first round's scoring takes 9m38s, and its merges take 9m54s,
-about 166,000 a minute. The two later rounds take 2m35s.
+**Where the time goes now.** From start to end of the first round's scoring takes 9m30s, and its merges take 8m54s,
+about 185,000 a minute. The two later rounds take 2m36s.
 
-The largest statements over run C (database time, summed over concurrent connections):
+The largest statements over run D (database time, summed over concurrent connections):
 
 | statement | time |
 | --- | ---: |
-| the first round's part reads (39.2M rows) | 525 s |
-| the survivors' gained keys | 352 s |
-| merge records | 257 s |
-| identities | 221 s |
-| the survivors' profiles, copied in (this statement waits on the worker) | 175 s |
-| match values | 170 s |
-| merged contacts' status | 149 s |
-| the later rounds' part reads | 135 s |
+| the first round's part reads (39.2M rows) | 528 s |
+| the survivors' gained keys | 343 s |
+| merge records | 253 s |
+| identities | 218 s |
+| match values | 176 s |
+| merged contacts' status | 145 s |
+| the later rounds' part reads | 134 s |
+| the merge parts' member reads | 131 s |
 
 The gained keys still go to random leaves of the key index, one survivor at a time. During the merges both cores
-are busy (`vmstat`: 82-84% user, 16-18% system, 0% idle).
+are busy (`vmstat` in run D: 79-84% user, 15-20% system, 0% idle).
 
 What would get 10M nearer to 15 minutes (not tried):
 
