@@ -56,23 +56,21 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 }
 
 // foldKeys gives each survivor the match values (foldValues) and the
-// blocking keys of the contacts merged into it and the keys of its new
-// profile (newKeys: those none of its members' old profiles had), and takes
-// the merged ones' away: what refreshKeys would leave, without reading
-// anything back. The keys a survivor gains are computed here from the values
-// the fold moved, less those it had: of its profile before (oldKeys) and of
-// the records it held (read before the fold). Most of a duplicate's keys are
-// its survivor's already: moved by one statement (ON CONFLICT DO NOTHING),
-// each was looked up at random in the key index, about ten a merged contact
-// at 10M contacts for 2.5 million keys gained by 1.6 million merges, and that
-// statement was a third of the merges' database time.
-func foldKeys(ctx context.Context, tx *sqlx.Tx, survivorOf map[string]string, oldKeys, newKeys map[string][]int64) error {
+// blocking keys of the contacts merged into it and of its new profile
+// (profiles: each rewritten survivor's new profile's keys), and takes the
+// merged ones' away: what refreshKeys would leave, without reading anything
+// back. The keys written are those a survivor gains, computed here from the
+// values the fold moved and its new profile, less those it had: of its
+// profile before (oldKeys) and of the records it held (read before the fold).
+// Most of a duplicate's keys are its survivor's already: moved by one
+// statement (ON CONFLICT DO NOTHING), each was looked up at random in the key
+// index, about ten a merged contact at 10M contacts for 2.5 million keys
+// gained by 1.6 million merges, and that statement was a third of the merges'
+// database time.
+func foldKeys(ctx context.Context, tx *sqlx.Tx, survivorOf map[string]string, oldKeys, profiles map[string][]int64) error {
 	merged, survivors := make([]string, 0, len(survivorOf)), make([]string, 0, len(survivorOf))
 	for m, s := range survivorOf {
 		merged, survivors = append(merged, m), append(survivors, s)
-	}
-	if len(merged) == 0 {
-		return addKeys(ctx, tx, newKeys)
 	}
 	var held []holderValues
 	if err := tx.SelectContext(ctx, &held, `SELECT holder_id::text AS holder_id, vals FROM match_values
@@ -88,35 +86,31 @@ func foldKeys(ctx context.Context, tx *sqlx.Tx, survivorOf map[string]string, ol
 		return fmt.Errorf("drop merged contacts' blocking keys: %w", err)
 	}
 	has := map[string]map[int64]bool{} // by survivor
-	for id, ks := range oldKeys {
-		has[id] = map[int64]bool{}
-		for _, k := range ks {
-			has[id][k] = true
+	gained := map[string][]int64{}
+	add := func(survivor string, keys []int64, gain bool) {
+		if has[survivor] == nil {
+			has[survivor] = map[int64]bool{}
 		}
-	}
-	for _, h := range held {
-		if has[h.Holder] == nil {
-			has[h.Holder] = map[int64]bool{}
-		}
-		for _, k := range valuesKeys(h.Holder, h.Vals) {
-			has[h.Holder][k] = true
-		}
-	}
-	gained := make(map[string][]int64, len(newKeys))
-	for id, ks := range newKeys {
-		gained[id] = slices.Clone(ks)
-	}
-	for _, m := range moved {
-		s := survivorOf[m.Holder]
-		if has[s] == nil {
-			has[s] = map[int64]bool{}
-		}
-		for _, k := range valuesKeys(s, m.Vals) {
-			if !has[s][k] {
-				has[s][k] = true
-				gained[s] = append(gained[s], k)
+		for _, k := range keys {
+			if !has[survivor][k] {
+				has[survivor][k] = true
+				if gain {
+					gained[survivor] = append(gained[survivor], k)
+				}
 			}
 		}
+	}
+	for id, ks := range oldKeys {
+		add(id, ks, false)
+	}
+	for _, h := range held {
+		add(h.Holder, valuesKeys(h.Holder, h.Vals), false)
+	}
+	for id, ks := range profiles {
+		add(id, ks, true)
+	}
+	for _, m := range moved {
+		add(survivorOf[m.Holder], valuesKeys(m.Holder, m.Vals), true)
 	}
 	return addKeys(ctx, tx, gained)
 }

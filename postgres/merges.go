@@ -57,9 +57,9 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		}
 		var pairs []mergePair
 		var survivors []*kith.Contact
-		newKeys := map[string][]int64{} // of a survivor's new profile, that no member's profile had
-		var touched []string            // survivors whose profile stays as it was
-		oldKeys := map[string][]int64{} // of a survivor's profile before
+		var touched []string             // survivors whose profile stays as it was
+		oldKeys := map[string][]int64{}  // of a survivor's profile before
+		profiles := map[string][]int64{} // of a rewritten survivor's new profile
 		for _, m := range ms {
 			survivor, ok := contacts[m.SurvivorID]
 			if !ok {
@@ -110,17 +110,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 			}
 			g.UpdatedAt = s.now().UTC()
 			survivors = append(survivors, &g)
-			had := map[int64]bool{}
-			for _, c := range all {
-				for _, k := range profileKeys(&c) {
-					had[k] = true
-				}
-			}
-			for _, k := range profileKeys(&g) {
-				if !had[k] {
-					newKeys[g.ID] = append(newKeys[g.ID], k)
-				}
-			}
+			profiles[g.ID] = profileKeys(&g)
 		}
 		if len(pairs) == 0 {
 			return nil
@@ -145,7 +135,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		for _, p := range pairs {
 			survivorOf[p.merged.ID] = p.merge.SurvivorID
 		}
-		return foldKeys(ctx, tx, survivorOf, oldKeys, newKeys)
+		return foldKeys(ctx, tx, survivorOf, oldKeys, profiles)
 	})
 	return ids, err
 }
