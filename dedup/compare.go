@@ -35,6 +35,56 @@ func Levenshtein(a, b string) int {
 	return row[len(rb)]
 }
 
+// withinEdits reports whether Levenshtein(a, b) <= k, without allocating
+// for strings of up to 64 runes and stopping at the first row of the table
+// whose every entry exceeds k (a row's least entry never falls further
+// down). Most email pairs of a block differ from their first letters, and
+// Levenshtein was a tenth of a worker's scoring time.
+func withinEdits(a, b string, k int) bool {
+	if a == b {
+		return true
+	}
+	var bufA, bufB [64]rune
+	ra, rb := appendRunes(bufA[:0], a), appendRunes(bufB[:0], b)
+	if len(ra) < len(rb) {
+		ra, rb = rb, ra
+	}
+	if len(ra)-len(rb) > k {
+		return false
+	}
+	var buf [65]int
+	row := buf[:0]
+	for j := 0; j <= len(rb); j++ {
+		row = append(row, j)
+	}
+	for i := 1; i <= len(ra); i++ {
+		prev := row[0]
+		row[0] = i
+		least := i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur := min(row[j]+1, row[j-1]+1, prev+cost)
+			prev, row[j] = row[j], cur
+			least = min(least, cur)
+		}
+		if least > k {
+			return false
+		}
+	}
+	return row[len(rb)] <= k
+}
+
+// appendRunes appends the runes of s to buf.
+func appendRunes(buf []rune, s string) []rune {
+	for _, r := range s {
+		buf = append(buf, r)
+	}
+	return buf
+}
+
 // DamerauLevenshtein is the edit distance with adjacent transpositions, in its
 // unrestricted form (a substring may be edited after a transposition:
 // DamerauLevenshtein("CA", "ABC") is 2, where optimal string alignment gives 3).

@@ -49,7 +49,7 @@ func compare(a, b *normalized) pattern {
 	case a.email == "" || b.email == "":
 	case a.email == b.email:
 		lv[fEmail] = 1
-	case a.emailLocal != "" && (a.emailLocal == b.emailLocal || Levenshtein(a.email, b.email) <= 2):
+	case a.emailLocal != "" && (a.emailLocal == b.emailLocal || withinEdits(a.email, b.email, 2)):
 		lv[fEmail] = 2
 	default:
 		lv[fEmail] = 3

@@ -92,19 +92,14 @@ func dropAccents(s string) string {
 
 // foldName lower-cases a name, drops accents and keeps letters only.
 func foldName(s string) string {
-	if s == "" {
-		return ""
+	if isASCII(s) {
+		return foldNameASCII(s)
 	}
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if !ascii {
-		s = dropAccents(s)
-	}
+	return foldNameRunes(dropAccents(s))
+}
+
+// foldNameRunes keeps the letters of s, lower-cased.
+func foldNameRunes(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -115,19 +110,53 @@ func foldName(s string) string {
 	return b.String()
 }
 
+// foldNameASCII is foldName of an ASCII name, which is most: s itself when
+// it is folded already, else one allocation.
+func foldNameASCII(s string) string {
+	folded := true
+	for i := 0; i < len(s) && folded; i++ {
+		folded = s[i] >= 'a' && s[i] <= 'z'
+	}
+	if folded {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z':
+			b = append(b, c)
+		case c >= 'A' && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		}
+	}
+	return string(b)
+}
+
+// isASCII reports whether s is ASCII only.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // foldAddress folds a standardized street address for comparison, and finds its
 // house number (the first word holding a digit).
 func foldAddress(s string) (folded, number string) {
 	if s == "" {
 		return "", ""
 	}
-	s = strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(s, "ß", "ss"), "ẞ", "ss"))
-	for _, r := range s {
-		if r >= 0x80 {
-			s = dropAccents(s)
-			break
-		}
+	if isASCII(s) {
+		return foldAddressASCII(s)
 	}
+	return foldAddressRunes(dropAccents(strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(s, "ß", "ss"), "ẞ", "ss"))))
+}
+
+// foldAddressRunes splits s into words of letters and digits, joined by one
+// space, and finds its house number.
+func foldAddressRunes(s string) (folded, number string) {
 	var words []string
 	for w := range strings.FieldsFuncSeq(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
 		if number == "" && strings.ContainsAny(w, "0123456789") {
@@ -136,6 +165,42 @@ func foldAddress(s string) (folded, number string) {
 		words = append(words, w)
 	}
 	return strings.Join(words, " "), number
+}
+
+// foldAddressASCII is foldAddress of an ASCII address: its letters and
+// digits lower-cased, in words split at anything else and joined by one
+// space, written in one pass.
+func foldAddressASCII(s string) (folded, number string) {
+	b := make([]byte, 0, len(s))
+	start, digit := -1, false // the word being written
+	end := func() {
+		if start >= 0 && digit && number == "" {
+			number = string(b[start:])
+		}
+		start, digit = -1, false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9':
+			digit = true
+		default:
+			end()
+			continue
+		}
+		if start < 0 {
+			if len(b) > 0 {
+				b = append(b, ' ')
+			}
+			start = len(b)
+		}
+		b = append(b, c)
+	}
+	end()
+	return string(b), number
 }
 
 var epoch = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)

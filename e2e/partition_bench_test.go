@@ -396,18 +396,23 @@ func phases(b *testing.B, c client.Client, id, runID string) string {
 // first, from pg_stat_statements.
 func writeStatements(b *testing.B, e *env, path string) {
 	var rows []struct {
-		Ms    float64 `db:"ms"`
-		Calls int64   `db:"calls"`
-		Rows  int64   `db:"rows"`
-		Query string  `db:"query"`
+		Ms      float64 `db:"ms"`
+		Calls   int64   `db:"calls"`
+		Rows    int64   `db:"rows"`
+		Read    int64   `db:"read"`    // pages not in shared buffers, in MB
+		Dirtied int64   `db:"dirtied"` // MB
+		WAL     int64   `db:"wal"`     // MB
+		Query   string  `db:"query"`
 	}
-	if err := e.store.DB().Select(&rows, `SELECT total_exec_time AS ms, calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 300) AS query
+	if err := e.store.DB().Select(&rows, `SELECT total_exec_time AS ms, calls, rows, shared_blks_read / 128 AS read,
+			shared_blks_dirtied / 128 AS dirtied, (wal_bytes / 1048576)::bigint AS wal, left(regexp_replace(query, '\s+', ' ', 'g'), 300) AS query
 		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 30`); err != nil {
 		b.Fatal(err)
 	}
 	var out strings.Builder
+	fmt.Fprintf(&out, "%13s %14s %15s %9s %11s %9s  %s\n", "time", "calls", "rows", "read MB", "dirtied MB", "WAL MB", "statement")
 	for _, r := range rows {
-		fmt.Fprintf(&out, "%10.0f ms %8d calls %10d rows  %s\n", r.Ms, r.Calls, r.Rows, r.Query)
+		fmt.Fprintf(&out, "%10.0f ms %8d calls %10d rows %9d %11d %9d  %s\n", r.Ms, r.Calls, r.Rows, r.Read, r.Dirtied, r.WAL, r.Query)
 	}
 	if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
 		b.Fatal(err)

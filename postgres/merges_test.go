@@ -284,4 +284,30 @@ func TestMergeKeepingTheProfileMarksTheSurvivorOnly(t *testing.T) {
 		t.Errorf("the survivor's profile %+v, was %+v", after.Fields, before.Fields)
 	}
 	checkValues(t, s, "after a merge keeping the profile")
+
+	// Its record keeps no copy of the survivor, whose profile the merge did
+	// not change: undone after the survivor was written again (a form), the
+	// merge gives the merged contact back and leaves the survivor's new value.
+	var snapshotted bool
+	if err := s.DB().Get(&snapshotted, `SELECT snapshot ? 'survivor' FROM merges WHERE merged_id = $1`, b); err != nil || snapshotted {
+		t.Errorf("the merge record keeps the survivor (%v, %v)", snapshotted, err)
+	}
+	later := at.Add(time.Hour)
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{input(later, kith.SourceForm, "email", "ada@example.com", "city", "London")}); err != nil {
+		t.Fatal(err)
+	}
+	var mergeID int64
+	s.DB().Get(&mergeID, `SELECT id FROM merges WHERE merged_id = $1`, b)
+	if _, err := s.Unmerge(ctx, mergeID, "reviewer@kith"); err != nil {
+		t.Fatal(err)
+	}
+	survivor, _ := s.Contact(ctx, a)
+	back, _ := s.Contact(ctx, b)
+	if survivor.Get("city") != "London" || survivor.Get("email") != "ada@example.com" || back.Get("email") != "ada.l@example.org" {
+		t.Errorf("after the undo: survivor %+v, merged %+v", survivor.Fields, back.Fields)
+	}
+	if owner, _ := s.ContactIDByEmail(ctx, "ada.l@example.org"); owner != b {
+		t.Errorf("the email belongs to %s after the undo, want %s", owner, b)
+	}
+	checkValues(t, s, "after undoing a merge that kept the profile")
 }
