@@ -43,8 +43,13 @@ type DedupSummary struct {
 	// are the survivors to score again.
 	FirstMerge int64       `json:"first_merge,omitempty"`
 	Stats      dedup.Stats `json:"stats"` // of the first round
-	// Rounds is how many resolutions ran: the last merged nothing.
+	// Rounds is how many resolutions ran: the last merged nothing, or (in
+	// parts) too few for another round to be worth its pass (Unsettled).
 	Rounds int `json:"rounds,omitempty"`
+	// Unsettled says the last round of a run in parts merged some contacts
+	// but fewer than one in RoundFloor of the list, so no further round ran:
+	// what one would have found, the next run's first round finds.
+	Unsettled bool `json:"unsettled,omitempty"`
 	// ModelVersion is the match model the first round estimated and stored
 	// for matching contacts on write.
 	ModelVersion int64 `json:"model_version,omitempty"`
