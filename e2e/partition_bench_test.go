@@ -347,13 +347,15 @@ func envInt(name string, def int) int {
 
 // phases sums a workflow's activities by type, in the order they first ran:
 // how many ran and their time added up (parts running side by side add up to
-// more than the wall time).
+// more than the wall time). It also says when, from the run's start, each
+// round's scoring and merges ended.
 func phases(b *testing.B, c client.Client, id, runID string) string {
 	kinds := map[int64]string{}
 	started := map[int64]time.Time{}
 	busy := map[string]time.Duration{}
 	runs := map[string]int{}
-	var order, retried []string
+	var order, retried, rounds []string
+	var start time.Time
 	it := c.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
@@ -361,6 +363,9 @@ func phases(b *testing.B, c client.Client, id, runID string) string {
 			b.Fatal(err)
 		}
 		at := e.GetEventTime().AsTime()
+		if start.IsZero() {
+			start = at
+		}
 		switch {
 		case e.GetActivityTaskScheduledEventAttributes() != nil:
 			kinds[e.GetEventId()] = e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName()
@@ -380,12 +385,21 @@ func phases(b *testing.B, c client.Client, id, runID string) string {
 			}
 			runs[k]++
 			busy[k] += at.Sub(started[sched])
+			// A round's scoring ends where its merges begin (MergeMark),
+			// its merges where its links are forgotten.
+			switch since := at.Sub(start).Round(time.Second); k {
+			case "MergeMark":
+				rounds = append(rounds, fmt.Sprintf("%d scored at %s", runs[k], since))
+			case "ForgetLinks":
+				rounds[len(rounds)-1] += fmt.Sprintf(", merged at %s", since)
+			}
 		}
 	}
 	var out []string
 	for _, k := range order {
 		out = append(out, fmt.Sprintf("%s %d× %s", k, runs[k], busy[k].Round(100*time.Millisecond)))
 	}
+	out = append(out, "rounds: "+strings.Join(rounds, "; "))
 	if len(retried) > 0 {
 		out = append(out, "retried: "+strings.Join(retried, "; "))
 	}
