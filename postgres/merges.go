@@ -19,15 +19,16 @@ import (
 	"github.com/kithhq/kith/dedup"
 )
 
-// mergeSnapshot is what a merge record keeps to undo it.
+// mergeSnapshot is what a merge record keeps to undo it. The merged
+// contact's profile stays in its own row, which a merge only marks merged,
+// so the undo takes it from there, with what was written to it since (writes
+// find the survivor through the identities it gave up, but a submission its
+// workflow recorded before hearing of the merge lands on it). Records written
+// before 2026-12-04 hold a copy of it too ("merged"), which the undo leaves
+// alone. The copy was half of a snapshot's bytes.
 type mergeSnapshot struct {
-	Merged     kith.Contact    `json:"merged"`
 	Identities []kith.Identity `json:"identities"`
-	// Survivor is the survivor before the merge, when the merge rewrote its
-	// profile; a merge that kept the profile as it was (most of a list's
-	// duplicates) has none, and its undo leaves the survivor's profile as it
-	// is then. Half of the snapshot's bytes, in the merges' largest statement.
-	Survivor *kith.Contact `json:"survivor,omitempty"`
+	Survivor   kith.Contact    `json:"survivor"` // before the merge
 }
 
 // MergeContacts implements kith.MergeStore: the merges are applied in one
@@ -70,7 +71,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				return kith.Errorf(kith.CodeNotFound, "no contact %q", m.SurvivorID)
 			}
 			before := survivor.Contact
-			merged, first := 0, len(pairs)
+			merged := 0
 			for _, id := range m.MergedIDs {
 				c, ok := contacts[id]
 				switch {
@@ -83,7 +84,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				case c.status != "active":
 					return kith.Errorf(kith.CodeConflict, "contact %s is %s and cannot be merged", id, c.status)
 				}
-				pairs = append(pairs, mergePair{merge: m, merged: c.Contact})
+				pairs = append(pairs, mergePair{merge: m, merged: c.Contact, survivorBefore: before})
 				merged++
 			}
 			if merged == 0 {
@@ -114,9 +115,6 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 			}
 			g.UpdatedAt = s.now().UTC()
 			survivors = append(survivors, &g)
-			for i := first; i < len(pairs); i++ {
-				pairs[i].survivorBefore = &before // its undo restores the profile
-			}
 			profiles[g.ID] = profileKeys(&g)
 		}
 		if len(pairs) == 0 {
@@ -203,7 +201,7 @@ func lockContacts(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]lo
 type mergePair struct {
 	merge          kith.Merge
 	merged         kith.Contact
-	survivorBefore *kith.Contact // when the merge rewrites the survivor's profile
+	survivorBefore kith.Contact
 }
 
 // movedIdentity is an identity a merge moved, with the contact it left.
@@ -243,7 +241,7 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 	}
 	scores, reasons, actors, snaps := make([]float64, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs))
 	for i, p := range pairs {
-		snap, err := json.Marshal(mergeSnapshot{Merged: p.merged, Identities: byContact[p.merged.ID], Survivor: p.survivorBefore})
+		snap, err := json.Marshal(mergeSnapshot{Identities: byContact[p.merged.ID], Survivor: p.survivorBefore})
 		if err != nil {
 			return nil, err
 		}
@@ -326,17 +324,13 @@ func (s *Store) Unmerge(ctx context.Context, mergeID int64, actor string) (kith.
 			mergedID, pq.Array(kinds), pq.Array(namespaces), pq.Array(values)); err != nil {
 			return fmt.Errorf("restore identities: %w", err)
 		}
-		merged, now := snap.Merged, s.now().UTC()
-		merged.UpdatedAt = now
-		restore := []*kith.Contact{&merged}
-		if survivor := snap.Survivor; survivor != nil {
-			survivor.UpdatedAt = now
-			restore = append(restore, survivor)
-		}
-		if err := writeContacts(ctx, tx, restore); err != nil {
+		now := s.now().UTC()
+		survivor := snap.Survivor
+		survivor.UpdatedAt = now
+		if err := writeContacts(ctx, tx, []*kith.Contact{&survivor}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'active', merged_into = NULL WHERE id = $1`, mergedID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'active', merged_into = NULL, updated_at = $2 WHERE id = $1`, mergedID, now); err != nil {
 			return err
 		}
 		if err := refreshKeys(ctx, tx, []string{mergedID, survivorID}); err != nil {
