@@ -241,3 +241,53 @@ func TestStevesKeysAreRecomputed(t *testing.T) {
 		t.Errorf("backfill done: %v, %v", done, err)
 	}
 }
+
+// TestErasureDeletesTheDerivedRows: the blocking keys and match values of an
+// erased person's merge tree go with it (they have no foreign keys to cascade
+// from, migration 0029), and another contact's stay.
+func TestErasureDeletesTheDerivedRows(t *testing.T) {
+	s, grace := storeWithGrace(t)
+	ctx := context.Background()
+	at := time.Now().UTC()
+	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{
+		input(at, kith.SourceImport, "email", "grace.h@example.org", "first_name", "Grace", "last_name", "Hopper"),
+		input(at, kith.SourceImport, "email", "ada@example.com", "first_name", "Ada"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	merged, _ := s.ContactIDByEmail(ctx, "grace.h@example.org")
+	other, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+	if _, err := s.MergeContacts(ctx, kith.Merge{SurvivorID: grace, MergedIDs: []string{merged}, Score: 0.99, Reason: "test", Actor: "dedup"}); err != nil {
+		t.Fatal(err)
+	}
+	rows := func(id string) (keys, values int) {
+		t.Helper()
+		if err := s.DB().QueryRow(`SELECT (SELECT count(*) FROM contact_keys WHERE contact_id = $1),
+			(SELECT count(*) FROM match_values WHERE holder_id = $1)`, id).Scan(&keys, &values); err != nil {
+			t.Fatal(err)
+		}
+		return keys, values
+	}
+	if k, v := rows(grace); k == 0 || v == 0 {
+		t.Fatalf("before the erasure the survivor holds %d keys and %d rows of values", k, v)
+	}
+	if _, err := s.BeginErasure(ctx, grace, "test"); err != nil {
+		t.Fatal(err)
+	}
+	step, err := s.ErasePostgres(ctx, grace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{grace, merged} {
+		if k, v := rows(id); k+v != 0 {
+			t.Errorf("contact %s keeps %d keys and %d rows of values after its erasure", id, k, v)
+		}
+	}
+	if step.Removed["contact_keys"] == 0 || step.Removed["match_values"] == 0 {
+		t.Errorf("the receipt counts %v", step.Removed)
+	}
+	if k, v := rows(other); k == 0 || v == 0 {
+		t.Errorf("another contact keeps %d keys and %d rows of values", k, v)
+	}
+	checkValues(t, s, "after an erasure")
+}

@@ -117,6 +117,9 @@ var erasureDeletes = []struct{ name, sql string }{
 	{"tickets", `DELETE FROM tickets USING p WHERE contact_id = ANY(p.ids)`},
 	{"audit_log", `DELETE FROM audit_log USING p WHERE entity_id = ANY(p.ids::text[]) AND action <> 'erasure_requested'`},
 	{"identities", `DELETE FROM identities USING p WHERE contact_id = ANY(p.ids)`},
+	// Derived, without foreign keys (migration 0029): the whole tree's.
+	{"contact_keys", `DELETE FROM contact_keys USING p WHERE contact_id = ANY(p.ids)`},
+	{"match_values", `DELETE FROM match_values USING p WHERE holder_id = ANY(p.ids)`},
 	{"source_records", `DELETE FROM source_records USING p WHERE contact_id = ANY(p.ids)`},
 	{"contacts", `DELETE FROM contacts USING p WHERE id = ANY(p.ids)`}, // the whole merge tree at once: merged_into stays within it
 }
