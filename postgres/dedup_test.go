@@ -215,7 +215,8 @@ func TestLaterRoundReadsTheRoundsSurvivors(t *testing.T) {
 // TestLaterRoundReadsTheNewProfiles: a later round that scores only new
 // golden profiles reads the blocks of the keys of the survivors' profiles
 // that are new in values (Changed, Keys): a survivor whose profile is still
-// its own record's values is left out, as its pairs were scored before.
+// its own record's values, or whose merge kept its profile, is left out, as
+// its pairs were scored before.
 func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
@@ -234,16 +235,26 @@ func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
 			in[i].Fields[f] = v
 		}
 	}
+	// d1 came from a form: its profile is none of its records' values.
+	in = append(in, input(at, kith.SourceForm, "email", "d1@example.com", "first_name", "Di", "birth_date", "1970-07-08"),
+		input(at, kith.SourceForm, "email", "d2@example.com", "first_name", "Di", "birth_date", "1970-07-08"))
 	if _, err := s.UpsertContacts(ctx, in); err != nil {
 		t.Fatal(err)
 	}
 	id := map[string]string{}
-	for _, p := range []string{"a1", "a2", "b1", "b2", "c1"} {
+	for _, p := range []string{"a1", "a2", "b1", "b2", "c1", "d1", "d2"} {
 		id[p], _ = s.ContactIDByEmail(ctx, p+"@example.com")
 	}
-	// a1 keeps its profile; b1's golden record takes b2's phone.
+	var records int
+	s.DB().Get(&records, `SELECT count(*) FROM match_values WHERE holder_id = $1 AND source <> '' AND vals = (SELECT vals FROM match_values WHERE holder_id = $1 AND source = '')`, id["d1"])
+	if records != 0 {
+		t.Fatalf("d1 holds %d records with its profile's values, want none", records)
+	}
+	// a1 and d1 keep their profiles (d1's is new to no pair: it was scored
+	// as it is); b1's golden record takes b2's phone.
 	first, err := s.MergeContacts(ctx,
 		kith.Merge{SurvivorID: id["a1"], MergedIDs: []string{id["a2"]}, Reason: "test", Actor: "test"},
+		kith.Merge{SurvivorID: id["d1"], MergedIDs: []string{id["d2"]}, Reason: "test", Actor: "test"},
 		kith.Merge{SurvivorID: id["b1"], MergedIDs: []string{id["b2"]}, Reason: "test", Actor: "test",
 			Golden: map[kith.Field]kith.Value{kith.FieldEmail: {Value: "b1@example.com", Provenance: kith.Provenance{Ref: id["b1"]}}}})
 	if err != nil {

@@ -372,8 +372,9 @@ const roundKeysBatch = 50000
 
 // roundProfiles writes, unless a part of the round did, the blocking keys of
 // the new profiles of the survivors of the merges from merge id from on
-// (dedup_round_keys, migration 0027): a survivor whose profile's values are a
-// record's it holds has none. The first part of a round inserts the round's
+// (dedup_round_keys, migration 0027): a survivor whose merges kept its
+// profile (merges.survivor_rewritten, migration 0030) or whose profile's
+// values are a record's it holds has none. The first part of a round inserts the round's
 // row and keys them in the same transaction; a part starting meanwhile waits
 // on that row, then reads the keys.
 func (s *Store) roundProfiles(ctx context.Context, from int64) error {
@@ -387,7 +388,7 @@ func (s *Store) roundProfiles(ctx context.Context, from int64) error {
 			return err // written by another part
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT p.holder_id, p.vals FROM match_values p
-			WHERE p.source = '' AND p.holder_id IN (SELECT survivor_id FROM `+roundMerges+`)
+			WHERE p.source = '' AND p.holder_id IN (SELECT survivor_id FROM `+roundMerges+` AND survivor_rewritten IS NOT FALSE)
 				AND NOT EXISTS (SELECT 1 FROM match_values r WHERE r.holder_id = p.holder_id AND r.source <> '' AND r.vals = p.vals)`, from)
 		if err != nil {
 			return fmt.Errorf("read the round's new profiles: %w", err)

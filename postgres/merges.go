@@ -71,7 +71,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				return kith.Errorf(kith.CodeNotFound, "no contact %q", m.SurvivorID)
 			}
 			before := survivor.Contact
-			merged := 0
+			merged, first := 0, len(pairs)
 			for _, id := range m.MergedIDs {
 				c, ok := contacts[id]
 				switch {
@@ -116,6 +116,9 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 			g.UpdatedAt = s.now().UTC()
 			survivors = append(survivors, &g)
 			profiles[g.ID] = profileKeys(&g)
+			for i := first; i < len(pairs); i++ {
+				pairs[i].rewrote = true
+			}
 		}
 		if len(pairs) == 0 {
 			return nil
@@ -202,6 +205,7 @@ type mergePair struct {
 	merge          kith.Merge
 	merged         kith.Contact
 	survivorBefore kith.Contact
+	rewrote        bool // the merge rewrote the survivor's profile
 }
 
 // movedIdentity is an identity a merge moved, with the contact it left.
@@ -240,17 +244,19 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 		byContact[i.ContactID] = append(byContact[i.ContactID], i.Identity)
 	}
 	scores, reasons, actors, snaps := make([]float64, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs))
+	rewrote := make([]bool, len(pairs))
 	for i, p := range pairs {
+		rewrote[i] = p.rewrote
 		snap, err := json.Marshal(mergeSnapshot{Identities: byContact[p.merged.ID], Survivor: p.survivorBefore})
 		if err != nil {
 			return nil, err
 		}
 		scores[i], reasons[i], actors[i], snaps[i] = p.merge.Score, p.merge.Reason, p.merge.Actor, string(snap)
 	}
-	rows, err := tx.QueryContext(ctx, `INSERT INTO merges (survivor_id, merged_id, score, reason, actor, snapshot)
-		SELECT s, m, sc, r, a, sn::jsonb FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[], $5::text[], $6::text[])
-			WITH ORDINALITY AS u(s, m, sc, r, a, sn, n)
-		ORDER BY n RETURNING id`, pq.Array(survivorIDs), pq.Array(mergedIDs), pq.Array(scores), pq.Array(reasons), pq.Array(actors), pq.Array(snaps))
+	rows, err := tx.QueryContext(ctx, `INSERT INTO merges (survivor_id, merged_id, score, reason, actor, snapshot, survivor_rewritten)
+		SELECT s, m, sc, r, a, sn::jsonb, rw FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::bool[])
+			WITH ORDINALITY AS u(s, m, sc, r, a, sn, rw, n)
+		ORDER BY n RETURNING id`, pq.Array(survivorIDs), pq.Array(mergedIDs), pq.Array(scores), pq.Array(reasons), pq.Array(actors), pq.Array(snaps), pq.Array(rewrote))
 	if err != nil {
 		return nil, fmt.Errorf("record merges: %w", err)
 	}
