@@ -11,46 +11,28 @@ import (
 
 // Levenshtein is the edit distance of a and b (insertions, deletions,
 // substitutions), over runes.
-func Levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) < len(rb) {
-		ra, rb = rb, ra
-	}
-	row := make([]int, len(rb)+1)
-	for j := range row {
-		row[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		prev := row[0]
-		row[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur := min(row[j]+1, row[j-1]+1, prev+cost)
-			prev, row[j] = row[j], cur
-		}
-	}
-	return row[len(rb)]
-}
+func Levenshtein(a, b string) int { return editDistance(a, b, math.MaxInt) }
 
-// withinEdits reports whether Levenshtein(a, b) <= k, without allocating
-// for strings of up to 64 runes and stopping at the first row of the table
-// whose every entry exceeds k (a row's least entry never falls further
-// down). Most email pairs of a block differ from their first letters, and
-// Levenshtein was a tenth of a worker's scoring time.
-func withinEdits(a, b string, k int) bool {
+// withinEdits reports whether Levenshtein(a, b) <= k. Most email pairs of a
+// block differ from their first letters, and Levenshtein was a tenth of a
+// worker's scoring time.
+func withinEdits(a, b string, k int) bool { return editDistance(a, b, k) <= k }
+
+// editDistance is Levenshtein(a, b) when that is at most bound, and else a
+// number above bound: it stops at the first row of the table whose every
+// entry exceeds bound (a row's least entry never falls further down). It does
+// not allocate for strings of up to 64 runes.
+func editDistance(a, b string, bound int) int {
 	if a == b {
-		return true
+		return 0
 	}
 	var bufA, bufB [64]rune
 	ra, rb := appendRunes(bufA[:0], a), appendRunes(bufB[:0], b)
 	if len(ra) < len(rb) {
 		ra, rb = rb, ra
 	}
-	if len(ra)-len(rb) > k {
-		return false
+	if d := len(ra) - len(rb); d > bound {
+		return d
 	}
 	var buf [65]int
 	row := buf[:0]
@@ -70,11 +52,11 @@ func withinEdits(a, b string, k int) bool {
 			prev, row[j] = row[j], cur
 			least = min(least, cur)
 		}
-		if least > k {
-			return false
+		if least > bound {
+			return least
 		}
 	}
-	return row[len(rb)] <= k
+	return row[len(rb)]
 }
 
 // appendRunes appends the runes of s to buf.

@@ -6,10 +6,34 @@ import (
 	"testing"
 )
 
-// TestWithinEditsAgreesWithLevenshtein compares the bounded check with the
-// full distance on strings that share most of their letters (so distances
-// near the bound are common), with non-ASCII runes and with lengths on both
-// sides of the 64 runes kept on the stack.
+// referenceDistance is the textbook edit distance over runes, a full table:
+// what Levenshtein and withinEdits are checked against.
+func referenceDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
+
+// TestWithinEditsAgreesWithLevenshtein compares the distance and the bounded
+// check with the textbook table on strings that share most of their letters
+// (so distances near the bound are common), with non-ASCII runes and with
+// lengths on both sides of the 64 runes kept on the stack.
 func TestWithinEditsAgreesWithLevenshtein(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	letters := []rune("abcé名@.")
@@ -46,13 +70,16 @@ func TestWithinEditsAgreesWithLevenshtein(t *testing.T) {
 		if n%4 == 0 {
 			b = word(rng.IntN(70))
 		}
-		d := Levenshtein(a, b)
+		d := referenceDistance(a, b)
+		if got := Levenshtein(a, b); got != d {
+			t.Fatalf("Levenshtein(%q, %q) = %d, want %d", a, b, got, d)
+		}
 		if d >= 1 && d <= 3 {
 			near++
 		}
 		for k := range 4 {
 			if got := withinEdits(a, b, k); got != (d <= k) {
-				t.Fatalf("withinEdits(%q, %q, %d) = %v, Levenshtein = %d", a, b, k, got, d)
+				t.Fatalf("withinEdits(%q, %q, %d) = %v, the distance is %d", a, b, k, got, d)
 			}
 		}
 	}
