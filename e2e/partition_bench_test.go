@@ -400,7 +400,9 @@ func phases(b *testing.B, c client.Client, id, runID string) string {
 	for _, k := range order {
 		out = append(out, fmt.Sprintf("%s %d× %s", k, runs[k], busy[k].Round(100*time.Millisecond)))
 	}
-	out = append(out, "rounds: "+strings.Join(rounds, "; "))
+	if len(rounds) > 0 { // a run in parts
+		out = append(out, "rounds: "+strings.Join(rounds, "; "))
+	}
 	if len(retried) > 0 {
 		out = append(out, "retried: "+strings.Join(retried, "; "))
 	}

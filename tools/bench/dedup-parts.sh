@@ -64,7 +64,84 @@ lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_te
   echo '```'
   echo
   cat <<'STATE'
-State on 2026-12-04 (session 24): the table and log above are still session 23's full run (1M beside 10M). This
+State on 2026-12-04 (session 25): the table and log above are this session's full run — 1M in one process and in
+parts, and the kept 10M list in parts on a file copy of it, in the same run. **The 10M target is at its margin,
+not met:** 15m02s in this run and 14m50s in run H below, the same code on the large list alone (targets: 15
+minutes, 2 GiB a worker; peak RSS 1,844 and 1,870 MiB). At 1M in this run, parts took 1m03s against one process's
+2m13s (0.48 of it; session 23: 1m42s against 2m39s), at 1,840 MiB a worker against 6,007 MiB (the parts' workers
+run with `GOMEMLIMIT=1800MiB GOGC=off` and grow their heap to it; 748 MiB in session 23), pairwise F1 between them
+0.99832 (0.99782). Before this run, the large list alone four times, each on a file copy of the kept list
+(`KITH_BENCH_DEDUP_STAGE=large KITH_BENCH_DEDUP_COPY=1`), from session 24's 21m01s:
+
+| run | what changed | wall | first round: scored / merged | later rounds | peak RSS MiB |
+| --- | --- | ---: | ---: | --- | ---: |
+| E | session 24's code, PostgreSQL with `max_wal_size=8GB checkpoint_timeout=30min` | failed | 9m12s / 17m52s | the disk filled in the second round (8 GB of WAL beside the copy) | — |
+| F | part reads look each contact up once; `vals` parsed without `pq.StringArray`; the email distance stops at its bound; ASCII names and addresses fold in one pass; merge records without the survivor when kept (taken back in H) | 17m31s | not kept | two, 3 rounds in all | 1,576 |
+| G | F, a later round only after one that merged at least one contact in 10,000, `GOMEMLIMIT=1800MiB` | 17m21s | 7m36s / 15m03s | the second, 2m18s | 1,892 |
+| H | G, `contact_keys` and `match_values` without foreign keys, merge records without the merged contact's copy (the survivor back), a later round keys only the profiles merges rewrote | **14m50s** | 7m06s / 14m14s | the second, 36 s | 1,870 |
+
+Every run merged 1,647,432 contacts (F1 0.9583 against the truth). Pairs left to review: 267,727 in F, 267,722 in G
+(no third round), 261,463 in H (the second round no longer scores survivors' profiles that did not change).
+
+- **E: more WAL between checkpoints did not pay.** With the default `max_wal_size` (1 GB) the merges checkpoint
+  every 35 s, each writing about 300,000 buffers. With 8 GB the first round's merges took 8m26s against 8m54s,
+  and the WAL took 8 GB of a disk that holds the kept list and its copy: the second round's hash join found no
+  room to spill and failed. Not kept.
+- **Part reads look each contact up once** (`readHolders`): the profile's values come from a window over the
+  contact's rows as the join returns them, already in contact order, where a second index lookup read them. Alone,
+  a part of 317,763 contacts reads in 2.6 s against 2.95 s, touching 2.5 million buffers against 4.4 million, the
+  same rows; over a run, 420 s against 528 s.
+- **Less work in the worker for each row and pair:** `vals` is parsed from PostgreSQL's text into substrings of one
+  copy of the row (`textArray`; `pq.StringArray` copied each element twice and was 27 s of a worker's CPU); the
+  email comparison asks whether two emails are within two edits and stops there, with no allocation
+  (`editDistance`; Levenshtein was 53 s of a worker's CPU); ASCII names and addresses fold in one pass. The first
+  round's scoring went from 9m30s (D) to 7m36s (G).
+- **A later round keys only the profiles its merges rewrote** (`merges.survivor_rewritten`, migration 0030). The
+  second round keyed every survivor whose profile was none of its records' values, 286,206 of them, though a
+  survivor whose merges kept its profile has nothing new to score: at most 14,795 were new. Its parts waited 55 s
+  for those keys, and the round took 2m18s; in H, 36 s.
+- **A later round follows only a round that merged at least one contact in 10,000** (`workflows.RoundFloor`):
+  at 10M the second round merged 69 contacts and a third merged none, a pass over 80 parts for nothing.
+- **Merge records are smaller:** a record no longer copies the merged contact, whose own row a merge only marks
+  merged, so the undo reactivates that row. (F and G instead left out the survivor when the merge kept its
+  profile; a later fold of a late submission rewrites such a survivor, and an undo must take that back, so H keeps
+  the survivor.)
+- **`contact_keys` and `match_values` have no foreign keys** (migration 0029): the store writes them only for
+  active contacts in the contact write's transaction, and an erasure deletes them. Alone, 200,000 keys of the 10M
+  list insert in 1.4 s against 2.6 s with the check; in the run, the match values' moves took 135 s against 160 s,
+  and the gained keys did not change (322 s against 315 s): they wait on random pages of a 2.7 GB index.
+
+**Where the time goes now (H).** The first round's scoring ends at 7m06s (model at 1m26s), its merges take 7m08s
+(about 231,000 a minute), the second round 36 s. Both cores are busy throughout (`vmstat`: 0-3% idle). The largest
+statements (database time, summed over concurrent connections, so each includes waiting for a core):
+
+| statement | time |
+| --- | ---: |
+| the first round's part reads (39.2M rows) | 420 s |
+| the survivors' gained keys (2.5M) | 322 s |
+| identities moved (1.8M) | 214 s |
+| merge records (1.6M) | 191 s |
+| merged contacts' status | 146 s |
+| match values moved | 135 s |
+| the merge parts' member reads | 127 s |
+| locking and reading the merge's contacts | 108 s |
+
+The full run's 10M, against H: the first round scored at 7m08s (7m06s) and merged at 14m33s (14m14s), the second
+round done at 15m02s (14m50s). The runs differ by 12 s, and the merges by 17 s: the target sits inside this
+machine's noise.
+
+What would get 10M clearly under 15 minutes (not tried):
+
+- **Gained keys in bulk:** the largest merge statement still writes 2.5 million keys to random leaves of a 2.7 GB
+  index. Written to a side table in each merge's transaction and added to `contact_keys` once per round in key
+  order, the key index's leaves would each be written once; the contact-id index's would still be random, and
+  the keys would reach match-on-write a round late.
+- **Merges by reference:** identities, match values and keys moved per merged contact are most of the merges'
+  statements; a merged contact found through its survivor at read time would move none of them, at the cost of
+  every identity lookup following `merged_into`.
+- **Fewer reads per contact in the first round's parts** (about five, one for each shared key).
+
+State on 2026-12-04 (session 24): the table and log above were then session 23's full run (1M beside 10M). That
 session resolved the kept 10M list alone four times, each on a file copy of it (`KITH_BENCH_DEDUP_STAGE=large
 KITH_BENCH_DEDUP_COPY=1`). The target is **still not met for time** (met for memory): **21m01s** in the last run,
 against 28m07s and 30m55s in session 23.
