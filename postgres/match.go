@@ -398,7 +398,7 @@ func (s *Store) roundProfiles(ctx context.Context, from int64) error {
 		var survivors []string
 		for rows.Next() {
 			var holder string
-			var vals pq.StringArray
+			var vals matchVals
 			if err := rows.Scan(&holder, &vals); err != nil {
 				return err
 			}

@@ -84,7 +84,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				case c.status != "active":
 					return kith.Errorf(kith.CodeConflict, "contact %s is %s and cannot be merged", id, c.status)
 				}
-				pairs = append(pairs, mergePair{merge: m, merged: c.Contact, survivorBefore: before})
+				pairs = append(pairs, mergePair{merge: m, mergedID: id, survivorBefore: before})
 				merged++
 			}
 			if merged == 0 {
@@ -141,7 +141,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		// merged ones are no candidates.
 		survivorOf := make(map[string]string, len(pairs))
 		for _, p := range pairs {
-			survivorOf[p.merged.ID] = p.merge.SurvivorID
+			survivorOf[p.mergedID] = p.merge.SurvivorID
 		}
 		return foldKeys(ctx, tx, survivorOf, oldKeys, profiles)
 	})
@@ -203,7 +203,7 @@ func lockContacts(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]lo
 // mergePair is one contact folding into a survivor.
 type mergePair struct {
 	merge          kith.Merge
-	merged         kith.Contact
+	mergedID       string
 	survivorBefore kith.Contact
 	rewrote        bool // the merge rewrote the survivor's profile
 }
@@ -220,7 +220,7 @@ type movedIdentity struct {
 func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, error) {
 	mergedIDs := make([]string, len(pairs))
 	for i, p := range pairs {
-		mergedIDs[i] = p.merged.ID
+		mergedIDs[i] = p.mergedID
 	}
 	survivorIDs, keep := make([]string, len(pairs)), make([]bool, len(pairs))
 	for i, p := range pairs {
@@ -247,7 +247,7 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 	rewrote := make([]bool, len(pairs))
 	for i, p := range pairs {
 		rewrote[i] = p.rewrote
-		snap, err := json.Marshal(mergeSnapshot{Identities: byContact[p.merged.ID], Survivor: p.survivorBefore})
+		snap, err := json.Marshal(mergeSnapshot{Identities: byContact[p.mergedID], Survivor: p.survivorBefore})
 		if err != nil {
 			return nil, err
 		}

@@ -123,8 +123,8 @@ func foldValues(ctx context.Context, tx *sqlx.Tx, merged, survivors []string) ([
 
 // holderValues are the values of a match_values row, with its holder.
 type holderValues struct {
-	Holder string         `db:"holder_id"`
-	Vals   pq.StringArray `db:"vals"`
+	Holder string    `db:"holder_id"`
+	Vals   matchVals `db:"vals"`
 }
 
 // readHolders reads the match_values rows of the holders that query (one
@@ -180,14 +180,11 @@ func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ..
 	for rows.Next() {
 		var r kith.MatchRow
 		var created sql.NullTime
-		var vals sql.RawBytes
+		var vals matchVals
 		if err := rows.Scan(&r.Holder, &r.Source, &r.Ref, &created, &r.EmailSource, &r.At, &vals); err != nil {
-			return nil, err
-		}
-		if r.Values, err = textArray(vals); err != nil {
 			return nil, fmt.Errorf("match values of %s: %w", r.Holder, err)
 		}
-		r.CreatedAt = created.Time
+		r.CreatedAt, r.Values = created.Time, vals
 		if r.Source == "" && (emailAt >= len(r.Values) || r.Values[emailAt] == "") {
 			r.EmailSource = "" // a profile without an email has no email source
 		}
@@ -200,6 +197,20 @@ func readValues(ctx context.Context, q sqlx.QueryerContext, from string, args ..
 		return cmp.Or(strings.Compare(a.Holder, b.Holder), strings.Compare(string(a.Source), string(b.Source)), strings.Compare(a.Ref, b.Ref))
 	})
 	return out, nil
+}
+
+// matchVals is match_values' vals as every reader scans it (textArray).
+type matchVals []string
+
+// Scan implements sql.Scanner.
+func (v *matchVals) Scan(src any) error {
+	b, ok := src.([]byte)
+	if !ok {
+		return fmt.Errorf("vals: a %T, not text", src)
+	}
+	var err error
+	*v, err = textArray(b)
+	return err
 }
 
 // textArray parses PostgreSQL's text form of a one-dimensional text[]
