@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
@@ -35,18 +36,25 @@ func TestLaterRoundsNeedTheRoundFloor(t *testing.T) {
 			env.OnActivity(a.PlanResolution, mock.Anything).Return(activities.DedupPlan{Contacts: contacts, Parts: parts, Sample: []int{0}}, nil)
 			env.OnActivity(a.HistogramPart, mock.Anything, mock.Anything).Return(dedup.Histogram{}, nil)
 			env.OnActivity(a.TrainModel, mock.Anything, mock.Anything).Return(int64(1), nil)
+			var mu sync.Mutex          // the mocked activities run side by side
 			scored := map[string]int{} // parts scored, by round's run id
 			env.OnActivity(a.ScorePart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (dedup.Stats, error) {
+				mu.Lock()
+				defer mu.Unlock()
 				scored[in.RunID]++
 				return dedup.Stats{}, nil
 			})
 			round := -1
 			env.OnActivity(a.MergeMark, mock.Anything).Return(func(context.Context) (int64, error) {
+				mu.Lock()
+				defer mu.Unlock()
 				round++
 				return int64(round * 100000), nil
 			})
 			env.OnActivity(a.MergePart, mock.Anything, mock.Anything).Return(activities.DedupSummary{}, nil)
 			env.OnActivity(a.RoundMerges, mock.Anything, mock.Anything).Return(func(_ context.Context, mark int64) (activities.DedupSummary, error) {
+				mu.Lock()
+				defer mu.Unlock()
 				n := tc.merges[round]
 				if n == 0 {
 					return activities.DedupSummary{}, nil
