@@ -249,14 +249,10 @@ func TestErasureDeletesTheDerivedRows(t *testing.T) {
 	s, grace := storeWithGrace(t)
 	ctx := context.Background()
 	at := time.Now().UTC()
-	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{
+	ids := stored(t, s,
 		input(at, kith.SourceImport, "email", "grace.h@example.org", "first_name", "Grace", "last_name", "Hopper"),
-		input(at, kith.SourceImport, "email", "ada@example.com", "first_name", "Ada"),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	merged, _ := s.ContactIDByEmail(ctx, "grace.h@example.org")
-	other, _ := s.ContactIDByEmail(ctx, "ada@example.com")
+		input(at, kith.SourceImport, "email", "ada@example.com", "first_name", "Ada"))
+	merged, other := ids[0], ids[1]
 	if _, err := s.MergeContacts(ctx, kith.Merge{SurvivorID: grace, MergedIDs: []string{merged}, Score: 0.99, Reason: "test", Actor: "dedup"}); err != nil {
 		t.Fatal(err)
 	}

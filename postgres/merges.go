@@ -71,7 +71,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				return kith.Errorf(kith.CodeNotFound, "no contact %q", m.SurvivorID)
 			}
 			before := survivor.Contact
-			merged, first := 0, len(pairs)
+			merged := 0
 			for _, id := range m.MergedIDs {
 				c, ok := contacts[id]
 				switch {
@@ -116,14 +116,11 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 			g.UpdatedAt = s.now().UTC()
 			survivors = append(survivors, &g)
 			profiles[g.ID] = profileKeys(&g)
-			for i := first; i < len(pairs); i++ {
-				pairs[i].rewrote = true
-			}
 		}
 		if len(pairs) == 0 {
 			return nil
 		}
-		if ids, err = applyMerges(ctx, tx, pairs); err != nil {
+		if ids, err = applyMerges(ctx, tx, pairs, profiles); err != nil {
 			return err
 		}
 		if err := writeContacts(ctx, tx, survivors); err != nil {
@@ -205,7 +202,6 @@ type mergePair struct {
 	merge          kith.Merge
 	mergedID       string
 	survivorBefore kith.Contact
-	rewrote        bool // the merge rewrote the survivor's profile
 }
 
 // movedIdentity is an identity a merge moved, with the contact it left.
@@ -216,8 +212,9 @@ type movedIdentity struct {
 
 // applyMerges records each pair with its snapshot and moves the merged contacts'
 // identities and rows to their survivors; it returns the merge record ids, in
-// the pairs' order.
-func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, error) {
+// the pairs' order. profiles has (as keys) the survivors whose profile the
+// merges rewrite.
+func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair, profiles map[string][]int64) ([]int64, error) {
 	mergedIDs := make([]string, len(pairs))
 	for i, p := range pairs {
 		mergedIDs[i] = p.mergedID
@@ -246,7 +243,7 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair) ([]int64, 
 	scores, reasons, actors, snaps := make([]float64, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs)), make([]string, len(pairs))
 	rewrote := make([]bool, len(pairs))
 	for i, p := range pairs {
-		rewrote[i] = p.rewrote
+		_, rewrote[i] = profiles[p.merge.SurvivorID]
 		snap, err := json.Marshal(mergeSnapshot{Identities: byContact[p.mergedID], Survivor: p.survivorBefore})
 		if err != nil {
 			return nil, err

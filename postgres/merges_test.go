@@ -16,14 +16,10 @@ func TestMergeAndUnmergeRestoreRecordsAndIdentities(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{
+	pair := stored(t, s,
 		input(at, kith.SourceCRM, "email", "ada@example.com", "first_name", "Ada", "phone", "+4741234567"),
-		input(at, kith.SourceForm, "email", "ada.l@example.org", "first_name", "Ada", "last_name", "Lovelace"),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := s.ContactIDByEmail(ctx, "ada@example.com")
-	b, _ := s.ContactIDByEmail(ctx, "ada.l@example.org")
+		input(at, kith.SourceForm, "email", "ada.l@example.org", "first_name", "Ada", "last_name", "Lovelace"))
+	a, b := pair[0], pair[1]
 	beforeA, _ := s.Contact(ctx, a)
 	beforeB, _ := s.Contact(ctx, b)
 
@@ -246,14 +242,10 @@ func TestMergeKeepingTheProfileMarksTheSurvivorOnly(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := s.UpsertContacts(ctx, []kith.ContactInput{
+	ids := stored(t, s,
 		input(at, kith.SourceImport, "email", "ada@example.com", "first_name", "Ada", "last_name", "Lovelace", "phone", "+4741234567"),
-		input(at, kith.SourceImport, "email", "ada.l@example.org", "first_name", "Ada", "last_name", "Lovelace"),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	a, _ := s.ContactIDByEmail(ctx, "ada@example.com")
-	b, _ := s.ContactIDByEmail(ctx, "ada.l@example.org")
+		input(at, kith.SourceImport, "email", "ada.l@example.org", "first_name", "Ada", "last_name", "Lovelace"))
+	a, b := ids[0], ids[1]
 	before, _ := s.Contact(ctx, a)
 	type row struct {
 		Updated time.Time `db:"updated_at"`

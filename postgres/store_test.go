@@ -36,6 +36,25 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 }
 
+// stored writes inputs as one batch and returns each one's contact id, found
+// by its email.
+func stored(t *testing.T, s *postgres.Store, inputs ...kith.ContactInput) []string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.UpsertContacts(ctx, inputs); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(inputs))
+	for i, in := range inputs {
+		id, err := s.ContactIDByEmail(ctx, in.Fields[kith.FieldEmail].Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	return ids
+}
+
 func input(at time.Time, src kith.Source, kv ...string) kith.ContactInput {
 	in := kith.ContactInput{Fields: map[kith.Field]kith.Value{}}
 	for i := 0; i < len(kv); i += 2 {
