@@ -228,6 +228,8 @@ func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
 		input(at, kith.SourceImport, "email", "b1@example.com", "first_name", "Bob", "birth_date", "1980-05-06"),
 		input(at, kith.SourceImport, "email", "b2@example.com", "first_name", "Bob", "phone", phone),
 		input(at, kith.SourceImport, "email", "c1@example.com", "first_name", "Cy", "phone", phone),
+		input(at, kith.SourceImport, "email", "e1@example.com", "first_name", "Eve", "birth_date", "1960-01-01"),
+		input(at, kith.SourceImport, "email", "e2@example.com", "first_name", "Eve", "birth_date", "1960-01-01"),
 	}
 	for i := range in { // each a row of an imported file: a source record
 		for f, v := range in[i].Fields {
@@ -242,7 +244,7 @@ func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := map[string]string{}
-	for _, p := range []string{"a1", "a2", "b1", "b2", "c1", "d1", "d2"} {
+	for _, p := range []string{"a1", "a2", "b1", "b2", "c1", "d1", "d2", "e1", "e2"} {
 		id[p], _ = s.ContactIDByEmail(ctx, p+"@example.com")
 	}
 	var records int
@@ -251,10 +253,13 @@ func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
 		t.Fatalf("d1 holds %d records with its profile's values, want none", records)
 	}
 	// a1 and d1 keep their profiles (d1's is new to no pair: it was scored
-	// as it is); b1's golden record takes b2's phone.
+	// as it is); e1's golden record is e2's record, which was scored as it
+	// is; b1's golden record takes b2's phone.
 	first, err := s.MergeContacts(ctx,
 		kith.Merge{SurvivorID: id["a1"], MergedIDs: []string{id["a2"]}, Reason: "test", Actor: "test"},
 		kith.Merge{SurvivorID: id["d1"], MergedIDs: []string{id["d2"]}, Reason: "test", Actor: "test"},
+		kith.Merge{SurvivorID: id["e1"], MergedIDs: []string{id["e2"]}, Reason: "test", Actor: "test",
+			Golden: map[kith.Field]kith.Value{kith.FieldEmail: {Value: "e2@example.com", Provenance: kith.Provenance{Ref: id["e2"]}}}},
 		kith.Merge{SurvivorID: id["b1"], MergedIDs: []string{id["b2"]}, Reason: "test", Actor: "test",
 			Golden: map[kith.Field]kith.Value{kith.FieldEmail: {Value: "b1@example.com", Provenance: kith.Provenance{Ref: id["b1"]}}}})
 	if err != nil {

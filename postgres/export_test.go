@@ -25,3 +25,6 @@ func UseContactIDs(s *Store, newID func() string) { s.newID = newID }
 
 // TextArray is textArray, for the test that feeds it PostgreSQL's own output.
 var TextArray = textArray
+
+// UUIDs is uuids, for the test that hands its text to PostgreSQL.
+func UUIDs(ids []string) any { return uuids(ids) }

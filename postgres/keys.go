@@ -28,14 +28,14 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM contact_keys WHERE contact_id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contact_keys WHERE contact_id = ANY($1::uuid[])`, uuids(ids)); err != nil {
 		return fmt.Errorf("clear blocking keys: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM match_values WHERE holder_id = ANY($1::uuid[])`, pq.Array(ids)); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM match_values WHERE holder_id = ANY($1::uuid[])`, uuids(ids)); err != nil {
 		return fmt.Errorf("clear match values: %w", err)
 	}
 	var active []string
-	if err := tx.SelectContext(ctx, &active, `SELECT id::text FROM contacts WHERE id = ANY($1::uuid[]) AND status = 'active' ORDER BY id`, pq.Array(ids)); err != nil {
+	if err := tx.SelectContext(ctx, &active, `SELECT id::text FROM contacts WHERE id = ANY($1::uuid[]) AND status = 'active' ORDER BY id`, uuids(ids)); err != nil {
 		return fmt.Errorf("read contacts for blocking keys: %w", err)
 	}
 	if len(active) == 0 {
@@ -44,7 +44,7 @@ func refreshKeys(ctx context.Context, tx *sqlx.Tx, ids []string) error {
 	if err := rewriteValues(ctx, tx, active); err != nil {
 		return err
 	}
-	rows, err := readValues(ctx, tx, `match_values v WHERE v.holder_id = ANY($1::uuid[])`, pq.Array(active))
+	rows, err := readValues(ctx, tx, `match_values v WHERE v.holder_id = ANY($1::uuid[])`, uuids(active))
 	if err != nil {
 		return fmt.Errorf("blocking keys: %w", err)
 	}
@@ -75,14 +75,14 @@ func foldKeys(ctx context.Context, tx *sqlx.Tx, survivorOf map[string]string, ol
 	var held []holderValues
 	if err := tx.SelectContext(ctx, &held, `SELECT holder_id::text AS holder_id, vals FROM match_values
 		WHERE holder_id = ANY($1::uuid[]) AND source <> ''`,
-		pq.Array(survivors)); err != nil {
+		uuids(survivors)); err != nil {
 		return fmt.Errorf("read survivors' match values: %w", err)
 	}
 	moved, err := foldValues(ctx, tx, merged, survivors)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM contact_keys WHERE contact_id = ANY($1::uuid[])`, pq.Array(merged)); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contact_keys WHERE contact_id = ANY($1::uuid[])`, uuids(merged)); err != nil {
 		return fmt.Errorf("drop merged contacts' blocking keys: %w", err)
 	}
 	has := map[string]map[int64]bool{} // by survivor
@@ -157,7 +157,7 @@ func addKeys(ctx context.Context, tx *sqlx.Tx, keys map[string][]int64) error {
 		SELECT t.k, t.id FROM unnest($1::bigint[], $2::uuid[]) AS t(k, id)
 		WHERE t.id IN (SELECT id FROM contacts WHERE id = ANY($3::uuid[]) AND status = 'active')
 		ORDER BY t.k, t.id ON CONFLICT DO NOTHING`,
-		pq.Array(ks), pq.Array(owners), pq.Array(slices.Collect(maps.Keys(keys)))); err != nil {
+		pq.Array(ks), uuids(owners), uuids(slices.Collect(maps.Keys(keys)))); err != nil {
 		return fmt.Errorf("write blocking keys: %w", err)
 	}
 	return nil

@@ -88,7 +88,7 @@ func mergeTree(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[st
 	}
 	for level := ids; len(level) > 0; {
 		rows, err := q.QueryContext(ctx, `SELECT id::text, merged_into::text FROM contacts
-			WHERE merged_into = ANY($1::uuid[]) AND status = 'merged'`, pq.Array(level))
+			WHERE merged_into = ANY($1::uuid[]) AND status = 'merged'`, uuids(level))
 		if err != nil {
 			return nil, fmt.Errorf("read merged contacts: %w", err)
 		}
@@ -125,7 +125,7 @@ func heldSources(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[
 		all = append(all, id)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT s.contact_id::text, s.source, s.ref, s.observed_at, s.fields FROM source_records s
-		WHERE s.contact_id = ANY($1::uuid[])`, pq.Array(all))
+		WHERE s.contact_id = ANY($1::uuid[])`, uuids(all))
 	if err != nil {
 		return nil, fmt.Errorf("read source records: %w", err)
 	}
@@ -374,9 +374,9 @@ const roundKeysBatch = 50000
 // the new profiles of the survivors of the merges from merge id from on
 // (dedup_round_keys, migration 0027): a survivor whose merges kept its
 // profile (merges.survivor_rewritten, migration 0030) or whose profile's
-// values are a record's it holds has none. The first part of a round inserts the round's
-// row and keys them in the same transaction; a part starting meanwhile waits
-// on that row, then reads the keys.
+// values are a record's it holds has none. The first part of a round inserts
+// the round's row and keys them in the same transaction; a part starting
+// meanwhile waits on that row, then reads the keys.
 func (s *Store) roundProfiles(ctx context.Context, from int64) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, dropOldRounds+`
@@ -387,33 +387,39 @@ func (s *Store) roundProfiles(ctx context.Context, from int64) error {
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // written by another part
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT p.holder_id, p.vals FROM match_values p
-			WHERE p.source = '' AND p.holder_id IN (SELECT survivor_id FROM `+roundMerges+` AND survivor_rewritten IS NOT FALSE)
-				AND NOT EXISTS (SELECT 1 FROM match_values r WHERE r.holder_id = p.holder_id AND r.source <> '' AND r.vals = p.vals)`, from)
+		// The survivors through merges_rewritten (migration 0031), then
+		// their rows through the holder index: the planner, reckoning
+		// without the round's merges, read every merge of the round and
+		// joined match_values to them, 7.5 GB and 11.5 s at 10M contacts.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+			return err
+		}
+		var survivors []string
+		if err := tx.SelectContext(ctx, &survivors, `SELECT DISTINCT survivor_id::text FROM `+roundMerges+` AND survivor_rewritten IS NOT FALSE`, from); err != nil {
+			return fmt.Errorf("read the round's survivors: %w", err)
+		}
+		held, err := readValues(ctx, tx, `match_values v WHERE v.holder_id = ANY($1::uuid[])`, uuids(survivors))
 		if err != nil {
 			return fmt.Errorf("read the round's new profiles: %w", err)
 		}
-		defer rows.Close()
 		var keys []int64
-		var survivors []string
-		for rows.Next() {
-			var holder string
-			var vals matchVals
-			if err := rows.Scan(&holder, &vals); err != nil {
-				return err
+		var owners []string
+		for i, j := 0, 0; i < len(held); i = j {
+			for j = i + 1; j < len(held) && held[j].Holder == held[i].Holder; j++ {
 			}
-			for _, k := range valuesKeys(holder, vals) {
-				keys, survivors = append(keys, k), append(survivors, holder)
+			profile := held[i] // a holder's profile row sorts first
+			if profile.Source != "" || slices.ContainsFunc(held[i+1:j], func(r kith.MatchRow) bool { return slices.Equal(r.Values, profile.Values) }) {
+				continue // no profile, or one a record it holds was scored as
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
+			for _, k := range valuesKeys(profile.Holder, profile.Values) {
+				keys, owners = append(keys, k), append(owners, profile.Holder)
+			}
 		}
 		for i := 0; i < len(keys); i += roundKeysBatch {
 			j := min(i+roundKeysBatch, len(keys))
 			if _, err := tx.ExecContext(ctx, `INSERT INTO dedup_round_keys (from_merge, key, survivor_id)
 				SELECT $1, k, h FROM unnest($2::bigint[], $3::uuid[]) AS u(k, h) ON CONFLICT DO NOTHING`,
-				from, pq.Array(keys[i:j]), pq.Array(survivors[i:j])); err != nil {
+				from, pq.Array(keys[i:j]), uuids(owners[i:j])); err != nil {
 				return fmt.Errorf("write the round's new profiles' keys: %w", err)
 			}
 		}
@@ -449,7 +455,7 @@ func (s *Store) ContactsByID(ctx context.Context, ids []string) (kith.MatchCandi
 	var out kith.MatchCandidates
 	err := s.bigRead(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		out.Rows, err = readHolders(ctx, tx, `SELECT DISTINCT unnest($1::uuid[])`, pq.Array(ids))
+		out.Rows, err = readHolders(ctx, tx, `SELECT DISTINCT unnest($1::uuid[])`, uuids(ids))
 		return err
 	})
 	if err != nil {
@@ -501,7 +507,7 @@ func (s *Store) withDecisions(ctx context.Context, out *kith.MatchCandidates) er
 // decisionsAmong are the reviewers' decisions on pairs of the given contacts.
 func (s *Store) decisionsAmong(ctx context.Context, ids []string) (map[[2]string]bool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, status = 'merge' FROM merge_reviews
-		WHERE status <> 'pending' AND a_id = ANY($1::uuid[]) AND b_id = ANY($1::uuid[])`, pq.Array(ids))
+		WHERE status <> 'pending' AND a_id = ANY($1::uuid[]) AND b_id = ANY($1::uuid[])`, uuids(ids))
 	if err != nil {
 		return nil, fmt.Errorf("read review decisions: %w", err)
 	}
@@ -518,7 +524,7 @@ func (s *Store) SaveLinks(ctx context.Context, runID string, links []kith.DedupL
 		if _, err := s.db.ExecContext(ctx, `INSERT INTO dedup_links (run_id, a_id, b_id, probability, accepted, reason)
 			SELECT $1, a, b, p, acc, nullif(r, '') FROM unnest($2::uuid[], $3::uuid[], $4::float8[], $5::bool[], $6::text[]) AS t(a, b, p, acc, r)
 			ON CONFLICT (run_id, a_id, b_id) DO UPDATE SET accepted = dedup_links.accepted OR EXCLUDED.accepted,
-				probability = CASE WHEN EXCLUDED.accepted AND NOT dedup_links.accepted THEN EXCLUDED.probability ELSE greatest(dedup_links.probability, EXCLUDED.probability) END`, runID, pq.Array(as), pq.Array(bs), pq.Array(ps), pq.Array(acc), pq.Array(rs)); err != nil {
+				probability = CASE WHEN EXCLUDED.accepted AND NOT dedup_links.accepted THEN EXCLUDED.probability ELSE greatest(dedup_links.probability, EXCLUDED.probability) END`, runID, uuids(as), uuids(bs), pq.Array(ps), pq.Array(acc), pq.Array(rs)); err != nil {
 			return fmt.Errorf("save links: %w", err)
 		}
 	}

@@ -130,7 +130,7 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		// it (consents, orders) change what the warehouse shows of it, and
 		// the warehouse loads the contacts written since its last load.
 		if len(touched) > 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET changed_at = now() WHERE id = ANY($1::uuid[])`, pq.Array(touched)); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET changed_at = now() WHERE id = ANY($1::uuid[])`, uuids(touched)); err != nil {
 				return fmt.Errorf("mark survivors changed: %w", err)
 			}
 		}
@@ -181,7 +181,7 @@ type lockedContact struct {
 // costing a part's retry.
 func lockContacts(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]lockedContact, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT c.status, COALESCE(c.merged_into::text, ''), `+selectContact+`
-		FROM contacts c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR NO KEY UPDATE`, pq.Array(ids))
+		FROM contacts c WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR NO KEY UPDATE`, uuids(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair, profiles m
 	var idents []movedIdentity
 	if err := tx.SelectContext(ctx, &idents, `UPDATE identities t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[], $3::bool[]) AS u(m, s, keep)
 		WHERE t.contact_id = u.m AND NOT (u.keep AND t.kind = 'anonymous')
-		RETURNING u.m::text AS contact_id, t.kind, t.namespace, t.value`, pq.Array(mergedIDs), pq.Array(survivorIDs), pq.Array(keep)); err != nil {
+		RETURNING u.m::text AS contact_id, t.kind, t.namespace, t.value`, uuids(mergedIDs), uuids(survivorIDs), pq.Array(keep)); err != nil {
 		return nil, fmt.Errorf("move identities: %w", err)
 	}
 	slices.SortFunc(idents, func(a, b movedIdentity) int {
@@ -253,7 +253,7 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair, profiles m
 	rows, err := tx.QueryContext(ctx, `INSERT INTO merges (survivor_id, merged_id, score, reason, actor, snapshot, survivor_rewritten)
 		SELECT s, m, sc, r, a, sn::jsonb, rw FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[], $5::text[], $6::text[], $7::bool[])
 			WITH ORDINALITY AS u(s, m, sc, r, a, sn, rw, n)
-		ORDER BY n RETURNING id`, pq.Array(survivorIDs), pq.Array(mergedIDs), pq.Array(scores), pq.Array(reasons), pq.Array(actors), pq.Array(snaps), pq.Array(rewrote))
+		ORDER BY n RETURNING id`, uuids(survivorIDs), uuids(mergedIDs), pq.Array(scores), pq.Array(reasons), pq.Array(actors), pq.Array(snaps), pq.Array(rewrote))
 	if err != nil {
 		return nil, fmt.Errorf("record merges: %w", err)
 	}
@@ -273,12 +273,12 @@ func applyMerges(ctx context.Context, tx *sqlx.Tx, pairs []mergePair, profiles m
 	slices.Sort(ids) // a bigserial: in insertion order, which is the pairs' order
 	for _, table := range []string{"events", "form_submissions", "orders", "tickets", "consents", "outbox"} {
 		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` t SET contact_id = u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s)
-			WHERE t.contact_id = u.m`, pq.Array(mergedIDs), pq.Array(survivorIDs)); err != nil {
+			WHERE t.contact_id = u.m`, uuids(mergedIDs), uuids(survivorIDs)); err != nil {
 			return nil, fmt.Errorf("move %s: %w", table, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE contacts c SET status = 'merged', merged_into = u.s, updated_at = now()
-		FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s) WHERE c.id = u.m`, pq.Array(mergedIDs), pq.Array(survivorIDs)); err != nil {
+		FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s) WHERE c.id = u.m`, uuids(mergedIDs), uuids(survivorIDs)); err != nil {
 		return nil, err
 	}
 	return ids, nil
@@ -384,7 +384,7 @@ func (s *Store) QueueReview(ctx context.Context, pairs []kith.ReviewPair) error 
 				SELECT a, b, p, nullif(r, '') FROM unnest($1::uuid[], $2::uuid[], $3::float8[], $4::text[]) WITH ORDINALITY AS u(a, b, p, r, n) ORDER BY n
 				ON CONFLICT (a_id, b_id) DO UPDATE SET probability = EXCLUDED.probability, reason = EXCLUDED.reason
 				WHERE merge_reviews.status = 'pending'`,
-				pq.Array(as), pq.Array(bs), pq.Array(ps), pq.Array(rs)); err != nil {
+				uuids(as), uuids(bs), pq.Array(ps), pq.Array(rs)); err != nil {
 				return fmt.Errorf("queue review: %w", err)
 			}
 		}

@@ -71,7 +71,7 @@ func writeArrivedValues(ctx context.Context, tx *sqlx.Tx, sources, refs, holders
 			JOIN contacts c ON c.id = t.h AND c.status = 'active'
 		ORDER BY s.source, s.ref
 		ON CONFLICT (source, ref) DO UPDATE SET at = EXCLUDED.at, vals = EXCLUDED.vals`,
-		pq.Array(sources), pq.Array(refs), pq.Array(holders)); err != nil {
+		pq.Array(sources), pq.Array(refs), uuids(holders)); err != nil {
 		return fmt.Errorf("write source records' match values: %w", err)
 	}
 	return nil
@@ -82,7 +82,7 @@ func writeArrivedValues(ctx context.Context, tx *sqlx.Tx, sources, refs, holders
 // in their merge trees (rows held elsewhere before move to them). The
 // caller has deleted their rows.
 func rewriteValues(ctx context.Context, tx *sqlx.Tx, active []string) error {
-	if err := writeProfileValues(ctx, tx, `c.id = ANY($1::uuid[])`, pq.Array(active)); err != nil {
+	if err := writeProfileValues(ctx, tx, `c.id = ANY($1::uuid[])`, uuids(active)); err != nil {
 		return err
 	}
 	rootOf, err := mergeTree(ctx, tx, active)
@@ -97,7 +97,7 @@ func rewriteValues(ctx context.Context, tx *sqlx.Tx, active []string) error {
 		SELECT u.h, `+recordValues+` FROM unnest($1::uuid[], $2::uuid[]) AS u(id, h) JOIN source_records s ON s.contact_id = u.id
 		ORDER BY s.source, s.ref
 		ON CONFLICT (source, ref) DO UPDATE SET holder_id = EXCLUDED.holder_id, at = EXCLUDED.at, vals = EXCLUDED.vals`,
-		pq.Array(ids), pq.Array(holders)); err != nil {
+		uuids(ids), uuids(holders)); err != nil {
 		return fmt.Errorf("write held records' match values: %w", err)
 	}
 	return nil
@@ -110,12 +110,12 @@ func rewriteValues(ctx context.Context, tx *sqlx.Tx, active []string) error {
 func foldValues(ctx context.Context, tx *sqlx.Tx, merged, survivors []string) ([]holderValues, error) {
 	var out []holderValues
 	if err := tx.SelectContext(ctx, &out, `DELETE FROM match_values WHERE holder_id = ANY($1::uuid[]) AND source = ''
-		RETURNING holder_id::text AS holder_id, vals`, pq.Array(merged)); err != nil {
+		RETURNING holder_id::text AS holder_id, vals`, uuids(merged)); err != nil {
 		return nil, fmt.Errorf("drop merged profiles' match values: %w", err)
 	}
 	var moved []holderValues
 	if err := tx.SelectContext(ctx, &moved, `UPDATE match_values v SET holder_id = u.s FROM unnest($1::uuid[], $2::uuid[]) AS u(m, s)
-		WHERE v.holder_id = u.m RETURNING u.m::text AS holder_id, v.vals`, pq.Array(merged), pq.Array(survivors)); err != nil {
+		WHERE v.holder_id = u.m RETURNING u.m::text AS holder_id, v.vals`, uuids(merged), uuids(survivors)); err != nil {
 		return nil, fmt.Errorf("move merged records' match values: %w", err)
 	}
 	return append(out, moved...), nil

@@ -41,3 +41,43 @@ func TestTextArrayReadsWhatPostgreSQLWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestUUIDsAreWhatPostgreSQLReads: the ids' array text is read back as the
+// same ids, in order, upper case and the unhyphenated form included; an
+// element that is not an id is an error from PostgreSQL, never split into
+// other elements or read as NULL.
+func TestUUIDsAreWhatPostgreSQLReads(t *testing.T) {
+	s := newStore(t)
+	read := func(ids []string) ([]string, error) {
+		var got []string
+		err := s.DB().Select(&got, `SELECT x::text FROM unnest($1::uuid[]) WITH ORDINALITY AS u(x, n) ORDER BY n`, postgres.UUIDs(ids))
+		return got, err
+	}
+	ids := []string{"0190a0c4-7c1e-7d2a-9b3c-4d5e6f708192", "ffffffff-ffff-ffff-ffff-ffffffffffff", "00000000-0000-0000-0000-000000000000"}
+	for _, want := range [][]string{ids, ids[:1], {}} {
+		got, err := read(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q read back as %q", want, got)
+		}
+	}
+	got, err := read([]string{"0190A0C4-7C1E-7D2A-9B3C-4D5E6F708192", "0190a0c47c1e7d2a9b3c4d5e6f708192"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{ids[0], ids[0]}; !slices.Equal(got, want) {
+		t.Errorf("other forms read back as %q, want %q", got, want)
+	}
+	if got, err := read(nil); err != nil || len(got) != 0 {
+		t.Errorf("nil read back as %q, %v: want no rows", got, err)
+	}
+	for _, bad := range [][]string{
+		{ids[0] + "," + ids[1]}, {"NULL"}, {""}, {ids[0] + "}"}, {`"` + ids[0] + `"`},
+	} {
+		if got, err := read(bad); err == nil {
+			t.Errorf("%q read as %q, want an error", bad, got)
+		}
+	}
+}
