@@ -234,6 +234,10 @@ type PartitionStore interface {
 	// survivor whose profile's values are those of a record it holds: that
 	// record's pairs were scored before, with those values.
 	PartProfiles(ctx context.Context, lo, hi, changedFrom int64) (MatchCandidates, error)
+	// RoundKeys keys the new profiles PartProfiles reads for changedFrom
+	// (once for the round) and returns how many keys they have, with an
+	// estimate of how many the whole list's contacts have.
+	RoundKeys(ctx context.Context, changedFrom int64) (round, list int64, err error)
 	// ContactsByID returns active contacts with their source records and the
 	// decisions among them; values as ActiveInPages reads them.
 	ContactsByID(ctx context.Context, ids []string) (MatchCandidates, error)

@@ -90,6 +90,43 @@ type PartInput struct {
 	NewProfiles bool `json:"new_profiles,omitempty"`
 }
 
+// RoundInput is a later round to split: the first merge of the round before
+// and the parts of the run's first round.
+type RoundInput struct {
+	ChangedFrom int64 `json:"changed_from"`
+	Parts       int   `json:"parts"`
+}
+
+// minRoundParts is the fewest parts a later round is split into, so that it
+// still spreads over a few workers.
+const minRoundParts = 4
+
+// PlanRound keys a later round's new profiles (once for the round: its parts
+// read them, PartProfiles) and returns how many parts score them.
+func (a *Dedup) PlanRound(ctx context.Context, in RoundInput) (int, error) {
+	round, list, err := a.Store.RoundKeys(ctx, in.ChangedFrom)
+	if err != nil {
+		return 0, err
+	}
+	return roundParts(round, list, in.Parts), nil
+}
+
+// roundParts splits a later round's keys (round) into parts of about as many
+// keys as a part of the first round held, which split the list's (list) into
+// parts, and no fewer than minRoundParts (nor more than parts). A part's
+// memory is that of the blocks of its keys, so a later part is no larger than
+// a first one. A later round scores only its survivors' new profiles: at 10M
+// contacts about 100,000 keys, which the first round's 80 parts split into 80
+// activities of about 3,000 rows each, most of the round's 36 s. Without the
+// list's count (0), the round keeps the first round's parts.
+func roundParts(round, list int64, parts int) int {
+	if list <= 0 {
+		return parts
+	}
+	n := (round*int64(parts) + list - 1) / list
+	return int(min(int64(parts), max(n, minRoundParts)))
+}
+
 // partSet reads a part's contacts as records to compare, and which blocks
 // (by key) are the part's to score.
 func (a *Dedup) partSet(ctx context.Context, in PartInput) (*matchSet, kith.MatchCandidates, func(int64) bool, error) {

@@ -101,7 +101,7 @@ func TestPartitionedDedupGivesTheSameClusters(t *testing.T) {
 		workers int
 		kill    bool
 		history string
-	}{{"8 parts, one worker", 1, false, ""}, {"8 parts, two workers", 2, false, "deduplicate_round_floor.json"}, {"8 parts, a worker killed", 2, true, ""}} {
+	}{{"8 parts, one worker", 1, false, ""}, {"8 parts, two workers", 2, false, "deduplicate_round_parts.json"}, {"8 parts, a worker killed", 2, true, ""}} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, s := resolve(t, "8", tc.workers, tc.kill, tc.history)
 			ev := dedup.EvaluateIDs(ids, entities, &dedup.Result{ClusterOf: got})

@@ -298,6 +298,15 @@ func TestLaterRoundReadsTheNewProfiles(t *testing.T) {
 	if n != len(want) {
 		t.Errorf("%d keys kept for the round, want %d", n, len(want))
 	}
+	// The round's size, against the list's keys as the planner counts them.
+	if _, err := s.DB().Exec(`ANALYZE contact_keys`); err != nil {
+		t.Fatal(err)
+	}
+	var listKeys int64
+	s.DB().Get(&listKeys, `SELECT count(*) FROM contact_keys`)
+	if round, list, err := s.RoundKeys(ctx, first[0]); err != nil || round != int64(len(want)) || list != listKeys {
+		t.Errorf("round keys %d of %d, %v; want %d of %d", round, list, err, len(want), listKeys)
+	}
 }
 
 // A merge part reads, resolves and merges its batches of linked components

@@ -28,3 +28,10 @@ var TextArray = textArray
 
 // UUIDs is uuids, for the test that hands its text to PostgreSQL.
 func UUIDs(ids []string) any { return uuids(ids) }
+
+// DecisionsAmong is decisionsAmong, with decidedLookups set to lookups.
+func DecisionsAmong(ctx context.Context, s *Store, lookups int, ids []string) (map[[2]string]bool, error) {
+	defer func(n int) { decidedLookups = n }(decidedLookups)
+	decidedLookups = lookups
+	return s.decisionsAmong(ctx, ids)
+}

@@ -358,6 +358,20 @@ func (s *Store) PartProfiles(ctx context.Context, lo, hi, changedFrom int64) (ki
 	return out, s.readBlocks(ctx, &out, `key = ANY($1::bigint[])`, pq.Array(out.Keys))
 }
 
+// RoundKeys implements kith.PartitionStore. The list's keys are the
+// planner's count of contact_keys, which RefreshStatistics keeps current.
+func (s *Store) RoundKeys(ctx context.Context, changedFrom int64) (round, list int64, err error) {
+	if err := s.roundProfiles(ctx, changedFrom); err != nil {
+		return 0, 0, err
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM dedup_round_keys WHERE from_merge = $1),
+		(SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'contact_keys'::regclass)`, changedFrom).Scan(&round, &list)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count the round's keys: %w", err)
+	}
+	return round, list, nil
+}
+
 // dropOldRounds is the WITH clause that deletes the rounds written a day ago
 // or more, put before each statement that writes a round's row; roundMerges
 // are the merges of the round before ($1: its first merge) still in force.
@@ -504,8 +518,41 @@ func (s *Store) withDecisions(ctx context.Context, out *kith.MatchCandidates) er
 	return err
 }
 
+// decidedLookups is up to how many contacts decisionsAmong looks up by id:
+// a new contact's candidates, a merge batch's members.
+var decidedLookups = 2000
+
 // decisionsAmong are the reviewers' decisions on pairs of the given contacts.
+// For more contacts than decidedLookups (a part of a partitioned run, with
+// hundreds of thousands), the decided pairs are read whole through
+// merge_reviews_decided (migration 0032) when there are no more of them than
+// contacts, and kept if both contacts are given: looking the contacts up sent
+// their ids for each part and scanned every review pair, 30 s at 10M
+// contacts for no decision.
 func (s *Store) decisionsAmong(ctx context.Context, ids []string) (map[[2]string]bool, error) {
+	if len(ids) > decidedLookups {
+		rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, status = 'merge' FROM merge_reviews
+			WHERE status <> 'pending' LIMIT $1`, len(ids)+1)
+		if err != nil {
+			return nil, fmt.Errorf("read review decisions: %w", err)
+		}
+		decided, err := scanDecisions(rows)
+		if err != nil {
+			return nil, err
+		}
+		if len(decided) <= len(ids) {
+			given := make(map[string]bool, len(ids))
+			for _, id := range ids {
+				given[id] = true
+			}
+			for pair := range decided {
+				if !given[pair[0]] || !given[pair[1]] {
+					delete(decided, pair)
+				}
+			}
+			return decided, nil
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT a_id::text, b_id::text, status = 'merge' FROM merge_reviews
 		WHERE status <> 'pending' AND a_id = ANY($1::uuid[]) AND b_id = ANY($1::uuid[])`, uuids(ids))
 	if err != nil {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/kithhq/kith"
+	"github.com/kithhq/kith/postgres"
 )
 
 func TestMergeAndUnmergeRestoreRecordsAndIdentities(t *testing.T) {
@@ -301,4 +303,52 @@ func TestMergeKeepingTheProfileMarksTheSurvivorOnly(t *testing.T) {
 		t.Errorf("the email belongs to %s after the undo, want %s", owner, b)
 	}
 	checkValues(t, s, "after undoing a merge that kept the profile")
+}
+
+// TestDecisionsAmongTheGivenContacts: the reviewers' decisions on pairs of
+// the given contacts, pending pairs and pairs with another contact left out,
+// alike whether the contacts are looked up, the decided pairs read whole, or
+// (more decided pairs than contacts) looked up again.
+func TestDecisionsAmongTheGivenContacts(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var in []kith.ContactInput
+	for _, p := range []string{"a", "b", "c", "d", "e"} {
+		in = append(in, input(at, kith.SourceImport, "email", p+"@example.com"))
+	}
+	ids := stored(t, s, in...)
+	a, b, c, d, e := ids[0], ids[1], ids[2], ids[3], ids[4]
+	if err := s.QueueReview(ctx, []kith.ReviewPair{{A: a, B: b, Probability: 0.7}, {A: c, B: a, Probability: 0.6}, {A: b, B: d, Probability: 0.6}, {A: c, B: e, Probability: 0.6}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct {
+		x, y  string
+		merge bool
+	}{{a, b, true}, {a, c, false}, {c, e, false}} {
+		if err := s.DecideReview(ctx, p.x, p.y, p.merge, "reviewer@kith"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pair := func(x, y string) [2]string {
+		if x > y {
+			x, y = y, x
+		}
+		return [2]string{x, y}
+	}
+	for _, tc := range []struct {
+		name    string
+		lookups int
+		ids     []string
+		want    map[[2]string]bool
+	}{
+		{"looked up", 100, []string{a, b, c, d}, map[[2]string]bool{pair(a, b): true, pair(a, c): false}},
+		{"read whole", 1, []string{a, b, c, d}, map[[2]string]bool{pair(a, b): true, pair(a, c): false}},
+		{"more decided than contacts", 1, []string{a, b}, map[[2]string]bool{pair(a, b): true}},
+	} {
+		got, err := postgres.DecisionsAmong(ctx, s, tc.lookups, tc.ids)
+		if err != nil || !maps.Equal(got, tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
 }

@@ -158,6 +158,13 @@ func TestDeduplicateSpreadsPartsAndRepeatsUntilNothingMerges(t *testing.T) {
 		scored[in.RunID] = append(scored[in.RunID], in.Part)
 		return dedup.Stats{Comparisons: 100, Links: 5}, nil
 	})
+	// The second round is split as PlanRound says, for the merges from 40 on.
+	env.OnActivity(d.PlanRound, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RoundInput) (int, error) {
+		if want := (activities.RoundInput{ChangedFrom: 40, Parts: 4}); in != want {
+			t.Errorf("second round planned with %+v, want %+v", in, want)
+		}
+		return 4, nil
+	})
 	merged := map[string][]int{} // round → parts merged
 	forgotten := map[string]bool{}
 	env.OnActivity(d.MergePart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (activities.DedupSummary, error) {

@@ -107,6 +107,9 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 	if workflow.GetVersion(ctx, "dedup-round-floor", workflow.DefaultVersion, 1) == 1 {
 		floor = max(1, plan.Contacts/RoundFloor)
 	}
+	// Since round-parts, a later round of new profiles is split by its keys
+	// (PlanRound), not into the first round's parts.
+	roundPartsByKeys := newProfiles && workflow.GetVersion(ctx, "dedup-round-parts", workflow.DefaultVersion, 1) == 1
 	var version, changedFrom int64
 	for round := range partitionedRounds {
 		if round == 0 || !changedBlocks {
@@ -116,10 +119,17 @@ func deduplicate(ctx workflow.Context) (activities.DedupSummary, error) {
 			}
 		}
 		runID := fmt.Sprintf("%s/%s/%d", run.ID, run.RunID, round)
+		roundParts := plan.Parts
+		if roundPartsByKeys && changedFrom > 0 {
+			in := activities.RoundInput{ChangedFrom: changedFrom, Parts: plan.Parts}
+			if err := workflow.ExecuteActivity(whole, a.PlanRound, in).Get(ctx, &roundParts); err != nil {
+				return sum, err
+			}
+		}
 		var scored []workflow.Future
-		for p := range plan.Parts {
+		for p := range roundParts {
 			scored = append(scored, workflow.ExecuteActivity(parts, a.ScorePart,
-				activities.PartInput{RunID: runID, Part: p, Parts: plan.Parts, ModelVersion: version, ChangedFrom: changedFrom, NewProfiles: newProfiles && changedFrom > 0}))
+				activities.PartInput{RunID: runID, Part: p, Parts: roundParts, ModelVersion: version, ChangedFrom: changedFrom, NewProfiles: newProfiles && changedFrom > 0}))
 		}
 		var st dedup.Stats
 		for _, f := range scored {

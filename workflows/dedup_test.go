@@ -2,6 +2,8 @@ package workflows_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,9 +17,11 @@ import (
 // TestLaterRoundsNeedTheRoundFloor runs Deduplicate in parts with each
 // round's merges given: a round is followed by another while it merges at
 // least one contact in workflows.RoundFloor of the list, and a run that stops
-// on a round that merged some, below the floor, says it is unsettled.
+// on a round that merged some, below the floor, says it is unsettled. A later
+// round is split into the parts PlanRound gives for the merges of the round
+// before, not the first round's.
 func TestLaterRoundsNeedTheRoundFloor(t *testing.T) {
-	const contacts, parts = 200000, 4
+	const contacts, parts, laterParts = 200000, 4, 2
 	floor := contacts / workflows.RoundFloor
 	for _, tc := range []struct {
 		name      string
@@ -36,13 +40,20 @@ func TestLaterRoundsNeedTheRoundFloor(t *testing.T) {
 			env.OnActivity(a.PlanResolution, mock.Anything).Return(activities.DedupPlan{Contacts: contacts, Parts: parts, Sample: []int{0}}, nil)
 			env.OnActivity(a.HistogramPart, mock.Anything, mock.Anything).Return(dedup.Histogram{}, nil)
 			env.OnActivity(a.TrainModel, mock.Anything, mock.Anything).Return(int64(1), nil)
-			var mu sync.Mutex          // the mocked activities run side by side
-			scored := map[string]int{} // parts scored, by round's run id
+			var mu sync.Mutex                             // the mocked activities run side by side
+			scored := map[string][]activities.PartInput{} // parts scored, by round's run id
 			env.OnActivity(a.ScorePart, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.PartInput) (dedup.Stats, error) {
 				mu.Lock()
 				defer mu.Unlock()
-				scored[in.RunID]++
+				scored[in.RunID] = append(scored[in.RunID], in)
 				return dedup.Stats{}, nil
+			})
+			var planned []activities.RoundInput
+			env.OnActivity(a.PlanRound, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RoundInput) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				planned = append(planned, in)
+				return laterParts, nil
 			})
 			round := -1
 			env.OnActivity(a.MergeMark, mock.Anything).Return(func(context.Context) (int64, error) {
@@ -76,9 +87,30 @@ func TestLaterRoundsNeedTheRoundFloor(t *testing.T) {
 				t.Errorf("%d rounds (%d merged, %d scored, unsettled %v), %d merges; want %d rounds, %d merges, unsettled %v",
 					sum.Rounds, round+1, len(scored), sum.Unsettled, sum.Merges, tc.rounds, want, tc.unsettled)
 			}
-			for id, n := range scored {
-				if n != parts {
-					t.Errorf("round %s scored %d parts, want %d", id, n, parts)
+			for id, in := range scored {
+				n := laterParts
+				if strings.HasSuffix(id, "/0") {
+					n = parts
+				}
+				slices.SortFunc(in, func(a, b activities.PartInput) int { return a.Part - b.Part })
+				for i, p := range in {
+					if p.Part != i || p.Parts != n {
+						t.Errorf("round %s scored part %d of %d, want part %d of %d", id, p.Part, p.Parts, i, n)
+					}
+				}
+				if len(in) != n {
+					t.Errorf("round %s scored %d parts, want %d", id, len(in), n)
+				}
+			}
+			// Each later round is planned from the first merge of the
+			// round before (RoundMerges gives mark+1, the marks 100,000
+			// apart).
+			if len(planned) != tc.rounds-1 {
+				t.Fatalf("%d later rounds planned, want %d", len(planned), tc.rounds-1)
+			}
+			for i, in := range planned {
+				if want := (activities.RoundInput{ChangedFrom: int64(i*100000 + 1), Parts: parts}); in != want {
+					t.Errorf("round %d planned with %+v, want %+v", i+1, in, want)
 				}
 			}
 		})
