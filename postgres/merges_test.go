@@ -238,8 +238,9 @@ func TestMergeDoesNotWaitForRowsReferringToItsContacts(t *testing.T) {
 
 // A merge whose golden record is the survivor's profile as it was (most merges
 // of a list's duplicates) leaves that profile as it was — its updated_at, its
-// match values, its keys — and still marks the survivor written (changed_at),
-// as rows moved to it change what the warehouse shows of it.
+// match values, its keys — and the survivor unwritten (changed_at, which the
+// warehouse loads by) unless what the warehouse shows of it changed: a
+// consent moved to it, here in a second merge.
 func TestMergeKeepingTheProfileMarksTheSurvivorOnly(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
@@ -276,8 +277,8 @@ func TestMergeKeepingTheProfileMarksTheSurvivorOnly(t *testing.T) {
 	if !now.Updated.Equal(was.Updated) {
 		t.Errorf("the survivor's profile was written again: updated_at %s, was %s", now.Updated, was.Updated)
 	}
-	if !now.Changed.After(was.Changed) {
-		t.Errorf("the survivor is not marked written: changed_at %s, was %s", now.Changed, was.Changed)
+	if !now.Changed.Equal(was.Changed) {
+		t.Errorf("the survivor is marked written though the warehouse shows nothing new of it: changed_at %s, was %s", now.Changed, was.Changed)
 	}
 	if wasProfile, nowProfile := strings.Split(was.Values, ";")[0], strings.Split(now.Values, ";")[0]; nowProfile != wasProfile {
 		t.Errorf("the survivor's profile match values %q, were %q", nowProfile, wasProfile)
@@ -303,6 +304,26 @@ func TestMergeKeepingTheProfileMarksTheSurvivorOnly(t *testing.T) {
 		t.Errorf("the email belongs to %s after the undo, want %s", owner, b)
 	}
 	checkValues(t, s, "after undoing a merge that kept the profile")
+
+	// A duplicate that consented: its consent moves to the survivor, which
+	// the warehouse now shows consenting, so it is marked written.
+	c := stored(t, s, input(at, kith.SourceImport, "email", "ada3@example.net", "first_name", "Ada", "last_name", "Lovelace"))[0]
+	if err := s.RecordConsent(ctx, c, kith.ConsentRecord{Purpose: "email_marketing", Status: kith.ConsentGranted, TextVersion: "v1",
+		Source: kith.SourceForm, SourceRef: "submission-1", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	was = read()
+	if _, err := s.MergeContacts(ctx, kith.Merge{SurvivorID: a, MergedIDs: []string{c}, Score: 0.99, Reason: "test", Actor: "dedup"}); err != nil {
+		t.Fatal(err)
+	}
+	var consenting bool
+	if err := s.DB().Get(&consenting, `SELECT email_marketing_consent FROM warehouse.dim_contact WHERE contact_id = $1`, a); err != nil || !consenting {
+		t.Errorf("the warehouse shows the survivor consenting: %v, %v; want true", consenting, err)
+	}
+	if now := read(); !now.Changed.After(was.Changed) || !now.Updated.Equal(was.Updated) {
+		t.Errorf("after a consent moved to it, the survivor's changed_at %s (was %s), updated_at %s (was %s): want it marked written, its profile not",
+			now.Changed, was.Changed, now.Updated, was.Updated)
+	}
 }
 
 // TestDecisionsAmongTheGivenContacts: the reviewers' decisions on pairs of
