@@ -114,11 +114,11 @@ func (a *Dedup) PlanRound(ctx context.Context, in RoundInput) (int, error) {
 // roundParts splits a later round's keys (round) into parts of about as many
 // keys as a part of the first round held, which split the list's (list) into
 // parts, and no fewer than minRoundParts (nor more than parts). A part's
-// memory is that of the blocks of its keys, so a later part is no larger than
-// a first one. A later round scores only its survivors' new profiles: at 10M
-// contacts about 100,000 keys, which the first round's 80 parts split into 80
-// activities of about 3,000 rows each, most of the round's 36 s. Without the
-// list's count (0), the round keeps the first round's parts.
+// memory is that of the blocks of its keys, so a later part holds about what
+// a first one did. A later round scores only its survivors' new profiles: at
+// 10M contacts the first round's 80 parts split the second round's keys into
+// 80 activities of about 2,900 rows each, most of the round's 36 s. Without
+// the list's count (0), the round keeps the first round's parts.
 func roundParts(round, list int64, parts int) int {
 	if list <= 0 {
 		return parts
