@@ -388,9 +388,10 @@ const roundKeysBatch = 50000
 // the new profiles of the survivors of the merges from merge id from on
 // (dedup_round_keys, migration 0027): a survivor whose merges kept its
 // profile (merges.survivor_rewritten, migration 0030) or whose profile's
-// values are a record's it holds has none. The first part of a round inserts
-// the round's row and keys them in the same transaction; a part starting
-// meanwhile waits on that row, then reads the keys.
+// values are a record's it holds has none. The first to ask (PlanRound, before
+// the round's parts start; in runs before dedup-round-parts, the first part)
+// inserts the round's row and keys them in the same transaction; a part
+// starting meanwhile waits on that row, then reads the keys.
 func (s *Store) roundProfiles(ctx context.Context, from int64) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, dropOldRounds+`
