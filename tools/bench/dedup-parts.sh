@@ -22,8 +22,11 @@ cd "$(dirname "$0")/../.."
 source tools/bench/common.sh
 n=${KITH_BENCH_DEDUP_RECORDS:-1000000}
 # PostgreSQL as a production server would be set for a list this size (a
-# quarter of the machine's memory for its buffers), not the test stack's 128 MB.
-export KITH_PG_SETTINGS=${KITH_PG_SETTINGS:-shared_buffers=4GB}
+# quarter of the machine's memory for its buffers), not the test stack's 128 MB,
+# and checkpoints spaced for bulk writes: at the default max_wal_size (1 GB) the
+# merges checkpointed every 35 s and wrote the same pages again after each, about
+# 75 GB for a 24 GB list (the disk needs the room: 3 GB of WAL beside the list).
+export KITH_PG_SETTINGS=${KITH_PG_SETTINGS:-shared_buffers=4GB max_wal_size=3GB}
 large=${KITH_BENCH_DEDUP_LARGE:-0}
 if [ "${KITH_BENCH_DEDUP_KEEP:-}" = 1 ] && [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL=$(tools/bench/kept-pg.sh start)
@@ -64,48 +67,50 @@ lines=$(grep 'partition_bench_test.go:' <<<"$raw" | sed 's/^ *partition_bench_te
   echo '```'
   echo
   cat <<'STATE'
-State on 2026-12-04 (session 26): the table and log above are this session's full run — 1M in one process and in
-parts, and the kept 10M list in parts on a file copy of it, in the same run. **The 10M target is still at its
-margin, not met:** 15m08s in this run (7m25s to the first round's scoring, its merges done at 14m46s, the second
-round 22 s), against 15m02s in session 25's; at 1,847 MiB a worker (target 2 GiB). The same code on the large list
-alone (run b) took 15m12s. At 1M, parts took 1m02s against one process's 2m20s (0.44 of it), at 1,836 MiB a worker
-against 6,948 MiB.
+State on 2026-12-04 (session 26): the table and log above are this session's last full run — 1M in one process and
+in parts, and the kept 10M list in parts on a file copy of it, in the same run — with PostgreSQL's checkpoints
+spaced for bulk writes (`max_wal_size=3GB`; the default 1 GB before). **10M in parts took 14m07s beside 1M**
+(the first round scored at 7m02s and merged at 13m46s, the second round 21 s), at 1,839 MiB a worker: the issue's targets are 15 minutes and 2 GiB a worker. At 1M, parts took
+1m01s against one process's 2m12s, at 1,837 MiB a worker against 7,674 MiB, pairwise F1 between them 0.99877.
 
 | run | what changed (each on the one before) | wall | first round: scored / merged | second round | peak RSS MiB |
 | --- | --- | ---: | ---: | ---: | ---: |
 | a | contact-id arrays written in one allocation (`uuids`; `pq.StringArray` quoted each id byte by byte, 32 s of the workers' CPU); a later round's new profiles found through an index of the merges that rewrote their survivor (migration 0031) | 15m50s | 7m51s / 15m20s | 29 s | 1,838 |
 | b | a later round split by its keys (`PlanRound`: 4 parts at 10M, not 80); a part's review decisions read whole when there are no more of them than its contacts (migration 0032); merge snapshots sent as one JSON array | 15m12s | 7m03s / 14m49s | 23 s | 1,842 |
-| full run, beside 1M | b, and a survivor whose profile stays is no longer marked written (a moved consent marks it by itself) | **15m08s** | 7m25s / 14m46s | 22 s | 1,847 |
+| full run 1, beside 1M | b, and a survivor whose profile stays is no longer marked written (a moved consent marks it by itself) | 15m08s | 7m25s / 14m46s | 22 s | 1,847 |
+| c | the same code; PostgreSQL with `max_wal_size=3GB` | 14m08s | 7m09s / 13m46s | 22 s | 1,838 |
+| full run 2, beside 1M | the same as c | **14m07s** | 7m02s / 13m46s | 21 s | 1,839 |
 
 Every run merged 1,647,432 contacts, left 261,463 pairs to review and scored F1 0.9583 against the truth, as in
 session 25.
 
-- **The statements these changes aimed at fell, and the runs did not.** Over the run: merge records 192 → 131 s of
-  database time (the snapshots no longer go through a quoted text array), the decisions among a part's contacts
-  30 → 6 s (1,640 reads that sent a part's ids to scan every review pair and found none), the round's new profiles
-  11.5 → 3.8 s (7.5 GB read → 0.4 GB), the survivors' marks 76 → 0 s (1.2 million row versions and 1 GB of WAL
-  gone), and the second round 29 → 22 s. But both cores are busy from the first part to the last merge
-  (`vmstat` in run b: 0-2% idle, 20-25% of it in the kernel during the merges, which read about 100 MB/s and
-  write about 170 MB/s), and the other merge statements grew by about what these lost: the merges' statements add up to
-  1,437 s against 1,464 s. The first round's part reads took 460 s against 424 s, for the same rows.
+- **Checkpoint spacing is what moved the merges.** At the default `max_wal_size` (1 GB) the merges checkpoint
+  about every 35 s, and each checkpoint writes out pages the next minutes dirty again: in run b the disk wrote
+  about 170 MB/s through the merges (`vmstat`), about 75 GB for a 24 GB database, with 20-25% of the CPU in the
+  kernel. With 3 GB the first round's merges took 6m37s (c) against 7m21s (full run 1). The WAL takes up to 3 GB of
+  the disk that holds the list and its copy: 2.9 GB were left free at the end of c. (Session 25's run E, with 8 GB
+  and `checkpoint_timeout=30min`, filled the disk.)
+- **The statements these changes aimed at fell; alone they did not move the wall time.** Over full run 1: merge
+  records 192 → 131 s of database time (the snapshots no longer go through a quoted text array), the decisions
+  among a part's contacts 30 → 6 s (1,640 reads that sent a part's ids to scan every review pair and found none),
+  the round's new profiles 11.5 → 3.8 s (7.5 GB read → 0.4 GB), the survivors' marks 76 → 0 s (1.2 million row
+  versions and 1 GB of WAL), and the second round 29 → 22 s. Both cores are busy from the first part to the last
+  merge (0-2% idle), and the other merge statements grew by about what these lost: the merges' statements add up
+  to 1,437 s against session 25's 1,464 s.
 - **This session's machine was slower, and noisy.** Run a, whose changes touch neither, took 1m38s for the
-  histogram parts and 48 s for the model, against 1m17s and 40 s in session 25's full run; runs b and this one took
-  1m13s / 40 s and 1m20s / 42 s. Between runs of one code, 10M moves by 20 to 40 s.
-- **At 1M the parts do not give the same result run to run.** This run's parts merged 169,045 contacts (F1 against
-  one process 0.99565); a second 1M run of the same code right after merged 170,938 (0.99862; 15,787 pairs to review
-  against 14,180), and session 25's 170,861 (0.99832). One process gives 171,597 every time, and the e2e gate (8
-  parts of a small list, one worker, two, one killed) gives F1 1.00000. Not explained yet.
+  histogram parts and 48 s for the model, against 1m17s and 40 s in session 25's full run; the later runs took
+  1m13s-1m20s and 40-42 s. Between runs of one code, 10M moves by 20 to 40 s.
+- **At 1M the parts do not give the same result run to run.** Full run 1's parts merged 169,045 contacts (F1
+  against one process 0.99565); a 1M run of the same code right after merged 170,938 (0.99862; 15,787 pairs to
+  review against 14,180), session 25's 170,861 (0.99832), and full run 2's 171,049 (0.99877). One process gives 171,597 every time, and the e2e
+  gate (8 parts of a small list, one worker, two, one killed) gives F1 1.00000. Not explained yet.
 
-What would get 10M clearly under 15 minutes, as session 25 found and this session confirms: less work per merge for
-the database, not fewer statements around it.
+What would take 10M further under 15 minutes: less database work per merge.
 
 - **Gained keys in bulk** (340 s): written to a side table in each merge's transaction and added to `contact_keys`
   once per round in key order; match-on-write would see them a round late.
 - **Merges by reference:** identities (228 s), match values (149 s), keys (340 + 109 s) stay with the merged contact
   and are read through its survivor. A design change.
-- **Checkpoint spacing:** the merges wrote about 75 GB in run b for a 24 GB database, most of it the same pages again after
-  each checkpoint (every 35 s at `max_wal_size=1GB`). Session 25's run E (8 GB) saved 28 s of merges and filled the
-  disk; a list this size needs the disk for it.
 
 State on 2026-12-04 (session 25): the table and log above were then that session's full run — 1M in one process and in
 parts, and the kept 10M list in parts on a file copy of it, in the same run. **The 10M target is at its margin,
