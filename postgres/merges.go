@@ -91,6 +91,13 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 				continue
 			}
 			oldKeys[m.SurvivorID] = profileKeys(&before)
+			// A survivor whose profile stays (no golden record, or one
+			// that is its profile as it was) is not written at all: of
+			// the rows moved to it, only consents change what the
+			// warehouse shows of it (dim_contact's email_marketing_consent),
+			// and moving a consent marks its contact written
+			// (consents_touch_contact, migration 0007). Marking every
+			// such survivor was 1.2 million row versions at 10M contacts.
 			if len(m.Golden) == 0 {
 				continue
 			}
@@ -124,12 +131,6 @@ func (s *Store) MergeContacts(ctx context.Context, ms ...kith.Merge) ([]int64, e
 		if err := writeContacts(ctx, tx, survivors); err != nil {
 			return err
 		}
-		// A survivor whose profile stays is not written: of the rows moved
-		// to it, only consents change what the warehouse shows of it
-		// (dim_contact's email_marketing_consent), and moving a consent
-		// marks its contact written (consents_touch_contact, migration
-		// 0007). Marking every such survivor was 1.2 million row versions
-		// at 10M contacts, 85 s of the merges' database time.
 		// The survivors hold the merged contacts' source records now; the
 		// merged ones are no candidates.
 		survivorOf := make(map[string]string, len(pairs))
