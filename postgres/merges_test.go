@@ -118,14 +118,10 @@ func TestReviewQueueRemembersDecisions(t *testing.T) {
 	// A later run queues the pair again: the decision stands.
 	s.QueueReview(ctx, []kith.ReviewPair{{A: a, B: b, Probability: 0.8}})
 	d, err := s.ReviewDecisions(ctx)
-	lo, hi := a, b
-	if lo > hi {
-		lo, hi = hi, lo
-	}
-	if err != nil || len(d) != 1 || d[[2]string{lo, hi}] != false {
+	if err != nil || len(d) != 1 || d[pair(a, b)] != false {
 		t.Errorf("decisions %v, %v", d, err)
 	}
-	if _, ok := d[[2]string{lo, hi}]; !ok {
+	if _, ok := d[pair(a, b)]; !ok {
 		t.Error("the decision is missing")
 	}
 }
@@ -351,12 +347,6 @@ func TestDecisionsAmongTheGivenContacts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pair := func(x, y string) [2]string {
-		if x > y {
-			x, y = y, x
-		}
-		return [2]string{x, y}
-	}
 	for _, tc := range []struct {
 		name    string
 		lookups int
@@ -372,4 +362,12 @@ func TestDecisionsAmongTheGivenContacts(t *testing.T) {
 			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
+}
+
+// pair is two contacts as a decision's key: in id order.
+func pair(x, y string) [2]string {
+	if x > y {
+		x, y = y, x
+	}
+	return [2]string{x, y}
 }
